@@ -1,0 +1,142 @@
+"""The versioned codebook: codes with definitions, inclusion/exclusion notes, examples and parents.
+
+A run records the codebook's content hash, so a result can always be tied to the exact codebook
+it was produced with, even when the version string was not bumped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from lived_themes.errors import InputError
+
+
+class Theme(BaseModel):
+    """A parent theme grouping several codes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    label: str = Field(min_length=1)
+    definition: str = ""
+
+
+class Code(BaseModel):
+    """One code: what it means, what it includes and excludes, and examples of it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(min_length=1)
+    label: str = Field(min_length=1)
+    definition: str = ""
+    include: list[str] = Field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
+    examples: list[str] = Field(default_factory=list)
+    parent: str | None = None
+
+    @field_validator("id")
+    @classmethod
+    def _id_is_trimmed(cls, value: str) -> str:
+        if value != value.strip():
+            raise ValueError("code id has leading or trailing spaces")
+        return value
+
+    def description(self) -> str:
+        """The text a zero-shot coder compares quotes against."""
+        parts = [self.label, self.definition, *self.include]
+        return ". ".join(p.strip().rstrip(".") for p in parts if p and p.strip())
+
+
+class Codebook(BaseModel):
+    """A named, versioned list of codes."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1)
+    version: str = Field(min_length=1)
+    description: str = ""
+    source: str = ""
+    codes: list[Code] = Field(min_length=1)
+    themes: list[Theme] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _ids_unique_and_parents_known(self) -> Codebook:
+        ids = [c.id for c in self.codes]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate code ids: {dupes}")
+        themes = {t.id for t in self.themes}
+        for code in self.codes:
+            if code.parent is not None and themes and code.parent not in themes:
+                raise ValueError(f"code {code.id!r} names unknown parent theme {code.parent!r}")
+        return self
+
+    @property
+    def code_ids(self) -> list[str]:
+        return [c.id for c in self.codes]
+
+    def code(self, code_id: str) -> Code:
+        for code in self.codes:
+            if code.id == code_id:
+                return code
+        raise KeyError(f"no code {code_id!r} in codebook {self.name!r}")
+
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical JSON of the content: stable across key order, YAML style and runs."""
+        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+    def to_markdown(self) -> str:
+        """A Markdown table for papers and appendices."""
+
+        def cell(text: str) -> str:
+            return text.replace("|", "\\|").replace("\n", " ").strip()
+
+        themes = {t.id: t.label for t in self.themes}
+        lines = [
+            f"**{cell(self.name)}** (version {cell(self.version)}, hash `{self.content_hash()[:12]}`)",
+            "",
+            "| Code | Label | Theme | Definition | Include | Exclude |",
+            "|---|---|---|---|---|---|",
+        ]
+        for c in self.codes:
+            theme = themes.get(c.parent or "", c.parent or "")
+            lines.append(
+                f"| `{c.id}` | {cell(c.label)} | {cell(theme)} | {cell(c.definition)} | "
+                f"{cell('; '.join(c.include))} | {cell('; '.join(c.exclude))} |"
+            )
+        return "\n".join(lines) + "\n"
+
+    @classmethod
+    def from_codes(cls, codes: list[str], *, name: str = "codes", version: str = "0") -> Codebook:
+        """A bare codebook for data that arrives with code names only (e.g. a one-hot file)."""
+        return cls(name=name, version=version, codes=[Code(id=c, label=c) for c in codes])
+
+    def to_yaml(self, path: str | Path) -> None:
+        Path(path).write_text(yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def load_codebook(path: str | Path) -> Codebook:
+    """Read and validate a codebook YAML file, naming the file and field on error."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError("codebook file not found", file=path) from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"file is not UTF-8 (byte {exc.start})", file=path) from None
+    except yaml.YAMLError as exc:
+        raise InputError(f"not valid YAML: {exc}", file=path) from None
+    if not isinstance(raw, dict):
+        raise InputError("a codebook must be a YAML mapping with name, version and codes", file=path)
+    try:
+        return Codebook.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"{first['msg']} ({exc.error_count()} problem(s) in all)", file=path, field=loc) from None

@@ -1,0 +1,145 @@
+"""The coder protocol: every coder fits on (texts, 0/1 label matrix, codes) and predicts probabilities.
+
+Constructors only store parameters; learned state ends in ``_``. A coder is saved as a folder:
+``coder.json`` (registered name, parameters, codes, thresholds) plus the coder's own state files,
+in formats that never execute code on load (JSON, safetensors, ``np.load(allow_pickle=False)``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lived_themes.codebook import Codebook
+
+CODER_FILE = "coder.json"
+FORMAT_VERSION = 1
+
+
+class Coder(ABC):
+    """Base class for coders. Subclasses implement ``_fit``, ``predict_proba``, ``_save_state``, ``_load_state``."""
+
+    #: The registered, versioned name (e.g. ``"tfidf-logreg.v1"``), set by subclasses.
+    name: ClassVar[str] = ""
+    #: Whether the coder can produce codes with no training labels (zero-shot).
+    zero_shot: ClassVar[bool] = False
+
+    codes_: list[str]
+    thresholds_: np.ndarray
+
+    # ----- parameters (sklearn-style: constructor arguments are the parameters) ------------------
+    def get_params(self) -> dict[str, Any]:
+        params = {}
+        for key in inspect.signature(type(self).__init__).parameters:
+            if key in ("self", "args", "kwargs"):
+                continue
+            params[key] = getattr(self, key)
+        return params
+
+    # ----- fitting and predicting ------------------------------------------------------------------
+    def fit(
+        self,
+        texts: Sequence[str],
+        labels: np.ndarray | None,
+        codes: Sequence[str],
+        *,
+        codebook: Codebook | None = None,
+        metadata: pd.DataFrame | None = None,
+    ) -> Coder:
+        """Learn from texts and an (n, k) 0/1 matrix over ``codes``. ``labels`` may be None for zero-shot coders."""
+        if labels is not None:
+            labels = np.asarray(labels, dtype=float)
+            if labels.shape != (len(texts), len(codes)):
+                raise ValueError(f"labels must have shape ({len(texts)}, {len(codes)}), got {labels.shape}")
+            if np.isnan(labels).any():
+                raise ValueError("labels contain NaN rows: train only on quotes the reference coder saw")
+        elif not self.zero_shot:
+            raise ValueError(f"{self.name} needs training labels")
+        self.codes_ = list(codes)
+        self.thresholds_ = np.full(len(self.codes_), 0.5)
+        self._fit(list(texts), labels, codebook=codebook, metadata=metadata)
+        return self
+
+    @abstractmethod
+    def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
+        """Learn state; may set ``self.thresholds_`` (one per code)."""
+
+    @abstractmethod
+    def predict_proba(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None) -> np.ndarray:
+        """(n, k) scores in [0, 1], one column per code in ``codes_`` order."""
+
+    def predict(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None) -> np.ndarray:
+        """(n, k) 0/1 codes: each score compared with its code's threshold."""
+        return (self.predict_proba(texts, metadata=metadata) >= self.thresholds_[None, :]).astype(int)
+
+    # ----- persistence -----------------------------------------------------------------------------
+    def save(self, directory: str | Path) -> Path:
+        folder = Path(directory)
+        folder.mkdir(parents=True, exist_ok=True)
+        meta = {
+            "format_version": FORMAT_VERSION,
+            "coder": self.name,
+            "params": self.get_params(),
+            "codes": self.codes_,
+            "thresholds": [float(t) for t in self.thresholds_],
+        }
+        (folder / CODER_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
+        self._save_state(folder)
+        return folder
+
+    @abstractmethod
+    def _save_state(self, folder: Path) -> None:
+        """Write learned state next to coder.json in a format that runs no code when read."""
+
+    @abstractmethod
+    def _load_state(self, folder: Path) -> None:
+        """Read back what ``_save_state`` wrote."""
+
+    @classmethod
+    def _from_meta(cls, meta: dict[str, Any], folder: Path) -> Coder:
+        coder = cls(**meta["params"])
+        coder.codes_ = list(meta["codes"])
+        coder.thresholds_ = np.asarray(meta["thresholds"], dtype=float)
+        coder._load_state(folder)
+        return coder
+
+
+def load_coder(directory: str | Path) -> Coder:
+    """Load any saved coder: reads coder.json, looks its registered name up, and restores its state."""
+    from lived_themes.registry import get_coder_class
+
+    folder = Path(directory)
+    meta_path = folder / CODER_FILE
+    if not meta_path.exists():
+        raise FileNotFoundError(f"{folder} is not a saved model folder (no {CODER_FILE})")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    return get_coder_class(meta["coder"])._from_meta(meta, folder)
+
+
+def tune_thresholds(y_true: np.ndarray, scores: np.ndarray, *, grid: np.ndarray | None = None, default: float = 0.5) -> np.ndarray:
+    """Per-code threshold that maximises F1 on held-out data; codes with no positives keep ``default``.
+
+    Shared by every coder that tunes thresholds, so they all tune them the same way.
+    """
+    grid = np.linspace(0.05, 0.95, 19) if grid is None else grid
+    y_true = np.asarray(y_true, dtype=bool)
+    thresholds = np.full(y_true.shape[1], default)
+    for j in range(y_true.shape[1]):
+        if not y_true[:, j].any():
+            continue
+        predicted = scores[:, j][:, None] >= grid[None, :]
+        tp = (predicted & y_true[:, j][:, None]).sum(0)
+        fp = (predicted & ~y_true[:, j][:, None]).sum(0)
+        fn = (~predicted & y_true[:, j][:, None]).sum(0)
+        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+        thresholds[j] = grid[int(np.argmax(f1))]
+    return thresholds

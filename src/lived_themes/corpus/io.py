@@ -1,0 +1,219 @@
+"""Loaders and savers for the corpus: long annotations, wide one-hot files, and whole corpus folders."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from lived_themes.codebook import Codebook, load_codebook
+from lived_themes.corpus.model import Corpus, LoadReport, annotations_from_matrix
+from lived_themes.corpus.tables import TableSource, apply_mapping, read_table, write_table
+from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, TEXT, check_annotations, check_quote_ids, invalid_text_rows, require_columns
+from lived_themes.errors import InputError
+
+log = logging.getLogger(__name__)
+
+__all__ = ["load_annotations", "load_corpus", "load_quotes", "load_wide", "read_table", "save_corpus", "write_table"]
+
+
+def load_quotes(
+    source: TableSource,
+    *,
+    column_mapping: dict[str, str] | None = None,
+    on_invalid: str = "raise",
+    generate_ids: bool = False,
+) -> tuple[pd.DataFrame, pd.DataFrame, LoadReport]:
+    """Read a quotes table -> (quotes, set_aside, report).
+
+    ``on_invalid="raise"`` stops at the first empty or non-text quote; ``"set_aside"`` moves such
+    rows to the returned ``set_aside`` table with their row number and reason.
+    """
+    if on_invalid not in ("raise", "set_aside"):
+        raise ValueError("on_invalid must be 'raise' or 'set_aside'")
+    frame, name = read_table(source)
+    frame = apply_mapping(frame, column_mapping, source=name)
+    report = LoadReport(source=name, n_read=len(frame), n_kept=0)
+    if QUOTE_ID not in frame.columns and generate_ids:
+        frame.insert(0, QUOTE_ID, [f"row-{i + 1}" for i in range(len(frame))])
+        report.notes.append("quote ids generated from row numbers")
+    require_columns(frame, [QUOTE_ID, TEXT], source=name)
+    frame[QUOTE_ID] = frame[QUOTE_ID].astype(object).map(lambda v: v if pd.isna(v) else str(v))
+    check_quote_ids(frame, source=name)
+    bad = invalid_text_rows(frame)
+    if bad and on_invalid == "raise":
+        pos, reason = bad[0]
+        raise InputError(f"{reason} ({len(bad)} such row(s); pass on_invalid='set_aside' to set them aside)", file=name, row=pos + 1, field=TEXT)
+    positions = [pos for pos, _ in bad]
+    set_aside = frame.iloc[positions].copy()
+    set_aside.insert(0, "reason", [reason for _, reason in bad])
+    set_aside.insert(0, "row", [pos + 1 for pos in positions])
+    quotes = frame.drop(index=frame.index[positions]).reset_index(drop=True)
+    report.n_kept = len(quotes)
+    report.set_aside = [{"row": pos + 1, "field": TEXT, "reason": reason, QUOTE_ID: frame[QUOTE_ID].iloc[pos]} for pos, reason in bad]
+    log.info(report.summary())
+    return quotes, set_aside.reset_index(drop=True), report
+
+
+def load_annotations(source: TableSource, *, column_mapping: dict[str, str] | None = None) -> tuple[pd.DataFrame, LoadReport]:
+    """Read a long annotations table (quote_id, coder, code[, extra columns])."""
+    frame, name = read_table(source)
+    frame = apply_mapping(frame, column_mapping, source=name)
+    require_columns(frame, [QUOTE_ID, CODER, CODE], source=name)
+    frame[QUOTE_ID] = frame[QUOTE_ID].astype(object).map(lambda v: v if pd.isna(v) else str(v))
+    report = LoadReport(source=name, n_read=len(frame), n_kept=len(frame))
+    return frame, report
+
+
+def _read_codebook(codebook: Codebook | str | Path | None) -> Codebook | None:
+    if codebook is None or isinstance(codebook, Codebook):
+        return codebook
+    return load_codebook(codebook)
+
+
+def load_corpus(
+    quotes: TableSource,
+    annotations: TableSource | None = None,
+    *,
+    codebook: Codebook | str | Path | None = None,
+    column_mapping: dict[str, str] | None = None,
+    annotation_mapping: dict[str, str] | None = None,
+    on_invalid: str = "raise",
+    name: str | None = None,
+) -> Corpus:
+    """Load quotes and long annotations into a validated Corpus.
+
+    ``quotes`` may be a folder written by :func:`save_corpus` (quotes.*, annotations.*, codebook.yaml).
+    """
+    if isinstance(quotes, (str, Path)) and Path(quotes).is_dir():
+        folder = Path(quotes)
+        quotes = _find(folder, "quotes")
+        annotations = annotations if annotations is not None else _find(folder, "annotations", required=False)
+        if codebook is None and (folder / "codebook.yaml").exists():
+            codebook = folder / "codebook.yaml"
+        name = name or folder.name
+    book = _read_codebook(codebook)
+    quote_table, set_aside, quote_report = load_quotes(quotes, column_mapping=column_mapping, on_invalid=on_invalid)
+    reports = [quote_report]
+    if annotations is not None:
+        ann, ann_report = load_annotations(annotations, column_mapping=annotation_mapping)
+        aside_ids = set(set_aside[QUOTE_ID]) if len(set_aside) else set()
+        orphan = ann[QUOTE_ID].isin(aside_ids)
+        if orphan.any():
+            ann_report.notes.append(f"{int(orphan.sum())} annotation row(s) belong to set-aside quotes and are kept with them")
+            set_aside = set_aside.assign(annotations=set_aside[QUOTE_ID].map(ann[orphan].groupby(QUOTE_ID)[CODE].apply(lambda s: [c for c in s if pd.notna(c)])))
+            ann = ann[~orphan]
+            ann_report.n_kept = len(ann)
+        check_annotations(ann, quote_ids=quote_table[QUOTE_ID], known_codes=book.code_ids if book else None, source=ann_report.source)
+        reports.append(ann_report)
+    else:
+        ann = pd.DataFrame(columns=[QUOTE_ID, CODER, CODE])
+    return Corpus(quotes=quote_table, annotations=ann, codebook=book, name=name or "corpus", set_aside=set_aside, reports=reports)
+
+
+def _find(folder: Path, stem: str, *, required: bool = True) -> Path | None:
+    for suffix in (".jsonl", ".parquet", ".csv", ".tsv"):
+        if (folder / f"{stem}{suffix}").exists():
+            return folder / f"{stem}{suffix}"
+    if required:
+        raise InputError(f"no {stem}.jsonl/.parquet/.csv/.tsv in the folder", file=folder)
+    return None
+
+
+def _binary_matrix(frame: pd.DataFrame, code_columns: Sequence[str], *, source: str, blank: str = "error") -> np.ndarray:
+    """0/1 matrix from one-hot columns.
+
+    blank="error": a blank cell is an error, except a row blank in every code column, which means
+    the coder did not see the quote (NaN row). blank="zero": blank cells mean 0 (files that mark
+    only the 1s), so an all-blank row means "seen, no code".
+    """
+    if blank not in ("error", "zero"):
+        raise ValueError("blank must be 'error' or 'zero'")
+    truthy = {"1", "1.0", "true", "True", "TRUE"}
+    falsy = {"0", "0.0", "false", "False", "FALSE"}
+    matrix = np.zeros((len(frame), len(code_columns)))
+    values = frame[list(code_columns)].to_numpy(dtype=object)
+    for i, row in enumerate(values):
+        empty = [pd.isna(v) if not isinstance(v, str) else not v.strip() for v in row]
+        if all(empty) and blank == "error":
+            matrix[i, :] = np.nan
+            continue
+        for j, value in enumerate(row):
+            text = str(value).strip() if not empty[j] else ""
+            if empty[j] and blank == "zero":
+                continue
+            if text in truthy:
+                matrix[i, j] = 1.0
+            elif text in falsy:
+                matrix[i, j] = 0.0
+            else:
+                shown = "empty" if empty[j] else repr(value)
+                raise InputError(f"code columns must hold 0 or 1, found {shown}", file=source, row=i + 1, field=code_columns[j])
+    return matrix
+
+
+def load_wide(
+    source: TableSource,
+    *,
+    coder: str,
+    code_columns: Sequence[str] | None = None,
+    code_columns_from: str | None = None,
+    code_columns_to: str | None = None,
+    blank: str = "error",
+    column_mapping: dict[str, str] | None = None,
+    codebook: Codebook | str | Path | None = None,
+    on_invalid: str = "raise",
+    generate_ids: bool = False,
+    name: str | None = None,
+) -> Corpus:
+    """Load a wide one-hot file (one 0/1 column per code) as quotes plus one coder's long annotations.
+
+    Code columns are named explicitly, or as the span ``code_columns_from`` .. ``code_columns_to``
+    (inclusive; to the last column when ``code_columns_to`` is None). ``blank="zero"`` reads blank
+    code cells as 0, for files that mark only the 1s (such as the NHS framework file).
+    """
+    frame, source_name = read_table(source)
+    frame = apply_mapping(frame, column_mapping, source=source_name)
+    if code_columns is None:
+        if code_columns_from is None:
+            raise ValueError("name the code columns: code_columns=[...] or code_columns_from='first code column'")
+        columns = list(frame.columns)
+        for col in (code_columns_from, code_columns_to):
+            if col is not None and col not in columns:
+                raise InputError(f"code column {col!r} not found; columns present: {columns}", file=source_name, field=col)
+        start = columns.index(code_columns_from)
+        stop = columns.index(code_columns_to) + 1 if code_columns_to else len(columns)
+        code_columns = columns[start:stop]
+    require_columns(frame, list(code_columns), source=source_name)
+    if QUOTE_ID not in frame.columns and generate_ids:
+        frame.insert(0, QUOTE_ID, [f"row-{i + 1}" for i in range(len(frame))])
+    matrix = _binary_matrix(frame, code_columns, source=source_name, blank=blank)
+    quotes_frame = frame.drop(columns=list(code_columns))
+    quotes, set_aside, report = load_quotes(quotes_frame, on_invalid=on_invalid)
+    report.source = source_name
+    kept = ~frame[QUOTE_ID].astype(str).isin(set(set_aside[QUOTE_ID])) if len(set_aside) else np.ones(len(frame), bool)
+    if len(set_aside):
+        set_aside["codes"] = [[code_columns[j] for j in np.flatnonzero(np.nan_to_num(r) > 0)] for r in matrix[~np.asarray(kept)]]
+        report.notes.append("codes of set-aside rows are kept in set_aside['codes']")
+    book = _read_codebook(codebook) or Codebook.from_codes(list(code_columns), name=name or Path(str(source_name)).stem)
+    annotations = annotations_from_matrix(matrix[np.asarray(kept)], quotes[QUOTE_ID].tolist(), list(code_columns), coder)
+    check_annotations(annotations, quote_ids=quotes[QUOTE_ID], known_codes=book.code_ids, source=source_name)
+    return Corpus(quotes=quotes, annotations=annotations, codebook=book, name=name or Path(str(source_name)).stem, set_aside=set_aside, reports=[report])
+
+
+def save_corpus(corpus: Corpus, directory: str | Path, *, format: str = "jsonl") -> Path:
+    """Write quotes, annotations, set-aside rows and the codebook to a folder that load_corpus reads back."""
+    if format not in ("jsonl", "csv", "tsv", "parquet"):
+        raise ValueError("format must be jsonl, csv, tsv or parquet")
+    folder = Path(directory)
+    folder.mkdir(parents=True, exist_ok=True)
+    write_table(corpus.quotes, folder / f"quotes.{format}")
+    write_table(corpus.annotations, folder / f"annotations.{format}")
+    if len(corpus.set_aside):
+        write_table(corpus.set_aside.drop(columns=[c for c in ("annotations", "codes") if c in corpus.set_aside.columns and format in ("csv", "tsv")]), folder / f"set_aside.{format}")
+    if corpus.codebook is not None:
+        corpus.codebook.to_yaml(folder / "codebook.yaml")
+    return folder

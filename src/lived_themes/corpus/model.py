@@ -1,0 +1,185 @@
+"""The corpus data model: quotes, long annotations, and the views the rest of the package needs."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, TEXT, check_annotations, check_quote_ids, invalid_text_rows
+from lived_themes.errors import InputError
+
+if TYPE_CHECKING:
+    from lived_themes.codebook import Codebook
+
+#: The value of ``code`` meaning "this coder saw the quote and assigned no code".
+NO_CODE = None
+MODEL_PREFIX = "model:"
+
+
+@dataclass
+class LoadReport:
+    """What one load read, kept, and set aside (with reasons), so nothing disappears silently."""
+
+    source: str
+    n_read: int
+    n_kept: int
+    set_aside: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        text = f"{self.source}: read {self.n_read} rows, kept {self.n_kept}, set aside {len(self.set_aside)}"
+        return text + ("".join(f"; {n}" for n in self.notes))
+
+
+@dataclass
+class Corpus:
+    """Quotes with metadata plus annotations in a long table (quote_id, coder, code).
+
+    ``quotes`` has one row per quote: ``quote_id`` (str, unique), ``text`` and any metadata columns.
+    ``annotations`` has one row per (quote, coder, code); ``code`` is missing when the coder saw the
+    quote and assigned nothing. Extra annotation columns (e.g. ``evidence``) are kept.
+    ``set_aside`` holds input rows that were not usable, with the reason, so every input is accounted for.
+    """
+
+    quotes: pd.DataFrame
+    annotations: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=[QUOTE_ID, CODER, CODE]))
+    codebook: Codebook | None = None
+    name: str = "corpus"
+    set_aside: pd.DataFrame = field(default_factory=pd.DataFrame)
+    reports: list[LoadReport] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        quotes = self.quotes.reset_index(drop=True).copy()
+        for column in (QUOTE_ID, TEXT):
+            if column not in quotes.columns:
+                raise InputError(f"quotes table has no {column!r} column", field=column)
+        quotes[QUOTE_ID] = quotes[QUOTE_ID].astype(object).map(lambda v: v if pd.isna(v) else str(v))
+        check_quote_ids(quotes, source=None)
+        bad = invalid_text_rows(quotes)
+        if bad:
+            pos, reason = bad[0]
+            raise InputError(reason, row=pos + 1, field=TEXT)
+        annotations = self.annotations.reset_index(drop=True).copy()
+        for column in (QUOTE_ID, CODER, CODE):
+            if column not in annotations.columns:
+                annotations[column] = pd.Series(dtype=object)
+        annotations[QUOTE_ID] = annotations[QUOTE_ID].astype(object).map(lambda v: v if pd.isna(v) else str(v))
+        annotations[CODE] = annotations[CODE].astype(object).map(_clean_code)
+        annotations[CODER] = annotations[CODER].astype(object)
+        known = self.codebook.code_ids if self.codebook is not None else None
+        check_annotations(annotations, quote_ids=quotes[QUOTE_ID], known_codes=known, source=None)
+        self.quotes = quotes
+        self.annotations = annotations
+
+    # ----- basic views -------------------------------------------------------------------------
+    @property
+    def quote_ids(self) -> list[str]:
+        return self.quotes[QUOTE_ID].tolist()
+
+    @property
+    def texts(self) -> list[str]:
+        return self.quotes[TEXT].tolist()
+
+    @property
+    def coders(self) -> list[str]:
+        """Coders in order of first appearance."""
+        return list(dict.fromkeys(self.annotations[CODER].tolist()))
+
+    @property
+    def human_coders(self) -> list[str]:
+        return [c for c in self.coders if not str(c).startswith(MODEL_PREFIX)]
+
+    @property
+    def codes(self) -> list[str]:
+        """Codebook order when there is a codebook, else the codes observed, sorted."""
+        if self.codebook is not None:
+            return list(self.codebook.code_ids)
+        return sorted({str(c) for c in self.annotations[CODE].tolist() if _clean_code(c) is not None})
+
+    def __len__(self) -> int:
+        return len(self.quotes)
+
+    def seen_by(self, coder: str) -> np.ndarray:
+        """Boolean mask over quotes: did this coder see the quote (with or without assigning a code)?"""
+        seen = set(self.annotations.loc[self.annotations[CODER] == coder, QUOTE_ID])
+        return self.quotes[QUOTE_ID].isin(seen).to_numpy()
+
+    # ----- matrices ----------------------------------------------------------------------------
+    def label_matrix(self, coder: str, codes: Sequence[str] | None = None) -> np.ndarray:
+        """(n_quotes, n_codes) float matrix: 1/0, and a NaN row where the coder did not see the quote."""
+        codes = list(codes) if codes is not None else self.codes
+        index = {qid: i for i, qid in enumerate(self.quote_ids)}
+        col = {c: j for j, c in enumerate(codes)}
+        matrix = np.full((len(self), len(codes)), np.nan)
+        rows = self.annotations[self.annotations[CODER] == coder]
+        matrix[[index[q] for q in set(rows[QUOTE_ID])], :] = 0.0
+        for qid, code in zip(rows[QUOTE_ID], rows[CODE]):
+            if _clean_code(code) is not None and code in col:
+                matrix[index[qid], col[code]] = 1.0
+        return matrix
+
+    def label_matrices(self, coders: Iterable[str] | None = None, codes: Sequence[str] | None = None) -> dict[str, np.ndarray]:
+        return {c: self.label_matrix(c, codes) for c in (coders if coders is not None else self.coders)}
+
+    def to_wide(self, coder: str, codes: Sequence[str] | None = None, *, include_unseen: bool = False) -> pd.DataFrame:
+        """One-hot table for one coder: quote_id plus one 0/1 column per code.
+
+        Quotes the coder did not see are left out unless ``include_unseen``, where their codes are empty.
+        """
+        codes = list(codes) if codes is not None else self.codes
+        matrix = self.label_matrix(coder, codes)
+        wide = pd.DataFrame(matrix, columns=codes)
+        seen = ~np.isnan(matrix).all(axis=1) if codes else self.seen_by(coder)
+        wide = wide.astype("Int64") if len(codes) else wide
+        wide.insert(0, QUOTE_ID, self.quote_ids)
+        return wide if include_unseen else wide[seen].reset_index(drop=True)
+
+    # ----- derived corpora ---------------------------------------------------------------------
+    def with_coder(self, coder: str, matrix: np.ndarray, codes: Sequence[str], *, quote_ids: Sequence[str] | None = None) -> Corpus:
+        """A copy with one more coder (e.g. a model) whose 0/1 matrix covers ``quote_ids`` (default: all)."""
+        quote_ids = list(quote_ids) if quote_ids is not None else self.quote_ids
+        new = annotations_from_matrix(np.asarray(matrix), quote_ids, list(codes), coder)
+        kept = self.annotations[self.annotations[CODER] != coder]
+        return replace(self, annotations=pd.concat([kept, new], ignore_index=True))
+
+    def subset(self, quote_ids: Iterable[str]) -> Corpus:
+        wanted = set(quote_ids)
+        quotes = self.quotes[self.quotes[QUOTE_ID].isin(wanted)]
+        annotations = self.annotations[self.annotations[QUOTE_ID].isin(wanted)]
+        return replace(self, quotes=quotes, annotations=annotations)
+
+    def describe(self) -> str:
+        return (
+            f"{self.name}: {len(self)} quotes, {len(self.coders)} coder(s), {len(self.codes)} code(s), "
+            f"{len(self.annotations)} annotation rows, {len(self.set_aside)} input row(s) set aside"
+        )
+
+
+def _clean_code(value: object) -> str | None:
+    if value is None:
+        return None
+    try:
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    text = str(value).strip()
+    return text or None
+
+
+def annotations_from_matrix(matrix: np.ndarray, quote_ids: Sequence[str], codes: Sequence[str], coder: str) -> pd.DataFrame:
+    """Long annotations from a 0/1 matrix; an all-zero row becomes one 'no code' row, a NaN row nothing."""
+    records: list[dict[str, Any]] = []
+    for qid, row in zip(quote_ids, matrix):
+        if np.isnan(row).all() and len(row):
+            continue
+        hits = [codes[j] for j in np.flatnonzero(np.nan_to_num(row) > 0)]
+        if hits:
+            records.extend({QUOTE_ID: qid, CODER: coder, CODE: code} for code in hits)
+        else:
+            records.append({QUOTE_ID: qid, CODER: coder, CODE: NO_CODE})
+    return pd.DataFrame.from_records(records, columns=[QUOTE_ID, CODER, CODE])
