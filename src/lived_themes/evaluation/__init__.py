@@ -17,6 +17,7 @@ from lived_themes.evaluation.agreement import (
 )
 from lived_themes.evaluation.metrics import (
     code_f1,
+    macro_average_precision,
     macro_f1,
     macro_precision,
     macro_recall,
@@ -24,18 +25,23 @@ from lived_themes.evaluation.metrics import (
     per_code_scores,
     summary_scores,
 )
+from lived_themes.evaluation.groups import agreement_by_group, max_gap, metric_by_group
 
 __all__ = [
     "Agreement",
+    "agreement_by_group",
     "alpha_per_code",
     "code_f1",
     "coder_group_agreement",
     "cohen_kappa",
     "fleiss_kappa",
     "krippendorff_alpha",
+    "macro_average_precision",
     "macro_f1",
     "macro_precision",
     "macro_recall",
+    "max_gap",
+    "metric_by_group",
     "micro_f1",
     "pairwise_kappa",
     "per_code_scores",

@@ -130,10 +130,7 @@ def summary_scores(
         "n_excluded": int((~keep).sum()),
     }
     if y_score is not None:
-        s = _as_matrix(y_score)[keep]
-        aps = [_average_precision(t[keep][:, j] > 0.5, s[:, j]) for j in range(t.shape[1])]
-        if not np.all(np.isnan(aps)):
-            out["macro_average_precision"] = float(np.nanmean(aps))
+        out["macro_average_precision"] = macro_average_precision(t[keep], _as_matrix(y_score)[keep])
     if samples:
         tk, pk = t[keep] > 0.5, p[keep] > 0.5
         tp = (tk & pk).sum(axis=1)
@@ -162,6 +159,17 @@ micro_f1 = _named("micro_f1", lambda c: prf_from_counts(c.sum(axis=-2))[2])
 def code_f1(index: int, name: str | None = None) -> Callable[[np.ndarray, np.ndarray], float]:
     """F1 of a single code (column ``index``), for per-code breakdowns by group."""
     return _named(name or f"f1[{index}]", lambda c: prf_from_counts(c[..., index, :])[2])
+
+
+def macro_average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float:
+    """Mean average precision over codes that have positives; takes scores, not labels."""
+    t, s = _as_matrix(y_true), _as_matrix(y_score)
+    keep = ~np.isnan(t).any(axis=1)
+    aps = [_average_precision(t[keep][:, j] > 0.5, s[keep][:, j]) for j in range(t.shape[1])]
+    return float("nan") if np.all(np.isnan(aps)) else float(np.nanmean(aps))
+
+
+macro_average_precision.needs_score = True  # type: ignore[attr-defined]
 
 
 NAMED_METRICS: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
