@@ -1,0 +1,49 @@
+"""Turn the ``data`` section of an experiment config into a validated Corpus."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from lived_themes.config import DataConfig
+from lived_themes.corpus import Corpus, load_corpus, load_wide
+
+
+def resolve_path(path: str, base_dir: Path | None) -> Path:
+    """Paths in a config are read relative to the working directory, then to the config's own folder."""
+    candidate = Path(path)
+    if candidate.is_absolute() or candidate.exists() or base_dir is None:
+        return candidate
+    beside = base_dir / candidate
+    return beside if beside.exists() else candidate
+
+
+def load_from_config(data: DataConfig, *, base_dir: Path | None = None) -> Corpus:
+    path = resolve_path(data.path, base_dir)
+    codebook = resolve_path(data.codebook, base_dir) if data.codebook else None
+    if data.format == "dataset":
+        from lived_themes.datasets import load_dataset
+
+        if not data.dataset:
+            raise ValueError("data.format 'dataset' needs data.dataset (a registered dataset name)")
+        corpus = load_dataset(data.dataset, path=path)
+    elif data.format == "wide":
+        corpus = load_wide(
+            path,
+            coder=data.coder,
+            code_columns=data.code_columns,
+            code_columns_from=data.code_columns_from,
+            code_columns_to=data.code_columns_to,
+            blank=data.blank,
+            column_mapping=data.column_mapping or None,
+            codebook=codebook,
+            on_invalid=data.on_invalid,
+        )
+    else:
+        corpus = load_corpus(
+            path,
+            codebook=codebook,
+            column_mapping=data.column_mapping or None,
+            annotation_mapping=data.annotation_mapping or None,
+            on_invalid=data.on_invalid,
+        )
+    return corpus

@@ -1,0 +1,81 @@
+"""``lived-themes describe``: what is in a corpus, counted per code, per coder and per group value."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from lived_themes.corpus import Corpus
+
+MAX_GROUP_VALUES = 20
+NOT_GROUPS = {"quote_id", "text", "line", "speaker_notation"}
+
+
+def group_columns(corpus: Corpus) -> list[str]:
+    """Metadata columns that look like groups: few distinct values, not one per quote."""
+    columns = []
+    for column in corpus.quotes.columns:
+        if column in NOT_GROUPS:
+            continue
+        distinct = corpus.quotes[column].astype(str).nunique(dropna=False)
+        if 1 < distinct <= MAX_GROUP_VALUES and distinct < len(corpus):
+            columns.append(column)
+    return columns
+
+
+def code_counts(corpus: Corpus) -> pd.DataFrame:
+    """Rows: codes, then 'no code' and 'not seen'; columns: coders. Counts of quotes."""
+    table = {}
+    for coder in corpus.coders:
+        matrix = corpus.label_matrix(coder)
+        seen = ~pd.isna(matrix).all(axis=1) if matrix.shape[1] else corpus.seen_by(coder)
+        counts = {code: int(pd.Series(matrix[:, j]).sum()) for j, code in enumerate(corpus.codes)}
+        counts["(no code)"] = int(((matrix.sum(axis=1) == 0) & seen).sum()) if matrix.shape[1] else int(seen.sum())
+        counts["(not seen)"] = int((~seen).sum())
+        table[coder] = counts
+    return pd.DataFrame(table)
+
+
+def group_code_counts(corpus: Corpus, column: str, coder: str) -> pd.DataFrame:
+    """Rows: values of one group column; columns: number of quotes, then quotes per code for one coder."""
+    values = corpus.quotes[column].astype(object).where(corpus.quotes[column].notna(), "unknown").astype(str)
+    frame = pd.DataFrame({"quotes": values.value_counts()})
+    if coder:
+        matrix = pd.DataFrame(corpus.label_matrix(coder), columns=corpus.codes)
+        matrix[column] = values.to_numpy()
+        frame = frame.join(matrix.groupby(column).sum().astype(int))
+    return frame.sort_index()
+
+
+def _rich_table(frame: pd.DataFrame, title: str, index_name: str) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, show_lines=False)
+    table.add_column(index_name, style="bold")
+    for column in frame.columns:
+        table.add_column(str(column), justify="right")
+    for index, row in frame.iterrows():
+        table.add_row(str(index), *[str(v) for v in row.tolist()])
+    return table
+
+
+def render_description(corpus: Corpus, *, by: list[str] | None = None, console: Any) -> None:
+    console.print(corpus.describe())
+    for report in corpus.reports:
+        console.print(f"  {report.summary()}")
+    if corpus.codebook is not None:
+        console.print(f"codebook {corpus.codebook.name} {corpus.codebook.version} (hash {corpus.codebook.content_hash()[:12]})")
+    labels = {c.id: c.label for c in corpus.codebook.codes} if corpus.codebook else {}
+    if corpus.coders:
+        counts = code_counts(corpus)
+        counts.index = [labels.get(i, i) for i in counts.index]
+        console.print(_rich_table(counts, "Quotes per code and coder", "code"))
+    columns = by or group_columns(corpus)
+    for column in columns:
+        if column not in corpus.quotes.columns:
+            raise ValueError(f"--by {column!r}: no such column; columns: {list(corpus.quotes.columns)}")
+        for coder in corpus.coders or [""]:
+            frame = group_code_counts(corpus, column, coder)
+            title = f"Quotes per {column}" + (f" and code (coder {coder})" if coder else "")
+            console.print(_rich_table(frame, title, column))

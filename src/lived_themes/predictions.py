@@ -1,0 +1,53 @@
+"""predictions.jsonl: one line per input quote, so every quote is accounted for in the output.
+
+Each line holds the quote's human codes per coder (null where a coder did not see it), and for
+every split scheme and coder the model's codes, scores and the fold the quote was tested in.
+Quotes that were not evaluated carry the reason instead.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lived_themes.corpus import Corpus
+
+
+def _human_codes(corpus: Corpus, codes_order: list[str]) -> dict[str, dict[str, list[str] | None]]:
+    table: dict[str, dict[str, list[str] | None]] = {qid: {c: None for c in corpus.human_coders} for qid in corpus.quote_ids}
+    rank = {c: i for i, c in enumerate(codes_order)}
+    for qid, coder, code in zip(corpus.annotations["quote_id"], corpus.annotations["coder"], corpus.annotations["code"]):
+        if coder not in table[qid]:
+            continue
+        entry = table[qid][coder] if table[qid][coder] is not None else []
+        if isinstance(code, str):
+            entry.append(code)
+        table[qid][coder] = sorted(set(entry), key=lambda c: rank.get(c, len(rank)))
+    return table
+
+
+def write_predictions(path: Path, corpus: Corpus, evaluated_ids: list[str], codes: list[str],
+                      outputs: dict[tuple[str, str], dict[str, Any]], not_evaluated: list[dict[str, Any]]) -> Path:
+    humans = _human_codes(corpus, corpus.codes)
+    position = {qid: i for i, qid in enumerate(evaluated_ids)}
+    reasons = {r["quote_id"]: r["reason"] for r in not_evaluated}
+    with Path(path).open("w", encoding="utf-8") as handle:
+        for qid in [*corpus.quote_ids, *[q for q in reasons if q not in humans]]:
+            record: dict[str, Any] = {"quote_id": qid, "human": humans.get(qid, {}), "evaluated": qid in position}
+            if qid in position:
+                i = position[qid]
+                record["models"] = {}
+                for (scheme, coder), out in outputs.items():
+                    tested = not np.isnan(out["scores"][i]).any()
+                    record["models"].setdefault(scheme, {})[coder] = {
+                        "fold": out["fold"][i] if tested else None,
+                        "codes": [c for c, v in zip(codes, out["predicted"][i]) if v == 1] if tested else None,
+                        "scores": {c: round(float(s), 6) for c, s in zip(codes, out["scores"][i])} if tested else None,
+                    }
+            else:
+                record["reason"] = reasons.get(qid, "not evaluated")
+            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    return Path(path)
