@@ -217,3 +217,21 @@ def test_bundled_report_speakers(nsun) -> None:
 def test_bundled_jsonl_is_fresh(nsun) -> None:
     lines = (DATA / "quotes.jsonl").read_text(encoding="utf-8").splitlines()
     assert [json.loads(line) for line in lines] == nsun.to_dict(orient="records")
+
+
+def test_default_prefix_uses_folder_for_generic_stem(tmp_path: Path) -> None:
+    folder = tmp_path / "nsun2014"
+    folder.mkdir()
+    (folder / "report.md").write_text('"A quote."\n', encoding="utf-8")
+    assert extract_quotes(folder / "report.md")["quote_id"].tolist() == ["nsun2014-001"]
+    assert extract_quotes(folder / "report.md", id_prefix="x")["quote_id"].tolist() == ["x-001"]
+
+
+def test_installed_pipeline_by_name_or_path(tmp_path: Path) -> None:
+    spacy = pytest.importorskip("spacy")
+    saved = tmp_path / "pipe"
+    spacy.blank("en").to_disk(saved)
+    report = tmp_path / "r.md"
+    report.write_text('*"A quote."* [Man, Lambeth]\n', encoding="utf-8")
+    row = extract_quotes(report, pipeline=str(saved)).iloc[0]
+    assert (row["gender"], row["focus_group"], row["source"]) == ("man", "Lambeth", "focus_group")

@@ -38,6 +38,7 @@ __all__ = ["COLUMNS", "extract_quotes", "read_report", "write_quotes_jsonl"]
 logger = logging.getLogger(__name__)
 
 COLUMNS = ["quote_id", "text", "source", "section", "line", "speaker_notation", "gender", "focus_group", "group_detail"]
+_GENERIC_STEMS = {"report", "index", "readme", "main", "document", "text", "consultation"}
 _LIST_ITEM_RE = re.compile(r"^\s*(?:[-+*]|\d+[.)])\s+\S")
 
 
@@ -58,14 +59,24 @@ def slugify(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "quote"
 
 
+def default_prefix(report_path: str | Path) -> str:
+    """The file stem as a slug, or the folder's name when the stem says nothing (``nsun2014/report.md``)."""
+    path = Path(report_path)
+    stem = slugify(path.stem)
+    if stem in _GENERIC_STEMS and slugify(path.resolve().parent.name) != "quote":
+        return slugify(path.resolve().parent.name)
+    return stem
+
+
 def extract_quotes(report_path: str | Path, *, pipeline: str | None = None, id_prefix: str | None = None) -> pd.DataFrame:
     """Every verbatim quote of a consultation report, in document order (see the module docstring).
 
     ``pipeline`` names an installed spaCy pipeline to tokenise notations with; by default a blank
-    English pipeline is used, so nothing needs downloading. ``id_prefix`` defaults to the file stem.
+    English pipeline is used, so nothing needs downloading. ``id_prefix`` defaults to the file stem
+    (or its folder's name for a generic stem such as ``report``), so ids read e.g. ``nsun2014-001``.
     """
     lines = read_report(report_path)
-    prefix = id_prefix if id_prefix is not None else slugify(Path(report_path).stem)
+    prefix = id_prefix if id_prefix is not None else default_prefix(report_path)
     headings = [(len(m.group(1)), clean_title(m.group(2))) for m in map(HEADING_RE.match, lines) if m]
     parser = NotationParser(load_pipeline(pipeline), focus_group_aliases(headings))
     rows = [_row(f"{prefix}-{n:03d}", *found) for n, found in enumerate(_scan(lines, parser), start=1)]
