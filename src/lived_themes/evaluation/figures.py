@@ -1,0 +1,121 @@
+"""Matplotlib figures for the run report: per-code F1, per-group heatmaps, agreement matrix.
+
+Each function takes plain tables (already shaped by ``report``) and writes one PNG, so the
+figures can be regenerated or restyled without re-running an experiment. matplotlib is
+imported inside the functions with the Agg backend: no display is needed and importing the
+package stays fast. Missing values (NaN) are drawn grey and labelled "–", never dropped, so
+a coder that could not be scored is visible as such.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+MISSING = "–"
+_DPI = 110
+
+
+def _pyplot():  # noqa: ANN202 - matplotlib is an optional-at-import dependency
+    """matplotlib.pyplot on the Agg backend, imported only when a figure is drawn."""
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _short(text: str, width: int = 38) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _save(fig, path: Path) -> Path:  # noqa: ANN001
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=_DPI, bbox_inches="tight")
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    return path
+
+
+def per_code_f1_chart(
+    f1: np.ndarray,
+    code_names: Sequence[str],
+    coders: Sequence[str],
+    path: Path,
+    *,
+    title: str = "",
+) -> Path:
+    """Grouped horizontal bars: one group per code, one bar per coder.
+
+    ``f1`` is (codes x coders); NaN bars are left empty and marked "–" so a code nobody
+    could score is not mistaken for F1 = 0.
+    """
+    plt = _pyplot()
+    f1 = np.asarray(f1, dtype=float).reshape(len(code_names), len(coders))
+    n_codes, n_coders = f1.shape
+    height = 0.8 / max(n_coders, 1)
+    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.35 * n_codes * max(n_coders, 2) ** 0.5 + 1.2)))
+    y = np.arange(n_codes)
+    colors = plt.get_cmap("tab10")
+    for j, coder in enumerate(coders):
+        pos = y - 0.4 + height * (j + 0.5)
+        values = f1[:, j]
+        ax.barh(pos, np.nan_to_num(values), height=height, label=coder, color=colors(j % 10))
+        for p, v in zip(pos, values):
+            if np.isnan(v):
+                ax.text(0.01, p, MISSING, va="center", fontsize=7)
+    ax.set_yticks(y, [_short(c) for c in code_names])
+    ax.invert_yaxis()
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("F1 against the reference coder")
+    ax.set_title(title, fontsize=10)
+    ax.legend(fontsize=7, loc="lower right")
+    ax.grid(axis="x", alpha=0.3)
+    return _save(fig, path)
+
+
+def heatmap(
+    values: np.ndarray,
+    rows: Sequence[str],
+    columns: Sequence[str],
+    path: Path,
+    *,
+    title: str = "",
+    colorbar_label: str = "",
+    vmin: float = 0.0,
+    vmax: float = 1.0,
+    cmap: str = "viridis",
+) -> Path:
+    """Annotated heatmap (rows x columns); NaN cells are grey and labelled "–"."""
+    plt = _pyplot()
+    data = np.asarray(values, dtype=float).reshape(len(rows), len(columns))
+    fig, ax = plt.subplots(figsize=(max(4.0, 1.3 * len(columns) + 2.5), max(2.2, 0.45 * len(rows) + 1.4)))
+    colormap = plt.get_cmap(cmap).with_extremes(bad="#d9d9d9")
+    image = ax.imshow(np.ma.masked_invalid(data), cmap=colormap, vmin=vmin, vmax=vmax, aspect="auto")
+    for i in range(data.shape[0]):
+        for j in range(data.shape[1]):
+            v = data[i, j]
+            shade = (v - vmin) / (vmax - vmin) if np.isfinite(v) else 1.0
+            text = MISSING if not np.isfinite(v) else f"{v:.2f}"
+            ax.text(j, i, text, ha="center", va="center", fontsize=8, color="white" if shade < 0.5 else "black")
+    ax.set_xticks(range(len(columns)), [_short(c, 24) for c in columns], rotation=30, ha="right", fontsize=8)
+    ax.set_yticks(range(len(rows)), [_short(r, 30) for r in rows], fontsize=8)
+    ax.set_title(title, fontsize=10)
+    fig.colorbar(image, ax=ax, label=colorbar_label, fraction=0.05)
+    return _save(fig, path)
+
+
+def group_heatmap(values: np.ndarray, groups: Sequence[str], coders: Sequence[str], path: Path, *, title: str = "") -> Path:
+    """Macro-F1 per group (rows) and coder (columns); small groups carry a "*" in their label."""
+    return heatmap(values, groups, coders, path, title=title, colorbar_label="macro-F1")
+
+
+def agreement_matrix(kappa: np.ndarray, coders: Sequence[str], path: Path, *, title: str = "") -> Path:
+    """Coder x coder mean Cohen's kappa over codes; pairs never compared stay grey."""
+    return heatmap(
+        kappa, coders, coders, path, title=title, colorbar_label="mean Cohen's kappa", vmin=-1.0, vmax=1.0, cmap="RdYlBu"
+    )

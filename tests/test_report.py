@@ -1,0 +1,176 @@
+"""The run report: files, tables, NaN handling, the human ceiling, no quote text, and Chromium.
+
+The metrics dict is built with the real evaluation functions on a small random corpus, so the
+report is tested against the column names those functions actually produce.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lived_themes.evaluation.agreement import alpha_per_code, cohen_kappa, pairwise_kappa, substitution_alpha
+from lived_themes.evaluation.groups import agreement_by_group, max_gap, metric_by_group
+from lived_themes.evaluation.metrics import macro_f1, micro_f1, per_code_scores, summary_scores
+from lived_themes.evaluation.report import MISSING, ONE_HUMAN, headline_table, write_report
+
+CODES = ["access", "stigma", "peer"]
+SECRET = "I was told to wait six months and nobody called me back"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _json(x: object) -> object:
+    """What json.dump/json.load of metrics.json does: NaN becomes null."""
+    if isinstance(x, dict):
+        return {k: _json(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [_json(v) for v in x]
+    if isinstance(x, (float, np.floating)):
+        return None if math.isnan(x) else float(x)
+    return x.item() if isinstance(x, np.generic) else x
+
+
+def make_metrics(n_humans: int) -> dict:
+    rng = np.random.default_rng(3)
+    n = 60
+    humans = ["report", "coder_b"][:n_humans]
+    truth = (rng.random((n, 3)) < [0.4, 0.2, 0.3]).astype(float)
+    labels = {"report": truth}
+    if n_humans == 2:
+        flip = rng.random(truth.shape) < 0.15
+        labels["coder_b"] = np.where(flip, 1 - truth, truth)
+        labels["coder_b"][:5] = np.nan  # coder_b did not see five quotes
+    groups = pd.DataFrame({"site": np.where(np.arange(n) < 54, np.where(np.arange(n) % 2, "north", "south"), "east")})
+    preds = {"majority.v1": np.zeros_like(truth), "tfidf-logreg.v1": np.where(rng.random(truth.shape) < 0.25, 1 - truth, truth)}
+    results = []
+    for coder, pred in preds.items():
+        model = f"model:{coder}"
+        lab = {**labels, model: pred}
+        by_group = metric_by_group({"macro_f1": macro_f1, "micro_f1": micro_f1}, truth, pred, groups, n_boot=30)
+        per_code = per_code_scores(truth, pred, CODES, y_score=pred)
+        per_code["example_text"] = SECRET  # an extra column the report must not render
+        results.append({
+            "scheme": "leave-one-site-out", "coder": coder, "n_tested": n,
+            "summary": summary_scores(truth, pred), "summary_ci": {"macro_f1": [0.1, 0.9], "micro_f1": [math.nan, math.nan]},
+            "per_code": per_code.to_dict("records"), "by_group": by_group.to_dict("records"),
+            "max_gap": max_gap(by_group).to_dict("records"),
+            "agreement": pairwise_kappa(lab, CODES, coders=[model, *humans]).to_dict("records"),
+            "substitution_alpha": substitution_alpha(lab, CODES, humans, model).to_dict("records") if n_humans > 1 else [],
+            "group_agreement": agreement_by_group(lab, CODES, humans, groups, model_coder=model, n_boot=20).to_dict("records"),
+            "seconds": {"fit": 0.5, "predict": 0.1},
+        })
+    human = {"pairwise": [], "alpha": [], "by_group": []}
+    if n_humans == 2:
+        human = {"pairwise": pairwise_kappa(labels, CODES).to_dict("records"),
+                 "alpha": alpha_per_code(labels, CODES, humans).to_dict("records"),
+                 "by_group": agreement_by_group(labels, CODES, humans, groups, n_boot=20).to_dict("records")}
+    return _json({
+        "experiment": "nsun-<demo>", "description": "Synthetic run for the report tests.", "reference": "report",
+        "n_quotes": 63, "n_evaluated": n, "not_evaluated": [{"quote_id": f"q{i}", "reason": "empty text", "text": SECRET}
+                                                            for i in range(3)],
+        "codes": CODES, "code_labels": {"access": "Access to services", "stigma": "Stigma", "peer": "Peer | support"},
+        "excluded_codes": [{"code": "rare", "count": 1, "reason": "fewer than 2 positives"}],
+        "human_coders": humans, "groups": ["site"], "results": results, "human_agreement": human,
+        "warnings": ["group east is small"],
+    })
+
+
+@pytest.fixture(scope="module", params=[1, 2], ids=["one-human", "two-humans"])
+def report(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, dict, Path]:
+    metrics = make_metrics(request.param)
+    run_dir = tmp_path_factory.mktemp(f"run{request.param}")
+    paths = write_report(run_dir, metrics, config={"experiment": "demo", "seed": 0}, run_info={"git": {"commit": "abc"}})
+    return metrics, paths, run_dir
+
+
+def test_files_and_embedded_figures(report: tuple[dict, dict, Path]) -> None:
+    metrics, paths, run_dir = report
+    figures = sorted(k for k in paths if k.startswith("figures/"))
+    # per-code chart + one heatmap for the one group column + agreement matrix
+    assert len(figures) == 3 and all(paths[f].stat().st_size > 1000 for f in figures)
+    page = paths["report.html"].read_text(encoding="utf-8")
+    sources = re.findall(r'<img alt="[^"]+" src="data:image/png;base64,([^"]+)"', page)
+    assert len(sources) == len(figures)
+    assert all(base64.b64decode(s)[:8] == b"\x89PNG\r\n\x1a\n" for s in sources)
+    for table in ("headline", "per-code", "by-group", "agreement", "max-gap", "group-agreement", "not-evaluated"):
+        assert re.search(rf'<table id="{table}"[^>]*>.*?<tbody><tr>', page), table
+    md = paths["report.md"].read_text(encoding="utf-8")
+    assert all(f"]({f})" in md for f in figures)
+
+
+def test_no_quote_text_and_html_escaped(report: tuple[dict, dict, Path]) -> None:
+    _, paths, _ = report
+    for name in ("report.md", "report.html"):
+        text = paths[name].read_text(encoding="utf-8")
+        assert SECRET not in text and "q0, q1, q2" in text
+    page = paths["report.html"].read_text(encoding="utf-8")
+    assert "nsun-&lt;demo&gt;" in page and "<demo>" not in page
+    assert "Peer \\| support" in paths["report.md"].read_text(encoding="utf-8")  # a "|" must not break the table
+
+
+def test_headline_values_and_floor(report: tuple[dict, dict, Path]) -> None:
+    metrics, _, _ = report
+    md = headline_table(metrics)
+    rows = {r.split("|")[2].strip(): r for r in md.splitlines()[2:]}
+    assert set(rows) == {"majority.v1 (floor)", "tfidf-logreg.v1"}
+    f1 = {r["coder"]: r["summary"]["macro_f1"] for r in metrics["results"]}
+    assert f"{f1['tfidf-logreg.v1']:.2f} [0.10, 0.90]" in rows["tfidf-logreg.v1"]
+    assert f"| {f1['tfidf-logreg.v1'] - f1['majority.v1']:.2f} |" in rows["tfidf-logreg.v1"]
+    assert f"{metrics['results'][1]['summary']['micro_f1']:.2f} |" in rows["tfidf-logreg.v1"]  # NaN CI: value only
+
+
+def test_human_ceiling_or_plain_sentence(report: tuple[dict, dict, Path]) -> None:
+    metrics, paths, _ = report
+    md = paths["report.md"].read_text(encoding="utf-8")
+    if len(metrics["human_coders"]) == 1:
+        assert ONE_HUMAN in md and "ceiling)" not in md
+        return
+    assert ONE_HUMAN not in md and "human–human κ (ceiling)" in md
+    pairs = pd.DataFrame(metrics["human_agreement"]["pairwise"])
+    stigma = pairs.loc[pairs["code"] == "stigma", "kappa"].iloc[0]
+    agreement = md.split("*Cohen's kappa per code")[1]
+    row = next(line for line in agreement.splitlines() if line.startswith("| stigma | Stigma |"))
+    assert row.split("|")[3].strip() == f"{stigma:.2f}"
+
+
+def test_nan_and_missing_fields_render_as_dash(tmp_path: Path) -> None:
+    metrics = {"experiment": "bare", "results": [{"scheme": "random", "coder": "setfit.v1", "summary": {"macro_f1": None},
+                                                  "per_code": [{"code": "a", "f1": None, "support": 3}],
+                                                  "by_group": [{"group_column": "age", "group": "overall", "metric": "macro_f1",
+                                                                "value": float("nan"), "warning": ""}]}]}
+    paths = write_report(tmp_path, metrics)
+    md = paths["report.md"].read_text(encoding="utf-8")
+    assert f"| random | setfit.v1 | {MISSING} | {MISSING} |" in md
+    assert "no floor to compare against" in md and ONE_HUMAN in md
+    assert (tmp_path / "report.html").exists()
+
+
+def test_without_figures_or_html(tmp_path: Path) -> None:
+    paths = write_report(tmp_path, make_metrics(1), figures=False, html=False)
+    assert set(paths) == {"report.md"} and not (tmp_path / "figures").exists()
+
+
+def test_json_roundtrip_metrics_are_serialisable() -> None:
+    metrics = make_metrics(2)
+    assert json.loads(json.dumps(metrics, allow_nan=False)) == metrics
+    assert cohen_kappa(np.array([0, 1, 1.0]), np.array([0, 1, 1.0])) == 1.0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists(), reason="chromium not installed")
+def test_report_renders_in_chromium(report: tuple[dict, dict, Path]) -> None:
+    _, _, run_dir = report
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "check_report_html.py"), str(run_dir)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("OK")
