@@ -1,0 +1,83 @@
+"""Configs: every shipped file loads, errors are clear, overrides and merging behave."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from lived_themes.config import ExperimentConfig, apply_override, deep_merge, dump_config, load_config, parse_override
+from lived_themes.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIG_FILES = sorted((REPO / "experiments").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
+def test_every_experiment_file_loads(path: Path) -> None:
+    config = load_config(path, defaults_dir=REPO / "configs")
+    assert config.name
+    assert config.coders or getattr(config, "topics", None)
+
+
+def test_defaults_file_matches_the_model_defaults() -> None:
+    raw = yaml.safe_load((REPO / "configs" / "defaults.yaml").read_text(encoding="utf-8"))
+    expected = ExperimentConfig().model_dump(mode="json")
+    expected.pop("name"), expected.pop("description")
+    assert raw == expected
+
+
+def test_unknown_key_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "exp.yaml"
+    path.write_text("data:\n  pathh: x\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"data\.pathh: unknown key"):
+        load_config(path, defaults_dir=REPO / "configs")
+
+
+def test_wrong_type_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "exp.yaml"
+    path.write_text("evaluation:\n  n_boot: many\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"evaluation\.n_boot"):
+        load_config(path, defaults_dir=REPO / "configs")
+
+
+def test_unregistered_coder_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "exp.yaml"
+    path.write_text("coders:\n  - name: my.module.Coder\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="unknown coder 'my.module.Coder'"):
+        load_config(path, defaults_dir=REPO / "configs")
+
+
+def test_group_split_needs_a_group_column() -> None:
+    with pytest.raises(ConfigError, match="needs 'group'"):
+        load_config(None, overrides=["splits=[{kind: leave_one_group_out}]"], defaults_dir=REPO / "configs")
+
+
+def test_experiment_holds_differences_and_set_overrides_win() -> None:
+    config = load_config(REPO / "experiments" / "nsun2014.yaml", overrides=["evaluation.n_boot=7", "coders.1.params.C=0.5", "seed=3"])
+    assert config.name == "nsun2014"
+    assert config.evaluation.n_boot == 7
+    assert config.coders[1].params == {"C": 0.5}
+    assert config.seed == 3
+    assert config.output.dir == "runs"  # from configs/defaults.yaml, not repeated in the experiment
+
+
+def test_set_rejects_bad_syntax_and_bad_index() -> None:
+    with pytest.raises(ConfigError, match="key.sub=value"):
+        parse_override("seed")
+    with pytest.raises(ConfigError, match="not an index"):
+        apply_override({"coders": [{}]}, ["coders", "4", "name"], "x")
+
+
+def test_deep_merge_replaces_lists_and_merges_mappings() -> None:
+    base = {"a": {"x": 1, "y": 2}, "l": [1, 2]}
+    assert deep_merge(base, {"a": {"y": 3}, "l": [9]}) == {"a": {"x": 1, "y": 3}, "l": [9]}
+    assert base == {"a": {"x": 1, "y": 2}, "l": [1, 2]}
+
+
+def test_resolved_config_round_trips(tmp_path: Path) -> None:
+    config = load_config(REPO / "experiments" / "nsun2014.yaml")
+    path = tmp_path / "config.yaml"
+    path.write_text(dump_config(config), encoding="utf-8")
+    assert load_config(path, defaults_dir=REPO / "configs") == config
