@@ -1,0 +1,184 @@
+"""``transformer.v1``: an encoder fine-tuned for multi-label coding (mean pooling + linear head, sigmoid).
+
+Any encoder ``transformers`` can load (HF id or local path) works; the default is the packaged
+all-MiniLM-L6-v2, loaded offline. Training is a small plain-PyTorch loop: separate learning rates
+for encoder and head, AdamW with linear warm-up and decay, BCE or focal loss with positive
+weights for rare codes, gradient accumulation, AMP on CUDA only, early stopping on macro-F1 of an
+inner validation split, on which one threshold per code is then tuned. Saved as safetensors with
+the tokenizer, so a model folder needs neither the training data nor pickle.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, ClassVar
+
+import numpy as np
+
+from lived_themes.coders.base import Coder, tune_thresholds
+from lived_themes.coders._context import with_context
+from lived_themes.embeddings import pick_device, resolve_encoder
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lived_themes.codebook import Codebook
+
+log = logging.getLogger(__name__)
+HEAD_FILE = "head.safetensors"
+
+
+class TransformerCoder(Coder):
+    """Fine-tunes an encoder end to end; the strongest coder when there are hundreds of labelled quotes or more."""
+
+    name: ClassVar[str] = "transformer.v1"
+    zero_shot: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        encoder: str = "all-MiniLM-L6-v2",
+        *,
+        max_length: int = 128,
+        batch_size: int = 16,
+        predict_batch_size: int = 64,
+        epochs: int = 3,
+        lr_encoder: float = 1e-4,
+        lr_head: float = 2e-3,
+        weight_decay: float = 0.01,
+        warmup_fraction: float = 0.1,
+        loss: str = "bce",
+        focal_gamma: float = 2.0,
+        class_weight: str | None = "balanced",
+        max_pos_weight: float = 10.0,
+        grad_accumulation: int = 1,
+        patience: int = 1,
+        validation_fraction: float = 0.1,
+        validation_group: str | None = None,
+        context_columns: list[str] | None = None,
+        mixed_precision: bool = True,
+        seed: int = 0,
+        device: str | None = None,
+        max_steps: int | None = None,
+    ) -> None:
+        self.encoder = encoder
+        self.max_length = max_length
+        self.batch_size = batch_size
+        self.predict_batch_size = predict_batch_size
+        self.epochs = epochs
+        self.lr_encoder = lr_encoder
+        self.lr_head = lr_head
+        self.weight_decay = weight_decay
+        self.warmup_fraction = warmup_fraction
+        self.loss = loss
+        self.focal_gamma = focal_gamma
+        self.class_weight = class_weight
+        self.max_pos_weight = max_pos_weight
+        self.grad_accumulation = grad_accumulation
+        self.patience = patience
+        self.validation_fraction = validation_fraction
+        self.validation_group = validation_group
+        self.context_columns = context_columns
+        self.mixed_precision = mixed_precision
+        self.seed = seed
+        self.device = device
+        self.max_steps = max_steps
+
+    # ----- training ------------------------------------------------------------------------------
+    def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
+        import torch
+        from transformers import AutoModel, AutoTokenizer
+
+        from lived_themes.coders import _torch_utils as tu
+        from lived_themes.coders._training import train_loop
+
+        if self.loss not in ("bce", "focal"):
+            raise ValueError(f"loss must be 'bce' or 'focal', got {self.loss!r}")
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(f"class_weight must be 'balanced' or None, got {self.class_weight!r}")
+        assert labels is not None
+        tu.seed_everything(self.seed)
+        device = pick_device(self.device)
+        path = resolve_encoder(self.encoder)
+        log.info("fine-tuning %s on %d quotes, %d codes, device %s", path, len(texts), labels.shape[1], device)
+        self.tokenizer_ = AutoTokenizer.from_pretrained(path)
+        encoder = AutoModel.from_pretrained(path)
+        self.net_ = tu.MeanPoolClassifier(encoder, labels.shape[1]).to(device)
+        token_ids = self._token_ids(texts, metadata)
+        train_idx, val_idx = self._inner_split(len(texts), metadata)
+        weights = tu.pos_weights(labels[train_idx], cap=self.max_pos_weight) if self.class_weight else None
+        best_scores = train_loop(self, token_ids, labels, train_idx, val_idx, device=device, pos_weight=weights)
+        if best_scores is not None:
+            self.thresholds_ = tune_thresholds(labels[val_idx], best_scores)
+        self.net_.eval()
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()
+
+    def _inner_split(self, n: int, metadata: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+        """Train/validation indices; no validation (no early stopping, thresholds 0.5) when too few quotes."""
+        n_val = int(round(n * self.validation_fraction))
+        if n_val < 5 or n - n_val < 5:
+            return np.arange(n), np.arange(0)
+        if self.validation_group:
+            from sklearn.model_selection import GroupShuffleSplit
+
+            if metadata is None or self.validation_group not in metadata.columns:
+                raise ValueError(f"validation_group {self.validation_group!r} is not a metadata column")
+            groups = metadata[self.validation_group].astype(str).to_numpy()
+            split = GroupShuffleSplit(n_splits=1, test_size=self.validation_fraction, random_state=self.seed)
+            train, val = next(split.split(np.zeros(n), groups=groups))
+            return np.sort(train), np.sort(val)
+        order = np.random.default_rng(self.seed).permutation(n)
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+
+    # ----- predicting ----------------------------------------------------------------------------
+    def _token_ids(self, texts: Sequence[str], metadata: pd.DataFrame | None) -> list[list[int]]:
+        from lived_themes.inference import tokenize
+
+        return tokenize(self.tokenizer_, with_context(texts, metadata, self.context_columns), max_length=self.max_length)
+
+    def _score(self, token_ids: list[list[int]], *, device: str, progress: bool | None = None) -> np.ndarray:
+        from lived_themes.inference import score_token_ids
+
+        return score_token_ids(
+            self.net_,
+            token_ids,
+            pad_id=int(self.tokenizer_.pad_token_id or 0),
+            n_outputs=len(self.codes_),
+            batch_size=self.predict_batch_size,
+            device=device,
+            mixed_precision=self.mixed_precision,
+            progress=progress,
+        )
+
+    def predict_proba(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None) -> np.ndarray:
+        self.net_.eval()
+        device = str(next(self.net_.parameters()).device)
+        return self._score(self._token_ids(list(texts), metadata), device=device)
+
+    # ----- persistence ---------------------------------------------------------------------------
+    def _save_state(self, folder: Path) -> None:
+        """Encoder via ``save_pretrained`` (model.safetensors + config.json), tokenizer beside it, head in safetensors."""
+        from safetensors.torch import save_file
+
+        self.net_.encoder.save_pretrained(folder)
+        self.tokenizer_.save_pretrained(folder)
+        head = {k: v.detach().cpu().contiguous() for k, v in self.net_.head.state_dict().items()}
+        save_file(head, str(folder / HEAD_FILE))
+
+    def _load_state(self, folder: Path) -> None:
+        """Reads safetensors and JSON only: ``use_safetensors=True`` refuses pickled weight files."""
+        from safetensors.torch import load_file
+        from transformers import AutoModel, AutoTokenizer
+
+        from lived_themes.coders._torch_utils import MeanPoolClassifier
+
+        self.tokenizer_ = AutoTokenizer.from_pretrained(folder)
+        encoder = AutoModel.from_pretrained(folder, use_safetensors=True)
+        head = load_file(str(folder / HEAD_FILE))
+        if head["weight"].shape[0] != len(self.codes_):
+            raise ValueError(f"{folder / HEAD_FILE} has {head['weight'].shape[0]} outputs for {len(self.codes_)} codes")
+        net = MeanPoolClassifier(encoder, len(self.codes_))
+        net.head.load_state_dict(head)
+        self.net_ = net.to(pick_device(self.device)).eval()
