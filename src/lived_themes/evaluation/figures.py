@@ -29,7 +29,11 @@ def _pyplot():  # noqa: ANN202 - matplotlib is an optional-at-import dependency
 
 
 def _short(text: str, width: int = 38) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+    """Shorten a tick label, keeping a trailing "(n=...)" so counts stay readable."""
+    stem, sep, tail = text.rpartition(" (") if text.endswith(")") else (text, "", "")
+    tail = sep + tail
+    room = max(width - len(tail), 8)
+    return (stem if len(stem) <= room else stem[: room - 1] + "…") + tail
 
 
 def _save(fig, path: Path) -> Path:  # noqa: ANN001

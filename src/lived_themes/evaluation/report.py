@@ -21,7 +21,15 @@ import numpy as np
 
 MISSING = "–"
 ALL_CODES = "(all codes)"
-ONE_HUMAN = "One human coder: no human–human ceiling. Model–human agreement below cannot be compared with how far humans agree."
+ONE_HUMAN = (
+    "One human coder: no human–human ceiling. Model–human agreement below cannot be compared "
+    "with how far humans agree."
+)
+NO_FLOOR = "No majority baseline in this run, so there is no floor to compare against."
+FLOOR_NOTE = (
+    "Bold: best macro-F1 in each scheme. The floor is the majority baseline; a coder whose interval "
+    "overlaps it has not shown that it learned the codes."
+)
 
 
 @dataclass
@@ -75,6 +83,10 @@ def _records(x: Any) -> list[dict]:
     return [r for r in x if isinstance(r, Mapping)]
 
 
+def _value_ci(x: Mapping) -> str:
+    return fmt_ci(x.get("value"), low=x.get("ci_low"), high=x.get("ci_high"))
+
+
 def _first(record: Mapping, *keys: str, default: Any = None) -> Any:
     return next((record[k] for k in keys if k in record), default)
 
@@ -115,18 +127,22 @@ def headline(metrics: Mapping) -> Table:
     cols = ["Scheme", "Coder", "Macro-F1 [95% CI]", "Micro-F1 [95% CI]", "Macro AP", "Δ macro-F1 vs floor", "n tested"]
     table = Table("headline", cols, [], "Headline: every coder under every split scheme")
     for scheme, results in _schemes(metrics).items():
-        floors = [num(r.get("summary", {}).get("macro_f1")) for r in results if is_floor(r.get("coder", ""))]
-        floor = floors[0] if floors else math.nan
-        best = max((num(r.get("summary", {}).get("macro_f1")) for r in results), key=lambda v: -1 if math.isnan(v) else v)
-        for r in results:
+        macro = [num((r.get("summary") or {}).get("macro_f1")) for r in results]
+        floor = next((m for m, r in zip(macro, results) if is_floor(r.get("coder", ""))), math.nan)
+        best = np.nanmax(macro) if np.isfinite(macro).any() else math.nan
+        for m, r in zip(macro, results):
             s, ci, coder = r.get("summary") or {}, r.get("summary_ci") or {}, str(r.get("coder", ""))
-            delta = MISSING if is_floor(coder) else fmt(num(s.get("macro_f1")) - floor)
-            row = [scheme, coder + (" (floor)" if is_floor(coder) else ""), fmt_ci(s.get("macro_f1"), ci.get("macro_f1")),
-                   fmt_ci(s.get("micro_f1"), ci.get("micro_f1")), fmt(s.get("macro_average_precision")), delta,
-                   str(r.get("n_tested", MISSING))]
-            if num(s.get("macro_f1")) == best and not math.isnan(best):
+            if m == best:
                 table.bold.add((len(table.rows), 2))
-            table.rows.append(row)
+            table.rows.append([
+                scheme,
+                coder + (" (floor)" if is_floor(coder) else ""),
+                fmt_ci(m, ci.get("macro_f1")),
+                fmt_ci(s.get("micro_f1"), ci.get("micro_f1")),
+                fmt(s.get("macro_average_precision")),
+                MISSING if is_floor(coder) else fmt(m - floor),
+                str(r.get("n_tested", MISSING)),
+            ])
     return table
 
 
@@ -140,16 +156,18 @@ def _per_code(metrics: Mapping, scheme: str, results: list[dict]) -> tuple[Table
     codes = _codes(metrics, results)
     coders = [str(r.get("coder", "")) for r in results]
     by = [{str(p.get("code")): p for p in _records(r.get("per_code"))} for r in results]
-    f1 = np.array([[num(b.get(c, {}).get("f1")) for b in by] for c in codes], dtype=float).reshape(len(codes), len(coders))
+    f1 = np.array([[num(b.get(c, {}).get("f1")) for b in by] for c in codes], dtype=float)
+    f1 = f1.reshape(len(codes), len(coders))
     cols = ["Code", "Label", "Support"] + [f"{c} P / R / F1" for c in coders]
     table = Table("per-code", cols, [], f"Per-code precision / recall / F1, {scheme} (best F1 per code in bold)")
     for i, code in enumerate(codes):
         support = next((b[code]["support"] for b in by if code in b and "support" in b[code]), None)
         cells = [" / ".join(fmt(b.get(code, {}).get(k)) for k in ("precision", "recall", "f1")) for b in by]
-        table.rows.append([code, str(labels.get(code, "")), str(MISSING if support is None else int(num(support))), *cells])
+        support = MISSING if math.isnan(num(support)) else str(int(num(support)))
+        table.rows.append([code, str(labels.get(code, "")), support, *cells])
         if np.isfinite(f1[i]).any() and np.nanmax(f1[i]) > 0:
             table.bold |= {(i, 3 + j) for j in np.flatnonzero(f1[i] == np.nanmax(f1[i]))}
-    return table, f1, [str(labels.get(c) or c) for c in codes]
+    return table, f1, [f"{labels.get(c) or c} (n={row[2]})" for c, row in zip(codes, table.rows)]
 
 
 def _by_group(scheme: str, results: list[dict]) -> list[tuple[str, Table, np.ndarray, list[str]]]:
@@ -175,23 +193,28 @@ def _by_group(scheme: str, results: list[dict]) -> list[tuple[str, Table, np.nda
             warning = next((str(x.get("warning")) for x in per.values() if x.get("warning")), "")
             values[i] = [num(per[j].get("value")) if j in per else math.nan for j in range(len(coders))]
             n = f"{_first(any_rec, 'n', 'n_units', default=MISSING)} ({any_rec.get('n_clusters', MISSING)})"
-            row = [group, n] + [fmt_ci(x.get("value"), low=x.get("ci_low"), high=x.get("ci_high")) if (x := per.get(j)) else MISSING
-                                for j in range(len(coders))]
-            table.rows.append(row + [warning])
+            scores = [_value_ci(per[j]) if j in per else MISSING for j in range(len(coders))]
+            table.rows.append([group, n, *scores, warning])
             names.append(group + (" *" if warning else ""))
         out.append((column, table, values, names))
     return out
 
 
 def _gaps(scheme: str, results: list[dict]) -> Table:
-    cols = ["Coder", "Group column", "Metric", "Gap", "Highest group", "Lowest group"]
+    """Largest gap per coder, group column and metric; says when an extreme is a too-small group."""
+    cols = ["Coder", "Group column", "Metric", "Gap", "Highest group", "Lowest group", "Warning"]
     table = Table("max-gap", cols, [], f"Largest gap between groups, {scheme}")
     for r in results:
+        by_group = _records(r.get("by_group"))
+        small = {(str(x.get("group_column")), str(x.get("group"))) for x in by_group if x.get("warning")}
         for g in _records(r.get("max_gap")):
-            hi, lo = _first(g, "group_high", "highest_group", default=MISSING), _first(g, "group_low", "lowest_group", default=MISSING)
-            vh, vl = _first(g, "value_high", "highest_value"), _first(g, "value_low", "lowest_value")
-            table.rows.append([str(r.get("coder", "")), str(g.get("group_column", MISSING)), str(g.get("metric", "")),
-                               fmt(g.get("gap")), f"{hi} ({fmt(vh)})", f"{lo} ({fmt(vl)})"])
+            high = _first(g, "group_high", "highest_group", default=MISSING)
+            low = _first(g, "group_low", "lowest_group", default=MISSING)
+            flagged = list(dict.fromkeys(str(x) for x in (high, low) if (str(g.get("group_column")), str(x)) in small))
+            warning = f"too small to support a claim: {', '.join(flagged)}" if flagged else ""
+            where = [str(g.get(k, MISSING)) for k in ("group_column", "metric")]
+            hi, lo = f"{high} ({fmt(g.get('value_high'))})", f"{low} ({fmt(g.get('value_low'))})"
+            table.rows.append([str(r.get("coder", "")), *where, fmt(g.get("gap")), hi, lo, warning])
     return table
 
 
@@ -203,36 +226,51 @@ def _pair_kappa(records: list[dict]) -> dict[tuple[str, str], dict[str, list]]:
     return out
 
 
+def _is_human_pair(x: Mapping, humans: list[str]) -> bool:
+    return str(x.get("coder_a")) in humans and str(x.get("coder_b")) in humans
+
+
+def _is_model_pair(x: Mapping, humans: list[str]) -> bool:
+    return (str(x.get("coder_a")) in humans) != (str(x.get("coder_b")) in humans)
+
+
+def _kappa_per_code(records: list[dict], codes: list[str]) -> dict[str, float]:
+    """Mean Cohen's kappa per code over every coder pair in ``records``."""
+    pairs = _pair_kappa(records).values()
+    return {c: _mean(v for per_code in pairs for v in per_code.get(c, [])) for c in codes}
+
+
 def _agreement(metrics: Mapping, scheme: str, results: list[dict]) -> tuple[list[Block], np.ndarray, list[str]]:
     """Model–human kappa per code beside the human–human ceiling, and the coder x coder matrix."""
     humans = [str(h) for h in metrics.get("human_coders") or []]
-    ha = metrics.get("human_agreement") or {}
-    hh_records = _records(ha.get("pairwise")) or [
-        x for r in results for x in _records(r.get("agreement")) if str(x.get("coder_a")) in humans and str(x.get("coder_b")) in humans]
-    hh = {c: _mean(v for ks in _pair_kappa(hh_records).values() for v in ks.get(c, [])) for c in _codes(metrics, results)}
-    alpha = {str(x.get("code")): x.get("alpha") for x in _records(ha.get("alpha"))}
+    codes, labels = _codes(metrics, results), metrics.get("code_labels") or {}
+    human = metrics.get("human_agreement") or {}
+    model_records = [_records(r.get("agreement")) for r in results]
+    hh_records = _records(human.get("pairwise")) or [x for rs in model_records for x in rs if _is_human_pair(x, humans)]
+    hh = _kappa_per_code(hh_records, codes)
+    alpha = {str(x.get("code")): x.get("alpha") for x in _records(human.get("alpha"))}
+    mh = [_kappa_per_code([x for x in rs if _is_model_pair(x, humans)], codes) for rs in model_records]
     two = len(humans) >= 2
-    blocks: list[Block] = [] if two else [("p", ONE_HUMAN)]
-    cols = ["Code", "Label"] + (["human–human κ (ceiling)", "human α"] if two else []) + [f"{r.get('coder')} κ vs humans" for r in results]
+    cols = ["Code", "Label"] + (["human–human κ (ceiling)", "human α"] if two else [])
+    cols += [f"{r.get('coder')} κ vs humans" for r in results]
     table = Table("agreement", cols, [], f"Cohen's kappa per code, mean over coder pairs, {scheme}")
-    model_human = []
-    for r in results:
-        pairs = _pair_kappa([x for x in _records(r.get("agreement")) if (str(x.get("coder_a")) in humans) != (str(x.get("coder_b")) in humans)])
-        model_human.append({c: _mean(v for ks in pairs.values() for v in ks.get(c, [])) for c in hh})
-    for code in hh:
-        row = [code, str((metrics.get("code_labels") or {}).get(code, ""))] + ([fmt(hh[code]), fmt(alpha.get(code))] if two else [])
-        table.rows.append(row + [fmt(m[code]) for m in model_human])
-    blocks.append(table)
-    subs = [(r, _records(r.get("substitution_alpha"))) for r in results]
-    if any(s for _, s in subs):
-        sub = Table("substitution-alpha", ["Code", "α humans"] + [f"α with {r.get('coder')} substituted" for r, _ in subs], [],
-                    f"Krippendorff's alpha among humans, and with the model in place of each human in turn (mean), {scheme}")
-        for code in hh:
-            base = _mean(x.get("alpha_humans") for _, s in subs for x in s if str(x.get("code")) == code)
-            sub.rows.append([code, fmt(base)] + [fmt(_mean(x.get("alpha_with_model") for x in s if str(x.get("code")) == code)) for _, s in subs])
+    for code in codes:
+        ceiling = [fmt(hh[code]), fmt(alpha.get(code))] if two else []
+        table.rows.append([code, str(labels.get(code, "")), *ceiling, *(fmt(m[code]) for m in mh)])
+    blocks: list[Block] = ([] if two else [("p", ONE_HUMAN)]) + [table]
+    subs = [_records(r.get("substitution_alpha")) for r in results]
+    if any(subs):
+        cols = ["Code", "α humans"] + [f"α with {r.get('coder')} substituted" for r in results]
+        caption = (f"Krippendorff's alpha among humans, and with the model in place of each human in turn "
+                   f"(mean), {scheme}")
+        sub = Table("substitution-alpha", cols, [], caption)
+        for code in codes:
+            mine = [[x for x in s if str(x.get("code")) == code] for s in subs]
+            base = _mean(x.get("alpha_humans") for m in mine for x in m)
+            sub.rows.append([code, fmt(base), *(fmt(_mean(x.get("alpha_with_model") for x in m)) for m in mine)])
         blocks.append(sub)
-    everything = hh_records + [x for r in results for x in _records(r.get("agreement"))]
-    coders = list(dict.fromkeys(humans + [c for x in everything for c in (str(x.get("coder_a")), str(x.get("coder_b")))]))
+    everything = hh_records + [x for rs in model_records for x in rs]
+    coders = list(dict.fromkeys(humans + [str(x.get(k)) for x in everything for k in ("coder_a", "coder_b")]))
     matrix = np.full((len(coders), len(coders)), math.nan)
     np.fill_diagonal(matrix, 1.0)
     for (a, b), per_code in _pair_kappa(everything).items():
@@ -241,32 +279,56 @@ def _agreement(metrics: Mapping, scheme: str, results: list[dict]) -> tuple[list
     return blocks, matrix, coders
 
 
+def _overall_kappa(records: list[dict], comparison: str) -> dict[tuple[str, str], dict]:
+    """(group column, group) -> the all-codes kappa record of one comparison."""
+    return {
+        (str(x.get("group_column")), str(x.get("group"))): x
+        for x in records
+        if str(x.get("code", ALL_CODES)) == ALL_CODES
+        and str(x.get("statistic", "kappa")) == "kappa"
+        and str(x.get("comparison", comparison)) == comparison
+    }
+
+
 def _group_agreement(metrics: Mapping, scheme: str, results: list[dict]) -> list[Table]:
     """Kappa over all codes in each group: the human ceiling beside each model."""
-    def rows(records: list[dict], comparison: str) -> dict[tuple[str, str], dict]:
-        return {(str(x.get("group_column")), str(x.get("group"))): x for x in records if str(x.get("code", ALL_CODES)) == ALL_CODES
-                and str(x.get("statistic", "kappa")) == "kappa" and str(x.get("comparison", comparison)) == comparison}
-    human = rows(_records((metrics.get("human_agreement") or {}).get("by_group")), "human-human") or rows(
-        [x for r in results for x in _records(r.get("group_agreement"))], "human-human")
-    models = [rows(_records(r.get("group_agreement")), "model-human") for r in results]
-    keys = list(dict.fromkeys([*human, *(k for m in models for k in m)]))
+    human = _overall_kappa(_records((metrics.get("human_agreement") or {}).get("by_group")), "human-human")
+    human = human or _overall_kappa([x for r in results for x in _records(r.get("group_agreement"))], "human-human")
+    models = [_overall_kappa(_records(r.get("group_agreement")), "model-human") for r in results]
+    cols = ["Group", "n units", "human–human κ [95% CI]"]
+    cols += [f"{r.get('coder')} κ vs humans [95% CI]" for r in results] + ["Warning"]
     tables: dict[str, Table] = {}
-    for column, group in keys:
-        cols = ["Group", "n units", "human–human κ [95% CI]"] + [f"{r.get('coder')} κ vs humans [95% CI]" for r in results] + ["Warning"]
-        t = tables.setdefault(column, Table("group-agreement", cols, [], f"Agreement over all codes by {column}, {scheme}"))
+    for column, group in dict.fromkeys([*human, *(k for m in models for k in m)]):
+        caption = f"Agreement over all codes by {column}, {scheme}"
+        table = tables.setdefault(column, Table("group-agreement", cols, [], caption))
         recs = [human.get((column, group))] + [m.get((column, group)) for m in models]
-        cells = [fmt_ci(x.get("value"), low=x.get("ci_low"), high=x.get("ci_high")) if x else MISSING for x in recs]
+        cells = [_value_ci(x) if x else MISSING for x in recs]
         some = next(x for x in recs if x)
         warning = next((str(x.get("warning")) for x in recs if x and x.get("warning")), "")
-        t.rows.append([group, str(_first(some, "n_units", "n", default=MISSING)), *cells, warning])
+        table.rows.append([group, str(_first(some, "n_units", "n", default=MISSING)), *cells, warning])
     return list(tables.values())
+
+
+def _coder_groups(metrics: Mapping) -> list[Block]:
+    """Agreement within and between coder groups (e.g. experts vs lay coders), averaged over codes."""
+    records = _records((metrics.get("human_agreement") or {}).get("coder_groups"))
+    pairs: dict[tuple[str, str, str], list[dict]] = {}
+    for x in records:
+        pairs.setdefault((str(x.get("kind", "")), str(x.get("group_a", "")), str(x.get("group_b", ""))), []).append(x)
+    cols = ["Kind", "Coder group", "Coder group", "Mean κ over codes", "Mean α over codes"]
+    rows = [[*key, fmt(_mean(x.get("mean_kappa") for x in xs)), fmt(_mean(x.get("alpha") for x in xs))]
+            for key, xs in pairs.items()]
+    caption = "Human agreement within and between coder groups"
+    return [("h2", "Coder groups"), Table("coder-groups", cols, rows, caption)] if rows else []
 
 
 def _corpus(metrics: Mapping) -> list[Block]:
     missing = _records(metrics.get("not_evaluated"))
-    blocks: list[Block] = [("p", f"{metrics.get('n_quotes', MISSING)} quotes in the corpus; {metrics.get('n_evaluated', MISSING)} "
-                                 f"evaluated; {len(missing)} not evaluated. Reference coder: {metrics.get('reference', MISSING)}. "
-                                 f"Human coders: {', '.join(map(str, metrics.get('human_coders') or [])) or MISSING}.")]
+    n_quotes, n_evaluated, reference = (metrics.get(k, MISSING) for k in ("n_quotes", "n_evaluated", "reference"))
+    humans = ", ".join(map(str, metrics.get("human_coders") or [])) or MISSING
+    text = (f"{n_quotes} quotes in the corpus; {n_evaluated} evaluated; {len(missing)} not evaluated. "
+            f"Reference coder: {reference}. Human coders: {humans}.")
+    blocks: list[Block] = [("p", text)]
     if missing:
         reasons: dict[str, list[str]] = {}
         for x in missing:
@@ -276,25 +338,26 @@ def _corpus(metrics: Mapping) -> list[Block]:
         blocks.append(t)
     excluded = _records(metrics.get("excluded_codes"))
     if excluded:
-        blocks.append(Table("excluded-codes", ["Code", "Count", "Reason"], [[str(x.get("code")), str(x.get("count", MISSING)),
-                                                                          str(x.get("reason", ""))] for x in excluded], "Codes excluded, and why"))
+        rows = [[str(x.get("code")), str(x.get("count", MISSING)), str(x.get("reason", ""))] for x in excluded]
+        blocks.append(Table("excluded-codes", ["Code", "Count", "Reason"], rows, "Codes excluded, and why"))
     return blocks
 
 
 def _provenance(metrics: Mapping, config: Mapping | None, run_info: Mapping | None) -> list[Block]:
     blocks: list[Block] = [("h2", "Run")]
-    timing = [[s, str(r.get("coder")), fmt((r.get("seconds") or {}).get("fit"), 1), fmt((r.get("seconds") or {}).get("predict"), 1)]
+    timing = [[s, str(r.get("coder")), *(fmt((r.get("seconds") or {}).get(k), 1) for k in ("fit", "predict"))]
               for s, rs in _schemes(metrics).items() for r in rs]
     blocks.append(Table("timing", ["Scheme", "Coder", "Fit (s)", "Predict (s)"], timing, "Time taken"))
     if run_info:
         flat = {f"{k}.{k2}" if isinstance(v, Mapping) else k: v2 for k, v in run_info.items()
                 for k2, v2 in (v.items() if isinstance(v, Mapping) else [(None, v)])}
-        blocks.append(Table("provenance", ["Field", "Value"], [[str(k), str(v)] for k, v in flat.items() if not isinstance(v, (dict, list))],
-                            "Provenance"))
+        rows = [[str(k), str(v)] for k, v in flat.items() if not isinstance(v, (dict, list))]
+        blocks.append(Table("provenance", ["Field", "Value"], rows, "Provenance"))
     if config:
         import yaml
 
-        blocks += [("h3", "Resolved configuration"), ("pre", yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True))]
+        dumped = yaml.safe_dump(dict(config), sort_keys=False, allow_unicode=True)
+        blocks += [("h3", "Resolved configuration"), ("pre", dumped)]
     return blocks
 
 
@@ -313,9 +376,8 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
     blocks += [("p", str(metrics["description"]))] if metrics.get("description") else []
     blocks += [("h2", "Corpus"), *_corpus(metrics), ("h2", "Headline"), headline(metrics)]
     floor = any(is_floor(r.get("coder", "")) for r in _records(metrics.get("results")))
-    blocks.append(("p", "Bold: best macro-F1 in each scheme. The floor is the majority baseline; a coder whose interval "
-                        "overlaps it has not shown it learned the codes." if floor else
-                        "No majority baseline in this run, so there is no floor to compare against."))
+    blocks.append(("p", FLOOR_NOTE if floor else NO_FLOOR))
+    blocks += _coder_groups(metrics)
     if metrics.get("warnings"):
         blocks += [("h3", "Warnings"), ("ul", [str(w) for w in metrics["warnings"]])]
     for scheme, results in _schemes(metrics).items():
@@ -324,7 +386,8 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
         table, f1, names = _per_code(metrics, scheme, results)
         coders = [str(r.get("coder", "")) for r in results]
         blocks += [("h3", "Per code"), table]
-        blocks += figure(f"per_code_f1__{s}.png", f"Per-code F1 by coder, {scheme}", fig.per_code_f1_chart, f1, names, coders)
+        title = f"Per-code F1 by coder, {scheme}"
+        blocks += figure(f"per_code_f1__{s}.png", title, fig.per_code_f1_chart, f1, names, coders)
         blocks.append(("h3", "By group"))
         for column, gtable, values, groups in _by_group(scheme, results):
             blocks.append(gtable)
@@ -370,8 +433,9 @@ def render_markdown(blocks: list[Block], *, base: Path) -> str:
 
 
 _CSS = """body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em;color:#222}
-table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.85em}th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left}
-th{background:#f0f0f0}caption{text-align:left;font-style:italic;padding:.3em 0}td.best{font-weight:bold;background:#e8f4e8}
+table{border-collapse:collapse;margin:.5em 0 1.5em;font-size:.85em}
+th,td{border:1px solid #ccc;padding:.25em .5em;text-align:left}th{background:#f0f0f0}
+caption{text-align:left;font-style:italic;padding:.3em 0}td.best{font-weight:bold;background:#e8f4e8}
 img{max-width:100%}pre{background:#f6f6f6;padding:1em;overflow:auto}h2{border-bottom:1px solid #ddd}"""
 
 
@@ -411,7 +475,8 @@ def write_report(run_dir: Path, metrics: dict, *, config: dict | None = None, ru
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    blocks = build_blocks(metrics, config=config, run_info=run_info, figure_dir=run_dir / "figures" if figures else None)
+    figure_dir = run_dir / "figures" if figures else None
+    blocks = build_blocks(metrics, config=config, run_info=run_info, figure_dir=figure_dir)
     written = {f.path.relative_to(run_dir).as_posix(): f.path for f in blocks if isinstance(f, Figure)}
     (md := run_dir / "report.md").write_text(render_markdown(blocks, base=run_dir), encoding="utf-8")
     written["report.md"] = md
