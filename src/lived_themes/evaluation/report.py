@@ -459,7 +459,9 @@ def render_html(blocks: list[Block]) -> str:
         elif b[0] in ("h1", "h2", "h3"):
             body.append(f"<{b[0]}>{e(b[1])}</{b[0]}>")
         elif b[0] == "ul":
-            body.append("<ul>" + "".join(f"<li>{e(x)}</li>" for x in b[1]) + "</ul>")
+            items = "<ul>" + "".join(f"<li>{e(x)}</li>" for x in b[1]) + "</ul>"
+            long = len(b[1]) > 5  # fold long warning lists; the group tables repeat the small-group ones
+            body.append(f"<details><summary>{len(b[1])} items</summary>{items}</details>" if long else items)
         else:
             body.append(f"<pre>{e(b[1])}</pre>" if b[0] == "pre" else f"<p>{e(b[1])}</p>")
     title = next((b[1] for b in blocks if isinstance(b, tuple) and b[0] == "h1"), "Run report")
