@@ -158,3 +158,13 @@ def test_figure_has_one_line_per_coder_plus_the_mean(tmp_path, sim: dict) -> Non
     assert len(fig.axes[0].get_yticklabels()) == 5
     with pytest.raises(ValueError, match="no stand-in rows"):
         plot_standin(table, code="zzz")
+
+
+def test_a_subset_too_sparse_for_mean_kappa_is_reported_not_dropped() -> None:
+    labels = sparse_labels(n=60)
+    groups = pd.Series(["tiny"] * 8 + ["big"] * 52, name="g")
+    table = standin_analysis(labels, ["a", "b"], model="model:m", groups=groups, min_overlap=10, n_boot=10, n_perm=10)
+    tiny = table[(table.group == "tiny")]
+    assert len(tiny) == 3 and tiny["difference"].isna().all() and tiny["warning"].str.contains("pooled_kappa").all()
+    pooled = standin_analysis(labels, ["a", "b"], model="model:m", groups=groups, statistic="pooled_kappa", n_boot=10, n_perm=10)
+    assert pooled[(pooled.group == "tiny") & (pooled.coder == ALL_CODERS)]["human"].notna().any()

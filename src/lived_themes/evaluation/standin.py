@@ -110,8 +110,14 @@ def _one_subset(labels, humans, model, codes, mask, cluster_ids, others_name, co
             "boot": (_values(bs.resampled_sums(sh, w), stat, keep), _values(bs.resampled_sums(sm, w), stat, keep)),
             "perm": (_values(tm + swing, stat, keep), _values(th - swing, stat, keep)),  # (h', m') after swaps
         })
-    if not results:
-        return []
+    if not results:  # say so rather than leave the subset out of the table
+        reason = "no quote seen by two coders and the model"
+        if stat == "mean_kappa":
+            reason = f"no coder shares {cfg['min_overlap']}+ quotes with another here (try pooled_kappa)"
+        nan = float("nan")
+        return [{"others": others_name, "coder": ALL_CODERS, "coder_group": "", "code": code, "statistic": stat,
+                 "n_items": int(mask.sum()), "n_others": 0, "human": nan, "model": nan, "difference": nan, "ci_low": nan,
+                 "ci_high": nan, "p_value": nan, "non_inferior": False, "warning": reason} for code in [*codes, MACRO]]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mean = lambda key, i: np.nanmean(np.stack([r[key][i] for r in results]), axis=0)  # noqa: E731

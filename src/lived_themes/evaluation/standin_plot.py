@@ -21,7 +21,7 @@ def select_rows(table: pd.DataFrame, *, code: str = MACRO, group_column: str = O
     sel = table[(table["code"] == code) & (table["group_column"] == group_column) & (table["group"] == group) & (table["others"] == others)]
     if sel.empty:
         raise ValueError(f"no stand-in rows for code={code!r}, {group_column}={group!r}, others={others!r}")
-    coders = sel[sel["coder"] != ALL_CODERS].sort_values(["coder_group", "coder"], ascending=False)
+    coders = sel[sel["coder"] != ALL_CODERS].sort_values(["coder_group", "coder"])
     return pd.concat([sel[sel["coder"] == ALL_CODERS], coders], ignore_index=True)
 
 
