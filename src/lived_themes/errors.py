@@ -7,13 +7,19 @@ from __future__ import annotations
 
 from pathlib import Path
 
+#: ``row`` value for a problem in the header itself (a missing or unknown column): data rows start at 1.
+HEADER_ROW = 0
+
 
 class LivedThemesError(Exception):
     """Base class for every error the package raises on purpose."""
 
 
 class InputError(LivedThemesError, ValueError):
-    """Bad input data, located as precisely as we can: file, row (1-based, header excluded) and field."""
+    """Bad input data, located as precisely as we can: file, row (1-based, header excluded) and field.
+
+    ``row=HEADER_ROW`` (0) places the problem in the header, for missing or unknown columns.
+    """
 
     def __init__(
         self,
@@ -31,7 +37,7 @@ class InputError(LivedThemesError, ValueError):
         if self.file is not None:
             where.append(f"file {self.file}")
         if row is not None:
-            where.append(f"row {row}")
+            where.append("header row" if row == HEADER_ROW else f"row {row}")
         if field is not None:
             where.append(f"field '{field}'")
         prefix = (", ".join(where) + ": ") if where else ""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 import json
 from pathlib import Path
@@ -9,7 +10,7 @@ from typing import Any, Union
 
 import pandas as pd
 
-from lived_themes.errors import InputError
+from lived_themes.errors import HEADER_ROW, InputError
 
 TableSource = Union[str, Path, pd.DataFrame, Any]
 
@@ -23,31 +24,63 @@ def table_format(path: str | Path) -> str:
     return SUFFIXES[suffix]
 
 
-def _read_utf8(path: Path) -> str:
+def _read_utf8(path: Path, fmt: str) -> str:
     data = path.read_bytes()
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
+        row, field = _locate_undecodable(path, data, fmt)
         raise InputError(
             f"file is not UTF-8: byte {exc.start} (0x{data[exc.start]:02x}) on line {line} cannot be decoded; "
             "re-save the file as UTF-8",
             file=path,
+            row=row,
+            field=field,
         ) from None
 
 
+def _locate_undecodable(path: Path, data: bytes, fmt: str) -> tuple[int | None, str | None]:
+    """Row and column of the first cell holding an undecodable byte, so the cell can be fixed by hand.
+
+    Bad bytes decode to lone surrogates (``surrogateescape``), which valid text never contains.
+    """
+    text = data.decode("utf-8", errors="surrogateescape").removeprefix("\ufeff")
+
+    def bad(value: object) -> bool:
+        return isinstance(value, str) and any("\udc80" <= ch <= "\udcff" for ch in value)
+
+    try:
+        if fmt == "jsonl":
+            records = [_parse_json_line(path, line, number) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+            return next(((i, k) for i, r in enumerate(records, 1) for k, v in r.items() if bad(k) or bad(v)), (None, None))
+        reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
+        rows = [row for row in reader if row]  # pandas skips blank lines too, so row numbers agree
+    except (InputError, csv.Error):
+        return None, None
+    header = rows[0] if rows else []
+    for column in header:
+        if bad(column):
+            return HEADER_ROW, column.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    for i, row in enumerate(rows[1:], start=1):
+        for column, value in zip(header, row):
+            if bad(value):
+                return i, column
+    return None, None
+
+
+def _parse_json_line(path: Path, line: str, number: int) -> dict:
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"not valid JSON: {exc.msg}", file=path, row=number) from None
+    if not isinstance(record, dict):
+        raise InputError("each line must be a JSON object", file=path, row=number)
+    return record
+
+
 def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
-    records = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"not valid JSON: {exc.msg}", file=path, row=number) from None
-        if not isinstance(record, dict):
-            raise InputError("each line must be a JSON object", file=path, row=number)
-        records.append(record)
+    records = [_parse_json_line(path, line, number) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
     return pd.DataFrame.from_records(records)
 
 
@@ -70,7 +103,7 @@ def read_table(source: TableSource, *, name: str | None = None) -> tuple[pd.Data
             return pd.read_parquet(path), str(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise InputError(f"cannot read Parquet: {exc}", file=path) from None
-    text = _read_utf8(path)
+    text = _read_utf8(path, fmt)
     if fmt == "jsonl":
         return _read_jsonl(path, text), str(path)
     try:
@@ -129,6 +162,7 @@ def apply_mapping(frame: pd.DataFrame, mapping: dict[str, str] | None, *, source
         raise InputError(
             f"column mapping names column(s) {missing} that are not in the file; columns present: {list(frame.columns)}",
             file=source,
+            row=HEADER_ROW,
             field=missing[0],
         )
     return frame.rename(columns=mapping)

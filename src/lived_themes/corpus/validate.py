@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lived_themes.errors import InputError
+from lived_themes.errors import HEADER_ROW, InputError
 
 QUOTE_ID = "quote_id"
 TEXT = "text"
@@ -33,6 +33,7 @@ def require_columns(frame: pd.DataFrame, columns: Iterable[str], *, source: str 
             f"missing column(s) {missing}; columns present: {list(frame.columns)} "
             "(pass a column mapping to rename them)",
             file=source,
+            row=HEADER_ROW,
             field=missing[0],
         )
 
