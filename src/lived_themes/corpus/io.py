@@ -13,7 +13,7 @@ from lived_themes.codebook import Codebook, load_codebook
 from lived_themes.corpus.model import Corpus, LoadReport, annotations_from_matrix
 from lived_themes.corpus.tables import TableSource, apply_mapping, read_table, write_table
 from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, TEXT, check_annotations, check_quote_ids, invalid_text_rows, require_columns
-from lived_themes.errors import InputError
+from lived_themes.errors import HEADER_ROW, InputError
 
 log = logging.getLogger(__name__)
 
@@ -26,15 +26,17 @@ def load_quotes(
     column_mapping: dict[str, str] | None = None,
     on_invalid: str = "raise",
     generate_ids: bool = False,
+    source_name: str | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, LoadReport]:
     """Read a quotes table -> (quotes, set_aside, report).
 
     ``on_invalid="raise"`` stops at the first empty or non-text quote; ``"set_aside"`` moves such
-    rows to the returned ``set_aside`` table with their row number and reason.
+    rows to the returned ``set_aside`` table with their row number and reason. ``source_name`` names
+    an in-memory table in errors (e.g. the file a wide table was read from).
     """
     if on_invalid not in ("raise", "set_aside"):
         raise ValueError("on_invalid must be 'raise' or 'set_aside'")
-    frame, name = read_table(source)
+    frame, name = read_table(source, name=source_name)
     frame = apply_mapping(frame, column_mapping, source=name)
     report = LoadReport(source=name, n_read=len(frame), n_kept=0)
     if QUOTE_ID not in frame.columns and generate_ids:
@@ -101,13 +103,15 @@ def load_corpus(
     if annotations is not None:
         ann, ann_report = load_annotations(annotations, column_mapping=annotation_mapping)
         aside_ids = set(set_aside[QUOTE_ID]) if len(set_aside) else set()
+        # Checked before set-aside quotes' rows are moved out, so the row numbers are the file's.
+        all_ids = [*quote_table[QUOTE_ID], *aside_ids]
+        check_annotations(ann, quote_ids=all_ids, known_codes=book.code_ids if book else None, source=ann_report.source)
         orphan = ann[QUOTE_ID].isin(aside_ids)
         if orphan.any():
             ann_report.notes.append(f"{int(orphan.sum())} annotation row(s) belong to set-aside quotes and are kept with them")
             set_aside = set_aside.assign(annotations=set_aside[QUOTE_ID].map(ann[orphan].groupby(QUOTE_ID)[CODE].apply(lambda s: [c for c in s if pd.notna(c)])))
             ann = ann[~orphan]
             ann_report.n_kept = len(ann)
-        check_annotations(ann, quote_ids=quote_table[QUOTE_ID], known_codes=book.code_ids if book else None, source=ann_report.source)
         reports.append(ann_report)
     else:
         ann = pd.DataFrame(columns=[QUOTE_ID, CODER, CODE])
@@ -183,23 +187,26 @@ def load_wide(
         columns = list(frame.columns)
         for col in (code_columns_from, code_columns_to):
             if col is not None and col not in columns:
-                raise InputError(f"code column {col!r} not found; columns present: {columns}", file=source_name, field=col)
+                raise InputError(f"code column {col!r} not found; columns present: {columns}", file=source_name, row=HEADER_ROW, field=col)
         start = columns.index(code_columns_from)
         stop = columns.index(code_columns_to) + 1 if code_columns_to else len(columns)
         code_columns = columns[start:stop]
     require_columns(frame, list(code_columns), source=source_name)
+    book = _read_codebook(codebook) or Codebook.from_codes(list(code_columns), name=name or Path(str(source_name)).stem)
+    unknown = [c for c in code_columns if c not in set(book.code_ids)]
+    if unknown:
+        raise InputError(f"code column(s) {unknown} are not in the codebook (known codes: {book.code_ids})", file=source_name, row=HEADER_ROW, field=unknown[0])
     if QUOTE_ID not in frame.columns and generate_ids:
         frame.insert(0, QUOTE_ID, [f"row-{i + 1}" for i in range(len(frame))])
     matrix = _binary_matrix(frame, code_columns, source=source_name, blank=blank)
     quotes_frame = frame.drop(columns=list(code_columns))
-    quotes, set_aside, report = load_quotes(quotes_frame, on_invalid=on_invalid)
-    report.source = source_name
-    kept = ~frame[QUOTE_ID].astype(str).isin(set(set_aside[QUOTE_ID])) if len(set_aside) else np.ones(len(frame), bool)
+    quotes, set_aside, report = load_quotes(quotes_frame, on_invalid=on_invalid, source_name=source_name)
+    kept = np.ones(len(frame), bool)
     if len(set_aside):
-        set_aside["codes"] = [[code_columns[j] for j in np.flatnonzero(np.nan_to_num(r) > 0)] for r in matrix[~np.asarray(kept)]]
+        kept[set_aside["row"].to_numpy(dtype=int) - 1] = False
+        set_aside["codes"] = [[code_columns[j] for j in np.flatnonzero(np.nan_to_num(r) > 0)] for r in matrix[~kept]]
         report.notes.append("codes of set-aside rows are kept in set_aside['codes']")
-    book = _read_codebook(codebook) or Codebook.from_codes(list(code_columns), name=name or Path(str(source_name)).stem)
-    annotations = annotations_from_matrix(matrix[np.asarray(kept)], quotes[QUOTE_ID].tolist(), list(code_columns), coder)
+    annotations = annotations_from_matrix(matrix[kept], quotes[QUOTE_ID].tolist(), list(code_columns), coder)
     check_annotations(annotations, quote_ids=quotes[QUOTE_ID], known_codes=book.code_ids, source=source_name)
     return Corpus(quotes=quotes, annotations=annotations, codebook=book, name=name or Path(str(source_name)).stem, set_aside=set_aside, reports=[report])
 
