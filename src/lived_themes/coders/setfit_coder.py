@@ -1,0 +1,156 @@
+"""``setfit.v1``: SetFit few-shot coding, for corpora of tens of quotes.
+
+SetFit first tunes the sentence encoder contrastively on pairs of quotes (two quotes sharing a
+code are pulled together), then fits one logistic regression per code on the embeddings. Pairs
+grow with the square of the corpus, so a few dozen labelled quotes already give thousands of
+training signals, where fine-tuning a classifier would overfit.
+
+Saved without pickle: the body with ``SentenceTransformer.save`` (safetensors + JSON), the heads
+as coefficient arrays in ``head.npz``. SetFit's own ``model_head.pkl`` is never written or read.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from lived_themes.coders._context import with_context
+from lived_themes.coders.base import Coder
+from lived_themes.embeddings import pick_device, resolve_encoder
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lived_themes.codebook import Codebook
+
+log = logging.getLogger(__name__)
+BODY_DIR = "body"
+HEAD_FILE = "head.npz"
+
+
+class SetFitCoder(Coder):
+    """Contrastively tuned encoder + one-vs-rest logistic regression; codes with no positives score a constant."""
+
+    name: ClassVar[str] = "setfit.v1"
+    zero_shot: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        encoder: str = "all-MiniLM-L6-v2",
+        *,
+        num_iterations: int = 20,
+        num_epochs: int = 1,
+        batch_size: int = 16,
+        body_learning_rate: float = 2e-5,
+        max_length: int = 128,
+        class_weight: str | None = "balanced",
+        C: float = 1.0,
+        context_columns: list[str] | None = None,
+        mixed_precision: bool = True,
+        seed: int = 0,
+        device: str | None = None,
+        max_steps: int = -1,
+    ) -> None:
+        self.encoder = encoder
+        self.num_iterations = num_iterations
+        self.num_epochs = num_epochs
+        self.batch_size = batch_size
+        self.body_learning_rate = body_learning_rate
+        self.max_length = max_length
+        self.class_weight = class_weight
+        self.C = C
+        self.context_columns = context_columns
+        self.mixed_precision = mixed_precision
+        self.seed = seed
+        self.device = device
+        self.max_steps = max_steps
+
+    def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
+        from datasets import Dataset
+        from sentence_transformers import SentenceTransformer
+        from setfit import SetFitModel, Trainer, TrainingArguments
+        from setfit import logging as setfit_logging
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.multiclass import OneVsRestClassifier
+
+        assert labels is not None
+        setfit_logging.set_verbosity_warning()
+        device = pick_device(self.device)
+        body = SentenceTransformer(resolve_encoder(self.encoder), device=device)
+        body.max_seq_length = self.max_length
+        head = OneVsRestClassifier(LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000))
+        model = SetFitModel(model_body=body, model_head=head, multi_target_strategy="one-vs-rest")
+        inputs = with_context(texts, metadata, self.context_columns)
+        data = Dataset.from_dict({"text": inputs, "label": labels.astype(int).tolist()})
+        log.info("SetFit on %d quotes, %d codes, device %s", len(texts), labels.shape[1], device)
+        with tempfile.TemporaryDirectory(prefix="lived-themes-setfit-") as scratch:
+            args = TrainingArguments(
+                output_dir=scratch,  # SetFit would otherwise write checkpoints to ./checkpoints
+                save_strategy="no",
+                report_to="none",
+                batch_size=self.batch_size,
+                num_epochs=self.num_epochs,
+                num_iterations=self.num_iterations,
+                body_learning_rate=self.body_learning_rate,
+                max_length=self.max_length,
+                max_steps=self.max_steps,
+                use_amp=bool(self.mixed_precision and device.startswith("cuda")),
+                seed=self.seed,
+                show_progress_bar=False,
+            )
+            with warnings.catch_warnings():  # sklearn warns for each code that is always or never present
+                warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
+                Trainer(model=model, args=args, train_dataset=data).train()
+        self.body_ = model.model_body
+        self.coef_, self.intercept_, self.constant_ = _head_arrays(model.model_head, labels, body_dim=self._dim())
+
+    def _dim(self) -> int:
+        getter = getattr(self.body_, "get_embedding_dimension", None) or self.body_.get_sentence_embedding_dimension
+        return int(getter())
+
+    def _embed(self, texts: Sequence[str], metadata: pd.DataFrame | None) -> np.ndarray:
+        inputs = with_context(list(texts), metadata, self.context_columns)
+        if not inputs:
+            return np.zeros((0, self._dim()), dtype=np.float32)
+        return self.body_.encode(inputs, batch_size=64, convert_to_numpy=True, show_progress_bar=len(inputs) >= 2000)
+
+    def predict_proba(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None) -> np.ndarray:
+        """Each code's logistic regression on the tuned embeddings (what sklearn's predict_proba computes)."""
+        emb = self._embed(texts, metadata).astype(np.float64)
+        scores = 1.0 / (1.0 + np.exp(-(emb @ self.coef_.T + self.intercept_[None, :])))
+        fixed = ~np.isnan(self.constant_)
+        scores[:, fixed] = self.constant_[fixed][None, :]
+        return scores
+
+    def _save_state(self, folder: Path) -> None:
+        self.body_.save(str(folder / BODY_DIR), create_model_card=False, safe_serialization=True)
+        np.savez(folder / HEAD_FILE, coef=self.coef_, intercept=self.intercept_, constant=self.constant_)
+
+    def _load_state(self, folder: Path) -> None:
+        from sentence_transformers import SentenceTransformer
+
+        self.body_ = SentenceTransformer(str(folder / BODY_DIR), device=pick_device(self.device))
+        with np.load(folder / HEAD_FILE, allow_pickle=False) as head:
+            self.coef_, self.intercept_, self.constant_ = head["coef"], head["intercept"], head["constant"]
+        if self.coef_.shape != (len(self.codes_), self._dim()):
+            raise ValueError(f"{folder / HEAD_FILE} holds a {self.coef_.shape} head for {len(self.codes_)} codes")
+
+
+def _head_arrays(head: Any, labels: np.ndarray, *, body_dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Coefficients of each fitted logistic regression; NaN-free constants for codes seen always or never."""
+    from sklearn.linear_model import LogisticRegression
+
+    k = labels.shape[1]
+    coef, intercept, constant = np.zeros((k, body_dim)), np.zeros(k), np.full(k, np.nan)
+    for j, estimator in enumerate(head.estimators_):
+        if isinstance(estimator, LogisticRegression):
+            coef[j], intercept[j] = estimator.coef_[0], estimator.intercept_[0]
+        else:  # sklearn fits a constant predictor when a code has one class only
+            constant[j] = float(labels[:, j].mean() > 0.5)
+    return coef, intercept, constant

