@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
@@ -90,8 +91,10 @@ def load_corpus(
 
     ``quotes`` may be a folder written by :func:`save_corpus` (quotes.*, annotations.*, codebook.yaml).
     """
+    earlier_aside = None
     if isinstance(quotes, (str, Path)) and Path(quotes).is_dir():
         folder = Path(quotes)
+        earlier_aside = _read_set_aside(folder)
         quotes = _find(folder, "quotes")
         annotations = annotations if annotations is not None else _find(folder, "annotations", required=False)
         if codebook is None and (folder / "codebook.yaml").exists():
@@ -115,6 +118,13 @@ def load_corpus(
         reports.append(ann_report)
     else:
         ann = pd.DataFrame(columns=[QUOTE_ID, CODER, CODE])
+    if earlier_aside is not None:
+        set_aside = pd.concat([earlier_aside, set_aside], ignore_index=True) if len(set_aside) else earlier_aside
+        quote_report.n_read += len(earlier_aside)
+        quote_report.set_aside = [
+            {"row": r.get("row"), "field": TEXT, "reason": r.get("reason"), QUOTE_ID: r.get(QUOTE_ID)} for r in earlier_aside.to_dict("records")
+        ] + quote_report.set_aside
+        quote_report.notes.append(f"{len(earlier_aside)} row(s) set aside when first loaded, read back from the set_aside file")
     return Corpus(quotes=quote_table, annotations=ann, codebook=book, name=name or "corpus", set_aside=set_aside, reports=reports)
 
 
@@ -125,6 +135,34 @@ def _find(folder: Path, stem: str, *, required: bool = True) -> Path | None:
     if required:
         raise InputError(f"no {stem}.jsonl/.parquet/.csv/.tsv in the folder", file=folder)
     return None
+
+
+LIST_COLUMNS = ("annotations", "codes")  # set-aside rows keep the codes they had, as lists
+
+
+def _read_set_aside(folder: Path) -> pd.DataFrame | None:
+    """Rows a save_corpus folder recorded as set aside, so a save -> load round trip loses none."""
+    path = _find(folder, "set_aside", required=False)
+    if path is None:
+        return None
+    frame, name = read_table(path)
+    if "row" in frame.columns:
+        frame["row"] = frame["row"].astype(int)
+    for column in [c for c in LIST_COLUMNS if c in frame.columns]:
+        frame[column] = [_as_list(v, file=name, row=i + 1, field=column) for i, v in enumerate(frame[column])]
+    return frame
+
+
+def _as_list(value: object, *, file: str, row: int, field: str) -> list:
+    """A list cell: native in JSONL/Parquet, JSON text in CSV/TSV, missing for none."""
+    if isinstance(value, str):
+        try:
+            return list(json.loads(value))
+        except (json.JSONDecodeError, TypeError):
+            raise InputError("expected a JSON list", file=file, row=row, field=field) from None
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return []
+    return list(value)
 
 
 def _binary_matrix(frame: pd.DataFrame, code_columns: Sequence[str], *, source: str, blank: str = "error") -> np.ndarray:
@@ -220,7 +258,11 @@ def save_corpus(corpus: Corpus, directory: str | Path, *, format: str = "jsonl")
     write_table(corpus.quotes, folder / f"quotes.{format}")
     write_table(corpus.annotations, folder / f"annotations.{format}")
     if len(corpus.set_aside):
-        write_table(corpus.set_aside.drop(columns=[c for c in ("annotations", "codes") if c in corpus.set_aside.columns and format in ("csv", "tsv")]), folder / f"set_aside.{format}")
+        aside = corpus.set_aside.copy()
+        for column in [c for c in LIST_COLUMNS if c in aside.columns]:
+            lists = [list(v) if hasattr(v, "__len__") and not isinstance(v, str) else [] for v in aside[column]]
+            aside[column] = [json.dumps(v, ensure_ascii=False) for v in lists] if format in ("csv", "tsv") else lists
+        write_table(aside, folder / f"set_aside.{format}")
     if corpus.codebook is not None:
         corpus.codebook.to_yaml(folder / "codebook.yaml")
     return folder
