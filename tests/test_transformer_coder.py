@@ -106,7 +106,7 @@ def test_validation_split_tunes_thresholds_and_group_split(tiny_encoder: str) ->
     coder.fit(texts, labels, CODES, metadata=meta)
     assert coder.thresholds_.shape == (3,)
     assert ((coder.thresholds_ > 0) & (coder.thresholds_ < 1)).all()
-    train, val = coder._inner_split(len(texts), meta)
+    train, val = coder._inner_split(labels, meta)
     assert not set(meta.respondent.iloc[train]) & set(meta.respondent.iloc[val])
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator
 from contextlib import nullcontext
 from typing import Any
 
@@ -133,8 +132,3 @@ def needs_grad_scaler(device: str, enabled: bool) -> bool:
 def cpu_state(net: nn.Module) -> dict[str, torch.Tensor]:
     """A detached CPU copy of the weights, to restore the best epoch after early stopping."""
     return {k: v.detach().to("cpu", copy=True) for k, v in net.state_dict().items()}
-
-
-def batches_of(indices: np.ndarray, size: int) -> Iterator[np.ndarray]:
-    for start in range(0, len(indices), size):
-        yield indices[start : start + size]

@@ -106,7 +106,7 @@ class TransformerCoder(Coder):
         encoder = AutoModel.from_pretrained(path)
         self.net_ = tu.MeanPoolClassifier(encoder, labels.shape[1]).to(device)
         token_ids = self._token_ids(texts, metadata)
-        train_idx, val_idx = self._inner_split(len(texts), metadata)
+        train_idx, val_idx = self._inner_split(labels, metadata)
         weights = tu.pos_weights(labels[train_idx], cap=self.max_pos_weight) if self.class_weight else None
         best_scores = train_loop(self, token_ids, labels, train_idx, val_idx, device=device, pos_weight=weights)
         if best_scores is not None:
@@ -115,22 +115,23 @@ class TransformerCoder(Coder):
         if device.startswith("cuda"):
             torch.cuda.empty_cache()
 
-    def _inner_split(self, n: int, metadata: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
-        """Train/validation indices; no validation (no early stopping, thresholds 0.5) when too few quotes."""
+    def _inner_split(self, labels: np.ndarray, metadata: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+        """Train/validation positions, multilabel-stratified (and group-aware when ``validation_group`` is set).
+
+        Too few quotes for a validation set means no early stopping and thresholds left at 0.5.
+        """
+        from lived_themes.splits import validation_split
+
+        n = len(labels)
         n_val = int(round(n * self.validation_fraction))
         if n_val < 5 or n - n_val < 5:
             return np.arange(n), np.arange(0)
+        groups = None
         if self.validation_group:
-            from sklearn.model_selection import GroupShuffleSplit
-
             if metadata is None or self.validation_group not in metadata.columns:
                 raise ValueError(f"validation_group {self.validation_group!r} is not a metadata column")
             groups = metadata[self.validation_group].astype(str).to_numpy()
-            split = GroupShuffleSplit(n_splits=1, test_size=self.validation_fraction, random_state=self.seed)
-            train, val = next(split.split(np.zeros(n), groups=groups))
-            return np.sort(train), np.sort(val)
-        order = np.random.default_rng(self.seed).permutation(n)
-        return np.sort(order[n_val:]), np.sort(order[:n_val])
+        return validation_split(labels, groups=groups, size=self.validation_fraction, seed=self.seed)
 
     # ----- predicting ----------------------------------------------------------------------------
     def _token_ids(self, texts: Sequence[str], metadata: pd.DataFrame | None) -> list[list[int]]:
