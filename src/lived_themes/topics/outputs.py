@@ -1,0 +1,173 @@
+"""What a topic run leaves for researchers: a topic table with representative quotes, BERTopic's HTML plots, PNGs.
+
+Quote text goes only into files in the run folder (the topic table, the plots' hover text), never
+into logs: log lines name figures and counts only.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from lived_themes.topics.base import OUTLIER
+
+if TYPE_CHECKING:
+    from lived_themes.topics.base import TopicModel
+
+log = logging.getLogger(__name__)
+
+
+def topic_table(
+    model: TopicModel,
+    quote_ids: Sequence[str],
+    texts: Sequence[str],
+    *,
+    n_words: int = 10,
+    n_examples: int = 3,
+    best: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """One row per topic (outliers last): size, share, top words, representative quote ids and texts, best code."""
+    topics = np.asarray(model.topics_)
+    words = model.topic_words(n_words)
+    examples = model.representative_docs(n_examples)
+    rows = []
+    for topic in [*model.topic_ids, *([OUTLIER] if (topics == OUTLIER).any() else [])]:
+        picked = examples.get(topic, [])
+        rows.append(
+            {
+                "topic": topic,
+                "label": model.topic_label(topic),
+                "size": int((topics == topic).sum()),
+                "share": float((topics == topic).mean()),
+                "words": " ".join(words.get(topic, [])),
+                "code_from_codebook": model.topic_codes_.get(topic, ""),
+                "representative_ids": " ".join(str(quote_ids[i]) for i in picked),
+                "representative_quotes": " || ".join(texts[i] for i in picked),
+            }
+        )
+    table = pd.DataFrame(rows)
+    if best is not None and len(table):
+        table = table.merge(best.rename(columns={"count": "best_code_count", "share": "best_code_share"}), on="topic", how="left")
+    return table
+
+
+def write_bertopic_figures(
+    model: Any,
+    folder: str | Path,
+    *,
+    texts: Sequence[str],
+    embeddings: np.ndarray | None = None,
+    classes: Mapping[str, Sequence[object]] | None = None,
+    dates: Sequence[object] | None = None,
+    max_documents: int = 5_000,
+    seed: int = 0,
+) -> dict[str, str]:
+    """BERTopic's own ``visualize_*`` plots as self-contained HTML; returns {figure: path or 'skipped: reason'}.
+
+    A plot that cannot be drawn (e.g. a topic map with fewer than three topics) is reported, not fatal.
+    The document map uses at most ``max_documents`` quotes (seeded sample) to keep the file small.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    bt = model.model_
+    texts = list(texts)
+    n_topics = len(model.topic_ids)
+    keep = np.arange(len(texts))
+    if len(keep) > max_documents:
+        keep = np.sort(np.random.default_rng(seed).choice(len(texts), max_documents, replace=False))
+    plots: dict[str, Any] = {
+        "barchart": lambda: bt.visualize_barchart(top_n_topics=min(n_topics, 12), n_words=8),
+        "topics": lambda: bt.visualize_topics(),
+        "heatmap": lambda: bt.visualize_heatmap(),
+        "hierarchy": lambda: bt.visualize_hierarchy(),
+        "documents": lambda: bt.visualize_documents(
+            [texts[i] for i in keep], topics=[int(model.topics_[i]) for i in keep], embeddings=None if embeddings is None else np.asarray(embeddings)[keep]
+        ),
+    }
+    for name, values in (classes or {}).items():
+        labels = [str(v) for v in values]
+        plots[f"per_class_{name}"] = lambda labels=labels: bt.visualize_topics_per_class(bt.topics_per_class(texts, classes=labels), top_n_topics=12)
+    if dates is not None:
+        stamps = pd.to_datetime(pd.Series(list(dates), dtype=object), errors="coerce", format="mixed")
+        ok = stamps.notna().to_numpy()
+        if ok.sum() >= 2:
+            docs = [t for t, good in zip(texts, ok) if good]
+            plots["over_time"] = lambda: bt.visualize_topics_over_time(
+                bt.topics_over_time(docs, stamps[ok].tolist(), nr_bins=min(20, int(ok.sum()))), top_n_topics=12
+            )
+    written: dict[str, str] = {}
+    for name, make in plots.items():
+        if n_topics < (3 if name == "topics" else 2 if name in ("heatmap", "hierarchy") else 1):
+            written[name] = f"skipped: {n_topics} topic(s)"
+            continue
+        try:
+            path = folder / f"{name}.html"
+            make().write_html(str(path), include_plotlyjs=True, full_html=True)
+            written[name] = str(path)
+        except Exception as exc:  # one failing plot must not lose the others
+            written[name] = f"skipped: {type(exc).__name__}"
+            log.warning("figure %s not drawn: %s", name, type(exc).__name__)
+    return written
+
+
+def _plt() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def plot_topic_sizes(table: pd.DataFrame, path: str | Path, *, title: str = "") -> Path:
+    """Horizontal bar chart of topic sizes, labelled by topic label."""
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 0.3 * max(len(table), 4) + 1))
+    ax.barh([str(v)[:48] for v in table["label"]][::-1], table["size"].to_numpy()[::-1], color="#4C72B0")
+    ax.set_xlabel("quotes")
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=200)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_heatmap(frame: pd.DataFrame, path: str | Path, *, title: str = "", xlabel: str = "", ylabel: str = "", fmt: str = "{:.2f}") -> Path:
+    """A labelled heatmap (topics x codes, or groups x topics) with the value in each cell when small enough."""
+    plt = _plt()
+    values = frame.to_numpy(dtype=float)
+    fig, ax = plt.subplots(figsize=(min(2 + 0.45 * values.shape[1], 22), min(1.5 + 0.35 * values.shape[0], 22)))
+    image = ax.imshow(values, aspect="auto", cmap="Blues")
+    ax.set_xticks(range(values.shape[1]), [str(c)[:30] for c in frame.columns], rotation=60, ha="right", fontsize=7)
+    ax.set_yticks(range(values.shape[0]), [str(i)[:40] for i in frame.index], fontsize=7)
+    if values.size <= 400:
+        for (i, j), v in np.ndenumerate(values):
+            ax.text(j, i, fmt.format(v), ha="center", va="center", fontsize=6, color="white" if v > np.nanmax(values) * 0.6 else "black")
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    fig.colorbar(image, ax=ax, fraction=0.03)
+    fig.tight_layout()
+    fig.savefig(path, dpi=200)
+    plt.close(fig)
+    return Path(path)
+
+
+def plot_quality(quality: pd.DataFrame, path: str | Path) -> Path:
+    """NPMI and diversity of every model side by side, for the paper's model comparison."""
+    plt = _plt()
+    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    for ax, column in zip(axes, ("npmi", "diversity")):
+        ax.bar(quality["model"].astype(str), quality[column].to_numpy(dtype=float), color="#55A868")
+        ax.set_title(column)
+        ax.tick_params(axis="x", rotation=30)
+        ax.axhline(0, color="grey", linewidth=0.5)
+    fig.tight_layout()
+    fig.savefig(path, dpi=200)
+    plt.close(fig)
+    return Path(path)

@@ -1,0 +1,73 @@
+"""run_topics end to end on a shrunk config: tables, model folders and PNGs land in the run folder."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from lived_themes.corpus import save_corpus
+from lived_themes.topics.runner import resolve_config, run_topics
+
+ROOT = Path(__file__).resolve().parents[2]
+NSUN = ROOT / "data" / "nsun2014"
+
+
+def _config(folder: Path, models: list[dict]) -> dict:
+    return {"name": "tiny", "data": str(folder), "groups": ["site"], "date_column": "date", "models": models}
+
+
+def test_lda_nmf_run(tiny_corpus, tmp_path) -> None:
+    save_corpus(tiny_corpus, tmp_path / "corpus")
+    models = [{"name": "lda.v1", "params": {"n_topics": 3}}, {"name": "nmf.v1", "params": {"n_topics": 3}}]
+    run = run_topics(_config(tmp_path / "corpus", models), out_dir=tmp_path / "run")
+    alignment = pd.read_csv(run / "alignment.csv").set_index("model")
+    assert alignment.loc["lda", "nmi"] > 0.9 and alignment.loc["nmf", "purity"] > 0.9
+    quality = pd.read_csv(run / "quality.csv")
+    assert quality["model"].tolist() == ["lda", "nmf"] and quality["diversity"].between(0, 1).all()
+    scores = pd.read_csv(run / "coder_scores.csv").set_index("model")
+    assert scores.loc["lda", "macro_f1"] > scores.loc["base-rates", "macro_f1"]
+    for file in ["topics.csv", "contingency.csv", "assignments.csv", "groups_site.csv", "over_time.csv", "topic_sizes.png", "contingency.png", "model/topic_model.json"]:
+        assert (run / "lda" / file).exists(), file
+    table = pd.read_csv(run / "lda" / "topics.csv")
+    assert table["representative_ids"].str.startswith("q").all()
+    resolved = yaml.safe_load((run / "config.yaml").read_text())
+    assert resolved["models"][0]["params"]["seed"] == 42 and resolved["alignment"]["multilabel"] == "expand"
+    annotations = pd.read_csv(run / "model_annotations.csv")
+    assert set(annotations["coder"]) == {"model:topic-coder.v1:base-rates", "model:topic-coder.v1:lda", "model:topic-coder.v1:nmf"}
+
+
+def test_config_checks(tmp_path) -> None:
+    with pytest.raises(ValueError, match="unknown topic-config"):
+        resolve_config({"data": "x", "modles": []})
+    with pytest.raises(ValueError, match="needs 'data'"):
+        resolve_config({})
+    cfg, _ = resolve_config({"data": "x", "models": [{"name": "lda.v1"}, {"name": "lda.v1"}]})
+    assert [m["label"] for m in cfg["models"]] == ["lda", "lda-2"]
+
+
+@pytest.mark.slow
+def test_bertopic_run_with_figures(tiny_corpus, tmp_path) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    save_corpus(tiny_corpus, tmp_path / "corpus")
+    models = [{"name": "bertopic.v1"}, {"name": "bertopic.v1", "label": "zeroshot", "params": {"mode": "zeroshot"}}]
+    run = run_topics(_config(tmp_path / "corpus", models), out_dir=tmp_path / "run")
+    figures = json.loads((run / "bertopic" / "figures.json").read_text())
+    assert Path(figures["barchart"]).stat().st_size > 100_000  # plotly.js is embedded: opens offline
+    assert "plotly" in Path(figures["barchart"]).read_text()
+    assert pd.read_csv(run / "alignment.csv").set_index("model").loc["zeroshot", "purity"] > 0.9
+    table = pd.read_csv(run / "zeroshot" / "topics.csv")
+    assert set(table["code_from_codebook"].dropna()) == {"staff", "waiting", "medication"}
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (NSUN / "annotations.csv").exists(), reason="data/nsun2014/annotations.csv not written yet")
+def test_nsun2014_runs(tmp_path) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    cfg = {"name": "nsun", "data": str(NSUN), "groups": ["focus_group", "gender"], "outputs": {"html": False}}
+    run = run_topics(cfg, out_dir=tmp_path / "run")
+    assert len(pd.read_csv(run / "alignment.csv")) == 3
