@@ -82,6 +82,16 @@ class CoderConfig(_Strict):
         return value
 
 
+class StandinConfig(_Strict):
+    """Can the model stand in for a human coder? (leave-one-coder-out; needs at least two human coders)."""
+
+    enabled: bool = False
+    statistic: Literal["mean_kappa", "pooled_kappa"] = "mean_kappa"
+    min_overlap: int = Field(default=10, ge=1)
+    n_perm: int = Field(default=1000, ge=0)
+    margin: float = Field(default=0.1, ge=0)
+
+
 class EvaluationConfig(_Strict):
     groups: list[str] = Field(default_factory=list)
     cluster: str | None = None
@@ -89,7 +99,9 @@ class EvaluationConfig(_Strict):
     ci: float = Field(default=0.95, gt=0, lt=1)
     min_group_size: int = Field(default=10, ge=1)
     human_coders: list[str] | None = None
-    coder_groups: dict[str, str] = Field(default_factory=dict)
+    coder_groups: dict[str, str] | Literal["from_data"] = Field(default_factory=dict)
+    max_dense_coders: int = Field(default=30, ge=2)
+    standin: StandinConfig = Field(default_factory=StandinConfig)
 
 
 class FinalModelConfig(_Strict):

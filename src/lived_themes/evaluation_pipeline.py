@@ -82,16 +82,47 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
     model_matrix = np.full_like(labels, np.nan)
     model_matrix[rows] = y_pred
     matrices[model_name] = model_matrix
-    pairs = pairwise_kappa(matrices, codes, coders=[*humans, model_name])
-    result["agreement"] = _records(pairs[(pairs["coder_a"] == model_name) | (pairs["coder_b"] == model_name)])
+    # model vs each human, one pair at a time: linear in the number of coders, even for hundreds of validators
+    result["agreement"] = [r for h in humans for r in _records(pairwise_kappa(matrices, codes, coders=[h, model_name]))]
     real_humans = [h for h in humans if not h.startswith("consensus:")]
-    if len(real_humans) >= 2:
+    dense = len(real_humans) <= evaluation.max_dense_coders
+    if len(real_humans) >= 2 and not dense:
+        warnings.append(f"{scheme}/{coder}: {len(real_humans)} human coders (> evaluation.max_dense_coders={evaluation.max_dense_coders}): "
+                        "substitution alpha and per-group agreement skipped; see the stand-in analysis")
+    if len(real_humans) >= 2 and dense:
         result["substitution_alpha"] = _records(substitution_alpha(matrices, codes, real_humans, model_name))
         if evaluation.groups:
             result["group_agreement"] = _records(agreement_by_group(matrices, codes, real_humans, _group_frame(corpus, evaluation.groups),
                                                                     model_coder=model_name, clusters=_clusters(corpus, evaluation), **boot))
+    result["standin"] = []
+    if evaluation.standin.enabled and len(real_humans) >= 2:
+        result["standin"] = _records(_standin(matrices, codes, model_name, real_humans, corpus, evaluation, seed=seed))
     result["warnings"] = warnings
     return result
+
+
+def resolve_coder_groups(corpus: Corpus, evaluation: EvaluationConfig) -> dict[str, str]:
+    """``from_data`` reads coder groups from the annotations' ``coder_group`` column (set by dataset adapters)."""
+    if evaluation.coder_groups == "from_data":
+        if "coder_group" not in corpus.annotations.columns:
+            raise ValueError("evaluation.coder_groups is 'from_data' but the annotations have no coder_group column")
+        pairs = corpus.annotations[["coder", "coder_group"]].dropna().drop_duplicates()
+        return dict(zip(pairs["coder"], pairs["coder_group"]))
+    return dict(evaluation.coder_groups)
+
+
+def _standin(matrices: dict[str, np.ndarray], codes: list[str], model_name: str, humans: list[str], corpus: Corpus,
+             evaluation: EvaluationConfig, *, seed: int) -> pd.DataFrame:
+    from lived_themes.evaluation.standin import standin_analysis
+
+    options = evaluation.standin
+    groups = _group_frame(corpus, evaluation.groups) if evaluation.groups else None
+    clusters = _clusters(corpus, evaluation)
+    return standin_analysis(matrices, codes, model=model_name, humans=humans, groups=groups,
+                            clusters=None if isinstance(clusters, str) else clusters,
+                            coder_groups=resolve_coder_groups(corpus, evaluation) or None, statistic=options.statistic,
+                            min_overlap=options.min_overlap, n_boot=evaluation.n_boot, n_perm=options.n_perm, ci=evaluation.ci,
+                            margin=options.margin, seed=seed)
 
 
 def _human_coders(corpus: Corpus, reference: str, evaluation: EvaluationConfig) -> list[str]:
@@ -105,20 +136,22 @@ def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluat
         return {"pairwise": [], "alpha": [], "by_group": [], "coder_groups": [],
                 "note": f"one human coder ({', '.join(humans) or 'none'}): no human-human ceiling can be computed"}
     matrices = corpus.label_matrices(humans, codes)
+    dense = len(humans) <= evaluation.max_dense_coders
     out = {
-        "pairwise": _records(pairwise_kappa(matrices, codes, coders=humans)),
+        "pairwise": _records(pairwise_kappa(matrices, codes, coders=humans)) if dense else [],
         "alpha": _records(alpha_per_code(matrices, codes, humans)),
         "by_group": [],
         "coder_groups": [],
-        "note": "",
+        "note": "" if dense else (f"{len(humans)} human coders (> evaluation.max_dense_coders={evaluation.max_dense_coders}): "
+                                  "pairwise kappa and per-group agreement skipped; Krippendorff's alpha handles the sparse design"),
     }
-    if evaluation.groups:
+    if evaluation.groups and dense:
         frame = agreement_by_group(matrices, codes, humans, _group_frame(corpus, evaluation.groups), clusters=_clusters(corpus, evaluation),
                                    n_boot=evaluation.n_boot, ci=evaluation.ci, seed=seed, min_group_size=evaluation.min_group_size)
         out["by_group"] = _records(frame)
     if evaluation.coder_groups:
         from lived_themes.evaluation import coder_group_agreement
 
-        members = {c: g for c, g in evaluation.coder_groups.items() if c in humans}
+        members = {c: g for c, g in resolve_coder_groups(corpus, evaluation).items() if c in humans}
         out["coder_groups"] = _records(coder_group_agreement(matrices, codes, members))
     return out

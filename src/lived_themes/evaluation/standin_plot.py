@@ -51,7 +51,8 @@ def plot_standin(
     diff = rows["difference"].to_numpy(float)
     low = rows["ci_low"].to_numpy(float)
     high = rows["ci_high"].to_numpy(float)
-    err = np.vstack([np.nan_to_num(diff - low), np.nan_to_num(high - diff)])
+    # a percentile interval need not contain its point estimate; draw the whole interval either way
+    err = np.clip(np.vstack([np.nan_to_num(diff - low), np.nan_to_num(high - diff)]), 0, None)
     colours = ["black" if c == ALL_CODERS else ("tab:red" if h < 0 else "tab:blue") for c, h in zip(rows["coder"], high)]
     for i in range(len(rows)):
         ax.errorbar(diff[i], y[i], xerr=err[:, i : i + 1], fmt="s" if i == 0 else "o", color=colours[i], capsize=2, ms=6 if i == 0 else 4)
