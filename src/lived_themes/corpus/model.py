@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 #: The value of ``code`` meaning "this coder saw the quote and assigned no code".
 NO_CODE = None
 MODEL_PREFIX = "model:"
+CONSENSUS_PREFIX = "consensus:"
 
 
 @dataclass
@@ -91,7 +92,8 @@ class Corpus:
 
     @property
     def human_coders(self) -> list[str]:
-        return [c for c in self.coders if not str(c).startswith(MODEL_PREFIX)]
+        """Coders that are people: not models, and not a consensus derived from the people."""
+        return [c for c in self.coders if not str(c).startswith((MODEL_PREFIX, CONSENSUS_PREFIX))]
 
     @property
     def codes(self) -> list[str]:
