@@ -87,8 +87,12 @@ class Codebook(BaseModel):
         raise KeyError(f"no code {code_id!r} in codebook {self.name!r}")
 
     def content_hash(self) -> str:
-        """SHA-256 of the canonical JSON of the content: stable across key order, YAML style and runs."""
-        canonical = json.dumps(self.model_dump(mode="json"), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+        """SHA-256 of the canonical JSON of the content: stable across key order, YAML style and runs.
+
+        Runs of whitespace count as one space and ends are trimmed, so re-wrapping a definition or
+        choosing ``|``, ``>`` or ``>-`` block style does not make a "different" codebook.
+        """
+        canonical = json.dumps(_normalise(self.model_dump(mode="json")), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
     def to_markdown(self) -> str:
@@ -119,6 +123,17 @@ class Codebook(BaseModel):
 
     def to_yaml(self, path: str | Path) -> None:
         Path(path).write_text(yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True), encoding="utf-8")
+
+
+def _normalise(value: object) -> object:
+    """Whitespace-insensitive copy of dumped content, for hashing only."""
+    if isinstance(value, str):
+        return " ".join(value.split())
+    if isinstance(value, list):
+        return [_normalise(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _normalise(v) for k, v in value.items()}
+    return value
 
 
 def load_codebook(path: str | Path) -> Codebook:
