@@ -76,6 +76,9 @@ def render_description(corpus: Corpus, *, by: list[str] | None = None, console: 
         if column not in corpus.quotes.columns:
             raise ValueError(f"--by {column!r}: no such column; columns: {list(corpus.quotes.columns)}")
         for coder in corpus.coders or [""]:
-            frame = group_code_counts(corpus, column, coder)
+            # Codes as rows, group values as columns: there are few group values, and code labels
+            # as column headers are cut to one letter in an 80-column terminal.
+            frame = group_code_counts(corpus, column, coder).T
+            frame.index = [labels.get(i, i) for i in frame.index]
             title = f"Quotes per {column}" + (f" and code (coder {coder})" if coder else "")
-            console.print(_rich_table(frame, title, column))
+            console.print(_rich_table(frame, title, "code" if coder else ""))
