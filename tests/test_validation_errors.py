@@ -85,7 +85,7 @@ def test_duplicate_quote_ids(tmp_path: Path) -> None:
 
 def test_ids_that_differ_only_as_numbers_are_distinct(tmp_path: Path) -> None:
     """CSV cells are read as text: '7' and '007' are two ids, not a duplicate."""
-    path = write_csv(tmp_path / "quotes.csv", [{"quote_id": "007", "text": "a"}, {"quote_id": "7", "text": "b"}])
+    path = tmp_path / "quotes.csv"
     path.write_text('quote_id,text\n007,a\n7,b\n', encoding="utf-8")
     quotes, _, _ = load_quotes(path)
     assert quotes["quote_id"].tolist() == ["007", "7"]
