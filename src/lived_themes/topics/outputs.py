@@ -66,10 +66,13 @@ def write_bertopic_figures(
     dates: Sequence[object] | None = None,
     max_documents: int = 5_000,
     seed: int = 0,
+    self_contained: bool = False,
 ) -> dict[str, str]:
     """BERTopic's own ``visualize_*`` plots as self-contained HTML; returns {figure: path or 'skipped: reason'}.
 
     A plot that cannot be drawn (e.g. a topic map with fewer than three topics) is reported, not fatal.
+    Offline either way: by default the figures share one ``plotly.min.js`` beside them (4.6 MB once,
+    not per figure); ``self_contained=True`` embeds it in every file, for sending a single figure.
     The document map uses at most ``max_documents`` quotes (seeded sample) to keep the file small.
     """
     folder = Path(folder)
@@ -107,7 +110,7 @@ def write_bertopic_figures(
             continue
         try:
             path = folder / f"{name}.html"
-            make().write_html(str(path), include_plotlyjs=True, full_html=True)
+            make().write_html(str(path), include_plotlyjs=True if self_contained else "directory", full_html=True)
             written[name] = str(path)
         except Exception as exc:  # one failing plot must not lose the others
             written[name] = f"skipped: {type(exc).__name__}"

@@ -38,8 +38,12 @@ def npmi_coherence(
     ``window_size=None`` counts co-occurrence within the whole quote (quotes are short), which is
     gensim's boolean-document measure; give a number for sliding windows on long texts.
     """
+    import logging
+
     from gensim.corpora import Dictionary
     from gensim.models.coherencemodel import CoherenceModel
+
+    logging.getLogger("gensim").setLevel(logging.WARNING)  # its INFO lines list corpus words
 
     texts = [list(t) for t in tokens if len(t)]
     dictionary = Dictionary(texts)

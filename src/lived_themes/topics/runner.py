@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import json
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -35,9 +36,10 @@ DEFAULTS: dict[str, Any] = {
     "sample": None,  # keep a seeded sample of this many quotes (for quick runs)
     "groups": [],
     "date_column": None,
+    "date_dayfirst": False,  # True for dd/mm/yyyy dates such as the NHS file's
     "alignment": {"multilabel": "expand", "drop_outliers": False},
     "as_coder": {"test_size": 0.3},  # None skips scoring each topic model as a coder
-    "outputs": {"html": True, "png": True, "n_words": 10, "n_examples": 3},
+    "outputs": {"html": True, "html_self_contained": False, "png": True, "n_words": 10, "n_examples": 3},
     "models": [{"name": "bertopic.v1", "params": {}}, {"name": "lda.v1", "params": {}}, {"name": "nmf.v1", "params": {}}],
 }
 
@@ -102,6 +104,11 @@ def reference_labels(corpus: Any, reference: str | None) -> tuple[str, np.ndarra
     if name is None or name not in corpus.coders:
         raise ValueError(f"reference coder {reference!r} not found; coders: {corpus.coders}")
     return name, corpus.label_matrix(name, corpus.codes)
+
+
+def _safe(name: str) -> str:
+    """A column name usable in a file name ("Service type 1" -> "Service_type_1")."""
+    return re.sub(r"[^\w.-]+", "_", str(name)).strip("_") or "group"
 
 
 def _model_params(spec: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
@@ -181,11 +188,13 @@ def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, 
         if column not in corpus.quotes.columns:
             raise ValueError(f"group column {column!r} not in the quotes table; columns: {list(corpus.quotes.columns)}")
         shares[column] = groups.topic_share_by_group(model.topics_, corpus.quotes[column], name=column)
-        shares[column].to_csv(folder / f"groups_{column}.csv", index=False)
+        shares[column].to_csv(folder / f"groups_{_safe(column)}.csv", index=False)
     dates = None
     if cfg["date_column"] and cfg["date_column"] in corpus.quotes.columns:
         dates = corpus.quotes[cfg["date_column"]].tolist()
-        groups.topics_over_time(model.topics_, dates).to_csv(folder / "over_time.csv", index=False)
+        if cfg["date_dayfirst"]:  # hand BERTopic ISO dates so it cannot misread 03/04 as 4 March
+            dates = pd.to_datetime(pd.Series(dates, dtype=object), errors="coerce", dayfirst=True, format="mixed").dt.strftime("%Y-%m-%d").tolist()
+        groups.topics_over_time(model.topics_, dates, dayfirst=cfg["date_dayfirst"]).to_csv(folder / "over_time.csv", index=False)
     model.save(folder / "model")
     if out["png"]:
         outputs.plot_topic_sizes(topics, folder / "topic_sizes.png", title=folder.name)
@@ -193,8 +202,10 @@ def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, 
         share.index = [model.topic_label(t) for t in share.index]
         outputs.plot_heatmap(share, folder / "contingency.png", title="share of each topic's codes", xlabel="code", ylabel="topic")
         for column, long in shares.items():
-            outputs.plot_heatmap(groups.share_matrix(long, by=column), folder / f"groups_{column}.png", title=f"topic share by {column}", xlabel="topic")
+            outputs.plot_heatmap(groups.share_matrix(long, by=column), folder / f"groups_{_safe(column)}.png", title=f"topic share by {column}", xlabel="topic")
     if out["html"] and getattr(model, "model_", None) is not None and hasattr(model.model_, "visualize_barchart"):
         classes = {c: corpus.quotes[c].fillna(groups.MISSING).tolist() for c in cfg["groups"]}
-        written = outputs.write_bertopic_figures(model, folder / "figures", texts=texts, embeddings=embeddings, classes=classes, dates=dates, seed=cfg["seed"])
+        written = outputs.write_bertopic_figures(
+            model, folder / "figures", texts=texts, embeddings=embeddings, classes=classes, dates=dates, seed=cfg["seed"], self_contained=out["html_self_contained"]
+        )
         (folder / "figures.json").write_text(json.dumps(written, indent=2), encoding="utf-8")
