@@ -20,6 +20,7 @@ from typing import Any, Iterable, Mapping
 import numpy as np
 
 MISSING = "–"
+MAX_MATRIX_CODERS = 25
 ALL_CODES = "(all codes)"
 ONE_HUMAN = (
     "One human coder: no human–human ceiling. Model–human agreement below cannot be compared "
@@ -397,7 +398,10 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
         blocks += [gaps] if gaps.rows else []
         ablocks, matrix, all_coders = _agreement(metrics, scheme, results)
         blocks += [("h3", "Agreement with human coders"), *ablocks, *_group_agreement(metrics, scheme, results)]
-        if len(all_coders) >= 2:
+        if len(all_coders) > MAX_MATRIX_CODERS:
+            blocks.append(("p", f"{len(all_coders)} coders: the coder × coder agreement matrix is drawn only up to "
+                                f"{MAX_MATRIX_CODERS}; see the stand-in analysis for each coder."))
+        elif len(all_coders) >= 2:
             blocks += figure(f"agreement__{s}.png", f"Mean Cohen's kappa across codes between coders, {scheme}",
                              fig.agreement_matrix, matrix, all_coders)
         from lived_themes.evaluation.report_standin import standin_blocks
