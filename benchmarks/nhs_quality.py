@@ -1,0 +1,158 @@
+"""Quality on NHS patient-experience comments, held out by respondent: every coder in one table.
+
+Trains each coder on 80% of respondents and scores it on the other 20% (no person on both
+sides), over codes with at least ``--min-examples`` training quotes, and prints macro- and
+micro-F1 beside pxtextmining's published figures (same task and framework, not the same split:
+they used all six trusts and ~4,000 test comments).
+
+    python benchmarks/nhs_quality.py --epochs 2
+    python benchmarks/nhs_quality.py --coders tfidf-logreg.v1,transformer.v1 --max-train 2000
+
+Reads ../shared/datasets (never copied into the repo). Offline: export HF_HUB_OFFLINE=1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = REPO.parent / "shared/datasets/nhs_patient_experience/v6framework_train.csv"
+GROUP = "Respondent ID"
+ALL_CODERS = ["majority.v1", "tfidf-logreg.v1", "codebook-similarity.v1", "setfit.v1", "transformer.v1"]
+NAMED_CODES = [
+    "Staff listening, understanding & involving patients",
+    "Supplying & understanding medication",
+    "Equality, Diversity & Inclusion",
+]
+#: pxtextmining's published figures (README of ../shared/datasets); None where not published.
+PUBLISHED = {
+    "pxtextmining ensemble (published)": {"macro_f1": 0.71, "micro_f1": 0.77},
+    "pxtextmining DistilBERT (published)": {"macro_f1": 0.67, "micro_f1": None},
+    "pxtextmining SVC (published)": {"macro_f1": 0.64, "micro_f1": None},
+}
+PUBLISHED_PER_CODE = {NAMED_CODES[0]: 0.69, NAMED_CODES[1]: 0.71}
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    p.add_argument("--coders", default=",".join(ALL_CODERS), help="comma-separated registered coder names")
+    p.add_argument("--epochs", type=int, default=2, help="transformer.v1 epochs")
+    p.add_argument("--max-train", type=int, default=None, help="cap on training quotes (random sample), for quick runs")
+    p.add_argument("--setfit-max-train", type=int, default=400, help="SetFit is few-shot: it trains on this many quotes")
+    p.add_argument("--setfit-iterations", type=int, default=5)
+    p.add_argument("--min-examples", type=int, default=20, help="codes need this many training quotes to be scored")
+    p.add_argument("--context", default=None, help="metadata column prepended to the text (e.g. 'FFT question')")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", type=Path, default=None, help="also write the figures as JSON here")
+    return p.parse_args(argv)
+
+
+def make(name: str, args: argparse.Namespace):  # noqa: ANN201 - returns a Coder
+    from lived_themes.registry import make_coder
+
+    context = [args.context] if args.context else None
+    if name == "transformer.v1":
+        return make_coder(name, epochs=args.epochs, validation_group=GROUP, context_columns=context, seed=args.seed)
+    if name == "setfit.v1":
+        return make_coder(name, num_iterations=args.setfit_iterations, context_columns=context, seed=args.seed)
+    if name == "codebook-similarity.v1":
+        return make_coder(name, tune=True)
+    if name == "tfidf-logreg.v1":
+        return make_coder(name, seed=args.seed)
+    return make_coder(name)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s", stream=sys.stderr)
+    if not args.data.exists():
+        print(f"NHS file not found at {args.data}; see data/README.md for where to get it", file=sys.stderr)
+        return 2
+    from lived_themes.corpus import load_wide
+    from lived_themes.evaluation import per_code_scores, summary_scores
+    from lived_themes.splits import train_test_split_by_group
+
+    corpus = load_wide(
+        args.data, coder="nhs", code_columns_from="Not assigned", blank="zero",
+        column_mapping={"Comment ID": "quote_id", "FFT answer": "text"}, on_invalid="set_aside",
+    )
+    all_codes = corpus.codes
+    y_all = corpus.label_matrix("nhs", all_codes)
+    fold = train_test_split_by_group(y_all, corpus.quotes[GROUP].astype(str), test_size=0.2, seed=args.seed)[0]
+    train_idx, test_idx = fold.train_idx, fold.test_idx
+    rng = np.random.default_rng(args.seed)
+    if args.max_train and len(train_idx) > args.max_train:
+        train_idx = np.sort(rng.choice(train_idx, args.max_train, replace=False))
+    codes = [c for j, c in enumerate(all_codes) if y_all[train_idx, j].sum() >= args.min_examples]
+    y = corpus.label_matrix("nhs", codes)
+    texts, meta = corpus.texts, corpus.quotes
+    print(f"# NHS quality: {len(corpus)} comments ({len(corpus.set_aside)} set aside), {len(train_idx)} train / "
+          f"{len(test_idx)} test, respondent-level split (seed {args.seed}); {len(codes)} of {len(all_codes)} codes "
+          f"have >= {args.min_examples} training examples")
+
+    results: dict[str, dict] = {}
+    for name in [c.strip() for c in args.coders.split(",") if c.strip()]:
+        idx = train_idx
+        if name == "setfit.v1" and len(idx) > args.setfit_max_train:
+            idx = np.sort(rng.choice(train_idx, args.setfit_max_train, replace=False))
+        coder = make(name, args)
+        started = time.perf_counter()
+        coder.fit([texts[i] for i in idx], y[idx], codes, codebook=corpus.codebook,
+                  metadata=meta.iloc[idx].reset_index(drop=True))
+        fit_s = time.perf_counter() - started
+        started = time.perf_counter()
+        scores = coder.predict_proba([texts[i] for i in test_idx], metadata=meta.iloc[test_idx].reset_index(drop=True))
+        predict_s = time.perf_counter() - started
+        predicted = (scores >= coder.thresholds_[None, :]).astype(float)
+        summary = summary_scores(y[test_idx], predicted, scores)
+        per_code = per_code_scores(y[test_idx], predicted, codes, scores)
+        f1_by_code = dict(zip(codes, per_code["f1"].tolist())) if "f1" in per_code else {}
+        results[name] = {
+            "macro_f1": summary["macro_f1"], "micro_f1": summary["micro_f1"],
+            "macro_average_precision": summary["macro_average_precision"],
+            "n_train": int(len(idx)), "fit_s": fit_s, "predict_s": predict_s,
+            "named_codes_f1": {c: f1_by_code.get(c) for c in NAMED_CODES},
+            "per_code_f1": f1_by_code,
+        }
+        print(f"{name}: macro-F1 {summary['macro_f1']:.3f}, micro-F1 {summary['micro_f1']:.3f} "
+              f"(trained on {len(idx)} in {fit_s:.0f} s)", flush=True)
+
+    print_table(results, codes)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(json.dumps({"codes": codes, "results": results}, indent=2), encoding="utf-8")
+    return 0
+
+
+def print_table(results: dict[str, dict], codes: list[str]) -> None:
+    """The one table: our coders, then the published figures, then F1 of the three named codes."""
+    def fmt(value: float | None) -> str:
+        return "  -  " if value is None or value != value else f"{value:.3f}"
+
+    short = ["staff listening", "medication", "EDI"]
+    print("\n| coder | n train | macro-F1 | micro-F1 | " + " | ".join(f"F1 {s}" for s in short) + " | fit s |")
+    print("|---|---|---|---|" + "---|" * len(short) + "---|")
+    for name, r in results.items():
+        named = " | ".join(fmt(r["named_codes_f1"][c]) for c in NAMED_CODES)
+        print(f"| {name} | {r['n_train']} | {fmt(r['macro_f1'])} | {fmt(r['micro_f1'])} | {named} | {r['fit_s']:.0f} |")
+    for name, r in PUBLISHED.items():
+        named = " | ".join(fmt(PUBLISHED_PER_CODE.get(c)) if "ensemble" in name else "  -  " for c in NAMED_CODES)
+        print(f"| {name} | ~all 6 trusts | {fmt(r['macro_f1'])} | {fmt(r['micro_f1'])} | {named} | |")
+    missing = [c for c in NAMED_CODES if c not in codes]
+    if missing:
+        print(f"\nNot scored (fewer training examples than the minimum): {missing}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
