@@ -135,7 +135,9 @@ class SetFitCoder(Coder):
     def _load_state(self, folder: Path) -> None:
         from sentence_transformers import SentenceTransformer
 
-        self.body_ = SentenceTransformer(str(folder / BODY_DIR), device=pick_device(self.device))
+        device = pick_device(None if self.device and self.device.startswith("cuda") else self.device)
+        # use_safetensors: a pickled weights file in the folder is refused rather than unpickled
+        self.body_ = SentenceTransformer(str(folder / BODY_DIR), device=device, model_kwargs={"use_safetensors": True})
         with np.load(folder / HEAD_FILE, allow_pickle=False) as head:
             self.coef_, self.intercept_, self.constant_ = head["coef"], head["intercept"], head["constant"]
         if self.coef_.shape != (len(self.codes_), self._dim()):

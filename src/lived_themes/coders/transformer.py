@@ -182,4 +182,14 @@ class TransformerCoder(Coder):
             raise ValueError(f"{folder / HEAD_FILE} has {head['weight'].shape[0]} outputs for {len(self.codes_)} codes")
         net = MeanPoolClassifier(encoder, len(self.codes_))
         net.head.load_state_dict(head)
-        self.net_ = net.to(pick_device(self.device)).eval()
+        self.net_ = net.to(_available(self.device)).eval()
+
+
+def _available(device: str | None) -> str:
+    """The saved device when this machine has it; a model trained on a GPU still loads on a laptop."""
+    import torch
+
+    if device and device.startswith("cuda") and not torch.cuda.is_available():
+        log.warning("model was set to run on %s, which this machine lacks; using the CPU", device)
+        return "cpu"
+    return pick_device(device)
