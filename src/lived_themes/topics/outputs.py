@@ -73,24 +73,19 @@ def write_bertopic_figures(
     A plot that cannot be drawn (e.g. a topic map with fewer than three topics) is reported, not fatal.
     Offline either way: by default the figures share one ``plotly.min.js`` beside them (4.6 MB once,
     not per figure); ``self_contained=True`` embeds it in every file, for sending a single figure.
-    The document map uses at most ``max_documents`` quotes (seeded sample) to keep the file small.
+    The document map keeps about ``max_documents`` quotes (BERTopic's per-topic ``sample``) to keep the file small.
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     bt = model.model_
     texts = list(texts)
     n_topics = len(model.topic_ids)
-    keep = np.arange(len(texts))
-    if len(keep) > max_documents:
-        keep = np.sort(np.random.default_rng(seed).choice(len(texts), max_documents, replace=False))
     plots: dict[str, Any] = {
         "barchart": lambda: bt.visualize_barchart(top_n_topics=min(n_topics, 12), n_words=8),
         "topics": lambda: bt.visualize_topics(),
         "heatmap": lambda: bt.visualize_heatmap(),
         "hierarchy": lambda: bt.visualize_hierarchy(),
-        "documents": lambda: bt.visualize_documents(
-            [texts[i] for i in keep], topics=[int(model.topics_[i]) for i in keep], embeddings=None if embeddings is None else np.asarray(embeddings)[keep]
-        ),
+        "documents": lambda: _documents(bt, model, texts, embeddings, fraction=min(1.0, max_documents / max(len(texts), 1)), seed=seed),
     }
     for name, values in (classes or {}).items():
         labels = [str(v) for v in values]
@@ -116,6 +111,13 @@ def write_bertopic_figures(
             written[name] = f"skipped: {type(exc).__name__}"
             log.warning("figure %s not drawn: %s", name, type(exc).__name__)
     return written
+
+
+def _documents(bt: Any, model: Any, texts: list[str], embeddings: np.ndarray | None, *, fraction: float, seed: int) -> Any:
+    """BERTopic's document map; it samples with NumPy's global generator, so seed that first."""
+    np.random.seed(seed)
+    vectors = model._embed(texts) if embeddings is None else np.asarray(embeddings)
+    return bt.visualize_documents(texts, embeddings=vectors, sample=fraction)
 
 
 def _plt() -> Any:
