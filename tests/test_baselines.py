@@ -52,7 +52,8 @@ def _sklearn_reference(texts, labels, j, coder: TfidfLogRegCoder, new_texts):
     from sklearn.linear_model import LogisticRegression
 
     vec = TfidfVectorizer(ngram_range=(1, coder.max_ngram), sublinear_tf=True, min_df=coder.min_df)
-    model = LogisticRegression(C=coder.C, class_weight="balanced", max_iter=coder.max_iter).fit(vec.fit_transform(texts), labels[:, j])
+    model = LogisticRegression(C=coder.C, class_weight="balanced", max_iter=coder.max_iter,
+                                   solver=coder.solver).fit(vec.fit_transform(texts), labels[:, j])
     return model.predict_proba(vec.transform(new_texts))[:, 1]
 
 

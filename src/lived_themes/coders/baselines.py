@@ -78,6 +78,7 @@ class TfidfLogRegCoder(Coder):
         tune: bool = True,
         inner_folds: int = 3,
         seed: int = 0,
+        solver: str = "liblinear",
     ) -> None:
         self.min_df = min_df
         self.max_ngram = max_ngram
@@ -87,6 +88,7 @@ class TfidfLogRegCoder(Coder):
         self.tune = tune
         self.inner_folds = inner_folds
         self.seed = seed
+        self.solver = solver  # liblinear: about 5x faster than lbfgs on sparse TF-IDF (benchmarks/tfidf_solver.py)
 
     # ----- the transform, rebuilt the same way after fitting and after loading --------------------
     def _vectorizer(self, vocabulary: list[str] | None = None) -> Any:
@@ -121,7 +123,8 @@ class TfidfLogRegCoder(Coder):
             if min(positives, len(labels) - positives) < 2:
                 intercept[j] = _logit(positives / max(len(labels), 1))
                 continue
-            model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=self.max_iter, random_state=self.seed)
+            model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=self.max_iter, random_state=self.seed,
+                                       solver=self.solver)
             model.fit(x, labels[:, j].astype(int))
             coef[j], intercept[j] = model.coef_[0], model.intercept_[0]
         return vectorizer, coef, intercept
