@@ -125,8 +125,9 @@ def main(argv: list[str] | None = None) -> int:
             "named_codes_f1": {c: f1_by_code.get(c) for c in NAMED_CODES},
             "per_code_f1": f1_by_code,
         }
+        named = ", ".join(f"{c}: {f1_by_code[c]:.3f}" for c in NAMED_CODES if c in f1_by_code)
         print(f"{name}: macro-F1 {summary['macro_f1']:.3f}, micro-F1 {summary['micro_f1']:.3f} "
-              f"(trained on {len(idx)} in {fit_s:.0f} s)", flush=True)
+              f"(trained on {len(idx)} in {fit_s:.0f} s); F1 {named}", flush=True)
 
     print_table(results, codes)
     if args.out:
