@@ -105,7 +105,7 @@ def write_bertopic_figures(
             written[name] = f"skipped: {n_topics} topic(s)"
             continue
         try:
-            path = folder / f"{re.sub(r'[^\w.-]+', '_', name).strip('_')}.html"
+            path = folder / (re.sub(r"[^\w.-]+", "_", name).strip("_") + ".html")
             make().write_html(str(path), include_plotlyjs=True if self_contained else "directory", full_html=True)
             written[name] = str(path)
         except Exception as exc:  # one failing plot must not lose the others
