@@ -109,10 +109,13 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Run an experiment: load, split, fit, predict, evaluate, and write a run folder. Prints the folder last."""
-    from lived_themes.config import load_config
+    from lived_themes.config import is_topic_experiment, load_config
     from lived_themes.errors import LivedThemesError
     from lived_themes.experiment import run_experiment
 
+    if is_topic_experiment(experiment):
+        topics(experiment, set_=set_, out=out)
+        return
     try:
         config = load_config(experiment, overrides=set_)
     except LivedThemesError as exc:
@@ -125,6 +128,27 @@ def run(
         _fail(exc)
     if not quiet:
         _print_headline(run_dir)
+    typer.echo(str(run_dir))
+
+
+@app.command()
+def topics(
+    experiment: Path = typer.Argument(..., help="Topic experiment YAML (e.g. experiments/nsun2014_topics.yaml)."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config value: key.sub=value (repeatable)."),
+    out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default: runs/<experiment>/<timestamp>/)."),
+) -> None:
+    """Fit topic models (BERTopic, LDA, NMF), align them with human codes, and write tables and figures."""
+    from lived_themes.config import read_yaml_with_overrides
+    from lived_themes.errors import LivedThemesError
+
+    try:
+        raw = read_yaml_with_overrides(experiment, set_)
+        from lived_themes.topics.runner import resolve_config, run_topics
+
+        resolve_config(raw)
+        run_dir = run_topics(raw, out_dir=out)
+    except (LivedThemesError, ValueError, KeyError, ImportError, FileNotFoundError) as exc:
+        _fail(exc)
     typer.echo(str(run_dir))
 
 

@@ -230,5 +230,21 @@ def load_config(
         raise ConfigError(f"{where}: {exc.error_count()} problem(s):\n" + "\n".join(lines)) from None
 
 
+def is_topic_experiment(path: str | Path) -> bool:
+    """Topic experiments list ``models`` (topic models); coding experiments list ``coders``."""
+    raw = _read_yaml(Path(path))
+    return "models" in raw and "coders" not in raw
+
+
+def read_yaml_with_overrides(path: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
+    """A YAML mapping with --set overrides applied (for configs validated elsewhere, e.g. topic experiments)."""
+    raw = _read_yaml(Path(path))
+    raw.setdefault("name", Path(path).stem)
+    for text in overrides or []:
+        keys, value = parse_override(text)
+        apply_override(raw, keys, value)
+    return raw
+
+
 def dump_config(config: ExperimentConfig) -> str:
     return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
