@@ -52,7 +52,7 @@ def score_token_ids(
     if not token_ids:
         return scores
     show = progress if progress is not None else len(token_ids) >= PROGRESS_FROM
-    bar = _progress(len(token_ids), show)
+    bar = progress_bar(len(token_ids), show=show, desc="coding", unit="quote")
     pending = length_sorted_batches([len(t) for t in token_ids], batch_size)
     with torch.inference_mode():
         while pending:
@@ -83,7 +83,7 @@ class _NoBar:
         pass
 
 
-def _progress(total: int, show: bool) -> Any:
+def progress_bar(total: int, *, show: bool, desc: str, unit: str) -> Any:
     """A tqdm bar on stderr when asked and available (tqdm hides itself when stderr is not a terminal)."""
     if not show:
         return _NoBar()
@@ -91,4 +91,4 @@ def _progress(total: int, show: bool) -> Any:
         from tqdm.auto import tqdm
     except ImportError:  # pragma: no cover - tqdm comes with transformers
         return _NoBar()
-    return tqdm(total=total, unit="quote", desc="coding", disable=None)
+    return tqdm(total=total, unit=unit, desc=desc, disable=None)

@@ -17,6 +17,7 @@ import torch
 
 from lived_themes.coders import _torch_utils as tu
 from lived_themes.coders.base import tune_thresholds
+from lived_themes.inference import PROGRESS_FROM, progress_bar
 
 if TYPE_CHECKING:
     from lived_themes.coders.transformer import TransformerCoder
@@ -66,6 +67,7 @@ def train_loop(
         net.train()
         started, seen, running = time.perf_counter(), 0, 0.0
         batches = [train_idx[b] for b in tu.bucketed_batches(lengths[train_idx], coder.batch_size, rng)]
+        bar = progress_bar(len(train_idx), show=len(train_idx) >= PROGRESS_FROM, desc=f"epoch {epoch + 1}", unit="quote")
         for i, batch in enumerate(batches):
             ids, mask = tu.pad_batch([token_ids[j] for j in batch], pad_id, device)
             with tu.autocast(device, coder.mixed_precision):
@@ -75,6 +77,7 @@ def train_loop(
             )
             (scaler.scale(loss / accumulation) if scaler else loss / accumulation).backward()
             seen, running = seen + len(batch), running + float(loss.detach())
+            bar.update(len(batch))
             if (i + 1) % accumulation == 0 or i + 1 == len(batches):
                 if scaler:
                     scaler.unscale_(optimizer)
@@ -89,6 +92,7 @@ def train_loop(
                 step += 1
                 if step >= total:
                     break
+        bar.close()
         elapsed = time.perf_counter() - started
         log.info("epoch %d: mean loss %.4f, %.1f examples/s", epoch + 1, running / max(1, i + 1), seen / max(elapsed, 1e-9))
         if not len(val_idx):
