@@ -11,6 +11,8 @@ as coefficient arrays in ``head.npz``. SetFit's own ``model_head.pkl`` is never 
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 import tempfile
 import warnings
@@ -103,10 +105,15 @@ class SetFitCoder(Coder):
                 use_amp=bool(self.mixed_precision and device.startswith("cuda")),
                 seed=self.seed,
                 show_progress_bar=False,
+                logging_strategy="no",  # the runner reports progress; per-step loss lines would flood the terminal
             )
             with warnings.catch_warnings():  # sklearn warns for each code that is always or never present
                 warnings.filterwarnings("ignore", message="Label .* is present in all training examples")
-                Trainer(model=model, args=args, train_dataset=data).train()
+                warnings.filterwarnings("ignore", message=".*pin_memory.*")  # harmless on a CPU-only machine
+                trainer = Trainer(model=model, args=args, train_dataset=data)
+                with contextlib.redirect_stdout(io.StringIO()) as printed:  # transformers prints loss dicts per log step
+                    trainer.train()
+                log.debug("SetFit training log: %s", printed.getvalue().strip())
         self.body_ = model.model_body
         self.coef_, self.intercept_, self.constant_ = _head_arrays(model.model_head, labels, body_dim=self._dim())
 
