@@ -35,7 +35,11 @@ def _prediction_matrix(path: Path, quote_ids: list[str], codes: list[str]) -> tu
                 predicted[i, col[code]] = 1.0
             scores[i] = [float((row_scores or {}).get(c, predicted[i, j])) for j, c in enumerate(codes)]
     elif {"quote_id", "code"} <= set(frame.columns):
-        for qid, code in zip(frame["quote_id"].astype(str), frame["code"]):
+        for row, (qid, code) in enumerate(zip(frame["quote_id"].astype(str), frame["code"]), start=1):
+            if qid not in index:
+                raise ValueError(f"{name}: row {row}: prediction for unknown quote id {qid!r}")
+            if isinstance(code, str) and code and code not in col:
+                raise ValueError(f"{name}: row {row}: code {code!r} is not among the annotated codes {codes}")
             i = index[qid]
             if np.isnan(predicted[i]).all():
                 predicted[i] = 0.0
