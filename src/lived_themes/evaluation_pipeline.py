@@ -125,9 +125,13 @@ def _standin(matrices: dict[str, np.ndarray], codes: list[str], model_name: str,
                             margin=options.margin, seed=seed)
 
 
+def human_coders(corpus: Corpus, evaluation: EvaluationConfig) -> list[str]:
+    """The configured human coders, else every coder that is neither a model nor a consensus."""
+    return list(evaluation.human_coders) if evaluation.human_coders is not None else corpus.human_coders
+
+
 def _human_coders(corpus: Corpus, reference: str, evaluation: EvaluationConfig) -> list[str]:
-    humans = evaluation.human_coders if evaluation.human_coders is not None else [c for c in corpus.human_coders if not c.startswith("consensus:")]
-    return list(dict.fromkeys([*humans, reference]))
+    return list(dict.fromkeys([*human_coders(corpus, evaluation), reference]))
 
 
 def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluation: EvaluationConfig, *, seed: int) -> dict[str, Any]:

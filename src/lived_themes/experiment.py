@@ -22,7 +22,7 @@ from lived_themes.config import ExperimentConfig, SplitConfig, dump_config
 from lived_themes.corpus import Corpus, consensus
 from lived_themes.data_loading import load_from_config
 from lived_themes.jsonutil import jsonable
-from lived_themes.evaluation_pipeline import evaluate_predictions, human_agreement
+from lived_themes.evaluation_pipeline import evaluate_predictions, human_agreement, human_coders
 from lived_themes.predictions import write_predictions
 from lived_themes.provenance import run_info, utc_now
 from lived_themes.registry import make_coder
@@ -175,10 +175,10 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
         "codes": codes,
         "code_labels": {c: corpus.codebook.code(c).label for c in codes} if corpus.codebook else {c: c for c in codes},
         "excluded_codes": excluded,
-        "human_coders": human_coders(corpus, config),
+        "human_coders": human_coders(corpus, config.evaluation),
         "groups": config.evaluation.groups,
         "results": results,
-        "human_agreement": human_agreement(eval_corpus, codes, human_coders(corpus, config), config.evaluation, seed=config.seed),
+        "human_agreement": human_agreement(eval_corpus, codes, human_coders(corpus, config.evaluation), config.evaluation, seed=config.seed),
         "warnings": [w for r in results for w in r.pop("warnings", [])],
     }
     metrics = jsonable(metrics)
@@ -202,10 +202,6 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
     return run_dir
 
 
-def human_coders(corpus: Corpus, config: ExperimentConfig) -> list[str]:
-    if config.evaluation.human_coders is not None:
-        return list(config.evaluation.human_coders)
-    return [c for c in corpus.human_coders if not str(c).startswith("consensus:")]
 
 
 def _write_report(run_dir: Path, metrics: dict[str, Any], config: ExperimentConfig, info: dict[str, Any]) -> None:

@@ -70,7 +70,7 @@ def evaluate_external(*, annotations: Path, predictions: Path, reference: str, q
     output = {"scores": scores, "predicted": predicted, "fold": np.full(len(labels), None), "seconds": {"fit": None, "predict": None}}
     result = evaluate_predictions(evaluated, labels, output, codes=codes, scheme="external", coder=model_name, reference=reference,
                                   evaluation=evaluation, seed=seed)
-    humans = [c for c in corpus.human_coders if not c.startswith("consensus:")]
+    humans = corpus.human_coders  # models and consensus coders never count as human
     metrics = jsonable({
         "experiment": f"evaluate {Path(predictions).name}",
         "description": f"predictions {predictions} against {annotations}",
