@@ -57,6 +57,18 @@ def test_describe_bundled_corpus(runner: CliRunner) -> None:
     assert "Over-medication" in out  # codes are shown by label
 
 
+def test_describe_keeps_a_long_path_on_one_line(runner: CliRunner, tmp_path: Path) -> None:
+    """CI checks out under a longer path than a laptop; rich must not hard-wrap the load report."""
+    import shutil
+
+    deep = tmp_path / ("a-rather-long-folder-name-" * 4) / "nsun2014"
+    shutil.copytree(DATA, deep)
+    result = runner.invoke(app, ["describe", str(deep)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert any(str(deep / "quotes.jsonl") in line and "read 48 rows, kept 48, set aside 0" in line for line in lines)
+
+
 def test_describe_by_unknown_column(runner: CliRunner) -> None:
     result = runner.invoke(app, ["describe", str(DATA), "--by", "no_such_column"])
     assert result.exit_code != 0

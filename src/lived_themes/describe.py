@@ -61,11 +61,14 @@ def _rich_table(frame: pd.DataFrame, title: str, index_name: str) -> Any:
 
 
 def render_description(corpus: Corpus, *, by: list[str] | None = None, console: Any) -> None:
-    console.print(corpus.describe())
+    # Plain lines soft-wrap: rich would otherwise break a long file path with a hard newline,
+    # and the path could no longer be copied or searched for.
+    console.print(corpus.describe(), soft_wrap=True)
     for report in corpus.reports:
-        console.print(f"  {report.summary()}")
+        console.print(f"  {report.summary()}", soft_wrap=True)
     if corpus.codebook is not None:
-        console.print(f"codebook {corpus.codebook.name} {corpus.codebook.version} (hash {corpus.codebook.content_hash()[:12]})")
+        book = corpus.codebook
+        console.print(f"codebook {book.name} {book.version} (hash {book.content_hash()[:12]})", soft_wrap=True)
     labels = {c.id: c.label for c in corpus.codebook.codes} if corpus.codebook else {}
     if corpus.coders:
         counts = code_counts(corpus)
