@@ -150,7 +150,7 @@ def topics(
         raw = read_yaml_with_overrides(experiment, set_)
         from lived_themes.topics.runner import resolve_config, run_topics
 
-        resolve_config(raw)
+        resolve_config(raw, where=str(experiment))  # config errors before any data is read
         run_dir = run_topics(raw, out_dir=out)
     except (LivedThemesError, ValueError, KeyError, ImportError, FileNotFoundError) as exc:
         _fail(exc)

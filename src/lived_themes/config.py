@@ -17,6 +17,8 @@ from lived_themes.errors import ConfigError
 
 
 class _Strict(BaseModel):
+    """Unknown keys are errors: a misspelt key must not silently fall back to its default."""
+
     model_config = ConfigDict(extra="forbid")
 
 
@@ -221,13 +223,17 @@ def load_config(
     try:
         return ExperimentConfig.model_validate(raw)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-            msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-            lines.append(f"  {loc}: {msg}")
-        where = str(exp_path) if exp_path else "config"
-        raise ConfigError(f"{where}: {exc.error_count()} problem(s):\n" + "\n".join(lines)) from None
+        raise config_error(exc, str(exp_path) if exp_path else "config") from None
+
+
+def config_error(exc: ValidationError, where: str) -> ConfigError:
+    """One line per problem, each naming the key path ("models.1.params: ..."), for any config model."""
+    lines = []
+    for err in exc.errors():
+        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"  {loc}: {msg}")
+    return ConfigError(f"{where}: {exc.error_count()} problem(s):\n" + "\n".join(lines))
 
 
 def is_topic_experiment(path: str | Path) -> bool:

@@ -11,7 +11,8 @@ import pytest
 import yaml
 
 from lived_themes.corpus import save_corpus
-from lived_themes.topics.runner import resolve_config, run_topics
+from lived_themes.errors import ConfigError
+from lived_themes.topics.runner import load_data, resolve_config, run_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 NSUN = ROOT / "data" / "nsun2014"
@@ -42,12 +43,49 @@ def test_lda_nmf_run(tiny_corpus, tmp_path) -> None:
 
 
 def test_config_checks(tmp_path) -> None:
-    with pytest.raises(ValueError, match="unknown topic-config"):
+    with pytest.raises(ConfigError, match="modles: unknown key"):
         resolve_config({"data": "x", "modles": []})
-    with pytest.raises(ValueError, match="needs 'data'"):
+    with pytest.raises(ConfigError, match="data: Field required"):
         resolve_config({})
-    cfg, _ = resolve_config({"data": "x", "models": [{"name": "lda.v1"}, {"name": "lda.v1"}]})
-    assert [m["label"] for m in cfg["models"]] == ["lda", "lda-2"]
+    cfg, _ = resolve_config({"data": "x", "models": [{"name": "lda.v1"}, {"name": "lda.v1"}, {"name": "lda.v1", "label": "lda-3"}]})
+    assert [m["label"] for m in cfg["models"]] == ["lda", "lda-2", "lda-3"]
+    assert cfg["data"]["path"] == "x" and cfg["as_coder"] == {"test_size": 0.3}
+
+
+@pytest.mark.parametrize(
+    ("config", "message"),
+    [
+        ({"models": [{"name": "lda.v2"}]}, "models.0: Value error, unknown topic model 'lda.v2'"),
+        ({"models": [{"name": "lda.v1", "params": {"ntopics": 5}}]}, r"lda.v1 takes no parameter\(s\) \['ntopics'\]"),
+        ({"models": [{"name": "bertopic.v1", "params": {"mode": "guidd"}}]}, "mode must be one of"),
+        ({"models": []}, "models: List should have at least 1 item"),
+        ({"models": [{"name": "nmf.v1", "label": "a"}, {"name": "lda.v1", "label": "a"}]}, "labels must differ"),
+        ({"seed": "many"}, "seed: Input should be a valid integer"),
+        ({"alignment": {"multilabel": "all"}}, "alignment.multilabel: Input should be 'expand' or 'first'"),
+        ({"as_coder": {"test_size": 1.5}}, "as_coder.test_size: Input should be less than 1"),
+        ({"data": {"path": "x", "format": "wide"}}, "a wide file needs 'coder'"),
+        ({"data": {"path": "x", "blank": "zero"}}, r"\['blank'\] only apply to format 'wide'"),
+    ],
+)
+def test_config_errors_name_the_key(config: dict, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        resolve_config({"data": "x", **config}, where="exp.yaml")
+
+
+def test_config_error_names_the_file(tmp_path) -> None:
+    path = tmp_path / "topics.yaml"
+    path.write_text("data: x\nmodels: [{name: lda.v1, params: {n_topic: 3}}]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"{path}: 1 problem"):
+        resolve_config(path)
+
+
+def test_wide_data_options_reach_the_loader(tmp_path) -> None:
+    wide = tmp_path / "wide.csv"
+    wide.write_text("id,comment,A,B\nr1,the ward was calm,1,\nr2,nobody listened,0,1\n", encoding="utf-8")
+    data = {"path": str(wide), "format": "wide", "coder": "nhs", "code_columns": ["A", "B"], "blank": "zero", "column_mapping": {"id": "quote_id", "comment": "text"}}
+    cfg, _ = resolve_config({"data": data})
+    corpus = load_data(cfg)
+    assert corpus.coders == ["nhs"] and corpus.label_matrix("nhs", ["A", "B"]).tolist() == [[1, 0], [0, 1]]
 
 
 @pytest.mark.slow

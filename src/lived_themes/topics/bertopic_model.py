@@ -85,6 +85,8 @@ class BERTopicModel(TopicModel):
         seed: int | None = 42,
         device: str | None = None,
     ) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.encoder = encoder
         self.mode = mode
         self.n_neighbors = n_neighbors

@@ -1,15 +1,15 @@
 """``run_topics(config) -> run folder``: fit every configured topic model, align it with a reference coder,
 score its quality, break topics down by group and over time, and write tables and figures.
 
-One plain function that the CLI, notebooks and tests all call. The config is a dict (or a YAML path);
-missing keys take the defaults in ``DEFAULTS``, and the resolved config is written to the run folder.
+One plain function that the CLI, notebooks and tests all call. The config is a dict (or a YAML path),
+validated by :class:`lived_themes.topics.config.TopicExperimentConfig`; missing keys take its defaults,
+and the resolved config is written to the run folder.
 Embeddings are computed once per run (and cached on disk when ``embedding_cache`` is set) and shared
 by every BERTopic model that uses the run's encoder.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import logging
 import re
@@ -26,48 +26,22 @@ from lived_themes.topics.evaluate import LABEL_MODES
 
 log = logging.getLogger(__name__)
 
-DEFAULTS: dict[str, Any] = {
-    "name": "topics",
-    "data": None,  # a corpus folder, or {path, format: wide, ...load_wide arguments}
-    "reference_coder": None,  # a coder name, "consensus:majority" / "consensus:union"; None = first human coder
-    "encoder": "default",
-    "embedding_cache": None,
-    "seed": 42,
-    "sample": None,  # keep a seeded sample of this many quotes (for quick runs)
-    "groups": [],
-    "date_column": None,
-    "date_dayfirst": False,  # True for dd/mm/yyyy dates such as the NHS file's
-    "alignment": {"multilabel": "expand", "drop_outliers": False},
-    "as_coder": {"test_size": 0.3},  # None skips scoring each topic model as a coder
-    "outputs": {"html": True, "html_self_contained": False, "png": True, "n_words": 10, "n_examples": 3},
-    "models": [{"name": "bertopic.v1", "params": {}}, {"name": "lda.v1", "params": {}}, {"name": "nmf.v1", "params": {}}],
-}
+def resolve_config(config: dict[str, Any] | str | Path, *, where: str | None = None) -> tuple[dict[str, Any], Path | None]:
+    """Validate a topic config (see :mod:`lived_themes.topics.config`) and return it with every default filled in."""
+    from pydantic import ValidationError
 
+    from lived_themes.config import config_error
+    from lived_themes.topics.config import TopicExperimentConfig
 
-def resolve_config(config: dict[str, Any] | str | Path) -> tuple[dict[str, Any], Path | None]:
-    """Defaults + the given keys (nested dicts merged one level); unknown keys are an error."""
     source = None
     if not isinstance(config, dict):
         source = Path(config)
         config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
-    unknown = sorted(set(config) - set(DEFAULTS))
-    if unknown:
-        raise ValueError(f"unknown topic-config key(s) {unknown}; known: {sorted(DEFAULTS)}")
-    resolved = copy.deepcopy(DEFAULTS)
-    for key, value in config.items():
-        resolved[key] = {**resolved[key], **value} if isinstance(resolved[key], dict) and isinstance(value, dict) else copy.deepcopy(value)
-    if resolved["data"] is None:
-        raise ValueError("the topic config needs 'data': a corpus folder or {path: ..., format: wide, ...}")
-    labels: list[str] = []
-    for spec in resolved["models"]:
-        spec.setdefault("params", {})
-        base = spec.get("label") or spec["name"].removesuffix(".v1")
-        label, n = base, 2
-        while label in labels:
-            label, n = f"{base}-{n}", n + 1
-        spec["label"] = label
-        labels.append(label)
-    return resolved, source
+    try:
+        resolved = TopicExperimentConfig.model_validate(config)
+    except ValidationError as exc:
+        raise config_error(exc, where or (str(source) if source else "topic config")) from None
+    return resolved.model_dump(mode="json"), source
 
 
 def _path(value: str, source: Path | None) -> Path:
@@ -81,13 +55,14 @@ def load_data(cfg: dict[str, Any], source: Path | None = None) -> Any:
     """The corpus named by ``data`` (folder, or a wide one-hot file), optionally a seeded sample of it."""
     from lived_themes.corpus import load_corpus, load_wide
 
-    data = cfg["data"] if isinstance(cfg["data"], dict) else {"path": cfg["data"]}
-    options = {k: v for k, v in data.items() if k not in ("path", "format")}
-    path = _path(data["path"], source)
-    if data.get("format", "folder") == "wide":
-        corpus = load_wide(path, **options)
+    from lived_themes.topics.config import TopicDataConfig
+
+    data = TopicDataConfig.model_validate(cfg["data"])
+    path = _path(data.path, source)
+    if data.format == "wide":
+        corpus = load_wide(path, **data.loader_options())
     else:
-        corpus = load_corpus(path, **options)
+        corpus = load_corpus(path, **data.loader_options())
     if cfg["sample"] and cfg["sample"] < len(corpus):
         rng = np.random.default_rng(cfg["seed"])
         corpus = corpus.subset(rng.choice(corpus.quote_ids, int(cfg["sample"]), replace=False).tolist())

@@ -1,0 +1,144 @@
+"""Topic-experiment configuration: strict, pydantic-validated YAML, like the coding experiments'.
+
+A misspelt key, a wrong type, an unregistered topic model or a parameter its constructor does not
+take is an error naming the key path, before any model is fitted. The resolved config (every default
+filled in, each model's unique ``label``) is what the runner writes into the run folder.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from lived_themes.config import _Strict
+
+#: Loader options that only make sense for one data format (the rest apply to both).
+WIDE_ONLY = ("coder", "code_columns", "code_columns_from", "code_columns_to", "blank", "generate_ids")
+CORPUS_ONLY = ("annotation_mapping",)
+
+
+class TopicDataConfig(_Strict):
+    """A corpus folder (quotes + annotations + codebook), or a wide one-hot file and how to read it."""
+
+    path: str
+    format: Literal["corpus", "wide"] = "corpus"
+    coder: str | None = None
+    code_columns: list[str] | None = None
+    code_columns_from: str | None = None
+    code_columns_to: str | None = None
+    blank: Literal["error", "zero"] = "error"
+    generate_ids: bool = False
+    column_mapping: dict[str, str] = Field(default_factory=dict)
+    annotation_mapping: dict[str, str] = Field(default_factory=dict)
+    codebook: str | None = None
+    on_invalid: Literal["raise", "set_aside"] = "raise"
+
+    @model_validator(mode="after")
+    def _options_fit_the_format(self) -> TopicDataConfig:
+        if self.format == "wide" and self.coder is None:
+            raise ValueError("a wide file needs 'coder': the name of the coder its 0/1 columns belong to")
+        fields = type(self).model_fields
+        misplaced = [  # a resolved config repeats every default, so only a changed value is misplaced
+            k for k in (WIDE_ONLY if self.format == "corpus" else CORPUS_ONLY)
+            if getattr(self, k) != fields[k].get_default(call_default_factory=True)
+        ]
+        if misplaced:
+            other = "wide" if self.format == "corpus" else "corpus"
+            raise ValueError(f"{misplaced} only apply to format {other!r}; this data is format {self.format!r}")
+        return self
+
+    def loader_options(self) -> dict[str, Any]:
+        """Keyword arguments for ``load_wide`` or ``load_corpus`` (path and format left out)."""
+        skip = {"path", "format", *(CORPUS_ONLY if self.format == "wide" else WIDE_ONLY)}
+        return {k: v for k, v in self.model_dump().items() if k not in skip}
+
+
+class TopicModelSpec(_Strict):
+    """One registered topic model; ``params`` are its constructor arguments, checked by name and value."""
+
+    name: str
+    label: str | None = None
+    params: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _registered_with_known_params(self) -> TopicModelSpec:
+        from lived_themes.registry import TOPIC_MODELS, get_topic_model_class
+
+        if self.name not in TOPIC_MODELS:
+            raise ValueError(f"unknown topic model {self.name!r}; registered: {sorted(TOPIC_MODELS)}")
+        cls = get_topic_model_class(self.name)
+        accepted = [k for k in inspect.signature(cls.__init__).parameters if k not in ("self", "args", "kwargs")]
+        unknown = sorted(set(self.params) - set(accepted))
+        if unknown:
+            raise ValueError(f"{self.name} takes no parameter(s) {unknown}; it takes {accepted}")
+        try:  # constructors only store and check their arguments: cheap, and catches bad values now
+            cls(**self.params)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"{self.name}: {exc}") from None
+        return self
+
+
+class AlignmentConfig(_Strict):
+    multilabel: Literal["expand", "first"] = "expand"  # a quote with several codes counts once per code, or once
+    drop_outliers: bool = False
+
+
+class AsCoderConfig(_Strict):
+    """Score each topic model as one more coder: topic -> code map learned on part, scored on the rest."""
+
+    test_size: float = Field(default=0.3, gt=0, lt=1)
+
+
+class TopicOutputsConfig(_Strict):
+    html: bool = True
+    html_self_contained: bool = False
+    png: bool = True
+    n_words: int = Field(default=10, ge=1)
+    n_examples: int = Field(default=3, ge=0)
+
+
+def _default_models() -> list[TopicModelSpec]:
+    return [TopicModelSpec(name=name) for name in ("bertopic.v1", "lda.v1", "nmf.v1")]
+
+
+class TopicExperimentConfig(_Strict):
+    name: str = "topics"
+    description: str = ""
+    data: TopicDataConfig
+    reference_coder: str | None = None  # a coder, "consensus:majority" / "consensus:union"; None = first human coder
+    encoder: str = "default"
+    embedding_cache: str | None = None
+    seed: int = 42
+    sample: int | None = Field(default=None, ge=1)  # a seeded sample of this many quotes, for quick runs
+    groups: list[str] = Field(default_factory=list)
+    date_column: str | None = None
+    date_dayfirst: bool = False  # True for dd/mm/yyyy dates such as the NHS file's
+    alignment: AlignmentConfig = Field(default_factory=AlignmentConfig)
+    as_coder: AsCoderConfig | None = Field(default_factory=AsCoderConfig)  # null skips scoring as coders
+    outputs: TopicOutputsConfig = Field(default_factory=TopicOutputsConfig)
+    models: list[TopicModelSpec] = Field(default_factory=_default_models, min_length=1)
+
+    @field_validator("data", mode="before")
+    @classmethod
+    def _folder_shorthand(cls, value: Any) -> Any:
+        return {"path": value} if isinstance(value, str) else value
+
+    @model_validator(mode="after")
+    def _unique_labels(self) -> TopicExperimentConfig:
+        """Each model's outputs go to a folder named by its label, so labels must differ."""
+        given = [spec.label for spec in self.models if spec.label]
+        if len(set(given)) != len(given):
+            raise ValueError(f"model labels must differ; got {given}")
+        taken: set[str] = set(given)
+        for spec in self.models:
+            if spec.label:
+                continue
+            base = spec.name.removesuffix(".v1")
+            label, n = base, 2
+            while label in taken:
+                label, n = f"{base}-{n}", n + 1
+            spec.label = label
+            taken.add(label)
+        return self
