@@ -91,7 +91,7 @@ def human_sections(name: str, corpus, *, min_overlap: int) -> None:
     labels = corpus.label_matrices(coders, codes)
     print(f"\n### {name}: {len(corpus)} quotes, {len(coders)} coders, {len(codes)} codes\n")
     print(markdown(per_code_table(labels, codes, coders, min_overlap=min_overlap)))
-    print(f"\nMean over codes, by quote group:\n")
+    print("\nMean over codes, by quote group:\n")
     print(markdown(by_group_table(corpus, labels, codes, coders, GROUPS[name]["groups"], min_overlap=min_overlap)))
     groups = {c: g for c, g in coder_groups(corpus).items() if c in coders}
     if len(set(groups.values())) > 1:

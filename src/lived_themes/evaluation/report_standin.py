@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from lived_themes.evaluation.report import MISSING, Block, Figure, Table, fmt
+from lived_themes.evaluation.report_blocks import MISSING, Block, Figure, Table, fmt
 
 MACRO = "(macro)"
 EXPLAIN = (

@@ -108,7 +108,7 @@ def run_topics(config: dict[str, Any] | str | Path, *, out_dir: str | Path | Non
     run.mkdir(parents=True, exist_ok=True)
     corpus = load_data(cfg, source)
     coder, labels = reference_labels(corpus, cfg["reference_coder"])
-    codes, texts, ids = corpus.codes, corpus.texts, corpus.quote_ids
+    codes, texts = corpus.codes, corpus.texts
     log.info("topic run %s: %d quotes, %d codes, reference coder %s", cfg["name"], len(texts), len(codes), coder)
     for spec in cfg["models"]:
         spec["params"] = _model_params(spec, cfg)
