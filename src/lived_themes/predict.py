@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lived_themes.coders.base import load_coder
+from lived_themes.coders.base import Coder, load_coder
 from lived_themes.corpus.tables import read_table
 from lived_themes.errors import InputError
 
@@ -26,15 +26,19 @@ def _text_problem(value: object) -> str | None:
     return None if value.strip() else "empty text"
 
 
-def predict_records(model_dir: str | Path, source: Any, *, text_column: str = "text", id_column: str | None = "quote_id",
+def predict_records(model: str | Path | Coder, source: Any, *, text_column: str = "text", id_column: str | None = "quote_id",
                     chunk_size: int = 4096, metadata_columns: bool = True) -> Iterator[dict[str, Any]]:
-    """Yield ``{"id", "codes", "scores"}`` per input row, in input order."""
+    """Yield ``{"id", "codes", "scores"}`` per input row, in input order.
+
+    ``model`` is a saved model folder, or a coder already loaded (a worker coding many partitions
+    loads it once).
+    """
     frame, name = read_table(source)
     if text_column not in frame.columns:
         raise InputError(f"no text column {text_column!r}; columns present: {list(frame.columns)} (use --text-column)", file=name, field=text_column)
     if id_column is not None and id_column not in frame.columns:
         raise InputError(f"no id column {id_column!r}; columns present: {list(frame.columns)} (use --id-column)", file=name, field=id_column)
-    coder = load_coder(model_dir)
+    coder = load_coder(model) if isinstance(model, (str, Path)) else model
     ids = frame[id_column].tolist() if id_column else list(range(1, len(frame) + 1))
     problems = [_text_problem(v) for v in frame[text_column].tolist()]
     good = np.array([i for i, p in enumerate(problems) if p is None], dtype=int)
