@@ -63,8 +63,9 @@ def test_config_checks(tmp_path) -> None:
         ({"seed": "many"}, "seed: Input should be a valid integer"),
         ({"alignment": {"multilabel": "all"}}, "alignment.multilabel: Input should be 'expand' or 'first'"),
         ({"as_coder": {"test_size": 1.5}}, "as_coder.test_size: Input should be less than 1"),
-        ({"data": {"path": "x", "format": "wide"}}, "a wide file needs 'coder'"),
-        ({"data": {"path": "x", "blank": "zero"}}, r"\['blank'\] only apply to format 'wide'"),
+        ({"data": {"path": "x", "blank": "maybe"}}, "data.blank: Input should be 'error' or 'zero'"),
+        ({"data": {"path": "x", "min_code_count": 20}}, r"\['min_code_count'\] apply to coding experiments only"),
+        ({"data": {"path": "x", "colum_mapping": {}}}, "data.colum_mapping: unknown key"),
     ],
 )
 def test_config_errors_name_the_key(config: dict, message: str) -> None:

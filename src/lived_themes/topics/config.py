@@ -1,6 +1,7 @@
 """Topic-experiment configuration: strict, pydantic-validated YAML, like the coding experiments'.
 
-A misspelt key, a wrong type, an unregistered topic model or a parameter its constructor does not
+The ``data`` section is the coding experiments' own (:class:`lived_themes.config.DataConfig`), read by
+the same loader, so a corpus folder, a wide file or a registered dataset works in both. A misspelt key, a wrong type, an unregistered topic model or a parameter its constructor does not
 take is an error naming the key path, before any model is fitted. The resolved config (every default
 filled in, each model's unique ``label``) is what the runner writes into the run folder.
 """
@@ -12,47 +13,10 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from lived_themes.config import _Strict
+from lived_themes.config import DataConfig, _Strict
 
-#: Loader options that only make sense for one data format (the rest apply to both).
-WIDE_ONLY = ("coder", "code_columns", "code_columns_from", "code_columns_to", "blank", "generate_ids")
-CORPUS_ONLY = ("annotation_mapping",)
-
-
-class TopicDataConfig(_Strict):
-    """A corpus folder (quotes + annotations + codebook), or a wide one-hot file and how to read it."""
-
-    path: str
-    format: Literal["corpus", "wide"] = "corpus"
-    coder: str | None = None
-    code_columns: list[str] | None = None
-    code_columns_from: str | None = None
-    code_columns_to: str | None = None
-    blank: Literal["error", "zero"] = "error"
-    generate_ids: bool = False
-    column_mapping: dict[str, str] = Field(default_factory=dict)
-    annotation_mapping: dict[str, str] = Field(default_factory=dict)
-    codebook: str | None = None
-    on_invalid: Literal["raise", "set_aside"] = "raise"
-
-    @model_validator(mode="after")
-    def _options_fit_the_format(self) -> TopicDataConfig:
-        if self.format == "wide" and self.coder is None:
-            raise ValueError("a wide file needs 'coder': the name of the coder its 0/1 columns belong to")
-        fields = type(self).model_fields
-        misplaced = [  # a resolved config repeats every default, so only a changed value is misplaced
-            k for k in (WIDE_ONLY if self.format == "corpus" else CORPUS_ONLY)
-            if getattr(self, k) != fields[k].get_default(call_default_factory=True)
-        ]
-        if misplaced:
-            other = "wide" if self.format == "corpus" else "corpus"
-            raise ValueError(f"{misplaced} only apply to format {other!r}; this data is format {self.format!r}")
-        return self
-
-    def loader_options(self) -> dict[str, Any]:
-        """Keyword arguments for ``load_wide`` or ``load_corpus`` (path and format left out)."""
-        skip = {"path", "format", *(CORPUS_ONLY if self.format == "wide" else WIDE_ONLY)}
-        return {k: v for k, v in self.model_dump().items() if k not in skip}
+#: Data keys that only coding experiments act on; a topic experiment refuses them rather than ignore them.
+CODING_ONLY_DATA_KEYS = ("min_code_count", "exclude_codes", "max_quotes")
 
 
 class TopicModelSpec(_Strict):
@@ -106,7 +70,7 @@ def _default_models() -> list[TopicModelSpec]:
 class TopicExperimentConfig(_Strict):
     name: str = "topics"
     description: str = ""
-    data: TopicDataConfig
+    data: DataConfig  # the same data section, and the same loader, as coding experiments
     reference_coder: str | None = None  # a coder, "consensus:majority" / "consensus:union"; None = first human coder
     encoder: str = "default"
     embedding_cache: str | None = None
@@ -124,6 +88,15 @@ class TopicExperimentConfig(_Strict):
     @classmethod
     def _folder_shorthand(cls, value: Any) -> Any:
         return {"path": value} if isinstance(value, str) else value
+
+    @field_validator("data")
+    @classmethod
+    def _no_coding_only_keys(cls, data: DataConfig) -> DataConfig:
+        defaults = DataConfig.model_fields
+        used = [k for k in CODING_ONLY_DATA_KEYS if getattr(data, k) != defaults[k].get_default(call_default_factory=True)]
+        if used:
+            raise ValueError(f"{used} apply to coding experiments only (a topic experiment keeps every code and quote; use 'sample' for a quick run)")
+        return data
 
     @model_validator(mode="after")
     def _unique_labels(self) -> TopicExperimentConfig:

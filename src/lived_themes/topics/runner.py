@@ -44,25 +44,12 @@ def resolve_config(config: dict[str, Any] | str | Path, *, where: str | None = N
     return resolved.model_dump(mode="json"), source
 
 
-def _path(value: str, source: Path | None) -> Path:
-    path = Path(value)
-    if not path.exists() and source is not None and (source.parent / path).exists():
-        return source.parent / path
-    return path
-
-
 def load_data(cfg: dict[str, Any], source: Path | None = None) -> Any:
-    """The corpus named by ``data`` (folder, or a wide one-hot file), optionally a seeded sample of it."""
-    from lived_themes.corpus import load_corpus, load_wide
+    """The corpus named by ``data`` (read as coding experiments read it), optionally a seeded sample of it."""
+    from lived_themes.config import DataConfig
+    from lived_themes.data_loading import load_from_config
 
-    from lived_themes.topics.config import TopicDataConfig
-
-    data = TopicDataConfig.model_validate(cfg["data"])
-    path = _path(data.path, source)
-    if data.format == "wide":
-        corpus = load_wide(path, **data.loader_options())
-    else:
-        corpus = load_corpus(path, **data.loader_options())
+    corpus = load_from_config(DataConfig.model_validate(cfg["data"]), base_dir=source.parent if source else None)
     if cfg["sample"] and cfg["sample"] < len(corpus):
         rng = np.random.default_rng(cfg["seed"])
         corpus = corpus.subset(rng.choice(corpus.quote_ids, int(cfg["sample"]), replace=False).tolist())
