@@ -7,7 +7,13 @@ holds module paths as strings so that nothing heavy is imported until a componen
 from __future__ import annotations
 
 import importlib
+import inspect
 from typing import Any
+
+def constructor_params(cls: type) -> list[str]:
+    """A component's parameter names: its constructor arguments (sklearn style), so configs can be checked."""
+    return [k for k in inspect.signature(cls.__init__).parameters if k not in ("self", "args", "kwargs")]
+
 
 CODERS: dict[str, str] = {
     "majority.v1": "lived_themes.coders.baselines:MajorityCoder",

@@ -7,7 +7,6 @@ in formats that never execute code on load (JSON, safetensors, ``np.load(allow_p
 
 from __future__ import annotations
 
-import inspect
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -38,12 +37,9 @@ class Coder(ABC):
 
     # ----- parameters (sklearn-style: constructor arguments are the parameters) ------------------
     def get_params(self) -> dict[str, Any]:
-        params = {}
-        for key in inspect.signature(type(self).__init__).parameters:
-            if key in ("self", "args", "kwargs"):
-                continue
-            params[key] = getattr(self, key)
-        return params
+        from lived_themes.registry import constructor_params
+
+        return {key: getattr(self, key) for key in constructor_params(type(self))}
 
     # ----- fitting and predicting ------------------------------------------------------------------
     def fit(

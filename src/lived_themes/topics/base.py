@@ -9,7 +9,6 @@ plus the model's own state files.
 
 from __future__ import annotations
 
-import inspect
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
@@ -53,8 +52,9 @@ class TopicModel(ABC):
     topic_codes_: dict[int, str]
 
     def get_params(self) -> dict[str, Any]:
-        sig = inspect.signature(type(self).__init__)
-        return {k: getattr(self, k) for k in sig.parameters if k not in ("self", "args", "kwargs")}
+        from lived_themes.registry import constructor_params
+
+        return {k: getattr(self, k) for k in constructor_params(type(self))}
 
     # ----- fitting ---------------------------------------------------------------------------
     def fit(

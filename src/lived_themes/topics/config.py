@@ -8,7 +8,6 @@ filled in, each model's unique ``label``) is what the runner writes into the run
 
 from __future__ import annotations
 
-import inspect
 from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
@@ -28,12 +27,12 @@ class TopicModelSpec(_Strict):
 
     @model_validator(mode="after")
     def _registered_with_known_params(self) -> TopicModelSpec:
-        from lived_themes.registry import TOPIC_MODELS, get_topic_model_class
+        from lived_themes.registry import TOPIC_MODELS, constructor_params, get_topic_model_class
 
         if self.name not in TOPIC_MODELS:
             raise ValueError(f"unknown topic model {self.name!r}; registered: {sorted(TOPIC_MODELS)}")
         cls = get_topic_model_class(self.name)
-        accepted = [k for k in inspect.signature(cls.__init__).parameters if k not in ("self", "args", "kwargs")]
+        accepted = constructor_params(cls)
         unknown = sorted(set(self.params) - set(accepted))
         if unknown:
             raise ValueError(f"{self.name} takes no parameter(s) {unknown}; it takes {accepted}")
