@@ -19,10 +19,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from lived_themes.datasets import DATASETS, GROUPS, DatasetNotFound, coder_groups, load_dataset
+from lived_themes.corpus.datasets import DATASETS, GROUPS, DatasetNotFound, coder_groups, load_dataset
 from lived_themes.evaluation import cohen_kappa, coder_group_agreement, fleiss_kappa, krippendorff_alpha, percent_agreement
 from lived_themes.evaluation.standin import MACRO, standin_analysis
-from lived_themes.soft_labels import rater_agreement, soft_fleiss_kappa, soft_matrix
+from lived_themes.evaluation.soft_labels import rater_agreement, soft_fleiss_kappa, soft_matrix
 
 FILES = {
     "crows_pairs": "crows_pairs/crows_pairs_anonymized.csv",

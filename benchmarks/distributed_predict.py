@@ -2,7 +2,7 @@
 
 Codes ``--rows`` rows (NSUN quotes repeated, each with a unique id, plus an empty-text row every
 50th, so set-aside rows are exercised too) three ways on this machine: ``predict_records`` in one
-process (what ``lived-themes predict`` does), and ``lived_themes.distributed`` on the engines asked for.
+process (what ``lived-themes predict`` does), and ``lived_themes.predict.distributed`` on the engines asked for.
 Prints rows per second for each and checks that every engine gives one row per input row with the
 same ids, codes and errors, and scores within 1e-9 of the single-process run.
 
@@ -66,7 +66,7 @@ def run_dask(table: pd.DataFrame, model: str, partitions: int, workers: int) -> 
     import dask
     import dask.dataframe as dd
 
-    from lived_themes.distributed import predict_partition, prediction_meta
+    from lived_themes.predict.distributed import predict_partition, prediction_meta
 
     ddf = dd.from_pandas(table, npartitions=partitions)
     with dask.config.set(scheduler="processes", num_workers=workers):
@@ -76,7 +76,7 @@ def run_dask(table: pd.DataFrame, model: str, partitions: int, workers: int) -> 
 def run_spark(table: pd.DataFrame, model: str, partitions: int, workers: int) -> pd.DataFrame:
     from pyspark.sql import SparkSession
 
-    from lived_themes.distributed import SPARK_SCHEMA, predict_batches
+    from lived_themes.predict.distributed import SPARK_SCHEMA, predict_batches
 
     spark = (SparkSession.builder.master(f"local[{workers}]").config("spark.ui.enabled", "false")
              .config("spark.ui.showConsoleProgress", "false").config("spark.sql.execution.arrow.pyspark.enabled", "true").getOrCreate())

@@ -12,7 +12,7 @@ import time
 import numpy as np
 
 from lived_themes.coders.baselines import TfidfLogRegCoder
-from lived_themes.datasets import load_dataset
+from lived_themes.corpus.datasets import load_dataset
 
 
 def main() -> None:

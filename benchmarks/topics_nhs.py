@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
 
     from lived_themes.corpus import load_wide
-    from lived_themes.embeddings import encode
+    from lived_themes.coders.embeddings import encode
     from lived_themes.topics.alignment import alignment_scores
     from lived_themes.topics.base import make_topic_model
     from lived_themes.topics.quality import quality_table

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lived_themes.config import (
+from lived_themes.experiment.config import (
     ExperimentConfig,
     apply_override,
     deep_merge,
@@ -26,7 +26,7 @@ CONFIG_FILES = sorted((REPO / "experiments").glob("*.yaml"))
 @pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
 def test_every_experiment_file_loads(path: Path) -> None:
     if is_topic_experiment(path):
-        from lived_themes.topics.runner import resolve_config
+        from lived_themes.experiment.topics import resolve_config
 
         resolved, _ = resolve_config(read_yaml_with_overrides(path))
         assert resolved["models"] and resolved["data"]

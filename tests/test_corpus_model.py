@@ -132,7 +132,7 @@ def test_corpus_validates_in_memory_tables(quotes: dict, annotations: dict | Non
 
 
 def test_describe_counts(corpus: Corpus) -> None:
-    from lived_themes.describe import code_counts, group_columns, group_code_counts
+    from lived_themes.corpus.describe import code_counts, group_columns, group_code_counts
 
     counts = code_counts(corpus)
     assert counts.loc["(no code)", "ann"] == 1 and counts.loc["(not seen)", "ann"] == 1

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from lived_themes.config import load_config
-from lived_themes.experiment import run_experiment
+from lived_themes.experiment.config import load_config
+from lived_themes.experiment.coding import run_experiment
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = ["evaluation.n_boot=20", "evaluation.standin.n_perm=20", "data.max_quotes=400"]

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lived_themes.distributed import PREDICTION_COLUMNS, predict_batches, predict_partition, prediction_meta
+from lived_themes.predict.distributed import PREDICTION_COLUMNS, predict_batches, predict_partition, prediction_meta
 from lived_themes.predict import predict_records
 from lived_themes.registry import make_coder
 

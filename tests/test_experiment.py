@@ -14,9 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from lived_themes.cli import app
-from lived_themes.config import load_config
+from lived_themes.experiment.config import load_config
 from lived_themes.corpus import Corpus, save_corpus
-from lived_themes.experiment import run_experiment
+from lived_themes.experiment.coding import run_experiment
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -21,7 +21,7 @@ import pytest
 from lived_themes.evaluation.agreement import alpha_per_code, coder_group_agreement, pairwise_kappa, substitution_alpha
 from lived_themes.evaluation.groups import agreement_by_group, max_gap, metric_by_group
 from lived_themes.evaluation.metrics import macro_f1, micro_f1, per_code_scores, summary_scores
-from lived_themes.evaluation.report import MISSING, ONE_HUMAN, headline_table, write_report
+from lived_themes.report.build import MISSING, ONE_HUMAN, headline_table, write_report
 
 CODES = ["access", "stigma", "peer"]
 SECRET = "I was told to wait six months and nobody called me back"
@@ -181,7 +181,7 @@ def test_without_figures_or_html(tmp_path: Path) -> None:
 
 
 def test_import_stays_light() -> None:
-    code = "import sys, lived_themes.evaluation.report; sys.exit('matplotlib' in sys.modules)"
+    code = "import sys, lived_themes.report.build; sys.exit('matplotlib' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 

@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lived_themes.soft_labels import (
+from lived_themes.evaluation.soft_labels import (
     brier,
     cross_entropy,
     expected_agreement,

@@ -147,7 +147,7 @@ def test_from_corpus_ignores_consensus_and_other_models() -> None:
 
 
 def test_figure_has_one_line_per_coder_plus_the_mean(tmp_path, sim: dict) -> None:
-    from lived_themes.evaluation.standin_plot import plot_standin, select_rows
+    from lived_themes.report.standin_plot import plot_standin, select_rows
 
     cg = {"h0": "A", "h1": "A", "h2": "B", "h3": "B"}
     table = standin_analysis(sim, ["a", "b"], model="model:peer", coder_groups=cg, n_boot=50, n_perm=0)

@@ -75,7 +75,7 @@ def describe(
 ) -> None:
     """Counts per code, per coder and per group value, as tables in the terminal."""
     from lived_themes.corpus import load_corpus
-    from lived_themes.describe import render_description
+    from lived_themes.corpus.describe import render_description
     from lived_themes.errors import LivedThemesError
 
     try:
@@ -114,9 +114,9 @@ def run(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
     """Run an experiment: load, split, fit, predict, evaluate, and write a run folder. Prints the folder last."""
-    from lived_themes.config import is_topic_experiment, load_config
+    from lived_themes.experiment.config import is_topic_experiment, load_config
     from lived_themes.errors import LivedThemesError
-    from lived_themes.experiment import run_experiment
+    from lived_themes.experiment.coding import run_experiment
 
     if is_topic_experiment(experiment):
         topics(experiment, set_=set_, out=out)
@@ -143,12 +143,12 @@ def topics(
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default: runs/<experiment>/<timestamp>/)."),
 ) -> None:
     """Fit topic models (BERTopic, LDA, NMF), align them with human codes, and write tables and figures."""
-    from lived_themes.config import read_yaml_with_overrides
+    from lived_themes.experiment.config import read_yaml_with_overrides
     from lived_themes.errors import LivedThemesError
 
     try:
         raw = read_yaml_with_overrides(experiment, set_)
-        from lived_themes.topics.runner import resolve_config, run_topics
+        from lived_themes.experiment.topics import resolve_config, run_topics
 
         resolve_config(raw, where=str(experiment))  # config errors before any data is read
         run_dir = run_topics(raw, out_dir=out)
@@ -162,7 +162,7 @@ def _print_headline(run_dir: Path) -> None:
 
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     try:
-        from lived_themes.evaluation.report import headline_table
+        from lived_themes.report.build import headline_table
     except ImportError:
         return
     typer.echo(headline_table(metrics))
@@ -201,7 +201,7 @@ def evaluate(
 ) -> None:
     """Evaluate predictions made elsewhere against human coders, by group."""
     from lived_themes.errors import LivedThemesError
-    from lived_themes.external import evaluate_external
+    from lived_themes.experiment.evaluate import evaluate_external
 
     try:
         run_dir = evaluate_external(annotations=annotations, predictions=predictions, reference=reference, quotes=quotes,

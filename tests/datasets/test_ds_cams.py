@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lived_themes.datasets import load_cams
+from lived_themes.corpus.datasets import load_cams
 from lived_themes.errors import InputError
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "cams" / "cams_posts.csv"

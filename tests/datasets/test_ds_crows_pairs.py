@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lived_themes.datasets import coder_groups, load_crows_pairs
+from lived_themes.corpus.datasets import coder_groups, load_crows_pairs
 from lived_themes.errors import InputError
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "crows_pairs" / "crows_pairs_anonymized.csv"

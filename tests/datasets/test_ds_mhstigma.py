@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lived_themes.datasets import load_mhstigma
+from lived_themes.corpus.datasets import load_mhstigma
 from lived_themes.errors import InputError
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "mhstigma_interview" / "train.csv"

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from lived_themes.datasets import DATASETS, GROUPS, DatasetNotFound, load_dataset, load_nhs
+from lived_themes.corpus.datasets import DATASETS, GROUPS, DatasetNotFound, load_dataset, load_nhs
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "nhs_patient_experience" / "v6framework_train.csv"
 needs_file = pytest.mark.skipif(not SHARED.exists(), reason=f"NHS file not present at {SHARED} (not bundled; see data/README.md)")

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lived_themes.datasets import coder_groups, load_reflections
+from lived_themes.corpus.datasets import coder_groups, load_reflections
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "reflection_expert_vs_lay" / "annotations.csv"
 needs_file = pytest.mark.skipif(not SHARED.exists(), reason=f"reflections file not present at {SHARED} (not bundled; see data/README.md)")

@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lived_themes.datasets import load_sad
-from lived_themes.soft_labels import soft_matrix
+from lived_themes.corpus.datasets import load_sad
+from lived_themes.evaluation.soft_labels import soft_matrix
 
 SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "datasets" / "sad_stress" / "SAD_v1.csv"
 needs_file = pytest.mark.skipif(not SHARED.exists(), reason=f"SAD not present at {SHARED} (not bundled; see data/README.md)")

@@ -36,7 +36,7 @@ def test_mode_checks(tiny_texts) -> None:
 @pytest.mark.parametrize("mode", ["unsupervised", "guided", "zeroshot", "supervised", "semisupervised"])
 def test_modes_find_themes_and_round_trip(mode, tiny_texts, tiny_labels, tiny_theme_ids, tiny_corpus, tmp_path) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from lived_themes.embeddings import encode
+    from lived_themes.coders.embeddings import encode
 
     embeddings = encode(tiny_texts)
     model = BERTopicModel(mode=mode).fit(tiny_texts, embeddings=embeddings, codebook=tiny_corpus.codebook, labels=tiny_labels)

@@ -17,7 +17,7 @@ import torch
 
 from lived_themes.coders import _torch_utils as tu
 from lived_themes.coders.base import tune_thresholds
-from lived_themes.inference import PROGRESS_FROM, progress_bar
+from lived_themes.coders._inference import PROGRESS_FROM, progress_bar
 
 if TYPE_CHECKING:
     from lived_themes.coders.transformer import TransformerCoder

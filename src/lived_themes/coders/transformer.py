@@ -19,7 +19,7 @@ import numpy as np
 
 from lived_themes.coders.base import Coder, tune_thresholds
 from lived_themes.coders._context import with_context
-from lived_themes.embeddings import pick_device, resolve_encoder
+from lived_themes.coders.embeddings import pick_device, resolve_encoder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -135,12 +135,12 @@ class TransformerCoder(Coder):
 
     # ----- predicting ----------------------------------------------------------------------------
     def _token_ids(self, texts: Sequence[str], metadata: pd.DataFrame | None) -> list[list[int]]:
-        from lived_themes.inference import tokenize
+        from lived_themes.coders._inference import tokenize
 
         return tokenize(self.tokenizer_, with_context(texts, metadata, self.context_columns), max_length=self.max_length)
 
     def _score(self, token_ids: list[list[int]], *, device: str, progress: bool | None = None) -> np.ndarray:
-        from lived_themes.inference import score_token_ids
+        from lived_themes.coders._inference import score_token_ids
 
         return score_token_ids(
             self.net_,

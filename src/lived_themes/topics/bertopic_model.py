@@ -102,7 +102,7 @@ class BERTopicModel(TopicModel):
 
     # ----- building ----------------------------------------------------------------------------
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        from lived_themes.embeddings import encode
+        from lived_themes.coders.embeddings import encode
 
         return encode(list(texts), encoder=self.encoder, device=self.device)
 
@@ -145,7 +145,7 @@ class BERTopicModel(TopicModel):
         embeddings = np.array(self._embed(texts) if embeddings is None else embeddings, dtype=np.float32)  # a copy: guided mode edits it
         needs_encoder = self.mode in ("guided", "zeroshot")
         if needs_encoder:
-            from lived_themes.embeddings import load_sentence_encoder
+            from lived_themes.coders.embeddings import load_sentence_encoder
 
         model = BERTopic(
             embedding_model=load_sentence_encoder(self.encoder, self.device) if needs_encoder else None,
@@ -223,7 +223,7 @@ class BERTopicModel(TopicModel):
         np.savez(folder / STATE_FILE, ids=self.topic_embedding_ids_, embeddings=self.topic_embeddings_)
         (folder / WORDS_FILE).write_text(json.dumps({str(k): v for k, v in self.words_.items()}, ensure_ascii=False), encoding="utf-8")
         if getattr(self, "model_", None) is not None:  # BERTopic's own safetensors folder, for its plots and tools
-            from lived_themes.embeddings import resolve_encoder
+            from lived_themes.coders.embeddings import resolve_encoder
 
             self.model_.save(
                 str(folder / BERTOPIC_DIR), serialization="safetensors", save_ctfidf=True, save_embedding_model=resolve_encoder(self.encoder)

@@ -13,13 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from lived_themes.corpus import Corpus
-from lived_themes.datasets._common import CODER_GROUP, SHARED_ROOT, DatasetNotFound, coder_groups, default_path
-from lived_themes.datasets.cams import load_cams
-from lived_themes.datasets.crows_pairs import load_crows_pairs
-from lived_themes.datasets.mhstigma import load_mhstigma
-from lived_themes.datasets.nhs import load_nhs
-from lived_themes.datasets.reflections import load_reflections
-from lived_themes.datasets.sad import load_sad
+from lived_themes.corpus.datasets._common import CODER_GROUP, SHARED_ROOT, DatasetNotFound, coder_groups, default_path
+from lived_themes.corpus.datasets.cams import load_cams
+from lived_themes.corpus.datasets.crows_pairs import load_crows_pairs
+from lived_themes.corpus.datasets.mhstigma import load_mhstigma
+from lived_themes.corpus.datasets.nhs import load_nhs
+from lived_themes.corpus.datasets.reflections import load_reflections
+from lived_themes.corpus.datasets.sad import load_sad
 
 #: dataset name -> loader(path=None, **options) -> Corpus
 DATASETS: dict[str, Callable[..., Corpus]] = {

@@ -16,14 +16,14 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from lived_themes.evaluation.report_agreement import (
+from lived_themes.report.agreement import (
     ALL_CODES,
     ONE_HUMAN,
     agreement_section,
     coder_group_section,
     group_agreement_tables,
 )
-from lived_themes.evaluation.report_blocks import (
+from lived_themes.report.blocks import (
     MISSING,
     Block,
     Figure,
@@ -36,7 +36,7 @@ from lived_themes.evaluation.report_blocks import (
     report_codes,
     value_ci,
 )
-from lived_themes.evaluation.report_render import md_table, render_html, render_markdown
+from lived_themes.report.render import md_table, render_html, render_markdown
 
 __all__ = ["ALL_CODES", "MISSING", "ONE_HUMAN", "build_blocks", "headline", "headline_table", "is_floor", "write_report"]
 
@@ -208,7 +208,7 @@ def _provenance(metrics: Mapping, config: Mapping | None, run_info: Mapping | No
 def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: Mapping | None = None,
                  figure_dir: Path | None = None) -> list[Block]:
     """The whole report as blocks; figures are drawn into ``figure_dir`` when it is given."""
-    from lived_themes.evaluation import figures as fig
+    from lived_themes.report import figures as fig
 
     def figure(name: str, alt: str, draw: Any, *args: Any) -> list[Block]:
         return [Figure(draw(*args, figure_dir / name, title=alt), alt)] if figure_dir is not None else []
@@ -244,7 +244,7 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
         elif len(all_coders) >= 2:
             blocks += figure(f"agreement__{s}.png", f"Mean Cohen's kappa across codes between coders, {scheme}",
                              fig.agreement_matrix, matrix, all_coders)
-        from lived_themes.evaluation.report_standin import standin_blocks
+        from lived_themes.report.standin import standin_blocks
 
         blocks += standin_blocks(scheme, results, figure_dir=figure_dir, slug=s)
     return blocks + _provenance(metrics, config, run_info)

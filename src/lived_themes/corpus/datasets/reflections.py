@@ -12,7 +12,7 @@ from typing import Any
 
 from lived_themes.corpus import NO_CODE, Corpus
 from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, TEXT
-from lived_themes.datasets._common import CODER_GROUP, build_corpus, make_codebook, read_csv_text, resolve_path
+from lived_themes.corpus.datasets._common import CODER_GROUP, build_corpus, make_codebook, read_csv_text, resolve_path
 from lived_themes.errors import InputError
 
 FOLDER, FILE = "reflection_expert_vs_lay", "annotations.csv"
@@ -40,7 +40,7 @@ def load_reflections(path: str | Path | None = None) -> Corpus:
     Quote columns: ``annomi_dialogue_id`` (cluster), ``stage``, ``reflection_source`` (BART, GPT-2,
     GPT-3, Human), ``context`` (the preceding dialogue, JSON). Coders are the real annotator ids
     (``Expert 1`` ... ``Layperson 9``); their group (Expert / Layperson) is the ``coder_group``
-    column of the annotations (see :func:`lived_themes.datasets.coder_groups`).
+    column of the annotations (see :func:`lived_themes.corpus.datasets.coder_groups`).
     """
     source = resolve_path(path, folder=FOLDER, file=FILE, dataset="reflections")
     frame, repaired = read_csv_text(source)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lived_themes.config import DataConfig
+from lived_themes.experiment.config import DataConfig
 from lived_themes.corpus import Corpus, load_corpus, load_wide
 
 
@@ -21,7 +21,7 @@ def load_from_config(data: DataConfig, *, base_dir: Path | None = None) -> Corpu
     path = resolve_path(data.path, base_dir)
     codebook = resolve_path(data.codebook, base_dir) if data.codebook else None
     if data.format == "dataset":
-        from lived_themes.datasets import load_dataset
+        from lived_themes.corpus.datasets import load_dataset
 
         if not data.dataset:
             raise ValueError("data.format 'dataset' needs data.dataset (a registered dataset name)")

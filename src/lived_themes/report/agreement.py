@@ -8,7 +8,7 @@ from typing import Mapping
 
 import numpy as np
 
-from lived_themes.evaluation.report_blocks import MISSING, Block, Table, first_key, fmt, nan_mean, records, report_codes, value_ci
+from lived_themes.report.blocks import MISSING, Block, Table, first_key, fmt, nan_mean, records, report_codes, value_ci
 
 ONE_HUMAN = (
     "One human coder: no human–human ceiling. Model–human agreement below cannot be compared "

@@ -7,7 +7,7 @@ expected agreement with a random rater set beside the raters' expected agreement
 (the soft-label form of "can the model stand in for a coder?"). Thresholding exists, but only as
 an explicit call.
 
-Shares live in quote columns named ``share:<code>`` (see :mod:`lived_themes.datasets.sad`).
+Shares live in quote columns named ``share:<code>`` (see :mod:`lived_themes.corpus.datasets.sad`).
 """
 
 from __future__ import annotations

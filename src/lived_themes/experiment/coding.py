@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lived_themes.config import ExperimentConfig, SplitConfig, dump_config
+from lived_themes.experiment.config import ExperimentConfig, SplitConfig, dump_config
 from lived_themes.corpus import Corpus, consensus
-from lived_themes.data_loading import load_from_config
+from lived_themes.experiment.data import load_from_config
 from lived_themes.jsonutil import jsonable
-from lived_themes.evaluation_pipeline import evaluate_predictions, human_agreement, human_coders
-from lived_themes.predictions import write_predictions
-from lived_themes.provenance import run_info, utc_now
+from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders
+from lived_themes.experiment.predictions import write_predictions
+from lived_themes.experiment.provenance import run_info, utc_now
 from lived_themes.registry import make_coder
 
 log = logging.getLogger(__name__)
@@ -206,7 +206,7 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
 
 def _write_report(run_dir: Path, metrics: dict[str, Any], config: ExperimentConfig, info: dict[str, Any]) -> None:
     try:
-        from lived_themes.evaluation.report import write_report
+        from lived_themes.report.build import write_report
     except ImportError:  # the report module is optional while it is being built
         log.warning("report module not available; wrote metrics.json only")
         return

@@ -2,7 +2,7 @@
 score its quality, break topics down by group and over time, and write tables and figures.
 
 One plain function that the CLI, notebooks and tests all call. The config is a dict (or a YAML path),
-validated by :class:`lived_themes.topics.config.TopicExperimentConfig`; missing keys take its defaults,
+validated by :class:`lived_themes.experiment.topic_config.TopicExperimentConfig`; missing keys take its defaults,
 and the resolved config is written to the run folder.
 Embeddings are computed once per run (and cached on disk when ``embedding_cache`` is set) and shared
 by every BERTopic model that uses the run's encoder.
@@ -21,17 +21,18 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from lived_themes.topics import alignment, groups, outputs
-from lived_themes.topics.evaluate import LABEL_MODES
+from lived_themes.topics import alignment, groups
+from lived_themes.report import topic_outputs as outputs
+from lived_themes.experiment.topic_scoring import LABEL_MODES
 
 log = logging.getLogger(__name__)
 
 def resolve_config(config: dict[str, Any] | str | Path, *, where: str | None = None) -> tuple[dict[str, Any], Path | None]:
-    """Validate a topic config (see :mod:`lived_themes.topics.config`) and return it with every default filled in."""
+    """Validate a topic config (see :mod:`lived_themes.experiment.topic_config`) and return it with every default filled in."""
     from pydantic import ValidationError
 
-    from lived_themes.config import config_error
-    from lived_themes.topics.config import TopicExperimentConfig
+    from lived_themes.experiment.config import config_error
+    from lived_themes.experiment.topic_config import TopicExperimentConfig
 
     source = None
     if not isinstance(config, dict):
@@ -46,8 +47,8 @@ def resolve_config(config: dict[str, Any] | str | Path, *, where: str | None = N
 
 def load_data(cfg: dict[str, Any], source: Path | None = None) -> Any:
     """The corpus named by ``data`` (read as coding experiments read it), optionally a seeded sample of it."""
-    from lived_themes.config import DataConfig
-    from lived_themes.data_loading import load_from_config
+    from lived_themes.experiment.config import DataConfig
+    from lived_themes.experiment.data import load_from_config
 
     corpus = load_from_config(DataConfig.model_validate(cfg["data"]), base_dir=source.parent if source else None)
     if cfg["sample"] and cfg["sample"] < len(corpus):
@@ -103,7 +104,7 @@ def run_topics(config: dict[str, Any] | str | Path, *, out_dir: str | Path | Non
 
     embeddings = None
     if any(make_topic_model(s["name"]).uses_embeddings for s in cfg["models"]):
-        from lived_themes.embeddings import encode
+        from lived_themes.coders.embeddings import encode
 
         start = time.perf_counter()
         embeddings = encode(texts, encoder=cfg["encoder"], cache_dir=cfg["embedding_cache"])
@@ -126,7 +127,7 @@ def run_topics(config: dict[str, Any] | str | Path, *, out_dir: str | Path | Non
     if cfg["outputs"]["png"]:
         outputs.plot_quality(quality, run / "quality.png")
     if cfg["as_coder"]:
-        from lived_themes.topics.evaluate import score_as_coders
+        from lived_themes.experiment.topic_scoring import score_as_coders
 
         scores, model_codes = score_as_coders(fitted, cfg, corpus=corpus, coder=coder, labels=labels, embeddings=embeddings)
         scores.to_csv(run / "coder_scores.csv", index=False)

@@ -6,7 +6,7 @@ import base64
 import html as _html
 from pathlib import Path
 
-from lived_themes.evaluation.report_blocks import MISSING, Block, Figure, Table
+from lived_themes.report.blocks import MISSING, Block, Figure, Table
 
 def _md_cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")

@@ -14,7 +14,7 @@ import numpy as np
 
 from lived_themes.corpus import Corpus
 from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, TEXT
-from lived_themes.datasets._common import CODER_GROUP, build_corpus, make_codebook, read_csv_text, resolve_path, slug
+from lived_themes.corpus.datasets._common import CODER_GROUP, build_corpus, make_codebook, read_csv_text, resolve_path, slug
 from lived_themes.errors import InputError
 
 FOLDER, FILE = "sad_stress", "SAD_v1.csv"
@@ -40,7 +40,7 @@ def load_sad(path: str | Path | None = None) -> Corpus:
     Quote columns: ``share:<code>`` (vote share per category, rows sum to 1), ``votes``,
     ``source`` (the file's ``Source``), ``is_stressor``, ``is_covid``, ``avg_severity``,
     ``median_severity``, ``sd_severity``. Read the shares with
-    :func:`lived_themes.soft_labels.soft_matrix`.
+    :func:`lived_themes.evaluation.soft_labels.soft_matrix`.
     """
     source = resolve_path(path, folder=FOLDER, file=FILE, dataset="sad")
     frame, repaired = read_csv_text(source)

@@ -19,7 +19,7 @@ from typing import Any
 
 import pandas as pd
 
-from lived_themes.extraction.markdown import (
+from lived_themes.extract.markdown import (
     FENCE_RE,
     FOOTNOTE_RE,
     HEADING_RE,
@@ -31,7 +31,7 @@ from lived_themes.extraction.markdown import (
     match_display_quote,
     match_note_line,
 )
-from lived_themes.extraction.notation import NotationParser, Speaker, focus_group_aliases, load_pipeline
+from lived_themes.extract.notation import NotationParser, Speaker, focus_group_aliases, load_pipeline
 
 __all__ = ["COLUMNS", "extract_quotes", "read_report", "write_quotes_jsonl"]
 

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from lived_themes.codebook import Codebook, load_codebook
-from lived_themes.config import EvaluationConfig
+from lived_themes.experiment.config import EvaluationConfig
 from lived_themes.corpus import Corpus, load_annotations, read_table
-from lived_themes.evaluation_pipeline import evaluate_predictions, human_agreement
-from lived_themes.experiment import resolve_reference
+from lived_themes.experiment.scoring import evaluate_predictions, human_agreement
+from lived_themes.experiment.coding import resolve_reference
 from lived_themes.jsonutil import jsonable
 
 
@@ -90,7 +90,7 @@ def evaluate_external(*, annotations: Path, predictions: Path, reference: str, q
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8")
     try:
-        from lived_themes.evaluation.report import write_report
+        from lived_themes.report.build import write_report
     except ImportError:
         return out
     write_report(out, metrics, config=None, run_info=None)

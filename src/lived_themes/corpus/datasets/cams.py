@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lived_themes.corpus import NO_CODE, Corpus
 from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, TEXT
-from lived_themes.datasets._common import CODER_GROUP, build_corpus, make_codebook, read_csv_text, resolve_path
+from lived_themes.corpus.datasets._common import CODER_GROUP, build_corpus, make_codebook, read_csv_text, resolve_path
 from lived_themes.errors import InputError
 
 FOLDER, FILE = "cams", "cams_posts.csv"

@@ -1,6 +1,6 @@
 """Topic-experiment configuration: strict, pydantic-validated YAML, like the coding experiments'.
 
-The ``data`` section is the coding experiments' own (:class:`lived_themes.config.DataConfig`), read by
+The ``data`` section is the coding experiments' own (:class:`lived_themes.experiment.config.DataConfig`), read by
 the same loader, so a corpus folder, a wide file or a registered dataset works in both. A misspelt key, a wrong type, an unregistered topic model or a parameter its constructor does not
 take is an error naming the key path, before any model is fitted. The resolved config (every default
 filled in, each model's unique ``label``) is what the runner writes into the run folder.
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from lived_themes.config import DataConfig, _Strict
+from lived_themes.experiment.config import DataConfig, _Strict
 
 #: Data keys that only coding experiments act on; a topic experiment refuses them rather than ignore them.
 CODING_ONLY_DATA_KEYS = ("min_code_count", "exclude_codes", "max_quotes")

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lived_themes.corpus import Corpus, load_wide
 from lived_themes.corpus.validate import QUOTE_ID, TEXT
-from lived_themes.datasets._common import CODER_GROUP, read_csv_text, resolve_path
+from lived_themes.corpus.datasets._common import CODER_GROUP, read_csv_text, resolve_path
 from lived_themes.errors import InputError
 
 FOLDER, FILE = "nhs_patient_experience", "v6framework_train.csv"

@@ -1,1 +1,0 @@
-"""Internals of quote extraction; the public functions live in :mod:`lived_themes.extract`."""
