@@ -202,7 +202,10 @@ def _build(project: Project, archive: ProjectArchive | None, path: Path, *, unit
             qid = label if unit == "document" else f"{label}:{u_start}-{u_end}"
             quotes.append({QUOTE_ID: qid, TEXT: text[u_start:u_end], "source": label, "source_guid": doc.guid,
                            "start": u_start, "end": u_end, **groups.get(doc.guid, {})})
-            hits = list(dict.fromkeys((coder, code) for a, b, coder, code in placed if a < u_end and u_start < b))
+            if unit == "segment":  # a segment carries the codes applied to exactly that range
+                hits = list(dict.fromkeys((coder, code) for a, b, coder, code in placed if (a, b) == (u_start, u_end)))
+            else:  # a unit carries every code whose selection overlaps it
+                hits = list(dict.fromkeys((coder, code) for a, b, coder, code in placed if a < u_end and u_start < b))
             annotations += [{QUOTE_ID: qid, CODER: coder, CODE: code} for coder, code in hits]
             if unit != "segment":  # a coder who coded this document read it: its other units are "seen, no code"
                 coded = {coder for coder, _ in hits}
