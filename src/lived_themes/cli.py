@@ -212,5 +212,73 @@ def evaluate(
     typer.echo(str(run_dir))
 
 
+@app.command("import")
+def import_(
+    project: Path = typer.Argument(..., help="REFI-QDA project (.qdpx, or a bare .qde) or codebook (.qdc) from NVivo, ATLAS.ti, MAXQDA, QualCoder."),
+    output: Path = typer.Option(..., "--output", "-o", help="New or empty folder for the corpus (quotes, annotations, codebook.yaml)."),
+    unit: str = typer.Option("segment", help="What a quote is: segment (each coded range), paragraph, sentence or document."),
+    offsets: str = typer.Option("auto", help="How the project counts positions: auto (NVivo: UTF-16 units), chars or utf16."),
+    format: str = typer.Option("jsonl", help="Table format for the corpus: jsonl, csv, tsv or parquet."),
+) -> None:
+    """Bring coding in from a QDA program: text sources, codebook and each user's coded segments as a corpus."""
+    from lived_themes.errors import LivedThemesError
+    from lived_themes.interop.folder import check_target, write_codebook_folder, write_import
+
+    try:
+        check_target(output)
+        if project.suffix.lower() == ".qdc":
+            from lived_themes.interop import read_qdc
+
+            book, notes = read_qdc(project)
+            write_codebook_folder(book, notes, output, source=str(project))
+            typer.echo(f"codebook {book.name}: {len(book.codes)} codes -> {output / 'codebook.yaml'}")
+            return
+        from lived_themes.interop import import_project
+
+        result = import_project(project, unit=unit, offsets=offsets)
+        write_import(result, output, format=format)
+    except (LivedThemesError, FileNotFoundError, ValueError) as exc:
+        _fail(exc)
+    r = result.report
+    typer.echo(f"{r['text_codings']} text codings in {r['text_selections']} selections -> {r['quotes']} quotes ({unit}), "
+               f"{len(r['coders'])} coder(s), {r['codes']} codes; {r['codings_imported']} codings imported, "
+               f"{sum(r['set_aside'].values())} set aside, {len(r['missing_sources'])} source(s) missing, "
+               f"{r['media_codings_not_imported']} media coding(s) not imported -> {output}")
+    for missing in r["missing_sources"]:
+        typer.echo(f"  missing source {missing['source']!r}: {missing['reason']} ({missing['codings']} coding(s) set aside)")
+
+
+@app.command()
+def export(
+    corpus: Path = typer.Argument(..., help="A corpus folder (from `import` or any corpus folder)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The .qdpx project to write."),
+    predictions: Optional[Path] = typer.Option(None, help="Model codes to add as user model:<name>: predict output, a run folder or its predictions.jsonl, or a long table."),
+    model_name: str = typer.Option("model", help="Name of the model's user when the predictions do not name it."),
+    codebook_out: Optional[Path] = typer.Option(None, "--codebook", help="Also write the codebook as a REFI-QDA .qdc file here."),
+    offsets: str = typer.Option("chars", help="Positions in characters (chars) or UTF-16 units (utf16, for NVivo)."),
+) -> None:
+    """Send codes back to a QDA program: a .qdpx with every coder (and the model) as a user, for review."""
+    from lived_themes.corpus import load_corpus
+    from lived_themes.errors import LivedThemesError
+    from lived_themes.interop.folder import read_sources
+    from lived_themes.interop.predictions import with_model_codes
+    from lived_themes.interop.writer import export_project, write_qdc
+
+    try:
+        loaded = load_corpus(corpus)
+        sources = read_sources(corpus) if corpus.is_dir() else None
+        if predictions is not None:
+            loaded = with_model_codes(loaded, predictions, model_name=model_name)
+        summary = export_project(loaded, output, sources=sources, offsets=offsets)
+        if codebook_out is not None and loaded.codebook is not None:
+            write_qdc(loaded.codebook, codebook_out)
+    except (LivedThemesError, FileNotFoundError, ValueError) as exc:
+        _fail(exc)
+    typer.echo(f"{summary['documents']} document(s), {summary['selections']} selection(s), {summary['codings']} coding(s) by "
+               f"{len(summary['users'])} user(s) {summary['users']} -> {output}" + (f"; codebook -> {codebook_out}" if codebook_out else ""))
+    for note in summary["notes"]:
+        typer.echo(f"  note: {note}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

@@ -1,0 +1,81 @@
+"""Corpus folders written by ``import`` and read by ``export``.
+
+The folder is what ``save_corpus`` writes (quotes, annotations, set_aside, codebook.yaml), so every
+other command reads it, plus ``refi_sources.jsonl`` (the full source texts, so an export puts each
+quote back at its place) and ``import_report.json`` (counts and reasons, no text). Everything is
+written into a temporary folder inside the target first and moved into place when complete, and
+nothing is written outside the target folder.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lived_themes.codebook import Codebook
+from lived_themes.corpus.io import save_corpus
+from lived_themes.corpus.tables import read_table, write_table
+from lived_themes.errors import InputError
+from lived_themes.interop.reader import ImportResult
+
+SOURCES_FILE = "refi_sources.jsonl"
+REPORT_FILE = "import_report.json"
+
+
+def check_target(folder: str | Path) -> Path:
+    """The target must be new or empty, so an import never mixes with (or overwrites) an earlier corpus."""
+    folder = Path(folder)
+    if folder.exists() and (not folder.is_dir() or any(folder.iterdir())):
+        raise InputError("output folder exists and is not empty: choose a new folder", file=folder)
+    return folder
+
+
+def _publish(folder: Path, fill: Any) -> Path:
+    check_target(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".import-", dir=folder))
+    try:
+        fill(staging)
+        for item in sorted(staging.iterdir()):
+            item.replace(folder / item.name)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return folder
+
+
+def write_import(result: ImportResult, folder: str | Path, *, format: str = "jsonl") -> Path:
+    if not len(result.corpus) and format == "jsonl":
+        format = "csv"  # an empty JSONL file has no header to read back; CSV keeps the columns
+
+    def fill(staging: Path) -> None:
+        save_corpus(result.corpus, staging, format=format)
+        write_table(result.sources, staging / SOURCES_FILE)
+        (staging / REPORT_FILE).write_text(json.dumps(result.report, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+
+    return _publish(Path(folder), fill)
+
+
+def write_codebook_folder(book: Codebook, notes: list[str], folder: str | Path, *, source: str) -> Path:
+    def fill(staging: Path) -> None:
+        book.to_yaml(staging / "codebook.yaml")
+        report = {"file": source, "codes": len(book.codes), "notes": notes}
+        (staging / REPORT_FILE).write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+
+    return _publish(Path(folder), fill)
+
+
+def read_sources(folder: str | Path) -> pd.DataFrame | None:
+    """The source texts an import kept, or None for a corpus that did not come from a REFI-QDA project."""
+    path = Path(folder) / SOURCES_FILE
+    if not path.exists():
+        return None
+    frame, name = read_table(path)
+    missing = [c for c in ("guid", "name", "text") if c not in frame.columns]
+    if missing:
+        raise InputError(f"missing column(s) {missing}", file=name, field=missing[0])
+    return frame

@@ -1,0 +1,190 @@
+"""The parts of a REFI-QDA project the package uses, read from its XML: users, codes, text sources
+with their coded selections, cases, variables and sets.
+
+Only text is read. Codings on pictures, PDF regions, audio and video are counted and reported, not
+imported; so are sources whose text is absent (ATLAS.ti's standard project ships the XML only).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from xml.etree.ElementTree import Element
+
+from lived_themes.errors import InputError
+from lived_themes.interop.xmlsafe import child, child_text, children, local
+
+#: selection elements that are not text: their codings are counted, not imported
+MEDIA_SELECTIONS = {"PictureSelection", "PDFSelection", "AudioSelection", "VideoSelection", "TranscriptSelection"}
+
+
+@dataclass
+class RefiCode:
+    guid: str
+    name: str
+    description: str
+    codable: bool
+    parent_guid: str | None
+
+
+@dataclass
+class Coding:
+    code_guid: str
+    user_guid: str | None
+
+
+@dataclass
+class Selection:
+    guid: str
+    start: int
+    end: int
+    user_guid: str | None
+    codings: list[Coding]
+
+
+@dataclass
+class TextDoc:
+    """A text source (or a PDF's text representation); ``path`` is its plainTextPath, ``content`` inline text."""
+
+    guid: str
+    name: str
+    path: str | None
+    content: str | None
+    selections: list[Selection]
+    variables: dict[str, object] = field(default_factory=dict)
+    where: str = ""
+
+
+@dataclass
+class Project:
+    name: str
+    origin: str
+    modified: str
+    description: str
+    users: dict[str, str]
+    codes: list[RefiCode]
+    docs: list[TextDoc]
+    variables: dict[str, str]  # guid -> name
+    cases: list[dict[str, object]]  # name, variables, sources
+    sets: list[dict[str, object]]  # name, sources
+    media_codings: int = 0
+
+
+def _int(element: Element, attr: str, *, file: Path, where: str) -> int:
+    raw = element.get(attr)
+    try:
+        return int(str(raw).strip())
+    except (TypeError, ValueError):
+        raise InputError(f"{attr} must be an integer, found {raw!r}", file=file, field=f"{where}@{attr}") from None
+
+
+def _codes(parent: Element, parent_guid: str | None, out: list[RefiCode]) -> None:
+    for element in children(parent, "Code"):
+        guid = element.get("guid") or ""
+        codable = (element.get("isCodable") or "true").strip().lower() in ("true", "1")
+        out.append(RefiCode(guid=guid, name=(element.get("name") or "").strip(), description=child_text(element, "Description").strip(),
+                            codable=codable, parent_guid=parent_guid))
+        _codes(element, guid, out)
+
+
+def read_codes(codes_element: Element | None) -> list[RefiCode]:
+    """Codes in document order, each with its parent's guid (nesting as NVivo and MAXQDA write it)."""
+    out: list[RefiCode] = []
+    if codes_element is not None:
+        _codes(codes_element, None, out)
+    return out
+
+
+def _value(vv: Element) -> object:
+    for kind in ("TextValue", "BooleanValue", "IntegerValue", "FloatValue", "DateValue", "DateTimeValue"):
+        found = child(vv, kind)
+        if found is not None:
+            text = (found.text or "").strip()
+            if kind == "BooleanValue":
+                return text.lower() in ("true", "1")
+            if kind == "IntegerValue":
+                try:
+                    return int(text)
+                except ValueError:
+                    return text
+            if kind == "FloatValue":
+                try:
+                    return float(text)
+                except ValueError:
+                    return text
+            return text
+    return None
+
+
+def _variable_values(element: Element, names: dict[str, str]) -> dict[str, object]:
+    values: dict[str, object] = {}
+    for vv in children(element, "VariableValue"):
+        ref = child(vv, "VariableRef")
+        guid = ref.get("targetGUID") if ref is not None else None
+        name = names.get(guid or "", guid or "variable")
+        values[name] = _value(vv)
+    return values
+
+
+def _selections(element: Element, *, file: Path, where: str) -> list[Selection]:
+    out = []
+    for n, sel in enumerate(children(element, "PlainTextSelection"), start=1):
+        at = f"{where}/PlainTextSelection[{n}]"
+        codings = []
+        for coding in children(sel, "Coding"):
+            ref = child(coding, "CodeRef")
+            codings.append(Coding(code_guid=(ref.get("targetGUID") if ref is not None else "") or "", user_guid=coding.get("creatingUser")))
+        out.append(Selection(guid=sel.get("guid") or "", start=_int(sel, "startPosition", file=file, where=at),
+                             end=_int(sel, "endPosition", file=file, where=at), user_guid=sel.get("creatingUser"), codings=codings))
+    return out
+
+
+def _text_doc(element: Element, names: dict[str, str], *, file: Path, where: str, name: str | None = None) -> TextDoc:
+    content = child(element, "PlainTextContent")
+    return TextDoc(guid=element.get("guid") or "", name=(name or element.get("name") or element.get("guid") or "source").strip(),
+                   path=element.get("plainTextPath"), content=content.text if content is not None else None,
+                   selections=_selections(element, file=file, where=where), variables=_variable_values(element, names), where=where)
+
+
+def _count_media_codings(element: Element) -> int:
+    return sum(len(children(sel, "Coding")) for sel in element.iter() if local(sel.tag) in MEDIA_SELECTIONS)
+
+
+def _kids(root: Element, container: str, name: str) -> list[Element]:
+    found = child(root, container)
+    return children(found, name) if found is not None else []
+
+
+def read_project(root: Element, *, file: Path) -> Project:
+    """The project's users, codes, text documents, cases, variables and sets."""
+    if local(root.tag) != "Project":
+        raise InputError(f"the root element is <{local(root.tag)}>, not <Project>: not a REFI-QDA project", file=file)
+    users = {u.get("guid") or "": (u.get("name") or u.get("guid") or "").strip() for u in _kids(root, "Users", "User")}
+    book = child(root, "CodeBook")
+    codes = read_codes(child(book, "Codes") if book is not None else None)
+    var_names = {v.get("guid") or "": (v.get("name") or "").strip() for v in _kids(root, "Variables", "Variable")}
+    docs: list[TextDoc] = []
+    media = 0
+    sources = child(root, "Sources")
+    for n, source in enumerate(list(sources) if sources is not None else [], start=1):
+        kind = local(source.tag)
+        where = f"Sources/{kind}[{n}]"
+        if kind == "TextSource":
+            docs.append(_text_doc(source, var_names, file=file, where=where))
+        elif kind == "PDFSource":
+            rep = child(source, "Representation")
+            if rep is not None:  # the PDF's text: selections on it are text selections
+                doc = _text_doc(rep, var_names, file=file, where=f"{where}/Representation", name=source.get("name"))
+                doc.variables = {**_variable_values(source, var_names), **doc.variables}
+                docs.append(doc)
+        media += _count_media_codings(source)
+    cases = []
+    for case in _kids(root, "Cases", "Case"):
+        cases.append({"name": (case.get("name") or case.get("guid") or "").strip(), "variables": _variable_values(case, var_names),
+                      "sources": [r.get("targetGUID") for r in children(case, "SourceRef")]})
+    sets = []
+    for item in _kids(root, "Sets", "Set"):
+        sets.append({"name": (item.get("name") or "").strip(), "sources": [r.get("targetGUID") for r in children(item, "MemberSource")]})
+    return Project(name=(root.get("name") or file.stem).strip() or file.stem, origin=root.get("origin") or "", modified=root.get("modifiedDateTime") or "",
+                   description=child_text(root, "Description"), users=users, codes=codes, docs=docs, variables=var_names,
+                   cases=cases, sets=sets, media_codings=media)

@@ -1,0 +1,238 @@
+"""``import``: a REFI-QDA project (.qdpx, or a bare .qde) -> a Corpus whose quotes are coded segments,
+paragraphs, sentences or whole documents, coded per user (coder), with case variables as group columns.
+
+Nothing is dropped silently: codings that cannot be placed (source text absent, offsets outside the
+text, unknown code) go to ``corpus.set_aside`` with the reason, and the report counts everything read.
+Texts never appear in the report or in errors; sources are named by their name and guid.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from lived_themes.corpus.model import NO_CODE, Corpus, LoadReport
+from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, TEXT
+from lived_themes.errors import InputError
+from lived_themes.interop.archive import DEFAULT_LIMITS, ArchiveLimits, ProjectArchive, classify_source_path
+from lived_themes.interop.codes import codebook_from_refi
+from lived_themes.interop.project import Project, TextDoc, read_project
+from lived_themes.interop.text import OffsetMap, decode_source, offset_unit_for, on_word_boundary, paragraph_spans, sentence_spans
+from lived_themes.interop.xmlsafe import parse_xml
+
+UNITS = ("segment", "paragraph", "sentence", "document")
+#: columns every imported quote has; case variables follow them
+BASE_COLUMNS = [QUOTE_ID, TEXT, "source", "source_guid", "start", "end"]
+
+
+@dataclass
+class ImportResult:
+    """The corpus, the full source texts (for a faithful export back) and a text-free report."""
+
+    corpus: Corpus
+    sources: pd.DataFrame  # guid, name, text
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def _is_zip(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) == b"PK\x03\x04"
+    except FileNotFoundError:
+        raise InputError("project file not found", file=path) from None
+
+
+def _load_project(path: Path, limits: ArchiveLimits) -> tuple[Project, ProjectArchive | None]:
+    if _is_zip(path):
+        archive = ProjectArchive(path, limits=limits)
+        member = archive.project_member()
+        root = parse_xml(archive.read(member), file=path, member=member)
+        return read_project(root, file=path), archive
+    data = path.read_bytes()
+    if len(data) > limits.max_member_bytes:
+        raise InputError(f"project XML is {len(data)} bytes, over the limit {limits.max_member_bytes}", file=path)
+    return read_project(parse_xml(data, file=path), file=path), None
+
+
+def _doc_text(doc: TextDoc, archive: ProjectArchive | None, path: Path) -> tuple[str | None, str]:
+    """(text, "") or (None, why it is missing). Paths that leave the archive raise."""
+    if doc.content is not None and doc.path is None:
+        return doc.content, ""
+    if not doc.path:
+        return None, "the source names no plainTextPath"
+    kind, rel = classify_source_path(doc.path, archive=path, field=f"{doc.where}@plainTextPath")
+    if kind == "external":
+        return None, "external source (relative://), outside the archive: not read"
+    if archive is None:
+        return (doc.content, "") if doc.content is not None else (None, "project XML without its archive: source text absent")
+    member = archive.source_member(doc.path, field=f"{doc.where}@plainTextPath")
+    if member is None:
+        return (doc.content, "") if doc.content is not None else (None, f"text file {rel!r} not in the archive")
+    return decode_source(archive.read(member), file=path, member=member), ""
+
+
+def _group_values(project: Project) -> tuple[dict[str, dict[str, object]], list[str], list[str]]:
+    """Per source guid, its group columns: case name(s), case and source variables, and sets ('name: value' sets as variables)."""
+    per: dict[str, dict[str, list[object]]] = {}
+    notes: list[str] = []
+
+    def add(guid: str | None, column: str, value: object) -> None:
+        if guid is None or value is None:
+            return
+        values = per.setdefault(guid, {}).setdefault(column, [])
+        if value not in values:
+            values.append(value)
+
+    for doc in project.docs:
+        for name, value in doc.variables.items():
+            add(doc.guid, name, value)
+    for case in project.cases:
+        for guid in case["sources"]:
+            add(guid, "case", case["name"])
+            for name, value in case["variables"].items():
+                add(guid, name, value)
+    set_vars = 0
+    for item in project.sets:
+        name = str(item["name"])
+        match = re.match(r"^\s*([^:]+?)\s*:\s*(.+?)\s*$", name)
+        for guid in item["sources"]:
+            if match:
+                add(guid, match.group(1), match.group(2))
+            else:
+                add(guid, "set", name)
+        set_vars += bool(match and item["sources"])
+    if set_vars:
+        notes.append(f"{set_vars} set(s) named 'variable: value' read as variables")
+    columns: list[str] = []
+    flat: dict[str, dict[str, object]] = {}
+    for guid, values in per.items():
+        flat[guid] = {}
+        for column, found in values.items():
+            column = column if column not in BASE_COLUMNS else f"var_{column}"
+            if column not in columns:
+                columns.append(column)
+            flat[guid][column] = found[0] if len(found) == 1 else "; ".join(sorted(str(v) for v in found))
+    multi = sorted({c for v in per.values() for c, f in v.items() if len(f) > 1})
+    if multi:
+        notes.append(f"sources with several values of {multi} keep them joined with '; '")
+    return flat, columns, notes
+
+
+def _unit_spans(text: str, unit: str, selections: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    if unit == "segment":
+        return sorted(set(selections))
+    if unit == "paragraph":
+        return paragraph_spans(text)
+    if unit == "sentence":
+        return sentence_spans(text)
+    return [(0, len(text))] if text.strip() else []
+
+
+def import_project(path: str | Path, *, unit: str = "segment", offsets: str = "auto",
+                   limits: ArchiveLimits = DEFAULT_LIMITS, name: str | None = None) -> ImportResult:
+    """Read a REFI-QDA project into a Corpus (see the module docstring); ``offsets`` is auto, chars or utf16."""
+    if unit not in UNITS:
+        raise ValueError(f"unit must be one of {UNITS}")
+    path = Path(path)
+    project, archive = _load_project(path, limits)
+    try:
+        return _build(project, archive, path, unit=unit, offset_unit=offset_unit_for(project.origin, offsets), name=name)
+    finally:
+        if archive is not None:
+            archive.close()
+
+
+def _build(project: Project, archive: ProjectArchive | None, path: Path, *, unit: str, offset_unit: str, name: str | None) -> ImportResult:
+    book, code_ids, notes = codebook_from_refi(project.codes, name=project.name, version=project.modified or "1",
+                                                source=path.name, description=project.description)
+    groups, group_columns, group_notes = _group_values(project)
+    notes += group_notes
+    users = project.users
+    quotes: list[dict[str, Any]] = []
+    annotations: list[dict[str, Any]] = []
+    aside: list[dict[str, Any]] = []
+    sources: list[dict[str, str]] = []
+    missing: list[dict[str, Any]] = []
+    counts: Counter[str] = Counter()
+    doc_names: Counter[str] = Counter()
+    for doc in project.docs:
+        n_codings = sum(len(s.codings) for s in doc.selections)
+        counts["selections"] += len(doc.selections)
+        counts["codings"] += n_codings
+        counts["selections_without_codings"] += sum(not s.codings for s in doc.selections)
+        text, why = _doc_text(doc, archive, path)
+        doc_names[doc.name] += 1
+        label = doc.name if doc_names[doc.name] == 1 else f"{doc.name} #{doc_names[doc.name]}"
+        where = {"source": label, "source_guid": doc.guid}
+        if text is None:
+            missing.append({**where, "reason": why, "selections": len(doc.selections), "codings": n_codings})
+            aside += [{**where, "selection_guid": s.guid, "start": s.start, "end": s.end, "coder": _coder(users, c.user_guid, s.user_guid),
+                       "code": code_ids.get(c.code_guid), "reason": f"source text missing: {why}"} for s in doc.selections for c in s.codings]
+            continue
+        sources.append({"guid": doc.guid, "name": label, "text": text})
+        offsets = OffsetMap(text, offset_unit)
+        placed: list[tuple[int, int, str, str]] = []  # start, end (Python), coder, code id
+        for s in doc.selections:
+            start, end = offsets.to_python(s.start), offsets.to_python(s.end)
+            reason = None
+            if start is None or end is None:
+                reason = f"offsets {s.start}-{s.end} fall outside the text ({offsets.length} {offset_unit}) or inside a character"
+            elif end <= start:
+                reason = f"selection is empty or reversed ({s.start}-{s.end})"
+            elif not text[start:end].strip():
+                reason = "selected text is blank"
+            for c in s.codings:
+                coder = _coder(users, c.user_guid, s.user_guid)
+                code = code_ids.get(c.code_guid)
+                why_not = reason or (None if code is not None else f"coding names unknown code guid {c.code_guid!r}")
+                if why_not:
+                    aside.append({**where, "selection_guid": s.guid, "start": s.start, "end": s.end, "coder": coder, "code": code, "reason": why_not})
+                    continue
+                placed.append((start, end, coder, code))
+                counts["codings_placed"] += 1
+                counts["segment_ends_on_word_boundaries"] += on_word_boundary(text, start) and on_word_boundary(text, end)
+        spans = _unit_spans(text, unit, [(a, b) for a, b, _, _ in placed])
+        active = list(dict.fromkeys(coder for _, _, coder, _ in placed))
+        for u_start, u_end in spans:
+            qid = label if unit == "document" else f"{label}:{u_start}-{u_end}"
+            quotes.append({QUOTE_ID: qid, TEXT: text[u_start:u_end], "source": label, "source_guid": doc.guid,
+                           "start": u_start, "end": u_end, **groups.get(doc.guid, {})})
+            if unit == "segment":  # a segment carries the codes applied to exactly that range
+                hits = list(dict.fromkeys((coder, code) for a, b, coder, code in placed if (a, b) == (u_start, u_end)))
+            else:  # a unit carries every code whose selection overlaps it
+                hits = list(dict.fromkeys((coder, code) for a, b, coder, code in placed if a < u_end and u_start < b))
+            annotations += [{QUOTE_ID: qid, CODER: coder, CODE: code} for coder, code in hits]
+            if unit != "segment":  # a coder who coded this document read it: its other units are "seen, no code"
+                coded = {coder for coder, _ in hits}
+                annotations += [{QUOTE_ID: qid, CODER: coder, CODE: NO_CODE} for coder in active if coder not in coded]
+    columns = BASE_COLUMNS + group_columns
+    quote_table = pd.DataFrame.from_records(quotes, columns=columns)
+    ann = pd.DataFrame.from_records(annotations, columns=[QUOTE_ID, CODER, CODE])
+    set_aside = pd.DataFrame.from_records(aside)
+    report_rows = LoadReport(source=str(path), n_read=counts["codings"], n_kept=counts["codings_placed"],
+                             set_aside=[{k: r[k] for k in ("source", "selection_guid", "reason")} for r in aside], notes=notes)
+    corpus = Corpus(quotes=quote_table, annotations=ann, codebook=book, name=name or path.stem, set_aside=set_aside, reports=[report_rows])
+    report = {
+        "file": str(path), "origin": project.origin, "project": project.name, "unit": unit, "offsets": offset_unit,
+        "users": sorted(set(users.values())), "coders": corpus.coders, "codes": len(book.codes) if book else 0,
+        "text_sources": len(project.docs), "text_sources_read": len(sources), "missing_sources": missing,
+        "text_selections": counts["selections"], "selections_without_codings": counts["selections_without_codings"],
+        "text_codings": counts["codings"], "codings_imported": counts["codings_placed"],
+        "segment_ends_on_word_boundaries": counts["segment_ends_on_word_boundaries"],
+        "media_codings_not_imported": project.media_codings, "quotes": len(corpus), "annotation_rows": len(ann),
+        "set_aside": dict(Counter(r["reason"].split(":")[0] for r in aside)), "group_columns": group_columns, "notes": notes,
+    }
+    return ImportResult(corpus=corpus, sources=pd.DataFrame.from_records(sources, columns=["guid", "name", "text"]), report=report)
+
+
+def _coder(users: dict[str, str], *guids: str | None) -> str:
+    """The user on the coding, else on the selection (NVivo's per-coding user is unreliable), by name."""
+    for guid in guids:
+        if guid:
+            return users.get(guid) or guid
+    return "unknown"
