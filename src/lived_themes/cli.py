@@ -198,6 +198,8 @@ def evaluate(
     model_name: str = typer.Option("external", help="Name for the model in the report."),
     out: Path = typer.Option(Path("runs/evaluate"), "--out", help="Folder for metrics.json and the report."),
     n_boot: int = typer.Option(1000, help="Bootstrap resamples for confidence intervals."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model (or run) folder that made the predictions: warns if evaluated quotes were in its training data."),
+    min_report_group_size: int = typer.Option(5, min=1, help="Privacy floor: smaller groups are reported as 'suppressed (n < N)', never by name; 1 turns it off."),
 ) -> None:
     """Evaluate predictions made elsewhere against human coders, by group."""
     from lived_themes.errors import LivedThemesError
@@ -205,7 +207,8 @@ def evaluate(
 
     try:
         run_dir = evaluate_external(annotations=annotations, predictions=predictions, reference=reference, quotes=quotes,
-                                    codebook=codebook, groups=groups, model_name=model_name, out=out, n_boot=n_boot)
+                                    codebook=codebook, groups=groups, model_name=model_name, out=out, n_boot=n_boot,
+                                    model=model, min_report_group_size=min_report_group_size)
     except (LivedThemesError, FileNotFoundError, ValueError) as exc:
         _fail(exc)
     _print_headline(run_dir)
