@@ -72,6 +72,7 @@ def describe(
     annotations: Optional[Path] = typer.Option(None, help="Long annotations file, when CORPUS is a quotes file."),
     codebook: Optional[Path] = typer.Option(None, help="Codebook YAML."),
     by: list[str] = typer.Option([], "--by", help="Group column(s) to break counts down by (default: all low-cardinality metadata)."),
+    min_report_group_size: int = typer.Option(5, min=1, help="Privacy floor: group values with fewer quotes are shown as 'suppressed (n < N)'; 1 turns it off."),
 ) -> None:
     """Counts per code, per coder and per group value, as tables in the terminal."""
     from lived_themes.corpus import load_corpus
@@ -82,7 +83,7 @@ def describe(
         loaded = load_corpus(corpus, annotations, codebook=codebook)
     except (LivedThemesError, FileNotFoundError, ValueError) as exc:
         _fail(exc)
-    render_description(loaded, by=by or None, console=_console())
+    render_description(loaded, by=by or None, console=_console(), min_group_size=min_report_group_size)
 
 
 @app.command()
