@@ -11,7 +11,8 @@ reference or one prediction among the rows scored (a group, a bootstrap resample
 A code that occurs nowhere has nothing to get right or wrong, so scoring it 0 would make a
 group where fewer codes occur look worse whatever the coder does (a perfect coder would score
 below 1.0). Such codes are "absent": NaN per code, left out of the mean, and counted
-(``n_codes``) so every macro figure says how many codes it averaged. The macro F1 is scikit-
+(``n_codes``) so every macro figure says how many codes it averaged. Where no code occurs at
+all, macro and micro figures are NaN (undefined), never 0. The macro F1 is scikit-
 learn's ``f1_score(average="macro", zero_division=np.nan)``.
 
 The named metric functions (``macro_f1`` ...) are plain ``f(y_true, y_pred) -> float`` for
@@ -153,7 +154,7 @@ def summary_scores(
     counts = confusion_counts(t, p)
     precision, recall, f1 = prf_from_counts(counts)
     present = present_codes(counts)
-    micro = prf_from_counts(counts.sum(axis=0))
+    micro = prf_from_counts(counts.sum(axis=0)) if present.any() else (np.nan, np.nan, np.nan)
     out: dict[str, float] = {
         "macro_precision": float(macro_mean(precision, present)),
         "macro_recall": float(macro_mean(recall, present)),
@@ -190,7 +191,12 @@ def _named(name: str, from_counts: CountsMetric) -> Callable[[np.ndarray, np.nda
 macro_precision = _named("macro_precision", _macro_from_counts(0))
 macro_recall = _named("macro_recall", _macro_from_counts(1))
 macro_f1 = _named("macro_f1", _macro_from_counts(2))
-micro_f1 = _named("micro_f1", lambda c: prf_from_counts(c.sum(axis=-2))[2])
+def _micro_f1(counts: np.ndarray) -> np.ndarray:
+    pooled = counts.sum(axis=-2)
+    return np.where(present_codes(pooled), prf_from_counts(pooled)[2], np.nan)
+
+
+micro_f1 = _named("micro_f1", _micro_f1)
 
 
 def code_f1(index: int, name: str | None = None) -> Callable[[np.ndarray, np.ndarray], float]:
