@@ -178,3 +178,12 @@ def test_describe_suppresses_small_group_values(tmp_path: Path) -> None:
     assert "transgender" not in hidden.output.lower() and "suppressed (n < 5)" in hidden.output
     shown = CliRunner().invoke(app, ["describe", str(tmp_path / "corpus"), "--by", "gender", "--min-report-group-size", "1"])
     assert shown.exit_code == 0 and SECRET_GROUP in shown.output
+
+
+def test_topic_shares_by_group_respect_the_privacy_floor(tmp_path: Path) -> None:
+    from lived_themes.experiment.topics import run_topics
+
+    cfg = {"name": "floor", "data": str(NSUN), "groups": ["focus_group"], "outputs": {"html": False, "png": False},
+           "as_coder": None, "models": [{"name": "lda.v1", "params": {"n_topics": 2}}]}
+    shares = (run_topics(cfg, out_dir=tmp_path / "run") / "lda" / "groups_focus_group.csv").read_text(encoding="utf-8")
+    assert "Lambeth" not in shares and "suppressed (n < 5)" in shares and "Southwark" in shares  # Lambeth has 3 quotes
