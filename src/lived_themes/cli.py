@@ -72,6 +72,7 @@ def describe(
     annotations: Optional[Path] = typer.Option(None, help="Long annotations file, when CORPUS is a quotes file."),
     codebook: Optional[Path] = typer.Option(None, help="Codebook YAML."),
     by: list[str] = typer.Option([], "--by", help="Group column(s) to break counts down by (default: all low-cardinality metadata)."),
+    min_report_group_size: int = typer.Option(5, min=1, help="Privacy floor: group values with fewer quotes are shown as 'suppressed (n < N)'; 1 turns it off."),
 ) -> None:
     """Counts per code, per coder and per group value, as tables in the terminal."""
     from lived_themes.corpus import load_corpus
@@ -82,7 +83,7 @@ def describe(
         loaded = load_corpus(corpus, annotations, codebook=codebook)
     except (LivedThemesError, FileNotFoundError, ValueError) as exc:
         _fail(exc)
-    render_description(loaded, by=by or None, console=_console())
+    render_description(loaded, by=by or None, console=_console(), min_group_size=min_report_group_size)
 
 
 @app.command()
@@ -198,6 +199,8 @@ def evaluate(
     model_name: str = typer.Option("external", help="Name for the model in the report."),
     out: Path = typer.Option(Path("runs/evaluate"), "--out", help="Folder for metrics.json and the report."),
     n_boot: int = typer.Option(1000, help="Bootstrap resamples for confidence intervals."),
+    model: Optional[Path] = typer.Option(None, "--model", help="Model (or run) folder that made the predictions: warns if evaluated quotes were in its training data."),
+    min_report_group_size: int = typer.Option(5, min=1, help="Privacy floor: smaller groups are reported as 'suppressed (n < N)', never by name; 1 turns it off."),
 ) -> None:
     """Evaluate predictions made elsewhere against human coders, by group."""
     from lived_themes.errors import LivedThemesError
@@ -205,7 +208,8 @@ def evaluate(
 
     try:
         run_dir = evaluate_external(annotations=annotations, predictions=predictions, reference=reference, quotes=quotes,
-                                    codebook=codebook, groups=groups, model_name=model_name, out=out, n_boot=n_boot)
+                                    codebook=codebook, groups=groups, model_name=model_name, out=out, n_boot=n_boot,
+                                    model=model, min_report_group_size=min_report_group_size)
     except (LivedThemesError, FileNotFoundError, ValueError) as exc:
         _fail(exc)
     _print_headline(run_dir)

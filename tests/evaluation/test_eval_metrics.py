@@ -53,7 +53,7 @@ def test_summary_matches_sklearn(data: tuple[np.ndarray, np.ndarray, np.ndarray]
 
 def test_named_metrics_match_sklearn(data: tuple[np.ndarray, np.ndarray, np.ndarray]) -> None:
     y, p, _ = data
-    assert macro_f1(y, p) == pytest.approx(f1_score(y, p, average="macro", zero_division=0))
+    assert macro_f1(y, p) == pytest.approx(f1_score(y, p, average="macro", zero_division=np.nan))
     assert micro_f1(y, p) == pytest.approx(f1_score(y, p, average="micro", zero_division=0))
     assert macro_precision(y, p) == pytest.approx(precision_recall_fscore_support(y, p, average="macro", zero_division=0)[0])
     assert macro_recall(y, p) == pytest.approx(precision_recall_fscore_support(y, p, average="macro", zero_division=0)[1])
@@ -80,8 +80,11 @@ def test_zero_support_and_no_scores() -> None:
     p = np.array([[1, 0], [0, 0], [0, 0]], dtype=float)
     frame = per_code_scores(y, p, ["x", "y"])
     assert frame["average_precision"].isna().all()
-    row = frame.set_index("code").loc["y"]
-    assert row["precision"] == 0 and row["recall"] == 0 and row["f1"] == 0 and row["support"] == 0
+    row = frame.set_index("code").loc["y"]  # absent: no positive, no prediction -> listed, not scored 0
+    assert np.isnan(row["precision"]) and np.isnan(row["recall"]) and np.isnan(row["f1"]) and row["support"] == 0
+    assert not row["present"] and frame.set_index("code").loc["x", "present"]
+    out = summary_scores(y, p)
+    assert out["n_codes"] == 1 and out["macro_f1"] == pytest.approx(f1_score(y, p, average="macro", zero_division=np.nan))
     frame = per_code_scores(y, p, ["x", "y"], y_score=np.array([[0.9, 0.1], [0.2, 0.3], [0.4, 0.2]]))
     assert frame["average_precision"].iloc[0] == pytest.approx(1.0)
     assert np.isnan(frame["average_precision"].iloc[1])

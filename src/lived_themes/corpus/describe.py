@@ -37,9 +37,15 @@ def code_counts(corpus: Corpus) -> pd.DataFrame:
     return pd.DataFrame(table)
 
 
-def group_code_counts(corpus: Corpus, column: str, coder: str) -> pd.DataFrame:
-    """Rows: values of one group column; columns: number of quotes, then quotes per code for one coder."""
-    values = corpus.quotes[column].astype(object).where(corpus.quotes[column].notna(), "unknown").astype(str)
+def group_code_counts(corpus: Corpus, column: str, coder: str, *, min_group_size: int = 1) -> pd.DataFrame:
+    """Rows: values of one group column; columns: number of quotes, then quotes per code for one coder.
+
+    Values with fewer than ``min_group_size`` quotes are counted together as
+    ``suppressed (n < min_group_size)`` and never shown by name (the privacy floor).
+    """
+    from lived_themes.evaluation.disclosure import suppress_small_groups
+
+    values = suppress_small_groups(corpus.quotes[[column]].reset_index(drop=True), min_group_size)[0][column]
     frame = pd.DataFrame({"quotes": values.value_counts()})
     if coder:
         matrix = pd.DataFrame(corpus.label_matrix(coder), columns=corpus.codes)
@@ -60,7 +66,8 @@ def _rich_table(frame: pd.DataFrame, title: str, index_name: str) -> Any:
     return table
 
 
-def render_description(corpus: Corpus, *, by: list[str] | None = None, console: Any) -> None:
+def render_description(corpus: Corpus, *, by: list[str] | None = None, console: Any, min_group_size: int = 5) -> None:
+    """Counts in the terminal; group values below ``min_group_size`` quotes are shown as suppressed."""
     # Plain lines soft-wrap: rich would otherwise break a long file path with a hard newline,
     # and the path could no longer be copied or searched for.
     console.print(corpus.describe(), soft_wrap=True)
@@ -81,7 +88,7 @@ def render_description(corpus: Corpus, *, by: list[str] | None = None, console: 
         for coder in corpus.coders or [""]:
             # Codes as rows, group values as columns: there are few group values, and code labels
             # as column headers are cut to one letter in an 80-column terminal.
-            frame = group_code_counts(corpus, column, coder).T
+            frame = group_code_counts(corpus, column, coder, min_group_size=min_group_size).T
             frame.index = [labels.get(i, i) for i in frame.index]
             title = f"Quotes per {column}" + (f" and code (coder {coder})" if coder else "")
             console.print(_rich_table(frame, title, "code" if coder else ""))

@@ -22,7 +22,7 @@ from lived_themes.evaluation.agreement import (
     pair_tables,
     unit_coincidences,
 )
-from lived_themes.evaluation.metrics import complete_rows
+from lived_themes.evaluation.metrics import complete_rows, present_codes
 
 MetricFn = Callable[[np.ndarray, np.ndarray], float]
 Clusters = pd.Series | np.ndarray | str | None
@@ -73,6 +73,7 @@ def metric_by_group(
     ci: float = 0.95,
     seed: int = 0,
     min_group_size: int = 10,
+    codes: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Point estimates per group (fairlearn MetricFrame) with cluster-bootstrap intervals.
 
@@ -80,6 +81,11 @@ def metric_by_group(
     instead. Metrics with ``from_counts`` bootstrap from resampled confusion counts (fast);
     others are re-run on resampled rows. Rows a coder did not see (NaN) are excluded, counted in
     ``attrs["n_excluded"]``. ``clusters="group"`` resamples each group column's own groups.
+
+    Each row says how many codes occur in the group (``n_codes``: a reference positive or a
+    prediction; for a ``needs_score`` metric, a reference positive) and lists the absent ones
+    (``codes_absent``, by name when ``codes`` is given): macro figures average over the codes
+    that occur, so a group is never marked down for codes it does not contain.
     """
     from fairlearn.metrics import MetricFrame
 
@@ -92,6 +98,9 @@ def metric_by_group(
     if scored and s is None:
         raise ValueError(f"metrics {sorted(scored)} need y_score")
     counts = _row_counts(t, p)
+    names = [str(c) for c in codes] if codes is not None else [str(j) for j in range(t.shape[1])]
+    if len(names) != t.shape[1]:
+        raise ValueError(f"{len(names)} code names for {t.shape[1]} columns")
     gframe = _group_frame(groups, len(keep)).loc[keep].reset_index(drop=True)
     rows = []
     for column in gframe.columns:
@@ -106,12 +115,17 @@ def metric_by_group(
             cid, uniq = pd.factorize(cl[idx])
             boot = _bootstrap_metrics(metrics, t, p, s, counts, idx, cid, len(uniq), n_boot, np.random.default_rng([seed, gi]))
             note = bs.small_warning(len(idx), len(uniq), min_group_size)
+            totals = counts[idx].sum(axis=0)
+            present = present_codes(totals)
+            with_positives = (totals[:, 0] + totals[:, 2]) > 0
+            absent = [c for c, here in zip(names, present) if not here]
             for name in metrics:
                 mf = next(f for f in frames if name in f.overall.index)
                 value = mf.overall[name] if label == OVERALL else mf.by_group.loc[label, name]
                 low, high = bs.interval(boot[name], ci)
-                rows.append((column, label, name, float(value), float(low), float(high), len(idx), len(uniq), note))
-    columns = ["group_column", "group", "metric", "value", "ci_low", "ci_high", "n", "n_clusters", "warning"]
+                n_codes = int((with_positives if name in scored else present).sum())
+                rows.append((column, label, name, float(value), float(low), float(high), len(idx), len(uniq), n_codes, absent, note))
+    columns = ["group_column", "group", "metric", "value", "ci_low", "ci_high", "n", "n_clusters", "n_codes", "codes_absent", "warning"]
     out = pd.DataFrame(rows, columns=columns)
     out.attrs["n_excluded"] = int((~keep).sum())
     return out

@@ -2,9 +2,18 @@
 
 The model is scored as "one more coder": ``y_true`` is one coder's (n, k) 0/1 matrix with a
 NaN row where that coder did not see the quote, so such rows are dropped (and counted) rather
-than read as "no code". Every division by zero yields 0.0 (scikit-learn's ``zero_division=0``)
-so that numbers match scikit-learn exactly; average precision is NaN when a code has no
-positives or no scores are given, because a ranking of nothing has no precision.
+than read as "no code". Every division by zero yields 0.0 (scikit-learn's ``zero_division=0``);
+average precision is NaN when a code has no positives or no scores are given, because a
+ranking of nothing has no precision.
+
+Macro averages run over the codes that *occur*: codes with at least one positive in the
+reference or one prediction among the rows scored (a group, a bootstrap resample, a test set).
+A code that occurs nowhere has nothing to get right or wrong, so scoring it 0 would make a
+group where fewer codes occur look worse whatever the coder does (a perfect coder would score
+below 1.0). Such codes are "absent": NaN per code, left out of the mean, and counted
+(``n_codes``) so every macro figure says how many codes it averaged. Where no code occurs at
+all, macro and micro figures are NaN (undefined), never 0. The macro F1 is scikit-
+learn's ``f1_score(average="macro", zero_division=np.nan)``.
 
 The named metric functions (``macro_f1`` ...) are plain ``f(y_true, y_pred) -> float`` for
 fairlearn's MetricFrame, and carry ``from_counts`` so the bootstrap in ``groups`` can resample
@@ -57,6 +66,28 @@ def prf_from_counts(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndar
     return _div(tp, tp + fp), _div(tp, tp + fn), _div(2 * tp, 2 * tp + fp + fn)
 
 
+def present_codes(counts: np.ndarray) -> np.ndarray:
+    """(..., k) mask of codes that occur: a reference positive or a prediction (tp + fp + fn > 0)."""
+    counts = np.asarray(counts, dtype=float)
+    return (counts[..., 0] + counts[..., 1] + counts[..., 2]) > 0
+
+
+def macro_mean(values: np.ndarray, present: np.ndarray) -> np.ndarray:
+    """Mean over the last axis of ``values`` where ``present``; NaN where no code is present."""
+    n = present.sum(axis=-1)
+    total = np.where(present, values, 0.0).sum(axis=-1)
+    out = np.full(np.shape(n), np.nan)
+    np.divide(total, n, out=out, where=n > 0)
+    return out if out.ndim else float(out)
+
+
+def _macro_from_counts(which: int) -> CountsMetric:
+    def from_counts(counts: np.ndarray) -> np.ndarray:
+        return macro_mean(prf_from_counts(counts)[which], present_codes(counts))
+
+    return from_counts
+
+
 def _average_precision(t: np.ndarray, s: np.ndarray) -> float:
     from sklearn.metrics import average_precision_score
 
@@ -71,8 +102,10 @@ def per_code_scores(
     codes: Sequence[str],
     y_score: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """One row per code: precision, recall, f1, support, n_predicted, average_precision.
+    """One row per code: precision, recall, f1, support, n_predicted, average_precision, present.
 
+    A code with no reference positive and no prediction is absent (``present`` False): its
+    precision, recall and F1 are NaN, not 0, because there was nothing to get right.
     ``attrs["n_excluded"]`` holds how many rows were dropped because a coder did not see them.
     """
     t, p = _as_matrix(y_true), _as_matrix(y_pred)
@@ -80,7 +113,8 @@ def per_code_scores(
         raise ValueError(f"shapes differ: y_true {t.shape}, y_pred {p.shape}, {len(codes)} codes")
     keep = complete_rows(t, p)
     counts = confusion_counts(t, p)
-    precision, recall, f1 = prf_from_counts(counts)
+    present = present_codes(counts)
+    precision, recall, f1 = (np.where(present, v, np.nan) for v in prf_from_counts(counts))
     ap = np.full(len(codes), np.nan)
     if y_score is not None:
         s = _as_matrix(y_score)[keep]
@@ -94,6 +128,7 @@ def per_code_scores(
             "support": (counts[:, 0] + counts[:, 2]).astype(int),
             "n_predicted": (counts[:, 0] + counts[:, 1]).astype(int),
             "average_precision": ap,
+            "present": present,
         }
     )
     frame.attrs["n_excluded"] = int((~keep).sum())
@@ -109,7 +144,8 @@ def summary_scores(
 ) -> dict[str, float]:
     """Macro and micro precision/recall/F1, macro AP (over codes with positives), counts.
 
-    Macro averages include codes with no positives (scored 0), as scikit-learn does.
+    Macro P/R/F1 average over the codes that occur (``n_codes`` of them; see the module note);
+    within those, an undefined precision or recall counts 0, as in scikit-learn.
     ``samples_f1`` scores each quote; a quote with no codes on either side counts as 1.0,
     because two coders agreeing that nothing applies is agreement.
     """
@@ -117,17 +153,19 @@ def summary_scores(
     keep = complete_rows(t, p)
     counts = confusion_counts(t, p)
     precision, recall, f1 = prf_from_counts(counts)
-    micro = prf_from_counts(counts.sum(axis=0))
+    present = present_codes(counts)
+    micro = prf_from_counts(counts.sum(axis=0)) if present.any() else (np.nan, np.nan, np.nan)
     out: dict[str, float] = {
-        "macro_precision": float(precision.mean()),
-        "macro_recall": float(recall.mean()),
-        "macro_f1": float(f1.mean()),
+        "macro_precision": float(macro_mean(precision, present)),
+        "macro_recall": float(macro_mean(recall, present)),
+        "macro_f1": float(macro_mean(f1, present)),
         "micro_precision": float(micro[0]),
         "micro_recall": float(micro[1]),
         "micro_f1": float(micro[2]),
         "macro_average_precision": float("nan"),
         "n_rows": int(keep.sum()),
         "n_excluded": int((~keep).sum()),
+        "n_codes": int(present.sum()),
     }
     if y_score is not None:
         out["macro_average_precision"] = macro_average_precision(t[keep], _as_matrix(y_score)[keep])
@@ -150,15 +188,25 @@ def _named(name: str, from_counts: CountsMetric) -> Callable[[np.ndarray, np.nda
     return metric
 
 
-macro_precision = _named("macro_precision", lambda c: prf_from_counts(c)[0].mean(axis=-1))
-macro_recall = _named("macro_recall", lambda c: prf_from_counts(c)[1].mean(axis=-1))
-macro_f1 = _named("macro_f1", lambda c: prf_from_counts(c)[2].mean(axis=-1))
-micro_f1 = _named("micro_f1", lambda c: prf_from_counts(c.sum(axis=-2))[2])
+macro_precision = _named("macro_precision", _macro_from_counts(0))
+macro_recall = _named("macro_recall", _macro_from_counts(1))
+macro_f1 = _named("macro_f1", _macro_from_counts(2))
+def _micro_f1(counts: np.ndarray) -> np.ndarray:
+    pooled = counts.sum(axis=-2)
+    return np.where(present_codes(pooled), prf_from_counts(pooled)[2], np.nan)
+
+
+micro_f1 = _named("micro_f1", _micro_f1)
 
 
 def code_f1(index: int, name: str | None = None) -> Callable[[np.ndarray, np.ndarray], float]:
-    """F1 of a single code (column ``index``), for per-code breakdowns by group."""
-    return _named(name or f"f1[{index}]", lambda c: prf_from_counts(c[..., index, :])[2])
+    """F1 of a single code (column ``index``), for per-code breakdowns by group; NaN where it is absent."""
+
+    def from_counts(c: np.ndarray) -> np.ndarray:
+        one = c[..., index, :]
+        return np.where(present_codes(one), prf_from_counts(one)[2], np.nan)
+
+    return _named(name or f"f1[{index}]", from_counts)
 
 
 def macro_average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float:

@@ -22,7 +22,7 @@ from lived_themes.experiment.config import ExperimentConfig, SplitConfig, dump_c
 from lived_themes.corpus import Corpus, consensus
 from lived_themes.experiment.data import load_from_config
 from lived_themes.jsonutil import jsonable
-from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders
+from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders, privacy_floor
 from lived_themes.experiment.predictions import write_predictions
 from lived_themes.experiment.provenance import run_info, utc_now
 from lived_themes.registry import make_coder
@@ -151,9 +151,16 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(dump_config(config), encoding="utf-8")
 
+    from lived_themes.evaluation.leakage import person_columns, split_leaks
+
     outputs: dict[tuple[str, str], dict[str, Any]] = {}
+    leaks: list[str] = []
+    cluster = config.evaluation.cluster if config.evaluation.cluster != "group" else None
     for split in config.splits:
         folds = make_folds(split, labels, meta, config.seed)
+        for warning in split_leaks(folds, meta, person_columns(meta.columns, cluster), split_label=split.label):
+            log.warning(warning)  # shown even with --quiet; also in metrics.json and the report
+            leaks.append(warning)
         for coder_cfg in config.coders:
             say(f"{split.label}: {coder_cfg.name} over {len(folds)} fold(s)")
             outputs[(split.label, coder_cfg.name)] = cross_predict(config, coder_cfg, folds, texts, labels, meta, codes, corpus, say)
@@ -179,7 +186,8 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
         "groups": config.evaluation.groups,
         "results": results,
         "human_agreement": human_agreement(eval_corpus, codes, human_coders(corpus, config.evaluation), config.evaluation, seed=config.seed),
-        "warnings": [w for r in results for w in r.pop("warnings", [])],
+        "warnings": leaks + [w for r in results for w in r.pop("warnings", [])],
+        "privacy": privacy_floor(eval_corpus, config.evaluation),
     }
     metrics = jsonable(metrics)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8")
@@ -191,6 +199,10 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
         final = make_coder(coder_cfg.name, **coder_cfg.params)
         final.fit(texts, labels, codes, codebook=corpus.codebook, metadata=meta)
         final.save(run_dir / "model")
+        from lived_themes.evaluation.leakage import training_ids_record
+
+        record = training_ids_record(meta["quote_id"].tolist())  # salted hashes, never raw ids
+        (run_dir / "model" / "training_ids.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
         if corpus.codebook is not None:
             corpus.codebook.to_yaml(run_dir / "model" / "codebook.yaml")
 

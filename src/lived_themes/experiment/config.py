@@ -100,6 +100,7 @@ class EvaluationConfig(_Strict):
     n_boot: int = Field(default=1000, ge=0)
     ci: float = Field(default=0.95, gt=0, lt=1)
     min_group_size: int = Field(default=10, ge=1)
+    min_report_group_size: int = Field(default=5, ge=1)  # privacy floor: smaller groups are never named
     human_coders: list[str] | None = None
     coder_groups: dict[str, str] | Literal["from_data"] = Field(default_factory=dict)
     max_dense_coders: int = Field(default=30, ge=2)

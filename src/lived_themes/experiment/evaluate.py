@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -11,9 +12,11 @@ import pandas as pd
 from lived_themes.codebook import Codebook, load_codebook
 from lived_themes.experiment.config import EvaluationConfig
 from lived_themes.corpus import Corpus, load_annotations, read_table
-from lived_themes.experiment.scoring import evaluate_predictions, human_agreement
+from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, privacy_floor
 from lived_themes.experiment.coding import resolve_reference
 from lived_themes.jsonutil import jsonable
+
+log = logging.getLogger(__name__)
 
 
 def _prediction_matrix(path: Path, quote_ids: list[str], codes: list[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -51,8 +54,29 @@ def _prediction_matrix(path: Path, quote_ids: list[str], codes: list[str]) -> tu
     return scores, predicted
 
 
+def training_overlap_warnings(model: Path | None, quote_ids: list[str]) -> list[str]:
+    """A warning when quotes being scored were in the training data of ``model`` (a model or run folder)."""
+    if model is None:
+        return []
+    from lived_themes.evaluation.leakage import overlap_warning, training_overlap
+
+    candidates = [Path(model) / "training_ids.json", Path(model) / "model" / "training_ids.json"]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        if not Path(model).exists():
+            raise FileNotFoundError(f"--model {model}: no such folder")
+        return [f"--model {model}: no training_ids.json, so overlap with the model's training data cannot be checked"]
+    try:
+        record = json.loads(found.read_text(encoding="utf-8"))
+        n = training_overlap(record, quote_ids)
+    except (ValueError, UnicodeDecodeError, AttributeError) as exc:
+        raise ValueError(f"{found}: not a training ids record ({exc})") from None
+    return [overlap_warning(n, len(set(quote_ids)), str(model))] if n else []
+
+
 def evaluate_external(*, annotations: Path, predictions: Path, reference: str, quotes: Path | None, codebook: Path | None,
-                      groups: list[str], model_name: str, out: Path, n_boot: int = 1000, seed: int = 0) -> Path:
+                      groups: list[str], model_name: str, out: Path, n_boot: int = 1000, seed: int = 0,
+                      model: Path | None = None, min_report_group_size: int = 5) -> Path:
     ann, _ = load_annotations(annotations)
     if quotes is not None:
         quote_table, _ = read_table(quotes)
@@ -66,7 +90,11 @@ def evaluate_external(*, annotations: Path, predictions: Path, reference: str, q
     codes = corpus.codes
     labels = evaluated.label_matrix(reference, codes)
     scores, predicted = _prediction_matrix(predictions, evaluated.quote_ids, codes)
-    evaluation = EvaluationConfig(groups=groups, n_boot=n_boot)
+    evaluation = EvaluationConfig(groups=groups, n_boot=n_boot, min_report_group_size=min_report_group_size)
+    predicted_ids = [q for q, row in zip(evaluated.quote_ids, predicted) if not np.isnan(row).all()]
+    leaks = training_overlap_warnings(model, predicted_ids)
+    for warning in leaks:
+        log.warning(warning)
     output = {"scores": scores, "predicted": predicted, "fold": np.full(len(labels), None), "seconds": {"fit": None, "predict": None}}
     result = evaluate_predictions(evaluated, labels, output, codes=codes, scheme="external", coder=model_name, reference=reference,
                                   evaluation=evaluation, seed=seed)
@@ -83,7 +111,8 @@ def evaluate_external(*, annotations: Path, predictions: Path, reference: str, q
         "excluded_codes": [],
         "human_coders": humans,
         "groups": groups,
-        "warnings": result.pop("warnings", []),
+        "warnings": leaks + result.pop("warnings", []),
+        "privacy": privacy_floor(evaluated, evaluation),
         "results": [result],
         "human_agreement": human_agreement(evaluated, codes, humans, evaluation, seed=seed),
     })

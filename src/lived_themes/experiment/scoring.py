@@ -14,6 +14,7 @@ import pandas as pd
 from lived_themes.experiment.config import EvaluationConfig
 from lived_themes.corpus import Corpus
 from lived_themes.evaluation import alpha_per_code, macro_f1, micro_f1, pairwise_kappa, per_code_scores, summary_scores, substitution_alpha
+from lived_themes.evaluation.disclosure import suppress_small_groups, suppression_notes
 from lived_themes.evaluation.groups import agreement_by_group, max_gap, metric_by_group
 
 HEADLINE_METRICS = {"macro_f1": macro_f1, "micro_f1": micro_f1}
@@ -23,12 +24,27 @@ def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return frame.replace({np.nan: None}).to_dict(orient="records")
 
 
-def _group_frame(corpus: Corpus, columns: list[str], rows: np.ndarray | None = None) -> pd.DataFrame:
+def _group_frame(corpus: Corpus, evaluation: EvaluationConfig, rows: np.ndarray | None = None) -> pd.DataFrame:
+    """The group columns, with groups below the privacy floor relabelled over the whole evaluated corpus."""
+    frame = _suppressed(corpus, evaluation)[0]
+    return frame if rows is None else frame.loc[rows].reset_index(drop=True)
+
+
+def _suppressed(corpus: Corpus, evaluation: EvaluationConfig) -> tuple[pd.DataFrame, dict[str, int]]:
+    columns = evaluation.groups
     missing = [c for c in columns if c not in corpus.quotes.columns]
     if missing:
         raise ValueError(f"evaluation.groups names column(s) {missing} that the quotes do not have; columns: {list(corpus.quotes.columns)}")
-    frame = corpus.quotes[columns].reset_index(drop=True)
-    return frame if rows is None else frame.loc[rows].reset_index(drop=True)
+    clusters = _clusters(corpus, evaluation)
+    people = None if clusters is None or isinstance(clusters, str) else clusters
+    return suppress_small_groups(corpus.quotes[columns].reset_index(drop=True), evaluation.min_report_group_size, clusters=people)
+
+
+def privacy_floor(corpus: Corpus, evaluation: EvaluationConfig) -> dict[str, Any]:
+    """The floor, and per group column how many groups fell below it (counts only, never names)."""
+    hidden = _suppressed(corpus, evaluation)[1] if evaluation.groups else {}
+    return {"min_report_group_size": evaluation.min_report_group_size, "suppressed_groups": hidden,
+            "notes": suppression_notes(hidden, evaluation.min_report_group_size)}
 
 
 def _clusters(corpus: Corpus, evaluation: EvaluationConfig, rows: np.ndarray | None = None) -> Any:
@@ -53,7 +69,7 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
         warnings.append(f"{scheme}/{coder}: {len(labels) - len(rows)} quote(s) were never in a test fold (kept in training only)")
     boot = dict(n_boot=evaluation.n_boot, ci=evaluation.ci, seed=seed, min_group_size=evaluation.min_group_size)
     overall = metric_by_group(HEADLINE_METRICS, y_true, y_pred, pd.Series(["all"] * len(rows), name="all"),
-                              clusters=_clusters(corpus, evaluation, rows), **boot)
+                              clusters=_clusters(corpus, evaluation, rows), codes=codes, **boot)
     overall = overall[overall["group"] == "overall"]
     result: dict[str, Any] = {
         "scheme": scheme,
@@ -61,6 +77,7 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
         "n_tested": int(len(rows)),
         "summary": summary_scores(y_true, y_pred, y_score),
         "summary_ci": {r["metric"]: [r["ci_low"], r["ci_high"]] for r in _records(overall)},
+        "codes_without_test_examples": [c for c, n in zip(codes, np.nansum(y_true, axis=0)) if n == 0],
         "per_code": _records(per_code_scores(y_true, y_pred, codes, y_score=y_score)),
         "by_group": [],
         "max_gap": [],
@@ -70,8 +87,8 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
         "seconds": out["seconds"],
     }
     if evaluation.groups:
-        by_group = metric_by_group(HEADLINE_METRICS, y_true, y_pred, _group_frame(corpus, evaluation.groups, rows),
-                                   clusters=_clusters(corpus, evaluation, rows), **boot)
+        by_group = metric_by_group(HEADLINE_METRICS, y_true, y_pred, _group_frame(corpus, evaluation, rows),
+                                   clusters=_clusters(corpus, evaluation, rows), codes=codes, **boot)
         result["by_group"] = _records(by_group)
         result["max_gap"] = _records(max_gap(by_group))
         warnings += sorted({f"{scheme}/{coder}: {r['group_column']}={r['group']}: {r['warning']}" for r in result["by_group"] if r["warning"]})
@@ -92,7 +109,7 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
     if len(real_humans) >= 2 and dense:
         result["substitution_alpha"] = _records(substitution_alpha(matrices, codes, real_humans, model_name))
         if evaluation.groups:
-            result["group_agreement"] = _records(agreement_by_group(matrices, codes, real_humans, _group_frame(corpus, evaluation.groups),
+            result["group_agreement"] = _records(agreement_by_group(matrices, codes, real_humans, _group_frame(corpus, evaluation),
                                                                     model_coder=model_name, clusters=_clusters(corpus, evaluation), **boot))
     result["standin"] = []
     if evaluation.standin.enabled and len(real_humans) >= 2:
@@ -116,7 +133,7 @@ def _standin(matrices: dict[str, np.ndarray], codes: list[str], model_name: str,
     from lived_themes.evaluation.standin import standin_analysis
 
     options = evaluation.standin
-    groups = _group_frame(corpus, evaluation.groups) if evaluation.groups else None
+    groups = _group_frame(corpus, evaluation) if evaluation.groups else None
     clusters = _clusters(corpus, evaluation)
     return standin_analysis(matrices, codes, model=model_name, humans=humans, groups=groups,
                             clusters=None if isinstance(clusters, str) else clusters,
@@ -150,7 +167,7 @@ def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluat
                                   "pairwise kappa and per-group agreement skipped; Krippendorff's alpha handles the sparse design"),
     }
     if evaluation.groups and dense:
-        frame = agreement_by_group(matrices, codes, humans, _group_frame(corpus, evaluation.groups), clusters=_clusters(corpus, evaluation),
+        frame = agreement_by_group(matrices, codes, humans, _group_frame(corpus, evaluation), clusters=_clusters(corpus, evaluation),
                                    n_boot=evaluation.n_boot, ci=evaluation.ci, seed=seed, min_group_size=evaluation.min_group_size)
         out["by_group"] = _records(frame)
     if evaluation.coder_groups:

@@ -76,6 +76,7 @@ class TopicExperimentConfig(_Strict):
     seed: int = 42
     sample: int | None = Field(default=None, ge=1)  # a seeded sample of this many quotes, for quick runs
     groups: list[str] = Field(default_factory=list)
+    min_report_group_size: int = Field(default=5, ge=1)  # privacy floor: smaller groups are shown as "suppressed (n < 5)"
     date_column: str | None = None
     date_dayfirst: bool = False  # True for dd/mm/yyyy dates such as the NHS file's
     alignment: AlignmentConfig = Field(default_factory=AlignmentConfig)

@@ -150,7 +150,12 @@ def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, 
     for column in cfg["groups"]:
         if column not in corpus.quotes.columns:
             raise ValueError(f"group column {column!r} not in the quotes table; columns: {list(corpus.quotes.columns)}")
-        shares[column] = groups.topic_share_by_group(model.topics_, corpus.quotes[column], name=column)
+    from lived_themes.evaluation.disclosure import suppress_small_groups
+
+    # groups below the privacy floor are never named in a table or figure
+    floored = suppress_small_groups(corpus.quotes[list(cfg["groups"])].fillna(groups.MISSING), cfg.get("min_report_group_size", 5))[0]
+    for column in cfg["groups"]:
+        shares[column] = groups.topic_share_by_group(model.topics_, floored[column], name=column)
         shares[column].to_csv(folder / f"groups_{_safe(column)}.csv", index=False)
     dates = None
     if cfg["date_column"] and cfg["date_column"] in corpus.quotes.columns:
@@ -167,7 +172,7 @@ def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, 
         for column, long in shares.items():
             outputs.plot_heatmap(groups.share_matrix(long, by=column), folder / f"groups_{_safe(column)}.png", title=f"topic share by {column}", xlabel="topic")
     if out["html"] and getattr(model, "model_", None) is not None and hasattr(model.model_, "visualize_barchart"):
-        classes = {c: corpus.quotes[c].fillna(groups.MISSING).tolist() for c in cfg["groups"]}
+        classes = {c: floored[c].tolist() for c in cfg["groups"]}
         written = outputs.write_bertopic_figures(
             model, folder / "figures", texts=texts, embeddings=embeddings, classes=classes, dates=dates, seed=cfg["seed"], self_contained=out["html_self_contained"]
         )

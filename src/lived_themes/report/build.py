@@ -68,8 +68,9 @@ def _slug(text: str) -> str:
 
 
 def headline(metrics: Mapping) -> Table:
-    """Scheme x coder: macro-F1 and micro-F1 with 95% intervals, the floor and n tested."""
-    cols = ["Scheme", "Coder", "Macro-F1 [95% CI]", "Micro-F1 [95% CI]", "Macro AP", "Δ macro-F1 vs floor", "n tested"]
+    """Scheme x coder: macro-F1 and micro-F1 with 95% intervals, the floor, n tested and codes averaged."""
+    cols = ["Scheme", "Coder", "Macro-F1 [95% CI]", "Micro-F1 [95% CI]", "Macro AP", "Δ macro-F1 vs floor", "n tested",
+            "Codes averaged"]
     table = Table("headline", cols, [], "Headline: every coder under every split scheme")
     for scheme, results in _schemes(metrics).items():
         macro = [num((r.get("summary") or {}).get("macro_f1")) for r in results]
@@ -87,8 +88,30 @@ def headline(metrics: Mapping) -> Table:
                 fmt(s.get("macro_average_precision")),
                 MISSING if is_floor(coder) else fmt(m - floor),
                 str(r.get("n_tested", MISSING)),
+                str(s.get("n_codes", MISSING)),
             ])
     return table
+
+
+def untested_codes(metrics: Mapping) -> str:
+    """The line under the headline: per scheme, the codes with no test examples (so no score)."""
+    parts = []
+    for scheme, results in _schemes(metrics).items():
+        lists = [r.get("codes_without_test_examples") for r in results if r.get("codes_without_test_examples") is not None]
+        if lists:
+            codes = list(dict.fromkeys(str(c) for c in lists[0]))
+            parts.append(f"{scheme}: " + (", ".join(codes) + f" ({len(codes)} of {len(metrics.get('codes') or [])})" if codes else "none"))
+    if not parts:
+        return ""
+    return ("Codes with no test examples (left out of the macro averages unless a coder predicted them): "
+            + "; ".join(parts) + ". Macro figures average over the codes that occur (\"Codes averaged\").")
+
+
+def privacy_note(metrics: Mapping) -> str:
+    """How many groups the privacy floor hid, per group column (never which)."""
+    privacy = metrics.get("privacy") or {}
+    notes = [str(n) for n in privacy.get("notes") or []]
+    return ("Privacy floor: " + "; ".join(notes) + ".") if notes else ""
 
 
 def headline_table(metrics: Mapping) -> str:
@@ -129,7 +152,8 @@ def _by_group(scheme: str, results: list[dict]) -> list[tuple[str, Table, np.nda
             for x in rs:
                 if str(x.get("group_column")) == column and str(x.get("metric")) == metric:
                     cells.setdefault(str(x.get("group")), {})[j] = x
-        cols = ["Group", "n quotes (clusters)"] + [f"{c} {metric} [95% CI]" for c in coders] + ["Warning"]
+        cols = (["Group", "n quotes (clusters)"] + [f"{c} {metric} [95% CI]" for c in coders]
+                + ["Codes averaged", "Codes absent", "Warning"])
         table = Table("by-group", cols, [], f"{metric} by {column}, {scheme}")
         values = np.full((len(cells), len(coders)), math.nan)
         names = []
@@ -139,10 +163,18 @@ def _by_group(scheme: str, results: list[dict]) -> list[tuple[str, Table, np.nda
             values[i] = [num(per[j].get("value")) if j in per else math.nan for j in range(len(coders))]
             n = f"{first_key(any_rec, 'n', 'n_units', default=MISSING)} ({any_rec.get('n_clusters', MISSING)})"
             scores = [value_ci(per[j]) if j in per else MISSING for j in range(len(coders))]
-            table.rows.append([group, n, *scores, warning])
+            table.rows.append([group, n, *scores, *_codes_cells(per), warning])
             names.append(group + (" *" if warning else ""))
         out.append((column, table, values, names))
     return out
+
+
+def _codes_cells(per: Mapping[int, dict]) -> list[str]:
+    """Codes averaged per coder (one number when they agree) and the codes absent for every coder."""
+    counts = list(dict.fromkeys(str(x.get("n_codes", MISSING)) for x in per.values()))
+    absent_lists = [x.get("codes_absent") for x in per.values() if isinstance(x.get("codes_absent"), list)]
+    absent = [c for c in (absent_lists[0] if absent_lists else []) if all(c in a for a in absent_lists)]
+    return [" / ".join(counts), ", ".join(map(str, absent)) if absent_lists else MISSING]
 
 
 def _gaps(scheme: str, results: list[dict]) -> Table:
@@ -218,6 +250,7 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
     blocks += [("h2", "Corpus"), *_corpus(metrics), ("h2", "Headline"), headline(metrics)]
     floor = any(is_floor(r.get("coder", "")) for r in records(metrics.get("results")))
     blocks.append(("p", FLOOR_NOTE if floor else NO_FLOOR))
+    blocks += [("p", line) for line in (untested_codes(metrics), privacy_note(metrics)) if line]
     blocks += coder_group_section(metrics)
     if metrics.get("warnings"):
         blocks += [("h3", "Warnings"), ("ul", [str(w) for w in metrics["warnings"]])]
