@@ -155,3 +155,11 @@ def test_codebook_schema_reference_has_every_field() -> None:
     for prefix, model in (("", Codebook), ("codes[].", Code), ("themes[].", Theme)):
         for field in model.model_fields:
             assert f"`{prefix}{field}`" in generated
+
+
+def test_registered_reference_lists_every_component_with_its_params() -> None:
+    from lived_themes.registry import CODERS, TOPIC_MODELS
+
+    generated = _reference_module().registered_reference()
+    assert all(f"| `{name}` |" in generated for name in [*CODERS, *TOPIC_MODELS])
+    assert "`C=1.0`" in generated  # tfidf-logreg.v1's regularisation, with its default

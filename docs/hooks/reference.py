@@ -9,7 +9,8 @@ returns. An unknown name is an error, so a typo fails the build instead of leavi
   type, default, allowed values and meaning (the field's description, else its trailing ``#``
   comment in the source, else the section's docstring), walked from ``model_json_schema()``.
 - ``codebook-schema``: the same for the codebook YAML (:class:`lived_themes.codebook.Codebook`).
-- ``registered``: the registered coder and topic-model names a config may use.
+- ``registered``: the registered coder and topic-model names a config may use, with the ``params``
+  each takes (its constructor arguments, as the config check reads them) and their defaults.
 
 The JSON schemas themselves are published next to the pages (``reference/*.schema.json``) for
 editors that validate YAML.
@@ -277,15 +278,31 @@ def codebook_schema_reference() -> str:
     return schema_reference(Codebook)
 
 
-def registered_reference() -> str:
-    from lived_themes.registry import CODERS, TOPIC_MODELS
+def _params_text(cls: type) -> str:
+    """``name=default`` for each constructor argument a config's ``params`` may set (as the registry reads them)."""
+    from lived_themes.registry import constructor_params
 
-    def listing(table: dict[str, str]) -> str:
-        return "\n".join(f"| `{name}` | `{target}` |" for name, target in table.items())
+    signature = inspect.signature(cls.__init__).parameters
+    parts = []
+    for name in constructor_params(cls):
+        default = signature[name].default if name in signature else inspect.Parameter.empty
+        parts.append(f"`{name}`" if default is inspect.Parameter.empty else f"`{name}={default!r}`")
+    return ", ".join(parts) or "none"
+
+
+def registered_reference() -> str:
+    from lived_themes.registry import CODERS, TOPIC_MODELS, get_coder_class, get_topic_model_class
+
+    def listing(table: dict[str, str], load: Callable[[str], type]) -> str:
+        rows = []
+        for name, target in table.items():
+            params = _params_text(load(name))
+            rows.append(f"| `{name}` | `{target}` | {_cell(params)} |")
+        return "\n".join(rows)
 
     return (
-        "| coder (`coders[].name`) | class |\n|---|---|\n" + listing(CODERS) + "\n\n"
-        "| topic model (`models[].name`) | class |\n|---|---|\n" + listing(TOPIC_MODELS) + "\n"
+        "| coder (`coders[].name`) | class | `params` (default) |\n|---|---|---|\n" + listing(CODERS, get_coder_class) + "\n\n"
+        "| topic model (`models[].name`) | class | `params` (default) |\n|---|---|---|\n" + listing(TOPIC_MODELS, get_topic_model_class) + "\n"
     )
 
 
