@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         scores = coder.predict_proba([texts[i] for i in test_idx], metadata=meta.iloc[test_idx].reset_index(drop=True))
         predict_s = time.perf_counter() - started
-        predicted = (scores >= coder.thresholds_[None, :]).astype(float)
+        predicted = coder.codes_from_scores(scores).astype(float)
         summary = summary_scores(y[test_idx], predicted, scores)
         per_code = per_code_scores(y[test_idx], predicted, codes, scores)
         f1_by_code = dict(zip(codes, per_code["f1"].tolist())) if "f1" in per_code else {}

@@ -107,7 +107,7 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
         predict_s += time.perf_counter() - t1
         fit_s += t1 - t0
         scores[test] = fold_scores
-        predicted[test] = (fold_scores >= coder.thresholds_[None, :]).astype(float)
+        predicted[test] = coder.codes_from_scores(fold_scores).astype(float)
         fold_of[test] = fold.name
     return {"scores": scores, "predicted": predicted, "fold": fold_of, "seconds": {"fit": fit_s, "predict": predict_s}}
 

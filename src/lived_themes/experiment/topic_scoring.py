@@ -60,7 +60,7 @@ def score_as_coders(
             candidates[label] = (topic_coder, model.topics_[test])
     for label, (topic_coder, test_topics) in candidates.items():
         scores = topic_coder._scores(test_topics)
-        predicted = (scores >= topic_coder.thresholds_[None, :]).astype(float)
+        predicted = topic_coder.codes_from_scores(scores).astype(float)
         summary = summary_scores(labels[test], predicted, scores)
         rows.append({"model": label, "reference_coder": coder, "n_train": len(train), "n_test": len(test), **summary})
         annotations.append(annotations_from_matrix(predicted, [ids[i] for i in test], codes, f"model:topic-coder.v1:{label}"))
