@@ -18,6 +18,7 @@ def constructor_params(cls: type) -> list[str]:
 CODERS: dict[str, str] = {
     "majority.v1": "lived_themes.coders.baselines:MajorityCoder",
     "tfidf-logreg.v1": "lived_themes.coders.baselines:TfidfLogRegCoder",
+    "tfidf-logreg.v2": "lived_themes.coders.baselines:TfidfLogRegV2Coder",
     "codebook-similarity.v1": "lived_themes.coders.zero_shot:CodebookSimilarityCoder",
     "transformer.v1": "lived_themes.coders.transformer:TransformerCoder",
     "setfit.v1": "lived_themes.coders.setfit_coder:SetFitCoder",

@@ -123,7 +123,7 @@ class ExperimentConfig(_Strict):
     data: DataConfig = Field(default_factory=DataConfig)
     reference: ReferenceConfig = Field(default_factory=ReferenceConfig)
     splits: list[SplitConfig] = Field(default_factory=lambda: [SplitConfig(kind="kfold", n_splits=5)])
-    coders: list[CoderConfig] = Field(default_factory=lambda: [CoderConfig(name="majority.v1"), CoderConfig(name="tfidf-logreg.v1")])
+    coders: list[CoderConfig] = Field(default_factory=lambda: [CoderConfig(name="majority.v1"), CoderConfig(name="tfidf-logreg.v2")])
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     final_model: FinalModelConfig = Field(default_factory=FinalModelConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
