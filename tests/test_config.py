@@ -15,7 +15,6 @@ from lived_themes.experiment.config import (
     is_topic_experiment,
     load_config,
     parse_override,
-    read_yaml_with_overrides,
     resolved_params,
 )
 from lived_themes.registry import make_coder
@@ -27,13 +26,10 @@ CONFIG_FILES = sorted((REPO / "experiments").glob("*.yaml"))
 
 @pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
 def test_every_experiment_file_loads(path: Path) -> None:
+    config = load_config(path, defaults_dir=REPO / "configs")  # one loader for coding and topic experiments
     if is_topic_experiment(path):
-        from lived_themes.experiment.topics import resolve_config
-
-        resolved, _ = resolve_config(read_yaml_with_overrides(path))
-        assert resolved["models"] and resolved["data"]
+        assert config.models and config.data
         return
-    config = load_config(path, defaults_dir=REPO / "configs")
     assert config.name and config.coders
 
 

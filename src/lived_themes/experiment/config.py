@@ -294,16 +294,6 @@ def is_topic_experiment(path: str | Path) -> bool:
     return _is_topic(_read_yaml(Path(path)))
 
 
-def read_yaml_with_overrides(path: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
-    """A YAML mapping with --set overrides applied, no defaults merged (prefer :func:`load_config`)."""
-    raw = _read_yaml(Path(path))
-    raw.setdefault("name", Path(path).stem)
-    for text in overrides or []:
-        keys, value = parse_override(text)
-        apply_override(raw, keys, value)
-    return raw
-
-
 def resolved_params(config: Any) -> dict[str, Any]:
     """The config as JSON data with each component's params replaced by its full constructor params (``get_params()``)."""
     from lived_themes.registry import get_coder_class, get_topic_model_class

@@ -49,8 +49,8 @@ FLOOR_NOTE = (
 
 
 def is_floor(coder: str) -> bool:
-    """The majority baseline is the floor every other coder must clear."""
-    return "majority" in str(coder).lower()
+    """The majority baseline (or, for topic models, the base-rate coder) is the floor every other coder must clear."""
+    return "majority" in str(coder).lower() or str(coder).endswith("base-rates")
 
 
 def _schemes(metrics: Mapping) -> dict[str, list[dict]]:
