@@ -247,6 +247,10 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
         from lived_themes.report.standin import standin_blocks
 
         blocks += standin_blocks(scheme, results, figure_dir=figure_dir, slug=s)
+    model = (run_info or {}).get("model")
+    if isinstance(model, Mapping):  # the saved final model, and how to use it
+        blocks += [("h2", "Saved model"), ("p", f"The final {model.get('coder')} model, trained on every evaluated quote, is saved in "
+                                               f"`{model.get('folder')}/`. Code new text with: `{model.get('use')}`")]
     return blocks + _provenance(metrics, config, run_info)
 
 
