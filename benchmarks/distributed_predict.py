@@ -10,7 +10,7 @@ same ids, codes and errors, and scores within 1e-9 of the single-process run.
     PYSPARK_PYTHON=$PWD/.venv/bin/python python benchmarks/distributed_predict.py --engines dask spark
                                                                           # spark: pip install pyspark, and Java
 
-The model is ``tfidf-logreg.v1`` trained on the bundled corpus unless ``--model-dir`` names another
+The model is ``tfidf-logreg.v2`` trained on the bundled corpus unless ``--model-dir`` names another
 saved model (any coder: a transformer folder works the same way, more slowly).
 """
 
@@ -49,7 +49,7 @@ def train_default(folder: Path) -> Path:
     codes = [c for c in corpus.codes if np.nansum(corpus.label_matrix("report", [c])) >= 2]
     labels = corpus.label_matrix("report", codes)
     seen = ~np.isnan(labels).any(axis=1)
-    coder = make_coder("tfidf-logreg.v1").fit([t for t, s in zip(corpus.texts, seen) if s], labels[seen], codes)
+    coder = make_coder("tfidf-logreg.v2").fit([t for t, s in zip(corpus.texts, seen) if s], labels[seen], codes)
     return coder.save(folder / "model")
 
 

@@ -6,7 +6,7 @@ micro-F1 beside pxtextmining's published figures (same task and framework, not t
 they used all six trusts and ~4,000 test comments).
 
     python benchmarks/nhs_quality.py --epochs 2
-    python benchmarks/nhs_quality.py --coders tfidf-logreg.v1,transformer.v1 --max-train 2000
+    python benchmarks/nhs_quality.py --coders tfidf-logreg.v2,transformer.v1 --max-train 2000
 
 Reads ../shared/datasets (never copied into the repo). Offline: export HF_HUB_OFFLINE=1.
 """
@@ -28,7 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared/datasets/nhs_patient_experience/v6framework_train.csv"
 GROUP = "Respondent ID"
-ALL_CODERS = ["majority.v1", "tfidf-logreg.v1", "codebook-similarity.v1", "setfit.v1", "transformer.v1"]
+ALL_CODERS = ["majority.v1", "tfidf-logreg.v2", "codebook-similarity.v1", "setfit.v1", "transformer.v1"]
 NAMED_CODES = [
     "Staff listening, understanding & involving patients",
     "Supplying & understanding medication",
@@ -68,7 +68,7 @@ def make(name: str, args: argparse.Namespace):  # noqa: ANN201 - returns a Coder
         return make_coder(name, num_iterations=args.setfit_iterations, context_columns=context, seed=args.seed)
     if name == "codebook-similarity.v1":
         return make_coder(name, tune=True)
-    if name == "tfidf-logreg.v1":
+    if name == "tfidf-logreg.v2":
         return make_coder(name, seed=args.seed)
     return make_coder(name)
 
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         started = time.perf_counter()
         scores = coder.predict_proba([texts[i] for i in test_idx], metadata=meta.iloc[test_idx].reset_index(drop=True))
         predict_s = time.perf_counter() - started
-        predicted = (scores >= coder.thresholds_[None, :]).astype(float)
+        predicted = coder.codes_from_scores(scores).astype(float)
         summary = summary_scores(y[test_idx], predicted, scores)
         per_code = per_code_scores(y[test_idx], predicted, codes, scores)
         f1_by_code = dict(zip(codes, per_code["f1"].tolist())) if "f1" in per_code else {}

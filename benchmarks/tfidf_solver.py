@@ -1,4 +1,4 @@
-"""Fit time of the per-code logistic regressions in tfidf-logreg.v1: lbfgs vs liblinear, same data.
+"""Fit time of the per-code logistic regressions: tfidf-logreg.v1 (lbfgs) vs tfidf-logreg.v2 (liblinear), same data.
 
 Prints seconds per solver and the mean absolute difference of the scores. Needs the NHS file
 (see data/README.md). Run: python benchmarks/tfidf_solver.py [--path FILE]

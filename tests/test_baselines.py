@@ -103,18 +103,10 @@ def test_tfidf_too_few_quotes_to_tune_or_no_vocabulary_still_fits() -> None:
     np.testing.assert_allclose(coder.predict_proba(["a"]), [[2 / 3, 2 / 3]], atol=1e-9)
 
 
-# ----- codebook similarity, with a transparent stand-in encoder for exact checks -------------------
-WORDS = ["wait", "list", "listen", "kind", "crisis", "night", "dog"]
-
-
-def _bag_of_words(self, texts):
-    vectors = np.array([[float(w in t.lower()) for w in WORDS] + [0.1] for t in texts], dtype=np.float32)
-    return vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
-
-
-@pytest.fixture
-def fake_encoder(monkeypatch):
-    monkeypatch.setattr(CodebookSimilarityCoder, "_encode", _bag_of_words)
+# ----- codebook similarity, with the null (hashing) encoder for exact checks -------------------
+def _similarity(**params):
+    """Codebook similarity on the registered null encoder: hashed bag of words, no model files."""
+    return CodebookSimilarityCoder(encoder="hashing", **params)
 
 
 def _book() -> Codebook:
@@ -125,42 +117,42 @@ def _book() -> Codebook:
     ])
 
 
-def test_similarity_needs_no_labels_and_uses_examples(fake_encoder) -> None:
-    coder = CodebookSimilarityCoder().fit([], None, CODES, codebook=_book())
+def test_similarity_needs_no_labels_and_uses_examples() -> None:
+    coder = _similarity().fit([], None, CODES, codebook=_book())
     assert coder.owners_.tolist() == [0, 0, 1, 1, 1, 2, 2]
-    without = CodebookSimilarityCoder(use_examples=False).fit([], None, CODES, codebook=_book())
+    without = _similarity(use_examples=False).fit([], None, CODES, codebook=_book())
     assert without.owners_.tolist() == [0, 1, 2]
     example = "kind staff"  # an example quote that is also a test quote: scores 1, no crash
     assert coder.predict_proba([example])[0, 1] == pytest.approx(1.0, abs=1e-6)
     assert without.predict_proba([example])[0, 1] < 0.99
 
 
-def test_similarity_aggregate_scoring_and_top_k(fake_encoder) -> None:
+def test_similarity_aggregate_scoring_and_top_k() -> None:
     quotes = ["a kind person", "crisis and a long wait list at night"]
-    best = CodebookSimilarityCoder(aggregate="max").fit([], None, CODES, codebook=_book()).predict_proba(quotes)
-    mean = CodebookSimilarityCoder(aggregate="mean").fit([], None, CODES, codebook=_book()).predict_proba(quotes)
+    best = _similarity(aggregate="max").fit([], None, CODES, codebook=_book()).predict_proba(quotes)
+    mean = _similarity(aggregate="mean").fit([], None, CODES, codebook=_book()).predict_proba(quotes)
     assert (mean <= best + 1e-9).all() and (mean < best - 1e-3).any()
-    soft = CodebookSimilarityCoder(scoring="softmax", temperature=0.1).fit([], None, CODES, codebook=_book())
+    soft = _similarity(scoring="softmax", temperature=0.1).fit([], None, CODES, codebook=_book())
     np.testing.assert_allclose(soft.predict_proba(quotes).sum(axis=1), 1.0)
     assert soft.predict_proba(quotes)[0].argmax() == 1
-    top1 = CodebookSimilarityCoder(threshold=0.0, top_k=1).fit([], None, CODES, codebook=_book())
+    top1 = _similarity(threshold=0.0, top_k=1).fit([], None, CODES, codebook=_book())
     assert top1.predict(quotes).sum(axis=1).tolist() == [1, 1]
 
 
-def test_similarity_tunes_thresholds_only_when_asked(fake_encoder, tiny) -> None:
+def test_similarity_tunes_thresholds_only_when_asked(tiny) -> None:
     texts, labels = tiny
-    plain = CodebookSimilarityCoder(threshold=0.3).fit(texts, labels, CODES, codebook=_book())
+    plain = _similarity(threshold=0.3).fit(texts, labels, CODES, codebook=_book())
     np.testing.assert_array_equal(plain.thresholds_, 0.3)
-    tuned = CodebookSimilarityCoder(threshold=0.3, tune=True).fit(texts, labels, CODES, codebook=_book())
+    tuned = _similarity(threshold=0.3, tune=True).fit(texts, labels, CODES, codebook=_book())
     assert not np.array_equal(tuned.thresholds_, plain.thresholds_)
 
 
-def test_similarity_rejects_unknown_codes_and_bad_parameters(fake_encoder) -> None:
+def test_similarity_rejects_unknown_codes_and_bad_parameters() -> None:
     with pytest.raises(ValueError, match=r"\['other'\] are not in codebook"):
-        CodebookSimilarityCoder().fit([], None, ["access", "other"], codebook=_book())
+        _similarity().fit([], None, ["access", "other"], codebook=_book())
     for bad in [dict(aggregate="median"), dict(scoring="sigmoid"), dict(temperature=0), dict(top_k=0)]:
         with pytest.raises(ValueError):
-            CodebookSimilarityCoder(**bad).fit([], None, CODES, codebook=_book())
+            _similarity(**bad).fit([], None, CODES, codebook=_book())
 
 
 # ----- codebook similarity with the real packaged MiniLM -------------------------------------------

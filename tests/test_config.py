@@ -15,8 +15,9 @@ from lived_themes.experiment.config import (
     is_topic_experiment,
     load_config,
     parse_override,
-    read_yaml_with_overrides,
+    resolved_params,
 )
+from lived_themes.registry import make_coder
 from lived_themes.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
@@ -25,13 +26,10 @@ CONFIG_FILES = sorted((REPO / "experiments").glob("*.yaml"))
 
 @pytest.mark.parametrize("path", CONFIG_FILES, ids=lambda p: p.name)
 def test_every_experiment_file_loads(path: Path) -> None:
+    config = load_config(path, defaults_dir=REPO / "configs")  # one loader for coding and topic experiments
     if is_topic_experiment(path):
-        from lived_themes.experiment.topics import resolve_config
-
-        resolved, _ = resolve_config(read_yaml_with_overrides(path))
-        assert resolved["models"] and resolved["data"]
+        assert config.models and config.data
         return
-    config = load_config(path, defaults_dir=REPO / "configs")
     assert config.name and config.coders
 
 
@@ -94,4 +92,35 @@ def test_resolved_config_round_trips(tmp_path: Path) -> None:
     config = load_config(REPO / "experiments" / "nsun2014.yaml")
     path = tmp_path / "config.yaml"
     path.write_text(dump_config(config), encoding="utf-8")
-    assert load_config(path, defaults_dir=REPO / "configs") == config
+    again = load_config(path, defaults_dir=REPO / "configs")
+    assert resolved_params(again) == resolved_params(config)  # the written config is the run's full record
+    assert again.coders[1].params == make_coder(again.coders[1].name).get_params()  # every constructor param, not {}
+    assert again.source == path and config.source == REPO / "experiments" / "nsun2014.yaml"
+
+
+def test_unknown_coder_param_stops_at_load_with_the_key_path(tmp_path: Path) -> None:
+    path = tmp_path / "exp.yaml"
+    path.write_text("coders:\n  - name: majority.v1\n  - name: tfidf-logreg.v1\n", encoding="utf-8")
+    with pytest.raises(ConfigError) as err:
+        load_config(path, overrides=["coders.1.params.Cee=0.5"], defaults_dir=REPO / "configs")
+    assert "  coders.1.params: tfidf-logreg.v1 takes no parameter 'Cee'" in str(err.value).splitlines()
+    with pytest.raises(ConfigError, match=r"coders\.0\.params: codebook-similarity\.v1: top_k must be at least 1"):
+        load_config(path, overrides=["coders=[{name: codebook-similarity.v1, params: {top_k: 0}}]"], defaults_dir=REPO / "configs")
+
+
+def test_topic_experiments_use_the_same_loader_and_defaults(tmp_path: Path) -> None:
+    from lived_themes.experiment.topic_config import TopicExperimentConfig
+
+    defaults = tmp_path / "configs"
+    defaults.mkdir()
+    (defaults / "defaults.yaml").write_text("seed: 7\noutput: {dir: elsewhere}\nevaluation: {n_boot: 11}\ncoders: [{name: majority.v1}]\n", encoding="utf-8")
+    (tmp_path / "exp").mkdir()
+    path = tmp_path / "exp" / "topics.yaml"
+    path.write_text("data: corpus\nmodels: [{name: lda.v1, params: {n_topic: 3}}]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"models\.0\.params: lda\.v1 takes no parameter 'n_topic'"):
+        load_config(path, defaults_dir=defaults)
+    config = load_config(path, overrides=["models.0.params={n_topics: 3}"], defaults_dir=defaults)
+    assert isinstance(config, TopicExperimentConfig)
+    assert (config.seed, config.output.dir, config.evaluation.n_boot) == (7, "elsewhere", 11)  # shared keys come from defaults
+    assert config.source == path and config.base_dir == path.parent.resolve()
+    assert TopicExperimentConfig(data="x").seed == ExperimentConfig().seed == 0

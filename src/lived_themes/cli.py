@@ -114,27 +114,8 @@ def run(
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default: runs/<experiment>/<timestamp>/)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
 ) -> None:
-    """Run an experiment: load, split, fit, predict, evaluate, and write a run folder. Prints the folder last."""
-    from lived_themes.experiment.config import is_topic_experiment, load_config
-    from lived_themes.errors import LivedThemesError
-    from lived_themes.experiment.coding import run_experiment
-
-    if is_topic_experiment(experiment):
-        topics(experiment, set_=set_, out=out)
-        return
-    try:
-        config = load_config(experiment, overrides=set_)
-    except LivedThemesError as exc:
-        _fail(exc)
-    console = _console()
-    progress = None if quiet else (lambda message: console.log(message))
-    try:
-        run_dir = run_experiment(config, out_dir=out, base_dir=experiment.resolve().parent, progress=progress)
-    except (LivedThemesError, ValueError, KeyError, ImportError) as exc:
-        _fail(exc)
-    if not quiet:
-        _print_headline(run_dir)
-    typer.echo(str(run_dir))
+    """Run an experiment (coding, or topics when the file lists topic `models`) and write a run folder. Prints the folder last."""
+    _run_command(experiment, set_, out, quiet=quiet)
 
 
 @app.command()
@@ -144,17 +125,31 @@ def topics(
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default: runs/<experiment>/<timestamp>/)."),
 ) -> None:
     """Fit topic models (BERTopic, LDA, NMF), align them with human codes, and write tables and figures."""
-    from lived_themes.experiment.config import read_yaml_with_overrides
+    _run_command(experiment, set_, out, quiet=True)
+
+
+def _run_command(experiment: Path, set_: list[str], out: Optional[Path], *, quiet: bool) -> None:
+    """`run` and `topics`: the one config loader, then the one run(cfg)."""
     from lived_themes.errors import LivedThemesError
+    from lived_themes.experiment.config import ExperimentConfig, load_config
+    from lived_themes.experiment.run import run as run_config
+    from lived_themes.experiment.run_folder import RunInterrupted
 
     try:
-        raw = read_yaml_with_overrides(experiment, set_)
-        from lived_themes.experiment.topics import resolve_config, run_topics
-
-        resolve_config(raw, where=str(experiment))  # config errors before any data is read
-        run_dir = run_topics(raw, out_dir=out)
+        config = load_config(experiment, overrides=set_)
+    except LivedThemesError as exc:
+        _fail(exc)
+    console = _console()
+    progress = None if quiet else (lambda message: console.log(message))
+    try:
+        run_dir = run_config(config, out_dir=out, progress=progress)
     except (LivedThemesError, ValueError, KeyError, ImportError, FileNotFoundError) as exc:
         _fail(exc)
+    except RunInterrupted:
+        typer.secho("error: terminated; the run folder is marked INCOMPLETE", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=143) from None
+    if not quiet and isinstance(config, ExperimentConfig):
+        _print_headline(run_dir)
     typer.echo(str(run_dir))
 
 
@@ -171,7 +166,7 @@ def _print_headline(run_dir: Path) -> None:
 
 @app.command()
 def predict(
-    model_dir: Path = typer.Argument(..., help="A saved model folder (e.g. runs/<exp>/<time>/model)."),
+    model_dir: Path = typer.Argument(..., help="A run folder with a saved model/ (runs/<exp>/<time>), or the model folder itself."),
     input: Path = typer.Argument(..., help="CSV, TSV, JSONL or Parquet file of texts."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write one JSON object per input row."),
     text_column: str = typer.Option("text", help="Column holding the text."),
@@ -191,13 +186,13 @@ def predict(
 @app.command()
 def evaluate(
     annotations: Path = typer.Option(..., help="Human annotations: long table (quote_id, coder, code)."),
-    predictions: Path = typer.Option(..., help="Model predictions: `lived-themes predict` output (id, codes, scores) or a long table."),
+    predictions: Path = typer.Option(..., help="Model predictions: `lived-themes predict` output, a long table (quote_id, code; a run's model_annotations.csv), a run's predictions.jsonl, or a run folder."),
     reference: str = typer.Option(..., help="Reference coder (or consensus:majority / consensus:union)."),
     quotes: Optional[Path] = typer.Option(None, help="Quotes table with group columns (for per-group figures)."),
     codebook: Optional[Path] = typer.Option(None, help="Codebook YAML (default: the codes found in the files)."),
     groups: list[str] = typer.Option([], "--group", help="Group column(s) to break figures down by."),
     model_name: str = typer.Option("external", help="Name for the model in the report."),
-    out: Path = typer.Option(Path("runs/evaluate"), "--out", help="Folder for metrics.json and the report."),
+    out: Optional[Path] = typer.Option(None, "--out", help="New or empty folder for metrics.json and the report (default: runs/evaluate/<timestamp>/)."),
     n_boot: int = typer.Option(1000, help="Bootstrap resamples for confidence intervals."),
     model: Optional[Path] = typer.Option(None, "--model", help="Model (or run) folder that made the predictions: warns if evaluated quotes were in its training data."),
     min_report_group_size: int = typer.Option(5, min=1, help="Privacy floor: smaller groups are reported as 'suppressed (n < N)', never by name; 1 turns it off."),

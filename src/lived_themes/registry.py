@@ -18,6 +18,7 @@ def constructor_params(cls: type) -> list[str]:
 CODERS: dict[str, str] = {
     "majority.v1": "lived_themes.coders.baselines:MajorityCoder",
     "tfidf-logreg.v1": "lived_themes.coders.baselines:TfidfLogRegCoder",
+    "tfidf-logreg.v2": "lived_themes.coders.baselines:TfidfLogRegV2Coder",
     "codebook-similarity.v1": "lived_themes.coders.zero_shot:CodebookSimilarityCoder",
     "transformer.v1": "lived_themes.coders.transformer:TransformerCoder",
     "setfit.v1": "lived_themes.coders.setfit_coder:SetFitCoder",
@@ -56,3 +57,26 @@ def make_coder(name: str, **params: Any) -> Any:
 
 def get_topic_model_class(name: str) -> Any:
     return _resolve(TOPIC_MODELS, name, "topic model")
+
+
+def check_params(name: str, params: dict[str, Any], *, kind: str = "coder") -> None:
+    """The one check of a component's config params, for coders and topic models alike, run at config load.
+
+    Raises ValueError ("tfidf-logreg.v1 takes no parameter 'Cee'") for a name the constructor does
+    not take, or the constructor's own complaint about a value. Constructors only store and check
+    their arguments, so building one here is cheap and loads no weights.
+    """
+    table = CODERS if kind == "coder" else TOPIC_MODELS
+    cls = _resolve(table, name, kind)
+    accepted = constructor_params(cls)
+    unknown = [key for key in params if key not in accepted]
+    if unknown:
+        listed = ", ".join(repr(k) for k in unknown)
+        raise ValueError(f"{name} takes no parameter{'s' if len(unknown) > 1 else ''} {listed}")
+    try:
+        component = cls(**params)
+        check = getattr(component, "_check_params", None)
+        if callable(check):
+            check()
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{name}: {exc}") from None

@@ -37,9 +37,21 @@ def test_lda_nmf_run(tiny_corpus, tmp_path) -> None:
     table = pd.read_csv(run / "lda" / "topics.csv")
     assert table["representative_ids"].str.startswith("q").all()
     resolved = yaml.safe_load((run / "config.yaml").read_text())
-    assert resolved["models"][0]["params"]["seed"] == 42 and resolved["alignment"]["multilabel"] == "expand"
+    assert resolved["models"][0]["params"]["seed"] == 0 and resolved["alignment"]["multilabel"] == "expand"
+    assert resolved["models"][0]["params"]["max_df"] == 0.95  # every constructor param recorded, not only those given
     annotations = pd.read_csv(run / "model_annotations.csv")
     assert set(annotations["coder"]) == {"model:topic-coder.v1:base-rates", "model:topic-coder.v1:lda", "model:topic-coder.v1:nmf"}
+    # the same run-folder files as a coding run, scored by the coders' scorer (intervals and groups)
+    for file in ["config.yaml", "run.json", "metrics.json", "report.md", "report.html"]:
+        assert (run / file).exists(), file
+    assert not (run / "INCOMPLETE").exists()
+    info = json.loads((run / "run.json").read_text())
+    assert info["status"] == "complete" and info["kind"] == "topics" and info["seed"] == 0 and "codebook_hash" in info
+    metrics = json.loads((run / "metrics.json").read_text())
+    lda = next(r for r in metrics["results"] if r["coder"] == "topic-coder.v1:lda")
+    assert lda["summary"]["macro_f1"] == pytest.approx(scores.loc["lda", "macro_f1"])
+    assert lda["summary_ci"]["macro_f1"][0] is not None and {r["group_column"] for r in lda["by_group"]} == {"site"}
+    assert metrics["n_evaluated"] + len(metrics["not_evaluated"]) == metrics["n_quotes"]
 
 
 def test_config_checks(tmp_path) -> None:
@@ -55,8 +67,8 @@ def test_config_checks(tmp_path) -> None:
 @pytest.mark.parametrize(
     ("config", "message"),
     [
-        ({"models": [{"name": "lda.v2"}]}, "models.0: Value error, unknown topic model 'lda.v2'"),
-        ({"models": [{"name": "lda.v1", "params": {"ntopics": 5}}]}, r"lda.v1 takes no parameter\(s\) \['ntopics'\]"),
+        ({"models": [{"name": "lda.v2"}]}, "models.0.name: unknown topic model 'lda.v2'"),
+        ({"models": [{"name": "lda.v1", "params": {"ntopics": 5}}]}, "models.0.params: lda.v1 takes no parameter 'ntopics'"),
         ({"models": [{"name": "bertopic.v1", "params": {"mode": "guidd"}}]}, "mode must be one of"),
         ({"models": []}, "models: List should have at least 1 item"),
         ({"models": [{"name": "nmf.v1", "label": "a"}, {"name": "lda.v1", "label": "a"}]}, "labels must differ"),

@@ -74,8 +74,18 @@ class Coder(ABC):
         """(n, k) scores in [0, 1], one column per code in ``codes_`` order."""
 
     def predict(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None) -> np.ndarray:
-        """(n, k) 0/1 codes: each score compared with its code's threshold."""
-        return (self.predict_proba(texts, metadata=metadata) >= self.thresholds_[None, :]).astype(int)
+        """(n, k) 0/1 codes: ``codes_from_scores(predict_proba(texts))``. Subclasses change the rule there, not here."""
+        return self.codes_from_scores(self.predict_proba(texts, metadata=metadata))
+
+    def codes_from_scores(self, scores: np.ndarray) -> np.ndarray:
+        """(n, k) 0/1 codes from (n, k) scores: each score compared with its code's threshold.
+
+        The one rule that turns scores into codes. ``predict`` uses it, and so does every path that
+        already holds the scores (cross-validation, ``lived-themes predict``, topic scoring), so a
+        coder's own rule (e.g. ``top_k``) applies everywhere.
+        """
+        scores = np.asarray(scores, dtype=float)
+        return (scores >= self.thresholds_[None, :]).astype(int)
 
     # ----- persistence -----------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:

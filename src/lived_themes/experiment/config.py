@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from lived_themes.errors import ConfigError
 
@@ -20,6 +20,22 @@ class _Strict(BaseModel):
     """Unknown keys are errors: a misspelt key must not silently fall back to its default."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class _Experiment(_Strict):
+    """What coding and topic experiments share: where the config came from, so relative paths resolve beside it."""
+
+    _source: Path | None = PrivateAttr(default=None)
+
+    @property
+    def source(self) -> Path | None:
+        """The experiment file this config was read from (None when built in code)."""
+        return self._source
+
+    @property
+    def base_dir(self) -> Path | None:
+        """The folder relative data paths are resolved against after the working directory."""
+        return self._source.resolve().parent if self._source is not None else None
 
 
 class DataConfig(_Strict):
@@ -83,6 +99,21 @@ class CoderConfig(_Strict):
             raise ValueError(f"unknown coder {value!r}; registered coders: {sorted(CODERS)}")
         return value
 
+    @field_validator("params")
+    @classmethod
+    def _known_params(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        return checked_params(value, info, kind="coder")
+
+
+def checked_params(params: dict[str, Any], info: ValidationInfo, *, kind: str) -> dict[str, Any]:
+    """Params of a component config, checked by the registry's one function (skipped when the name was refused)."""
+    from lived_themes.registry import check_params
+
+    name = info.data.get("name")
+    if name is not None:
+        check_params(name, params, kind=kind)
+    return params
+
 
 class StandinConfig(_Strict):
     """Can the model stand in for a human coder? (leave-one-coder-out; needs at least two human coders)."""
@@ -117,14 +148,14 @@ class OutputConfig(_Strict):
     figures: bool = True
 
 
-class ExperimentConfig(_Strict):
+class ExperimentConfig(_Experiment):
     name: str = "experiment"
     description: str = ""
     seed: int = 0
     data: DataConfig = Field(default_factory=DataConfig)
     reference: ReferenceConfig = Field(default_factory=ReferenceConfig)
     splits: list[SplitConfig] = Field(default_factory=lambda: [SplitConfig(kind="kfold", n_splits=5)])
-    coders: list[CoderConfig] = Field(default_factory=lambda: [CoderConfig(name="majority.v1"), CoderConfig(name="tfidf-logreg.v1")])
+    coders: list[CoderConfig] = Field(default_factory=lambda: [CoderConfig(name="majority.v1"), CoderConfig(name="tfidf-logreg.v2")])
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     final_model: FinalModelConfig = Field(default_factory=FinalModelConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
@@ -202,29 +233,47 @@ def _index(node: list[Any], part: str, path: list[str]) -> int:
     return int(part)
 
 
+#: Keys of configs/defaults.yaml that topic experiments share with coding experiments.
+SHARED_KEYS = ("seed", "data", "evaluation", "output")
+
+
 def load_config(
     path: str | Path | None = None,
     *,
     overrides: list[str] | None = None,
     defaults_dir: str | Path | None = None,
-) -> ExperimentConfig:
-    """Resolve model defaults <- configs/defaults.yaml <- experiment file <- --set overrides, then validate."""
+) -> Any:
+    """The one config loader: model defaults <- configs/defaults.yaml <- experiment file <- --set overrides, validated.
+
+    Returns an :class:`ExperimentConfig`, or a ``TopicExperimentConfig`` when the file lists topic
+    ``models``; topic experiments take only the shared keys (``SHARED_KEYS``) from the defaults.
+    The config remembers its file (``.source``), so relative paths resolve beside it.
+    """
     exp_path = Path(path) if path is not None else None
+    experiment = _read_yaml(exp_path) if exp_path is not None else {}
+    topics = _is_topic(experiment)
     raw: dict[str, Any] = {}
     defaults = Path(defaults_dir) if defaults_dir else find_defaults_dir((exp_path.parent if exp_path else Path.cwd()).resolve())
     if defaults is not None:
-        raw = deep_merge(raw, _read_yaml(defaults / "defaults.yaml"))
+        base = _read_yaml(defaults / "defaults.yaml")
+        raw = deep_merge(raw, {k: v for k, v in base.items() if k in SHARED_KEYS} if topics else base)
     if exp_path is not None:
-        experiment = _read_yaml(exp_path)
         raw = deep_merge(raw, experiment)
         raw.setdefault("name", exp_path.stem)
     for text in overrides or []:
         keys, value = parse_override(text)
         apply_override(raw, keys, value)
+    model: Any = ExperimentConfig
+    if topics:
+        from lived_themes.experiment.topic_config import TopicExperimentConfig
+
+        model = TopicExperimentConfig
     try:
-        return ExperimentConfig.model_validate(raw)
+        config = model.model_validate(raw)
     except ValidationError as exc:
         raise config_error(exc, str(exp_path) if exp_path else "config") from None
+    config._source = exp_path
+    return config
 
 
 def config_error(exc: ValidationError, where: str) -> ConfigError:
@@ -232,26 +281,34 @@ def config_error(exc: ValidationError, where: str) -> ConfigError:
     lines = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
-        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         lines.append(f"  {loc}: {msg}")
     return ConfigError(f"{where}: {exc.error_count()} problem(s):\n" + "\n".join(lines))
 
 
-def is_topic_experiment(path: str | Path) -> bool:
-    """Topic experiments list ``models`` (topic models); coding experiments list ``coders``."""
-    raw = _read_yaml(Path(path))
+def _is_topic(raw: dict[str, Any]) -> bool:
     return "models" in raw and "coders" not in raw
 
 
-def read_yaml_with_overrides(path: str | Path, overrides: list[str] | None = None) -> dict[str, Any]:
-    """A YAML mapping with --set overrides applied (for configs validated elsewhere, e.g. topic experiments)."""
-    raw = _read_yaml(Path(path))
-    raw.setdefault("name", Path(path).stem)
-    for text in overrides or []:
-        keys, value = parse_override(text)
-        apply_override(raw, keys, value)
-    return raw
+def is_topic_experiment(path: str | Path) -> bool:
+    """Topic experiments list ``models`` (topic models); coding experiments list ``coders``."""
+    return _is_topic(_read_yaml(Path(path)))
 
 
-def dump_config(config: ExperimentConfig) -> str:
-    return yaml.safe_dump(config.model_dump(mode="json"), sort_keys=False, allow_unicode=True)
+def resolved_params(config: Any) -> dict[str, Any]:
+    """The config as JSON data with each component's params replaced by its full constructor params (``get_params()``)."""
+    from lived_themes.registry import get_coder_class, get_topic_model_class
+
+    data = config.model_dump(mode="json")
+    for spec in data.get("coders", []):
+        spec["params"] = get_coder_class(spec["name"])(**spec["params"]).get_params()
+    for spec in data.get("models", []):
+        spec["params"] = get_topic_model_class(spec["name"])(**spec["params"]).get_params()
+    from lived_themes.jsonutil import jsonable
+
+    return jsonable(data)
+
+
+def dump_config(config: Any) -> str:
+    """The resolved config as YAML: every default filled in, each component's params complete."""
+    return yaml.safe_dump(resolved_params(config), sort_keys=False, allow_unicode=True)

@@ -1,57 +1,116 @@
-"""``lived-themes evaluate``: score predictions made elsewhere against human coders, by group."""
+"""``lived-themes evaluate``: score predictions made elsewhere against human coders, by group.
+
+Predictions may be ``lived-themes predict`` output (``id, codes, scores``), a long annotations table
+(``quote_id, code`` and optionally ``coder, scheme, score, fold``: a run's ``model_annotations.csv``),
+a run's ``predictions.jsonl``, or a run folder (its ``predictions.jsonl``). Each (scheme, model) in
+the file is scored as one more coder by the same scorer and metrics builder as a run.
+
+Only quotes with a prediction are evaluated; quotes the reference coder saw but no prediction
+covers are listed with the reason "no prediction". Two lines for the same quote and model that
+disagree are an error naming both rows.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from lived_themes.codebook import Codebook, load_codebook
-from lived_themes.experiment.config import EvaluationConfig
 from lived_themes.corpus import Corpus, load_annotations, read_table
-from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, privacy_floor
+from lived_themes.errors import InputError
 from lived_themes.experiment.coding import resolve_reference
-from lived_themes.jsonutil import jsonable
+from lived_themes.experiment.config import EvaluationConfig
+from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, metrics_document, privacy_floor
 
 log = logging.getLogger(__name__)
 
+#: One prediction: (codes or None when untested, {code: score} or None, fold).
+Prediction = tuple[list[str] | None, dict[str, float] | None, Any]
 
-def _prediction_matrix(path: Path, quote_ids: list[str], codes: list[str]) -> tuple[np.ndarray, np.ndarray]:
-    """(scores, predicted) from predict output (id, codes, scores) or a long (quote_id, code) table; NaN where absent."""
-    frame, name = read_table(path)
+
+def _predictions_file(path: Path) -> Path:
+    """A run folder stands for its predictions.jsonl (or, failing that, its model_annotations.csv)."""
+    if path.is_dir():
+        for name in ("predictions.jsonl", "model_annotations.csv"):
+            if (path / name).exists():
+                return path / name
+        raise FileNotFoundError(f"{path} is a folder without predictions.jsonl or model_annotations.csv")
+    return path
+
+
+def _add(table: dict[tuple[str, str], dict[str, tuple[int, Prediction]]], key: tuple[str, str], qid: str, row: int,
+         value: Prediction, name: str) -> None:
+    """Record one quote's prediction; a second, different one for the same quote and model is a located error."""
+    seen = table.setdefault(key, {})
+    if qid in seen and seen[qid][1] != value:
+        raise InputError(f"quote {qid!r} has two different predictions for {key[1]} (rows {seen[qid][0]} and {row}); keep one",
+                         file=name, row=row, field="id")
+    seen.setdefault(qid, (row, value))
+
+
+def read_predictions(path: Path, *, model_name: str) -> dict[tuple[str, str], dict[str, tuple[int, Prediction]]]:
+    """{(scheme, model): {quote_id: (row, (codes, scores, fold))}} from any of the accepted formats."""
+    frame, name = read_table(_predictions_file(Path(path)))
+    table: dict[tuple[str, str], dict[str, tuple[int, Prediction]]] = {}
+    columns = set(frame.columns)
+    if {"quote_id", "models"} <= columns:  # a run's predictions.jsonl
+        for row, (qid, models) in enumerate(zip(frame["quote_id"], frame["models"]), start=1):
+            if not isinstance(models, dict):
+                continue
+            for scheme, coders in models.items():
+                for coder, entry in coders.items():
+                    _add(table, (scheme, coder), str(qid), row, (entry.get("codes"), entry.get("scores"), entry.get("fold")), name)
+    elif {"id", "codes"} <= columns:  # lived-themes predict output
+        scores = frame["scores"] if "scores" in columns else [None] * len(frame)
+        for row, (qid, codes, row_scores) in enumerate(zip(frame["id"], frame["codes"], scores), start=1):
+            codes = list(codes) if isinstance(codes, (list, tuple, np.ndarray)) else []
+            _add(table, ("external", model_name), str(qid), row, (codes, row_scores if isinstance(row_scores, dict) else None, None), name)
+    elif {"quote_id", "code"} <= columns:  # a long table, e.g. model_annotations.csv
+        coders = frame["coder"].astype(str) if "coder" in columns else pd.Series([model_name] * len(frame))
+        schemes = frame["scheme"].astype(str) if "scheme" in columns else pd.Series(["external"] * len(frame))
+        long: dict[tuple[str, str, str], dict[str, Any]] = {}
+        for row, (qid, code, coder, scheme) in enumerate(zip(frame["quote_id"].astype(str), frame["code"], coders, schemes), start=1):
+            entry = long.setdefault((scheme, coder.removeprefix("model:"), qid), {"row": row, "codes": [], "scores": {}})
+            if isinstance(code, str) and code:
+                entry["codes"].append(code)
+                if "score" in columns and pd.notna(frame["score"].iloc[row - 1]):
+                    entry["scores"][code] = float(frame["score"].iloc[row - 1])
+        for (scheme, coder, qid), entry in long.items():
+            table.setdefault((scheme, coder), {})[qid] = (entry["row"], (entry["codes"], entry["scores"] or None, None))
+    else:
+        raise InputError(f"expected columns (id, codes, scores), (quote_id, code) or a run's predictions.jsonl; found {list(frame.columns)}",
+                         file=name, row=0)
+    return table
+
+
+def _outputs(table: dict[tuple[str, str], dict[str, tuple[int, Prediction]]], quote_ids: list[str], codes: list[str],
+             name: str) -> dict[tuple[str, str], dict[str, Any]]:
+    """Per (scheme, model): scores and codes over ``quote_ids``, NaN where the model has no prediction."""
     index = {q: i for i, q in enumerate(quote_ids)}
     col = {c: j for j, c in enumerate(codes)}
-    scores = np.full((len(quote_ids), len(codes)), np.nan)
-    predicted = np.full_like(scores, np.nan)
-    if {"id", "codes"} <= set(frame.columns):
-        for row, (qid, row_codes, row_scores) in enumerate(zip(frame["id"], frame["codes"], frame.get("scores", [None] * len(frame))), start=1):
-            if str(qid) not in index:
-                raise ValueError(f"{name}: row {row}: prediction for unknown quote id {qid!r}")
-            i = index[str(qid)]
+    outputs = {}
+    for key, rows in table.items():
+        scores = np.full((len(quote_ids), len(codes)), np.nan)
+        predicted = np.full_like(scores, np.nan)
+        fold = np.full(len(quote_ids), None, dtype=object)
+        for qid, (row, (row_codes, row_scores, row_fold)) in rows.items():
+            if qid not in index or row_codes is None:
+                continue
+            i = index[qid]
             predicted[i] = 0.0
-            for code in row_codes or []:
+            for code in row_codes:
                 if code not in col:
-                    raise ValueError(f"{name}: row {row}: code {code!r} is not among the annotated codes {codes}")
+                    raise InputError(f"code {code!r} is not among the annotated codes {codes}", file=name, row=row, field="code")
                 predicted[i, col[code]] = 1.0
             scores[i] = [float((row_scores or {}).get(c, predicted[i, j])) for j, c in enumerate(codes)]
-    elif {"quote_id", "code"} <= set(frame.columns):
-        for row, (qid, code) in enumerate(zip(frame["quote_id"].astype(str), frame["code"]), start=1):
-            if qid not in index:
-                raise ValueError(f"{name}: row {row}: prediction for unknown quote id {qid!r}")
-            if isinstance(code, str) and code and code not in col:
-                raise ValueError(f"{name}: row {row}: code {code!r} is not among the annotated codes {codes}")
-            i = index[qid]
-            if np.isnan(predicted[i]).all():
-                predicted[i] = 0.0
-            if isinstance(code, str) and code:
-                predicted[i, col[code]] = 1.0
-        scores = predicted.copy()
-    else:
-        raise ValueError(f"{name}: expected columns (id, codes, scores) or (quote_id, code); found {list(frame.columns)}")
-    return scores, predicted
+            fold[i] = row_fold
+        outputs[key] = {"scores": scores, "predicted": predicted, "fold": fold, "seconds": {"fit": None, "predict": None}}
+    return outputs
 
 
 def training_overlap_warnings(model: Path | None, quote_ids: list[str]) -> list[str]:
@@ -75,8 +134,10 @@ def training_overlap_warnings(model: Path | None, quote_ids: list[str]) -> list[
 
 
 def evaluate_external(*, annotations: Path, predictions: Path, reference: str, quotes: Path | None, codebook: Path | None,
-                      groups: list[str], model_name: str, out: Path, n_boot: int = 1000, seed: int = 0,
+                      groups: list[str], model_name: str, out: Path | None, n_boot: int = 1000, seed: int = 0,
                       model: Path | None = None, min_report_group_size: int = 5) -> Path:
+    from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
+
     ann, _ = load_annotations(annotations)
     if quotes is not None:
         quote_table, _ = read_table(quotes)
@@ -85,42 +146,45 @@ def evaluate_external(*, annotations: Path, predictions: Path, reference: str, q
         quote_table = pd.DataFrame({"quote_id": ids, "text": ["(text not provided)"] * len(ids)})
     book: Codebook | None = load_codebook(codebook) if codebook else None
     corpus = resolve_reference(Corpus(quotes=quote_table, annotations=ann, codebook=book, name=Path(annotations).stem), reference)
-    seen = corpus.seen_by(reference)
-    evaluated = corpus.subset(np.asarray(corpus.quote_ids, dtype=object)[seen])
     codes = corpus.codes
+    name = str(_predictions_file(Path(predictions)))
+    table = read_predictions(Path(predictions), model_name=model_name)
+    known = set(corpus.quote_ids)
+    for rows in table.values():
+        for qid, (row, _) in rows.items():
+            if qid not in known:
+                raise InputError(f"prediction for unknown quote id {qid!r}", file=name, row=row, field="id")
+    predicted_ids = {qid for rows in table.values() for qid, (_, (c, _, _)) in rows.items() if c is not None}
+    ids = np.asarray(corpus.quote_ids, dtype=object)
+    seen = corpus.seen_by(reference)
+    has = np.array([q in predicted_ids for q in ids], dtype=bool)
+    not_evaluated = [{"quote_id": q, "reason": f"not coded by reference coder {reference}"} for q in ids[~seen]]
+    not_evaluated += [{"quote_id": q, "reason": "no prediction"} for q in ids[seen & ~has]]
+    if not (seen & has).any():
+        raise InputError(f"no prediction covers a quote that reference coder {reference!r} coded", file=name)
+    evaluated = corpus.subset(ids[seen & has])
     labels = evaluated.label_matrix(reference, codes)
-    scores, predicted = _prediction_matrix(predictions, evaluated.quote_ids, codes)
     evaluation = EvaluationConfig(groups=groups, n_boot=n_boot, min_report_group_size=min_report_group_size)
-    predicted_ids = [q for q, row in zip(evaluated.quote_ids, predicted) if not np.isnan(row).all()]
-    leaks = training_overlap_warnings(model, predicted_ids)
+    leaks = training_overlap_warnings(model, evaluated.quote_ids)
     for warning in leaks:
         log.warning(warning)
-    output = {"scores": scores, "predicted": predicted, "fold": np.full(len(labels), None), "seconds": {"fit": None, "predict": None}}
-    result = evaluate_predictions(evaluated, labels, output, codes=codes, scheme="external", coder=model_name, reference=reference,
-                                  evaluation=evaluation, seed=seed)
+    outputs = _outputs(table, evaluated.quote_ids, codes, name)
+    results = [evaluate_predictions(evaluated, labels, output, codes=codes, scheme=scheme, coder=coder, reference=reference,
+                                    evaluation=evaluation, seed=seed) for (scheme, coder), output in outputs.items()]
     humans = corpus.human_coders  # models and consensus coders never count as human
-    metrics = jsonable({
-        "experiment": f"evaluate {Path(predictions).name}",
-        "description": f"predictions {predictions} against {annotations}",
-        "reference": reference,
-        "n_quotes": len(corpus),
-        "n_evaluated": int(seen.sum()),
-        "not_evaluated": [{"quote_id": q, "reason": f"not coded by reference coder {reference}"} for q in np.asarray(corpus.quote_ids, dtype=object)[~seen]],
-        "codes": codes,
-        "code_labels": {c: (book.code(c).label if book else c) for c in codes},
-        "excluded_codes": [],
-        "human_coders": humans,
-        "groups": groups,
-        "warnings": leaks + result.pop("warnings", []),
-        "privacy": privacy_floor(evaluated, evaluation),
-        "results": [result],
-        "human_agreement": human_agreement(evaluated, codes, humans, evaluation, seed=seed),
-    })
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8")
-    try:
-        from lived_themes.report.build import write_report
-    except ImportError:
-        return out
-    write_report(out, metrics, config=None, run_info=None)
-    return out
+    metrics = metrics_document(
+        experiment=f"evaluate {Path(predictions).name}", description=f"predictions {predictions} against {annotations}",
+        reference=reference, corpus=corpus, n_quotes=len(corpus), n_evaluated=len(evaluated), not_evaluated=not_evaluated,
+        codes=codes, excluded_codes=[], humans=humans, groups=groups, results=results,
+        human_agreement=human_agreement(evaluated, codes, humans, evaluation, seed=seed),
+        warnings=leaks, privacy=privacy_floor(evaluated, evaluation),
+    )
+    folder = RunFolder.create(out, root="runs", experiment="evaluate", kind="evaluate", seed=seed)
+    with folder.running():
+        folder.protect(corpus.texts)
+        folder.info["codebook_hash"] = book.content_hash() if book else None
+        folder.info["predictions"] = name
+        folder.write_json(METRICS_JSON, metrics)
+        folder.write_report(metrics, config=None, figures=True, html=True)
+        folder.finish()
+    return folder.path

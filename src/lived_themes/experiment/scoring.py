@@ -176,3 +176,41 @@ def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluat
         members = {c: g for c, g in resolve_coder_groups(corpus, evaluation).items() if c in humans}
         out["coder_groups"] = _records(coder_group_agreement(matrices, codes, members))
     return out
+
+
+#: The top-level keys of metrics.json, in order; every metrics.json is built by :func:`metrics_document`.
+METRICS_KEYS = ("experiment", "description", "reference", "n_quotes", "n_evaluated", "not_evaluated", "codes", "code_labels",
+                "excluded_codes", "human_coders", "groups", "results", "human_agreement", "warnings")
+
+
+def metrics_document(*, experiment: str, description: str, reference: str, corpus: Corpus, n_quotes: int, n_evaluated: int,
+                     not_evaluated: list[dict[str, Any]], codes: list[str], excluded_codes: list[dict[str, Any]], humans: list[str],
+                     groups: list[str], results: list[dict[str, Any]], human_agreement: dict[str, Any],
+                     warnings: list[str] | tuple[str, ...] = (), privacy: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The one builder of metrics.json (coding runs, topic runs and ``evaluate``): JSON-ready, warnings gathered from results.
+
+    ``warnings`` are run-level (leakage, training overlap) and come before the per-result ones; ``privacy``
+    records how many groups the reporting floor suppressed, never their names."""
+    from lived_themes.jsonutil import jsonable
+
+    book = corpus.codebook
+    labels = {c: (book.code(c).label if book is not None and c in book.code_ids else c) for c in codes}
+    document = {
+        "experiment": experiment,
+        "description": description,
+        "reference": reference,
+        "n_quotes": int(n_quotes),
+        "n_evaluated": int(n_evaluated),
+        "not_evaluated": not_evaluated,
+        "codes": list(codes),
+        "code_labels": labels,
+        "excluded_codes": excluded_codes,
+        "human_coders": list(humans),
+        "groups": list(groups),
+        "results": [{k: v for k, v in r.items() if k != "warnings"} for r in results],
+        "human_agreement": human_agreement,
+        "warnings": list(warnings) + [w for r in results for w in r.get("warnings", [])],
+    }
+    if privacy is not None:
+        document["privacy"] = privacy
+    return jsonable(document)

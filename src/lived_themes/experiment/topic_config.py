@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from lived_themes.experiment.config import DataConfig, _Strict
+from lived_themes.experiment.config import DataConfig, EvaluationConfig, OutputConfig, _Experiment, _Strict, checked_params
 
 #: Data keys that only coding experiments act on; a topic experiment refuses them rather than ignore them.
 CODING_ONLY_DATA_KEYS = ("min_code_count", "exclude_codes", "max_quotes")
@@ -25,22 +25,19 @@ class TopicModelSpec(_Strict):
     label: str | None = None
     params: dict[str, Any] = Field(default_factory=dict)
 
-    @model_validator(mode="after")
-    def _registered_with_known_params(self) -> TopicModelSpec:
-        from lived_themes.registry import TOPIC_MODELS, constructor_params, get_topic_model_class
+    @field_validator("name")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        from lived_themes.registry import TOPIC_MODELS
 
-        if self.name not in TOPIC_MODELS:
-            raise ValueError(f"unknown topic model {self.name!r}; registered: {sorted(TOPIC_MODELS)}")
-        cls = get_topic_model_class(self.name)
-        accepted = constructor_params(cls)
-        unknown = sorted(set(self.params) - set(accepted))
-        if unknown:
-            raise ValueError(f"{self.name} takes no parameter(s) {unknown}; it takes {accepted}")
-        try:  # constructors only store and check their arguments: cheap, and catches bad values now
-            cls(**self.params)
-        except (TypeError, ValueError) as exc:
-            raise ValueError(f"{self.name}: {exc}") from None
-        return self
+        if value not in TOPIC_MODELS:
+            raise ValueError(f"unknown topic model {value!r}; registered: {sorted(TOPIC_MODELS)}")
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _known_params(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
+        return checked_params(value, info, kind="topic model")
 
 
 class AlignmentConfig(_Strict):
@@ -66,14 +63,14 @@ def _default_models() -> list[TopicModelSpec]:
     return [TopicModelSpec(name=name) for name in ("bertopic.v1", "lda.v1", "nmf.v1")]
 
 
-class TopicExperimentConfig(_Strict):
+class TopicExperimentConfig(_Experiment):
     name: str = "topics"
     description: str = ""
     data: DataConfig  # the same data section, and the same loader, as coding experiments
     reference_coder: str | None = None  # a coder, "consensus:majority" / "consensus:union"; None = first human coder
     encoder: str = "default"
     embedding_cache: str | None = None
-    seed: int = 42
+    seed: int = 0  # as coding experiments (configs/defaults.yaml)
     sample: int | None = Field(default=None, ge=1)  # a seeded sample of this many quotes, for quick runs
     groups: list[str] = Field(default_factory=list)
     min_report_group_size: int = Field(default=5, ge=1)  # privacy floor: smaller groups are shown as "suppressed (n < 5)"
@@ -82,6 +79,8 @@ class TopicExperimentConfig(_Strict):
     alignment: AlignmentConfig = Field(default_factory=AlignmentConfig)
     as_coder: AsCoderConfig | None = Field(default_factory=AsCoderConfig)  # null skips scoring as coders
     outputs: TopicOutputsConfig = Field(default_factory=TopicOutputsConfig)
+    output: OutputConfig = Field(default_factory=OutputConfig)  # run folder root, report formats: shared with coding runs
+    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)  # scoring topic models as coders; groups default to `groups`
     models: list[TopicModelSpec] = Field(default_factory=_default_models, min_length=1)
 
     @field_validator("data", mode="before")

@@ -9,6 +9,7 @@ semi-supervised) is refitted on the training quotes alone, so no test code leaks
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -33,35 +34,40 @@ def score_as_coders(
     cfg: dict[str, Any],
     *,
     corpus: Any,
-    coder: str,
     labels: np.ndarray,
     embeddings: np.ndarray | None = None,
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(scores: one row per model plus the base-rate floor, long annotations of the models' test codes)."""
-    from lived_themes.corpus.model import annotations_from_matrix
-    from lived_themes.evaluation import summary_scores
+) -> tuple[dict[str, dict[str, Any]], np.ndarray, np.ndarray]:
+    """Held-out scores and codes per topic model (plus the base-rate floor), in the coders' output format.
+
+    Returns ``(outputs, train, test)``: ``outputs[label]`` holds ``scores``, ``predicted`` and ``fold``
+    over all of the corpus's quotes (NaN outside the test rows), the form :func:`evaluate_predictions`
+    scores for every coder. Codes come from each topic coder's own ``codes_from_scores``.
+    """
     from lived_themes.topics.coder import TopicCoder
 
-    codes, texts, ids = corpus.codes, corpus.texts, corpus.quote_ids
+    codes, texts = corpus.codes, corpus.texts
     train, test = split_seen(labels, test_size=cfg["as_coder"].get("test_size", 0.3), seed=cfg["seed"])
     specs = {s["label"]: s for s in cfg["models"]}
-    rows, annotations = [], []
     floor = TopicCoder().fit_on_topics(fitted[next(iter(fitted))], np.zeros(len(train), int), labels[train], codes)
-    candidates = {"base-rates": (floor, np.zeros(len(test), int))}
+    candidates = {"base-rates": (floor, np.zeros(len(test), int), 0.0)}
     for label, model in fitted.items():
         spec = specs[label]
+        start = time.perf_counter()
         if spec["params"].get("mode") in LABEL_MODES:
             topic_coder = TopicCoder(topic_model=spec["name"], topic_params=spec["params"])
             topic_coder.fit([texts[i] for i in train], labels[train], codes, codebook=corpus.codebook)
             shared = embeddings[test] if embeddings is not None and spec["params"].get("encoder") == cfg["encoder"] else None
-            candidates[label] = (topic_coder, topic_coder.predict_topics([texts[i] for i in test], embeddings=shared))
+            candidates[label] = (topic_coder, topic_coder.predict_topics([texts[i] for i in test], embeddings=shared), time.perf_counter() - start)
         else:
             topic_coder = TopicCoder().fit_on_topics(model, model.topics_[train], labels[train], codes)
-            candidates[label] = (topic_coder, model.topics_[test])
-    for label, (topic_coder, test_topics) in candidates.items():
-        scores = topic_coder._scores(test_topics)
-        predicted = (scores >= topic_coder.thresholds_[None, :]).astype(float)
-        summary = summary_scores(labels[test], predicted, scores)
-        rows.append({"model": label, "reference_coder": coder, "n_train": len(train), "n_test": len(test), **summary})
-        annotations.append(annotations_from_matrix(predicted, [ids[i] for i in test], codes, f"model:topic-coder.v1:{label}"))
-    return pd.DataFrame(rows), pd.concat(annotations, ignore_index=True)
+            candidates[label] = (topic_coder, model.topics_[test], time.perf_counter() - start)
+    outputs: dict[str, dict[str, Any]] = {}
+    for label, (topic_coder, test_topics, seconds) in candidates.items():
+        scores = np.full((len(texts), len(codes)), np.nan)
+        predicted = np.full_like(scores, np.nan)
+        fold = np.full(len(texts), None, dtype=object)
+        scores[test] = topic_coder._scores(test_topics)
+        predicted[test] = topic_coder.codes_from_scores(scores[test]).astype(float)
+        fold[test] = "test"
+        outputs[label] = {"scores": scores, "predicted": predicted, "fold": fold, "seconds": {"fit": seconds, "predict": None}}
+    return outputs, train, test

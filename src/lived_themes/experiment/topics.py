@@ -1,9 +1,12 @@
 """``run_topics(config) -> run folder``: fit every configured topic model, align it with a reference coder,
 score its quality, break topics down by group and over time, and write tables and figures.
 
-One plain function that the CLI, notebooks and tests all call. The config is a dict (or a YAML path),
-validated by :class:`lived_themes.experiment.topic_config.TopicExperimentConfig`; missing keys take its defaults,
-and the resolved config is written to the run folder.
+One plain function that the CLI (through :func:`lived_themes.experiment.run.run`), notebooks and tests
+call. The config comes from the one loader (:func:`lived_themes.experiment.config.load_config`) or is a
+dict validated by :class:`lived_themes.experiment.topic_config.TopicExperimentConfig`. The run folder is
+written by :class:`lived_themes.experiment.run_folder.RunFolder`, like a coding run's: ``config.yaml``
+(each model's full params), ``run.json``, ``metrics.json`` and the report, where each topic model is
+scored as one more coder by the coders' own scorer (intervals, groups, agreement).
 Embeddings are computed once per run (and cached on disk when ``embedding_cache`` is set) and shared
 by every BERTopic model that uses the run's encoder.
 """
@@ -45,6 +48,23 @@ def resolve_config(config: dict[str, Any] | str | Path, *, where: str | None = N
     return resolved.model_dump(mode="json"), source
 
 
+def typed_config(config: Any, *, where: str | None = None) -> Any:
+    """A TopicExperimentConfig from a typed config (as :func:`load_config` returns), a dict, or a YAML path."""
+    from pydantic import ValidationError
+
+    from lived_themes.experiment.config import config_error, load_config
+    from lived_themes.experiment.topic_config import TopicExperimentConfig
+
+    if isinstance(config, TopicExperimentConfig):
+        return config
+    if not isinstance(config, dict):
+        return load_config(config)
+    try:
+        return TopicExperimentConfig.model_validate(config)
+    except ValidationError as exc:
+        raise config_error(exc, where or "topic config") from None
+
+
 def load_data(cfg: dict[str, Any], source: Path | None = None) -> Any:
     """The corpus named by ``data`` (read as coding experiments read it), optionally a seeded sample of it."""
     from lived_themes.experiment.config import DataConfig
@@ -57,16 +77,15 @@ def load_data(cfg: dict[str, Any], source: Path | None = None) -> Any:
     return corpus
 
 
-def reference_labels(corpus: Any, reference: str | None) -> tuple[str, np.ndarray]:
-    """(coder name, (n, k) matrix) for the reference coder or a consensus of the human coders."""
-    from lived_themes.corpus import consensus
+def reference_labels(corpus: Any, reference: str | None) -> tuple[Any, str, np.ndarray]:
+    """(corpus, coder name, (n, k) matrix) for the reference coder, or a consensus, resolved as coding runs resolve it."""
+    from lived_themes.experiment.coding import resolve_reference
 
-    if reference and reference.startswith("consensus:"):
-        corpus = consensus(corpus, reference.split(":", 1)[1], name=reference)
     name = reference or (corpus.human_coders[0] if corpus.human_coders else None)
-    if name is None or name not in corpus.coders:
-        raise ValueError(f"reference coder {reference!r} not found; coders: {corpus.coders}")
-    return name, corpus.label_matrix(name, corpus.codes)
+    if name is None:
+        raise ValueError(f"no human coder in the data to use as the reference; coders: {corpus.coders}")
+    corpus = resolve_reference(corpus, name)
+    return corpus, name, corpus.label_matrix(name, corpus.codes)
 
 
 def _safe(name: str) -> str:
@@ -86,21 +105,38 @@ def _model_params(spec: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def run_topics(config: dict[str, Any] | str | Path, *, out_dir: str | Path | None = None) -> Path:
-    """Run a topic experiment and return its run folder (see the module docstring for what it holds)."""
+def run_topics(config: Any, *, out_dir: str | Path | None = None) -> Path:
+    """Run a topic experiment and return its run folder (see the module docstring for what it holds).
+
+    ``config`` is a typed config from :func:`lived_themes.experiment.config.load_config`, a YAML path,
+    or a dict (validated, no project defaults merged).
+    """
+    from lived_themes.experiment.run_folder import RunFolder
+
+    typed = typed_config(config).model_copy(deep=True)
+    for spec in typed.models:
+        spec.params = _model_params(spec.model_dump(mode="json"), typed.model_dump(mode="json"))
+    folder = RunFolder.create(out_dir, root=typed.output.dir, experiment=typed.name, kind="topics", seed=typed.seed)
+    with folder.running():
+        folder.write_config(typed)
+        _run(typed, folder)
+    return folder.path
+
+
+def _run(typed: Any, folder: Any) -> None:
+    from lived_themes.experiment.config import resolved_params
+    from lived_themes.experiment.predictions import model_annotations
+    from lived_themes.experiment.run_folder import METRICS_JSON
     from lived_themes.topics.base import make_topic_model
     from lived_themes.topics.quality import quality_table
 
-    cfg, source = resolve_config(config)
-    run = Path(out_dir) if out_dir else Path("runs") / "topics" / f"{cfg['name']}-{time.strftime('%Y%m%d-%H%M%S')}"
-    run.mkdir(parents=True, exist_ok=True)
-    corpus = load_data(cfg, source)
-    coder, labels = reference_labels(corpus, cfg["reference_coder"])
+    cfg, run = typed.model_dump(mode="json"), folder.path
+    corpus = load_data(cfg, typed.source)
+    folder.protect(corpus.texts)
+    folder.info["codebook_hash"] = corpus.codebook.content_hash() if corpus.codebook else None
+    corpus, coder, labels = reference_labels(corpus, cfg["reference_coder"])
     codes, texts = corpus.codes, corpus.texts
     log.info("topic run %s: %d quotes, %d codes, reference coder %s", cfg["name"], len(texts), len(codes), coder)
-    for spec in cfg["models"]:
-        spec["params"] = _model_params(spec, cfg)
-    (run / "config.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
 
     embeddings = None
     if any(make_topic_model(s["name"]).uses_embeddings for s in cfg["models"]):
@@ -121,20 +157,64 @@ def run_topics(config: dict[str, Any] | str | Path, *, out_dir: str | Path | Non
         fitted[label] = model
         rows.append({"model": label, **alignment.alignment_scores(model.topics_, labels, codes, **cfg["alignment"]), "fit_seconds": timings[label]})
         _write_model(run / label, model, cfg, corpus=corpus, labels=labels, embeddings=shared)
-    pd.DataFrame(rows).to_csv(run / "alignment.csv", index=False)
+    folder.write_text("alignment.csv", pd.DataFrame(rows).to_csv(index=False))
     quality = quality_table(fitted, texts)
-    quality.to_csv(run / "quality.csv", index=False)
+    folder.write_text("quality.csv", quality.to_csv(index=False))
     if cfg["outputs"]["png"]:
         outputs.plot_quality(quality, run / "quality.png")
+    results, not_evaluated, n_evaluated = [], [], 0
     if cfg["as_coder"]:
-        from lived_themes.experiment.topic_scoring import score_as_coders
-
-        scores, model_codes = score_as_coders(fitted, cfg, corpus=corpus, coder=coder, labels=labels, embeddings=embeddings)
-        scores.to_csv(run / "coder_scores.csv", index=False)
-        model_codes.to_csv(run / "model_annotations.csv", index=False)
+        results, not_evaluated, n_evaluated = _score_as_coders(typed, folder, fitted, corpus=corpus, coder=coder, labels=labels,
+                                                               embeddings=embeddings, model_annotations=model_annotations)
+    metrics = _metrics(typed, corpus, coder, codes, results, not_evaluated, n_evaluated)
+    folder.write_json(METRICS_JSON, metrics)
     summary = {"name": cfg["name"], "n_quotes": len(texts), "n_codes": len(codes), "reference_coder": coder, "fit_seconds": timings}
-    (run / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    return run
+    folder.write_json("summary.json", summary)
+    folder.write_report(metrics, config=resolved_params(typed), figures=typed.output.figures, html=typed.output.html)
+    folder.finish()
+
+
+def _evaluation(typed: Any) -> Any:
+    """The run's evaluation settings; its groups default to the topic experiment's ``groups``."""
+    return typed.evaluation if typed.evaluation.groups else typed.evaluation.model_copy(update={"groups": list(typed.groups)})
+
+
+def _score_as_coders(typed: Any, folder: Any, fitted: dict[str, Any], *, corpus: Any, coder: str, labels: np.ndarray,
+                     embeddings: np.ndarray | None, model_annotations: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
+    """Each topic model scored as one more coder by the coders' own scorer: intervals, groups, agreement."""
+    from lived_themes.experiment.scoring import evaluate_predictions
+    from lived_themes.experiment.topic_scoring import score_as_coders
+
+    cfg = typed.model_dump(mode="json")
+    outputs_by_label, train, test = score_as_coders(fitted, cfg, corpus=corpus, labels=labels, embeddings=embeddings)
+    scheme = f"holdout-{typed.as_coder.test_size:g}"
+    keyed = {(scheme, f"topic-coder.v1:{label}"): out for label, out in outputs_by_label.items()}
+    results = [evaluate_predictions(corpus, labels, out, codes=corpus.codes, scheme=s, coder=name, reference=coder,
+                                    evaluation=_evaluation(typed), seed=typed.seed) for (s, name), out in keyed.items()]
+    table = [{"model": label, "reference_coder": coder, "n_train": len(train), "n_test": len(test), **r["summary"]}
+             for label, r in zip(outputs_by_label, results)]
+    folder.write_text("coder_scores.csv", pd.DataFrame(table).to_csv(index=False))
+    folder.write_text("model_annotations.csv", model_annotations(corpus.quote_ids, corpus.codes, keyed).to_csv(index=False))
+    ids = np.asarray(corpus.quote_ids, dtype=object)
+    seen = ~np.isnan(labels).all(axis=1)
+    not_evaluated = [{"quote_id": q, "reason": "training quote for the topic -> code map"} for q in ids[train]]
+    not_evaluated += [{"quote_id": q, "reason": f"not coded by reference coder {coder}"} for q in ids[~seen]]
+    return results, not_evaluated, len(test)
+
+
+def _metrics(typed: Any, corpus: Any, coder: str, codes: list[str], results: list[dict[str, Any]],
+             not_evaluated: list[dict[str, Any]], n_evaluated: int) -> dict[str, Any]:
+    from lived_themes.experiment.scoring import human_agreement, human_coders, metrics_document
+
+    evaluation = _evaluation(typed)
+    humans = human_coders(corpus, evaluation)
+    aside = [{"quote_id": q, "reason": f"set aside on load: {r}"} for q, r in zip(corpus.set_aside.get("quote_id", []), corpus.set_aside.get("reason", []))]
+    return metrics_document(
+        experiment=typed.name, description=typed.description or "topic models scored as coders on held-out quotes",
+        reference=coder, corpus=corpus, n_quotes=len(corpus) + len(corpus.set_aside), n_evaluated=n_evaluated,
+        not_evaluated=aside + not_evaluated, codes=codes, excluded_codes=[], humans=humans, groups=evaluation.groups,
+        results=results, human_agreement=human_agreement(corpus, codes, humans, evaluation, seed=typed.seed),
+    )
 
 
 def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, labels: np.ndarray, embeddings: np.ndarray | None) -> None:

@@ -29,8 +29,9 @@ SPARK_SCHEMA = "id string, codes array<string>, scores map<string,double>, error
 def _coder_for(model_dir: str) -> Any:
     """One load per worker process and model, however many partitions it codes."""
     from lived_themes.coders.base import load_coder
+    from lived_themes.predict.local import model_folder
 
-    return load_coder(model_dir)
+    return load_coder(model_folder(model_dir))
 
 
 def prediction_meta() -> pd.DataFrame:

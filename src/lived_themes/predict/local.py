@@ -26,11 +26,21 @@ def _text_problem(value: object) -> str | None:
     return None if value.strip() else "empty text"
 
 
+def model_folder(path: str | Path) -> Path:
+    """The saved model in ``path``: the folder itself, or a run folder's ``model/``."""
+    from lived_themes.coders.base import CODER_FILE
+
+    folder = Path(path)
+    if not (folder / CODER_FILE).exists() and (folder / "model" / CODER_FILE).exists():
+        return folder / "model"
+    return folder
+
+
 def predict_records(model: str | Path | Coder, source: Any, *, text_column: str = "text", id_column: str | None = "quote_id",
                     chunk_size: int = 4096, metadata_columns: bool = True) -> Iterator[dict[str, Any]]:
     """Yield ``{"id", "codes", "scores"}`` per input row, in input order.
 
-    ``model`` is a saved model folder, or a coder already loaded (a worker coding many partitions
+    ``model`` is a saved model folder (or a run folder holding ``model/``), or a coder already loaded (a worker coding many partitions
     loads it once).
     """
     frame, name = read_table(source)
@@ -38,7 +48,7 @@ def predict_records(model: str | Path | Coder, source: Any, *, text_column: str 
         raise InputError(f"no text column {text_column!r}; columns present: {list(frame.columns)} (use --text-column)", file=name, field=text_column)
     if id_column is not None and id_column not in frame.columns:
         raise InputError(f"no id column {id_column!r}; columns present: {list(frame.columns)} (use --id-column)", file=name, field=id_column)
-    coder = load_coder(model) if isinstance(model, (str, Path)) else model
+    coder = load_coder(model_folder(model)) if isinstance(model, (str, Path)) else model
     ids = frame[id_column].tolist() if id_column else list(range(1, len(frame) + 1))
     problems = [_text_problem(v) for v in frame[text_column].tolist()]
     good = np.array([i for i, p in enumerate(problems) if p is None], dtype=int)
@@ -47,6 +57,7 @@ def predict_records(model: str | Path | Coder, source: Any, *, text_column: str 
         meta = frame.iloc[chunk].reset_index(drop=True) if metadata_columns else None
         scores = coder.predict_proba([frame[text_column].iloc[i] for i in chunk], metadata=meta) if chunk else np.zeros((0, len(coder.codes_)))
         by_row = dict(zip(chunk, scores))
+        chosen = dict(zip(chunk, coder.codes_from_scores(scores))) if chunk else {}
         for i in range(start, min(start + chunk_size, len(frame))):
             identifier = ids[i].item() if hasattr(ids[i], "item") else ids[i]
             if problems[i] is not None:
@@ -55,7 +66,7 @@ def predict_records(model: str | Path | Coder, source: Any, *, text_column: str 
             row = by_row[i]
             yield {
                 "id": identifier,
-                "codes": [c for c, s, t in zip(coder.codes_, row, coder.thresholds_) if s >= t],
+                "codes": [c for c, v in zip(coder.codes_, chosen[i]) if v],
                 "scores": {c: float(s) for c, s in zip(coder.codes_, row)},
             }
 

@@ -49,8 +49,8 @@ FLOOR_NOTE = (
 
 
 def is_floor(coder: str) -> bool:
-    """The majority baseline is the floor every other coder must clear."""
-    return "majority" in str(coder).lower()
+    """The majority baseline (or, for topic models, the base-rate coder) is the floor every other coder must clear."""
+    return "majority" in str(coder).lower() or str(coder).endswith("base-rates")
 
 
 def _schemes(metrics: Mapping) -> dict[str, list[dict]]:
@@ -280,6 +280,10 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
         from lived_themes.report.standin import standin_blocks
 
         blocks += standin_blocks(scheme, results, figure_dir=figure_dir, slug=s)
+    model = (run_info or {}).get("model")
+    if isinstance(model, Mapping):  # the saved final model, and how to use it
+        blocks += [("h2", "Saved model"), ("p", f"The final {model.get('coder')} model, trained on every evaluated quote, is saved in "
+                                               f"`{model.get('folder')}/`. Code new text with: `{model.get('use')}`")]
     return blocks + _provenance(metrics, config, run_info)
 
 

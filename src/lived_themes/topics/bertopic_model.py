@@ -148,7 +148,7 @@ class BERTopicModel(TopicModel):
             from lived_themes.coders.embeddings import load_sentence_encoder
 
         model = BERTopic(
-            embedding_model=load_sentence_encoder(self.encoder, self.device) if needs_encoder else None,
+            embedding_model=_backend(load_sentence_encoder(self.encoder, self.device)) if needs_encoder else None,
             vectorizer_model=make_vectorizer(pipeline=self.spacy_pipeline),
             top_n_words=self.top_n_words,
             nr_topics=self.nr_topics,
@@ -242,3 +242,18 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
     matrix = np.asarray(matrix, dtype=np.float32)
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.where(norms > 0, norms, 1.0)
+
+
+def _backend(encoder: Any) -> Any:
+    """BERTopic recognises sentence-transformers models; other encoders (the hashing one) go in its embedder wrapper."""
+    from lived_themes.coders.embeddings import HashingEncoder
+
+    if not isinstance(encoder, HashingEncoder):
+        return encoder
+    from bertopic.backend import BaseEmbedder
+
+    class _Embedder(BaseEmbedder):
+        def embed(self, documents: Any, verbose: bool = False) -> np.ndarray:
+            return encoder.encode(list(documents))
+
+    return _Embedder()

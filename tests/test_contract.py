@@ -1,0 +1,175 @@
+"""The coder contract over EVERY registered name: pinned defaults, and fit -> scores -> codes -> save -> load.
+
+A registered name is a promise that its results do not change: a default that changes results needs
+a new version name, so each name's defaults are pinned here. New registered names run the
+conformance test automatically (as ``slow`` until a light configuration is added to ``LIGHT``).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from lived_themes.codebook import Code, Codebook
+from lived_themes.coders import Coder, load_coder
+from lived_themes.registry import CODERS, TOPIC_MODELS, get_coder_class, get_topic_model_class, make_coder
+
+PINNED_DEFAULTS = {
+    "majority.v1": {},
+    "tfidf-logreg.v1": {"min_df": 1, "max_ngram": 2, "max_features": None, "C": 1.0, "max_iter": 1000, "tune": True,
+                        "inner_folds": 3, "seed": 0, "solver": "lbfgs"},
+    "tfidf-logreg.v2": {"min_df": 1, "max_ngram": 2, "max_features": None, "C": 1.0, "max_iter": 1000, "tune": True,
+                        "inner_folds": 3, "seed": 0, "solver": "liblinear"},
+    "codebook-similarity.v1": {"encoder": None, "threshold": 0.3, "top_k": None, "aggregate": "max", "scoring": "cosine",
+                               "temperature": 0.05, "use_examples": True, "tune": False, "device": None},
+    "transformer.v1": {"encoder": "all-MiniLM-L6-v2", "max_length": 128, "batch_size": 16, "predict_batch_size": 64, "epochs": 3,
+                       "lr_encoder": 0.0001, "lr_head": 0.002, "weight_decay": 0.01, "warmup_fraction": 0.1, "loss": "bce",
+                       "focal_gamma": 2.0, "class_weight": "balanced", "max_pos_weight": 10.0, "grad_accumulation": 1, "patience": 1,
+                       "validation_fraction": 0.1, "validation_group": None, "context_columns": None, "mixed_precision": True,
+                       "seed": 0, "device": None, "max_steps": None},
+    "setfit.v1": {"encoder": "all-MiniLM-L6-v2", "num_iterations": 20, "num_epochs": 1, "batch_size": 16, "body_learning_rate": 2e-05,
+                  "max_length": 128, "class_weight": "balanced", "C": 1.0, "context_columns": None, "mixed_precision": True, "seed": 0,
+                  "device": None, "max_steps": -1},
+    "topic-coder.v1": {"topic_model": "bertopic.v1", "topic_params": None, "smoothing": 1.0, "tune": True},
+    "bertopic.v1": {"encoder": None, "mode": "unsupervised", "n_neighbors": None, "n_components": 5, "min_cluster_size": None,
+                    "min_samples": None, "nr_topics": None, "top_n_words": 25, "zeroshot_min_similarity": 0.4,
+                    "spacy_pipeline": "blank:en", "seed": 42, "device": None},
+    "lda.v1": {"n_topics": 10, "max_iter": 200, "min_df": None, "max_df": 0.95, "spacy_pipeline": "blank:en", "seed": 42},
+    "nmf.v1": {"n_topics": 10, "max_iter": 200, "min_df": None, "max_df": 0.95, "spacy_pipeline": "blank:en", "seed": 42},
+}
+
+
+def _signature_defaults(cls: type) -> dict:
+    """Defaults read from the constructor signature: no instance, so no weights are ever touched."""
+    import inspect
+
+    from lived_themes.registry import constructor_params
+
+    signature = inspect.signature(cls.__init__)
+    return {k: signature.parameters[k].default for k in constructor_params(cls)}
+
+
+@pytest.mark.parametrize("name", sorted({**CODERS, **TOPIC_MODELS}))
+def test_every_registered_name_has_pinned_defaults(name: str) -> None:
+    assert name in PINNED_DEFAULTS, f"{name} is registered but its defaults are not pinned here"
+    cls = get_coder_class(name) if name in CODERS else get_topic_model_class(name)
+    assert _signature_defaults(cls) == PINNED_DEFAULTS[name], (
+        f"{name}: a default changed; a change that alters results needs a new version name")
+
+
+def test_get_params_reports_the_constructor_defaults() -> None:
+    for name in ("majority.v1", "tfidf-logreg.v1", "tfidf-logreg.v2", "codebook-similarity.v1", "topic-coder.v1", "lda.v1", "nmf.v1"):
+        cls = get_coder_class(name) if name in CODERS else get_topic_model_class(name)
+        assert cls().get_params() == PINNED_DEFAULTS[name], name
+
+
+# ----- conformance: fit tiny data -> scores -> codes -> save -> load -> same scores ------------------
+THEMES = {
+    "access": ["I waited months for an appointment", "the waiting list was a year long", "no appointment and a long wait",
+               "waiting for a referral letter for months", "the wait for therapy was too long", "another long wait"],
+    "relationship": ["my nurse listened and was kind", "staff were kind and listened", "the doctor listened to me",
+                     "kind staff who listen", "she listened without judging me", "a kind nurse listened"],
+    "crisis": ["the crisis team never came at night", "in crisis at night nobody answered", "crisis line at night helped",
+               "a crisis and no help at night", "at night in crisis I went to A&E", "crisis care at night failed"],
+}
+CODES = list(THEMES)
+TEXTS = [t for texts in THEMES.values() for t in texts]
+LABELS = np.array([[1.0 if c == theme else 0.0 for c in CODES] for theme, texts in THEMES.items() for _ in texts])
+BOOK = Codebook(name="tiny", version="1", codes=[
+    Code(id="access", label="Access", definition="waiting and appointments", examples=["a long wait"]),
+    Code(id="relationship", label="Relationship", definition="staff who listen and are kind"),
+    Code(id="crisis", label="Crisis", definition="crisis care at night"),
+])
+
+#: Light, offline settings per registered name; names missing here still run, as slow tests.
+LIGHT = {
+    "majority.v1": {},
+    "tfidf-logreg.v1": {},
+    "tfidf-logreg.v2": {},
+    "codebook-similarity.v1": {"encoder": "hashing"},
+    "topic-coder.v1": {"topic_model": "lda.v1", "topic_params": {"n_topics": 3, "max_iter": 20}},
+    "lda.v1": {"n_topics": 3, "max_iter": 20},
+    "nmf.v1": {"n_topics": 3, "max_iter": 50},
+}
+HEAVY = {
+    "transformer.v1": {"max_steps": 1, "device": "cpu", "mixed_precision": False},
+    "setfit.v1": {"max_steps": 1, "num_iterations": 1, "device": "cpu", "mixed_precision": False},
+    "bertopic.v1": {"encoder": "hashing"},
+}
+
+
+def _cases(table: dict) -> list:
+    return [pytest.param(name, marks=[] if name in LIGHT else [pytest.mark.slow]) for name in sorted(table)]
+
+
+@pytest.mark.parametrize("name", _cases(CODERS))
+def test_coder_conformance(name: str, tmp_path) -> None:
+    coder = make_coder(name, **LIGHT.get(name, HEAVY.get(name, {})))
+    assert isinstance(coder, Coder) and coder.name == name
+    params = coder.get_params()
+    json.dumps(params)  # recorded in config.yaml and coder.json
+    assert type(coder)(**params).get_params() == params
+    coder.fit(TEXTS, LABELS, CODES, codebook=BOOK)
+    assert coder.codes_ == CODES and coder.thresholds_.shape == (len(CODES),)
+
+    texts = [*TEXTS, "something about nothing in particular"]
+    scores = coder.predict_proba(texts)
+    assert scores.shape == (len(texts), len(CODES))
+    assert np.isfinite(scores).all() and scores.min() >= 0.0 and scores.max() <= 1.0
+    codes = coder.predict(texts)
+    assert set(np.unique(codes)) <= {0, 1}
+    np.testing.assert_array_equal(codes, coder.codes_from_scores(scores))  # the one rule, whoever holds the scores
+
+    folder = coder.save(tmp_path / "model")
+    loaded = load_coder(folder)
+    assert type(loaded) is type(coder) and loaded.get_params() == params and loaded.codes_ == CODES
+    np.testing.assert_allclose(loaded.predict_proba(texts), scores, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(loaded.predict(texts), codes)
+
+
+@pytest.mark.parametrize("name", _cases(TOPIC_MODELS))
+def test_topic_model_conformance(name: str, tmp_path) -> None:
+    from lived_themes.topics.base import load_topic_model, make_topic_model
+    from lived_themes.topics.coder import TopicCoder
+
+    params = LIGHT.get(name, HEAVY.get(name, {}))
+    model = make_topic_model(name, **params)
+    json.dumps(model.get_params())
+    model.fit(TEXTS)
+    assert len(model.topics_) == len(TEXTS) and model.topic_ids
+    again = model.transform(TEXTS)
+    assert again.shape == (len(TEXTS),)
+    loaded = load_topic_model(model.save(tmp_path / "topics"))
+    assert loaded.get_params() == model.get_params()
+    np.testing.assert_array_equal(loaded.transform(TEXTS), again)
+
+    # and as a coder, through the same contract as every other coder
+    coder = TopicCoder(topic_model=name, topic_params=params).fit(TEXTS, LABELS, CODES)
+    scores = coder.predict_proba(TEXTS)
+    assert scores.shape == (len(TEXTS), len(CODES)) and scores.min() >= 0.0 and scores.max() <= 1.0
+    np.testing.assert_array_equal(coder.predict(TEXTS), coder.codes_from_scores(scores))
+    np.testing.assert_allclose(load_coder(coder.save(tmp_path / "coder")).predict_proba(TEXTS), scores, atol=1e-9)
+
+
+def test_top_k_applies_wherever_scores_become_codes() -> None:
+    """codebook-similarity's top_k: predict and codes_from_scores agree, and at most k codes per quote."""
+    coder = make_coder("codebook-similarity.v1", encoder="hashing", threshold=0.0, top_k=1).fit([], None, CODES, codebook=BOOK)
+    scores = coder.predict_proba(TEXTS)
+    assert (coder.codes_from_scores(scores).sum(axis=1) == 1).all()
+    plain = make_coder("codebook-similarity.v1", encoder="hashing", threshold=0.0).fit([], None, CODES, codebook=BOOK)
+    assert plain.codes_from_scores(scores).sum(axis=1).max() > 1
+
+
+def test_hashing_encoder_is_deterministic_and_offline() -> None:
+    from lived_themes.coders.embeddings import encode, load_sentence_encoder
+
+    a = encode(["kind staff", "a long wait"], encoder="hashing")
+    b = load_sentence_encoder("hashing:256").encode(["kind staff", "a long wait"])
+    assert a.shape == (2, 256)
+    np.testing.assert_allclose(a, b)
+    np.testing.assert_allclose(np.linalg.norm(a, axis=1), 1.0, atol=1e-6)
+    assert encode(["x"], encoder="hashing:16").shape == (1, 16)
+    with pytest.raises(ValueError, match="hashing:<dimensions>"):
+        encode(["x"], encoder="hashing:many")
