@@ -20,9 +20,71 @@ app = typer.Typer(
 )
 
 
-def _fail(exc: Exception) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+_VERBOSE = False
+
+
+def _one_line(text: str) -> str:
+    """Messages that list several problems on several lines become one line, joined by '; '."""
+    parts = [p.strip() for p in str(text).splitlines() if p.strip()]
+    return "; ".join(parts).replace(":;", ":")
+
+
+def describe_error(exc: BaseException) -> str:
+    """A located one-line message for a user-facing error: ``<file>: <field/row>: <why>`` where known."""
+    import yaml
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        return f"{exc.title}: {loc}: {first['msg']} ({exc.error_count()} problem(s) in all)"
+    if isinstance(exc, yaml.YAMLError):
+        return f"not valid YAML: {_one_line(str(exc))}"
+    if isinstance(exc, OSError) and not isinstance(exc, ImportError):
+        reason = exc.strerror or str(exc)
+        if exc.filename is not None:
+            return f"{exc.filename}: {reason}" + (f" -> {exc.filename2}" if exc.filename2 else "")
+        return reason
+    return _one_line(str(exc))
+
+
+def _fail(exc: BaseException) -> None:
+    if _VERBOSE:
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    typer.secho(f"error: {describe_error(exc)}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean bad input, a bad config, a bad model folder or a file system problem: exit 2, no traceback."""
+    import yaml
+    from pydantic import ValidationError
+
+    from lived_themes.errors import LivedThemesError
+
+    return (LivedThemesError, ValidationError, yaml.YAMLError, OSError)
+
+
+def located_errors(*extra: type[BaseException]):
+    """Decorator: one error path for every command. User errors (and ``extra``) become ``error: ...`` and exit 2;
+    anything else is a bug and keeps its traceback (exit 1). ``--verbose`` prints the traceback for both."""
+    import functools
+
+    def wrap(command):
+        @functools.wraps(command)
+        def run_command(*args, **kwargs):
+            try:
+                return command(*args, **kwargs)
+            except typer.Exit:
+                raise
+            except _user_errors() + extra as exc:
+                _fail(exc)
+
+        return run_command
+
+    return wrap
 
 
 def _console():
@@ -32,15 +94,26 @@ def _console():
 
 
 @app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details (never quote text).")) -> None:
+def main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details (never quote text) and show tracebacks."),
+    allow_download: bool = typer.Option(
+        False, "--allow-download", help="Let encoders be downloaded from the Hugging Face hub (off by default: nothing leaves the machine)."
+    ),
+) -> None:
+    global _VERBOSE
+    _VERBOSE = verbose
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not verbose:  # the runner prints its own progress; the libraries' per-batch bars would drown it
         for name in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS", "TQDM_DISABLE"):
             os.environ.setdefault(name, "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from lived_themes.coders.offline import set_offline_mode
+
+    set_offline_mode(allow_download=allow_download)
 
 
 @app.command()
+@located_errors(ValueError)
 def extract(
     report: Path = typer.Argument(..., help="Consultation report (Markdown)."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the quotes (.jsonl, .csv or .parquet)."),
@@ -49,13 +122,13 @@ def extract(
 ) -> None:
     """Extract every verbatim quote from a consultation report, with section, line and speaker notation."""
     from lived_themes.corpus import write_table
-    from lived_themes.errors import LivedThemesError
+    from lived_themes.corpus.tables import table_format
     from lived_themes.extract import extract_quotes
+    from lived_themes.files import refuse_overwrite
 
-    try:
-        quotes = extract_quotes(report, pipeline=pipeline, id_prefix=id_prefix)
-    except (LivedThemesError, FileNotFoundError, ValueError) as exc:
-        _fail(exc)
+    table_format(output)  # an unknown output format is refused before the (slow) extraction
+    refuse_overwrite(output, [report])
+    quotes = extract_quotes(report, pipeline=pipeline, id_prefix=id_prefix)
     if output.suffix == ".jsonl":
         from lived_themes.extract import write_quotes_jsonl
 
@@ -67,6 +140,7 @@ def extract(
 
 
 @app.command()
+@located_errors(ValueError)
 def describe(
     corpus: Path = typer.Argument(..., help="A corpus folder (quotes.*, annotations.*, codebook.yaml) or a quotes file."),
     annotations: Optional[Path] = typer.Option(None, help="Long annotations file, when CORPUS is a quotes file."),
@@ -76,37 +150,33 @@ def describe(
     """Counts per code, per coder and per group value, as tables in the terminal."""
     from lived_themes.corpus import load_corpus
     from lived_themes.corpus.describe import render_description
-    from lived_themes.errors import LivedThemesError
-
-    try:
-        loaded = load_corpus(corpus, annotations, codebook=codebook)
-    except (LivedThemesError, FileNotFoundError, ValueError) as exc:
-        _fail(exc)
+    loaded = load_corpus(corpus, annotations, codebook=codebook)
     render_description(loaded, by=by or None, console=_console())
 
 
 @app.command()
+@located_errors()
 def codebook(
     path: Path = typer.Argument(..., help="Codebook YAML."),
     markdown: Optional[Path] = typer.Option(None, "--markdown", "-o", help="Write the Markdown table here (default: print it)."),
 ) -> None:
     """Validate a codebook, print its content hash, and export it as a Markdown table for papers."""
     from lived_themes.codebook import load_codebook
-    from lived_themes.errors import LivedThemesError
+    from lived_themes.files import refuse_overwrite, write_text_atomic
 
-    try:
-        book = load_codebook(path)
-    except LivedThemesError as exc:
-        _fail(exc)
+    if markdown:
+        refuse_overwrite(markdown, [path])
+    book = load_codebook(path)
     table = book.to_markdown()
     if markdown:
-        markdown.write_text(table, encoding="utf-8")
+        write_text_atomic(markdown, table)
         typer.echo(f"{book.name} {book.version}: {len(book.codes)} codes, hash {book.content_hash()} -> {markdown}")
     else:
         typer.echo(table)
 
 
 @app.command()
+@located_errors(ValueError, KeyError, ImportError)
 def run(
     experiment: Path = typer.Argument(..., help="Experiment YAML (only its differences from configs/defaults.yaml)."),
     set_: list[str] = typer.Option([], "--set", help="Override a config value: key.sub=value (repeatable)."),
@@ -115,28 +185,22 @@ def run(
 ) -> None:
     """Run an experiment: load, split, fit, predict, evaluate, and write a run folder. Prints the folder last."""
     from lived_themes.experiment.config import is_topic_experiment, load_config
-    from lived_themes.errors import LivedThemesError
     from lived_themes.experiment.coding import run_experiment
 
     if is_topic_experiment(experiment):
         topics(experiment, set_=set_, out=out)
         return
-    try:
-        config = load_config(experiment, overrides=set_)
-    except LivedThemesError as exc:
-        _fail(exc)
+    config = load_config(experiment, overrides=set_)
     console = _console()
     progress = None if quiet else (lambda message: console.log(message))
-    try:
-        run_dir = run_experiment(config, out_dir=out, base_dir=experiment.resolve().parent, progress=progress)
-    except (LivedThemesError, ValueError, KeyError, ImportError) as exc:
-        _fail(exc)
+    run_dir = run_experiment(config, out_dir=out, base_dir=experiment.resolve().parent, progress=progress)
     if not quiet:
         _print_headline(run_dir)
     typer.echo(str(run_dir))
 
 
 @app.command()
+@located_errors(ValueError, KeyError, ImportError)
 def topics(
     experiment: Path = typer.Argument(..., help="Topic experiment YAML (e.g. experiments/nsun2014_topics.yaml)."),
     set_: list[str] = typer.Option([], "--set", help="Override a config value: key.sub=value (repeatable)."),
@@ -144,16 +208,12 @@ def topics(
 ) -> None:
     """Fit topic models (BERTopic, LDA, NMF), align them with human codes, and write tables and figures."""
     from lived_themes.experiment.config import read_yaml_with_overrides
-    from lived_themes.errors import LivedThemesError
 
-    try:
-        raw = read_yaml_with_overrides(experiment, set_)
-        from lived_themes.experiment.topics import resolve_config, run_topics
+    raw = read_yaml_with_overrides(experiment, set_)
+    from lived_themes.experiment.topics import resolve_config, run_topics
 
-        resolve_config(raw, where=str(experiment))  # config errors before any data is read
-        run_dir = run_topics(raw, out_dir=out)
-    except (LivedThemesError, ValueError, KeyError, ImportError, FileNotFoundError) as exc:
-        _fail(exc)
+    resolve_config(raw, where=str(experiment))  # config errors before any data is read
+    run_dir = run_topics(raw, out_dir=out)
     typer.echo(str(run_dir))
 
 
@@ -169,6 +229,7 @@ def _print_headline(run_dir: Path) -> None:
 
 
 @app.command()
+@located_errors()
 def predict(
     model_dir: Path = typer.Argument(..., help="A saved model folder (e.g. runs/<exp>/<time>/model)."),
     input: Path = typer.Argument(..., help="CSV, TSV, JSONL or Parquet file of texts."),
@@ -177,17 +238,14 @@ def predict(
     id_column: str = typer.Option("quote_id", help="Column holding the row id."),
 ) -> None:
     """Apply a saved model to a file: one JSON line per input row, in input order; no row is dropped."""
-    from lived_themes.errors import LivedThemesError
     from lived_themes.predict import predict_file
 
-    try:
-        count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column)
-    except (LivedThemesError, FileNotFoundError) as exc:
-        _fail(exc)
+    count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column)
     typer.echo(f"{count} rows -> {output}")
 
 
 @app.command()
+@located_errors(ValueError)
 def evaluate(
     annotations: Path = typer.Option(..., help="Human annotations: long table (quote_id, coder, code)."),
     predictions: Path = typer.Option(..., help="Model predictions: `lived-themes predict` output (id, codes, scores) or a long table."),
@@ -200,14 +258,10 @@ def evaluate(
     n_boot: int = typer.Option(1000, help="Bootstrap resamples for confidence intervals."),
 ) -> None:
     """Evaluate predictions made elsewhere against human coders, by group."""
-    from lived_themes.errors import LivedThemesError
     from lived_themes.experiment.evaluate import evaluate_external
 
-    try:
-        run_dir = evaluate_external(annotations=annotations, predictions=predictions, reference=reference, quotes=quotes,
-                                    codebook=codebook, groups=groups, model_name=model_name, out=out, n_boot=n_boot)
-    except (LivedThemesError, FileNotFoundError, ValueError) as exc:
-        _fail(exc)
+    run_dir = evaluate_external(annotations=annotations, predictions=predictions, reference=reference, quotes=quotes,
+                                codebook=codebook, groups=groups, model_name=model_name, out=out, n_boot=n_boot)
     _print_headline(run_dir)
     typer.echo(str(run_dir))
 

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from lived_themes.corpus import Corpus
+from lived_themes.errors import HEADER_ROW, InputError
 
 MAX_GROUP_VALUES = 20
 NOT_GROUPS = {"quote_id", "text", "line", "speaker_notation"}
@@ -77,7 +78,8 @@ def render_description(corpus: Corpus, *, by: list[str] | None = None, console: 
     columns = by or group_columns(corpus)
     for column in columns:
         if column not in corpus.quotes.columns:
-            raise ValueError(f"--by {column!r}: no such column; columns: {list(corpus.quotes.columns)}")
+            raise InputError(f"no such column to group by (--by); columns present: {list(corpus.quotes.columns)}",
+                             file=corpus.reports[0].source if corpus.reports else corpus.name, row=HEADER_ROW, field=column)
         for coder in corpus.coders or [""]:
             # Codes as rows, group values as columns: there are few group values, and code labels
             # as column headers are cut to one letter in an 80-column terminal.
