@@ -82,7 +82,7 @@ def tiny_corpus(tmp_path: Path) -> Path:
 def experiment(tmp_path: Path, tiny_corpus: Path) -> Path:
     path = tmp_path / "exp.yaml"
     path.write_text(
-        f"name: tiny\ndata:\n  path: {tiny_corpus}\nreference:\n  coder: report\n"
+        f"name: tiny\nseed: 0\ndata:\n  path: {tiny_corpus}\nreference:\n  coder: report\n"
         "splits:\n  - kind: holdout\n    test_size: 0.3\ncoders:\n  - name: majority.v1\n"
         f"evaluation:\n  n_boot: 0\noutput:\n  dir: {tmp_path / 'runs'}\n  html: false\n  figures: false\n",
         encoding="utf-8",
