@@ -135,7 +135,7 @@ def no_pickled_weights(folder: Path, expected: str) -> None:
 def expect_shape(path: Path, name: str, shape: tuple[int, ...], expected: tuple[int | None, ...], what: str) -> None:
     """``shape`` must match ``expected`` (None = any size): a mismatch names the file, the array and the codes."""
     if len(shape) != len(expected) or any(e is not None and s != e for s, e in zip(shape, expected)):
-        want = "(" + ", ".join("any" if e is None else str(e) for e in expected) + ")"
+        want = "(" + ", ".join("any" if e is None else str(e) for e in expected) + ("," if len(expected) == 1 else "") + ")"
         raise ModelFileError(f"has shape {tuple(shape)}, expected {want} {what}", file=path, field=name)
 
 

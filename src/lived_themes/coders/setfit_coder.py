@@ -140,8 +140,7 @@ class SetFitCoder(Coder):
         np.savez(folder / HEAD_FILE, coef=self.coef_, intercept=self.intercept_, constant=self.constant_)
 
     def _load_state(self, folder: Path) -> None:
-        from sentence_transformers import SentenceTransformer
-
+        """Body and head files checked first (no custom modules, no pickles, shapes per code), then loaded."""
         from lived_themes.coders._modelfiles import expect_shape, load_npz
 
         _check_body(folder / BODY_DIR)
@@ -151,6 +150,8 @@ class SetFitCoder(Coder):
         expect_shape(head_path, "coef", head["coef"].shape, (k, None), f"({k} codes x embedding width)")
         expect_shape(head_path, "intercept", head["intercept"].shape, (k,), f"(one per code, {k} codes)")
         expect_shape(head_path, "constant", head["constant"].shape, (k,), f"(one per code, {k} codes)")
+        from sentence_transformers import SentenceTransformer
+
         device = pick_device(None if self.device and self.device.startswith("cuda") else self.device)
         # use_safetensors: a pickled weights file in the folder is refused rather than unpickled
         self.body_ = SentenceTransformer(str(folder / BODY_DIR), device=device, model_kwargs={"use_safetensors": True},
