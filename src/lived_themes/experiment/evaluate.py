@@ -11,6 +11,8 @@ import pandas as pd
 from lived_themes.codebook import Codebook, load_codebook
 from lived_themes.experiment.config import EvaluationConfig
 from lived_themes.corpus import Corpus, load_annotations, read_table
+from lived_themes.corpus.validate import normalise_ids
+from lived_themes.errors import shown
 from lived_themes.experiment.scoring import evaluate_predictions, human_agreement
 from lived_themes.experiment.coding import resolve_reference
 from lived_themes.jsonutil import jsonable
@@ -19,6 +21,9 @@ from lived_themes.jsonutil import jsonable
 def _prediction_matrix(path: Path, quote_ids: list[str], codes: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """(scores, predicted) from predict output (id, codes, scores) or a long (quote_id, code) table; NaN where absent."""
     frame, name = read_table(path)
+    for column in ("id", "quote_id"):  # the same id rule as every other input: 1.0 -> "1"
+        if column in frame.columns:
+            frame[column] = normalise_ids(frame[column].tolist(), file=name, field=column)
     index = {q: i for i, q in enumerate(quote_ids)}
     col = {c: j for j, c in enumerate(codes)}
     scores = np.full((len(quote_ids), len(codes)), np.nan)
@@ -26,7 +31,7 @@ def _prediction_matrix(path: Path, quote_ids: list[str], codes: list[str]) -> tu
     if {"id", "codes"} <= set(frame.columns):
         for row, (qid, row_codes, row_scores) in enumerate(zip(frame["id"], frame["codes"], frame.get("scores", [None] * len(frame))), start=1):
             if str(qid) not in index:
-                raise ValueError(f"{name}: row {row}: prediction for unknown quote id {qid!r}")
+                raise ValueError(f"{name}: row {row}: prediction for unknown quote id {shown(qid)}")
             i = index[str(qid)]
             predicted[i] = 0.0
             for code in row_codes or []:
@@ -37,7 +42,7 @@ def _prediction_matrix(path: Path, quote_ids: list[str], codes: list[str]) -> tu
     elif {"quote_id", "code"} <= set(frame.columns):
         for row, (qid, code) in enumerate(zip(frame["quote_id"].astype(str), frame["code"]), start=1):
             if qid not in index:
-                raise ValueError(f"{name}: row {row}: prediction for unknown quote id {qid!r}")
+                raise ValueError(f"{name}: row {row}: prediction for unknown quote id {shown(qid)}")
             if isinstance(code, str) and code and code not in col:
                 raise ValueError(f"{name}: row {row}: code {code!r} is not among the annotated codes {codes}")
             i = index[qid]
