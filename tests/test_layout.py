@@ -12,7 +12,7 @@ PACKAGE = Path(lived_themes.__file__).parent
 
 #: the stages and the few top-level modules the architecture doc names; anything else is a stray module
 STAGES = {"corpus", "extract", "coders", "topics", "evaluation", "report", "experiment", "predict", "interop"}
-TOP_LEVEL = {"__init__.py", "cli.py", "codebook.py", "registry.py", "errors.py", "splits.py", "jsonutil.py"}
+TOP_LEVEL = {"__init__.py", "cli.py", "codebook.py", "registry.py", "errors.py", "splits.py", "jsonutil.py", "files.py"}
 APPLICATION = {"experiment", "cli.py"}
 
 #: old module names that were merged or moved: they must not come back

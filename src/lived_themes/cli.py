@@ -20,9 +20,71 @@ app = typer.Typer(
 )
 
 
-def _fail(exc: Exception) -> None:
-    typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+_VERBOSE = False
+
+
+def _one_line(text: str) -> str:
+    """Messages that list several problems on several lines become one line, joined by '; '."""
+    parts = [p.strip() for p in str(text).splitlines() if p.strip()]
+    return "; ".join(parts).replace(":;", ":")
+
+
+def describe_error(exc: BaseException) -> str:
+    """A located one-line message for a user-facing error: ``<file>: <field/row>: <why>`` where known."""
+    import yaml
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        return f"{exc.title}: {loc}: {first['msg']} ({exc.error_count()} problem(s) in all)"
+    if isinstance(exc, yaml.YAMLError):
+        return f"not valid YAML: {_one_line(str(exc))}"
+    if isinstance(exc, OSError) and not isinstance(exc, ImportError):
+        reason = exc.strerror or str(exc)
+        if exc.filename is not None:
+            return f"{exc.filename}: {reason}" + (f" -> {exc.filename2}" if exc.filename2 else "")
+        return reason
+    return _one_line(str(exc))
+
+
+def _fail(exc: BaseException) -> None:
+    if _VERBOSE:
+        import traceback
+
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+    typer.secho(f"error: {describe_error(exc)}", fg=typer.colors.RED, err=True)
     raise typer.Exit(code=2)
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    """Exceptions that mean bad input, a bad config, a bad model folder or a file system problem: exit 2, no traceback."""
+    import yaml
+    from pydantic import ValidationError
+
+    from lived_themes.errors import LivedThemesError
+
+    return (LivedThemesError, ValidationError, yaml.YAMLError, OSError)
+
+
+def located_errors(*extra: type[BaseException]):
+    """Decorator: one error path for every command. User errors (and ``extra``) become ``error: ...`` and exit 2;
+    anything else is a bug and keeps its traceback (exit 1). ``--verbose`` prints the traceback for both."""
+    import functools
+
+    def wrap(command):
+        @functools.wraps(command)
+        def run_command(*args, **kwargs):
+            try:
+                return command(*args, **kwargs)
+            except typer.Exit:
+                raise
+            except _user_errors() + extra as exc:
+                _fail(exc)
+
+        return run_command
+
+    return wrap
 
 
 def _console():
@@ -32,15 +94,26 @@ def _console():
 
 
 @app.callback()
-def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details (never quote text).")) -> None:
+def main(
+    verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details (never quote text) and show tracebacks."),
+    allow_download: bool = typer.Option(
+        False, "--allow-download", help="Let encoders be downloaded from the Hugging Face hub (off by default: nothing leaves the machine)."
+    ),
+) -> None:
+    global _VERBOSE
+    _VERBOSE = verbose
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not verbose:  # the runner prints its own progress; the libraries' per-batch bars would drown it
         for name in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS", "TQDM_DISABLE"):
             os.environ.setdefault(name, "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    from lived_themes.coders.offline import set_offline_mode
+
+    set_offline_mode(allow_download=allow_download)
 
 
 @app.command()
+@located_errors(ValueError)
 def extract(
     report: Path = typer.Argument(..., help="Consultation report (Markdown)."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the quotes (.jsonl, .csv or .parquet)."),
@@ -49,13 +122,13 @@ def extract(
 ) -> None:
     """Extract every verbatim quote from a consultation report, with section, line and speaker notation."""
     from lived_themes.corpus import write_table
-    from lived_themes.errors import LivedThemesError
+    from lived_themes.corpus.tables import table_format
     from lived_themes.extract import extract_quotes
+    from lived_themes.files import refuse_overwrite
 
-    try:
-        quotes = extract_quotes(report, pipeline=pipeline, id_prefix=id_prefix)
-    except (LivedThemesError, FileNotFoundError, ValueError) as exc:
-        _fail(exc)
+    table_format(output)  # an unknown output format is refused before the (slow) extraction
+    refuse_overwrite(output, [report])
+    quotes = extract_quotes(report, pipeline=pipeline, id_prefix=id_prefix)
     if output.suffix == ".jsonl":
         from lived_themes.extract import write_quotes_jsonl
 
@@ -67,6 +140,7 @@ def extract(
 
 
 @app.command()
+@located_errors(ValueError)
 def describe(
     corpus: Path = typer.Argument(..., help="A corpus folder (quotes.*, annotations.*, codebook.yaml) or a quotes file."),
     annotations: Optional[Path] = typer.Option(None, help="Long annotations file, when CORPUS is a quotes file."),
@@ -87,27 +161,28 @@ def describe(
 
 
 @app.command()
+@located_errors()
 def codebook(
     path: Path = typer.Argument(..., help="Codebook YAML."),
     markdown: Optional[Path] = typer.Option(None, "--markdown", "-o", help="Write the Markdown table here (default: print it)."),
 ) -> None:
     """Validate a codebook, print its content hash, and export it as a Markdown table for papers."""
     from lived_themes.codebook import load_codebook
-    from lived_themes.errors import LivedThemesError
+    from lived_themes.files import refuse_overwrite, write_text_atomic
 
-    try:
-        book = load_codebook(path)
-    except LivedThemesError as exc:
-        _fail(exc)
+    if markdown:
+        refuse_overwrite(markdown, [path])
+    book = load_codebook(path)
     table = book.to_markdown()
     if markdown:
-        markdown.write_text(table, encoding="utf-8")
+        write_text_atomic(markdown, table)
         typer.echo(f"{book.name} {book.version}: {len(book.codes)} codes, hash {book.content_hash()} -> {markdown}")
     else:
         typer.echo(table)
 
 
 @app.command()
+@located_errors(ValueError, KeyError, ImportError)
 def run(
     experiment: Path = typer.Argument(..., help="Experiment YAML (only its differences from configs/defaults.yaml)."),
     set_: list[str] = typer.Option([], "--set", help="Override a config value: key.sub=value (repeatable)."),
@@ -119,6 +194,7 @@ def run(
 
 
 @app.command()
+@located_errors(ValueError, KeyError, ImportError)
 def topics(
     experiment: Path = typer.Argument(..., help="Topic experiment YAML (e.g. experiments/nsun2014_topics.yaml)."),
     set_: list[str] = typer.Option([], "--set", help="Override a config value: key.sub=value (repeatable)."),
@@ -165,6 +241,7 @@ def _print_headline(run_dir: Path) -> None:
 
 
 @app.command()
+@located_errors()
 def predict(
     model_dir: Path = typer.Argument(..., help="A run folder with a saved model/ (runs/<exp>/<time>), or the model folder itself."),
     input: Path = typer.Argument(..., help="CSV, TSV, JSONL or Parquet file of texts."),
@@ -173,17 +250,14 @@ def predict(
     id_column: str = typer.Option("quote_id", help="Column holding the row id."),
 ) -> None:
     """Apply a saved model to a file: one JSON line per input row, in input order; no row is dropped."""
-    from lived_themes.errors import LivedThemesError
     from lived_themes.predict import predict_file
 
-    try:
-        count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column)
-    except (LivedThemesError, FileNotFoundError) as exc:
-        _fail(exc)
+    count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column)
     typer.echo(f"{count} rows -> {output}")
 
 
 @app.command()
+@located_errors(ValueError)
 def evaluate(
     annotations: Path = typer.Option(..., help="Human annotations: long table (quote_id, coder, code)."),
     predictions: Path = typer.Option(..., help="Model predictions: `lived-themes predict` output, a long table (quote_id, code; a run's model_annotations.csv), a run's predictions.jsonl, or a run folder."),
@@ -198,7 +272,6 @@ def evaluate(
     min_report_group_size: int = typer.Option(5, min=1, help="Privacy floor: smaller groups are reported as 'suppressed (n < N)', never by name; 1 turns it off."),
 ) -> None:
     """Evaluate predictions made elsewhere against human coders, by group."""
-    from lived_themes.errors import LivedThemesError
     from lived_themes.experiment.evaluate import evaluate_external
 
     try:

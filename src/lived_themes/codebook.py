@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lived_themes.errors import InputError
+from lived_themes.files import load_yaml
 
 
 class Theme(BaseModel):
@@ -111,7 +112,7 @@ class Codebook(BaseModel):
         for c in self.codes:
             theme = themes.get(c.parent or "", c.parent or "")
             lines.append(
-                f"| `{c.id}` | {cell(c.label)} | {cell(theme)} | {cell(c.definition)} | "
+                f"| `{cell(c.id)}` | {cell(c.label)} | {cell(theme)} | {cell(c.definition)} | "
                 f"{cell('; '.join(c.include))} | {cell('; '.join(c.exclude))} |"
             )
         return "\n".join(lines) + "\n"
@@ -122,7 +123,9 @@ class Codebook(BaseModel):
         return cls(name=name, version=version, codes=[Code(id=c, label=c) for c in codes])
 
     def to_yaml(self, path: str | Path) -> None:
-        Path(path).write_text(yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True), encoding="utf-8")
+        from lived_themes.files import write_text_atomic
+
+        write_text_atomic(path, yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
 
 
 def _normalise(value: object) -> object:
@@ -140,9 +143,11 @@ def load_codebook(path: str | Path) -> Codebook:
     """Read and validate a codebook YAML file, naming the file and field on error."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = load_yaml(path.read_text(encoding="utf-8"))  # duplicate keys and alias bombs refused
     except FileNotFoundError:
         raise InputError("codebook file not found", file=path) from None
+    except IsADirectoryError:
+        raise InputError("expected a codebook YAML file, found a folder", file=path) from None
     except UnicodeDecodeError as exc:
         raise InputError(f"file is not UTF-8 (byte {exc.start})", file=path) from None
     except yaml.YAMLError as exc:

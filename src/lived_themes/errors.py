@@ -46,3 +46,36 @@ class InputError(LivedThemesError, ValueError):
 
 class ConfigError(LivedThemesError, ValueError):
     """An experiment configuration that cannot be run as written."""
+
+
+class ModelFileError(LivedThemesError, ValueError):
+    """A saved model folder that cannot be loaded as it is: names the file and what is wrong with it.
+
+    Raised instead of loading a partial model: a missing file, a file that is not what it claims to
+    be (a pickle where JSON is expected, a truncated safetensors file), or parts that disagree
+    (thresholds or weights for a different number of codes).
+    """
+
+    def __init__(self, message: str, *, file: str | Path, field: str | None = None) -> None:
+        self.file = str(file)
+        self.field = field
+        self.reason = message
+        where = f"file {self.file}" + (f", field '{field}'" if field else "")
+        super().__init__(f"{where}: {message}")
+
+
+#: A cell is echoed in a message only when it is at most this long and holds no whitespace (an id or a
+#: code name, not a sentence), so participants' words never reach a terminal or a log.
+MAX_SHOWN_CHARS = 40
+
+
+def shown(value: object) -> str:
+    """How a cell value appears in an error message: ``'abc'`` when short and word-like, else a description.
+
+    The one rule for echoing data in messages. A value longer than ``MAX_SHOWN_CHARS`` characters or
+    holding whitespace may be quote text, so only its length is given: "a value of 87 characters".
+    """
+    text = value if isinstance(value, str) else str(value)
+    if len(text) <= MAX_SHOWN_CHARS and not any(ch.isspace() for ch in text):
+        return repr(value) if isinstance(value, str) else text
+    return f"a value of {len(text)} characters (not shown: it may be quote text)"

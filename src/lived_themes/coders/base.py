@@ -120,15 +120,54 @@ class Coder(ABC):
 
 
 def load_coder(directory: str | Path) -> Coder:
-    """Load any saved coder: reads coder.json, looks its registered name up, and restores its state."""
-    from lived_themes.registry import get_coder_class
+    """Load any saved coder: reads coder.json, looks its registered name up, and restores its state.
+
+    Everything is checked first (see ``coders/_modelfiles.py``): a missing, corrupt, pickled or
+    mismatched file raises :class:`~lived_themes.errors.ModelFileError` naming the file, never
+    a partial model.
+    """
+    from lived_themes.coders._modelfiles import finite_numbers, read_json
+    from lived_themes.errors import ModelFileError, shown
+    from lived_themes.registry import CODERS, constructor_params, get_coder_class
 
     folder = Path(directory)
+    if not folder.is_dir():
+        raise ModelFileError("not a saved model folder (no such folder)" if not folder.exists() else "not a saved model folder (a file)", file=folder)
     meta_path = folder / CODER_FILE
     if not meta_path.exists():
-        raise FileNotFoundError(f"{folder} is not a saved model folder (no {CODER_FILE})")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    return get_coder_class(meta["coder"])._from_meta(meta, folder)
+        raise ModelFileError(f"not a saved model folder (no {CODER_FILE})", file=folder)
+    meta = read_json(meta_path)
+    missing = [key for key in ("coder", "params", "codes", "thresholds") if key not in meta]
+    if missing:
+        raise ModelFileError("a required key is missing", file=meta_path, field=missing[0])
+    name = meta["coder"]
+    if not isinstance(name, str) or name not in CODERS:
+        raise ModelFileError(f"unknown coder {shown(name)}; registered coders: {sorted(CODERS)}", file=meta_path, field="coder")
+    codes = meta["codes"]
+    if not isinstance(codes, list) or not codes or not all(isinstance(c, str) and c for c in codes):
+        raise ModelFileError("expected a non-empty list of code names", file=meta_path, field="codes")
+    if len(set(codes)) != len(codes):
+        raise ModelFileError("a code is listed twice", file=meta_path, field="codes")
+    thresholds = finite_numbers(meta["thresholds"], path=meta_path, field="thresholds")
+    if len(thresholds) != len(codes):
+        raise ModelFileError(f"{len(thresholds)} thresholds for {len(codes)} codes", file=meta_path, field="thresholds")
+    cls = get_coder_class(name)
+    params = meta["params"]
+    if not isinstance(params, dict):
+        raise ModelFileError("expected a JSON object of parameters", file=meta_path, field="params")
+    unknown = sorted(set(params) - set(constructor_params(cls)))
+    if unknown:
+        raise ModelFileError(f"unknown parameter(s) {unknown} for {name}; it takes {constructor_params(cls)}", file=meta_path, field="params")
+    try:
+        cls(**params)
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"parameters rejected by {name}: {exc}", file=meta_path, field="params") from None
+    try:
+        return cls._from_meta(meta, folder)
+    except (ModelFileError, ImportError, MemoryError, KeyboardInterrupt):
+        raise
+    except Exception as exc:  # a state file no reader check caught: still located, never a traceback
+        raise ModelFileError(f"cannot load the model state ({type(exc).__name__}: {exc})", file=folder) from None
 
 
 def tune_thresholds(y_true: np.ndarray, scores: np.ndarray, *, grid: np.ndarray | None = None, default: float = 0.5) -> np.ndarray:

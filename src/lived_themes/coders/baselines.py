@@ -48,7 +48,15 @@ class MajorityCoder(Coder):
         (folder / STATE_JSON).write_text(json.dumps({"prevalence": [float(p) for p in self.prevalence_]}), encoding="utf-8")
 
     def _load_state(self, folder: Path) -> None:
-        self.prevalence_ = np.asarray(json.loads((folder / STATE_JSON).read_text(encoding="utf-8"))["prevalence"], dtype=float)
+        from lived_themes.coders._modelfiles import finite_numbers, read_json
+        from lived_themes.errors import ModelFileError
+
+        path = folder / STATE_JSON
+        state = read_json(path)
+        prevalence = finite_numbers(state.get("prevalence"), path=path, field="prevalence")
+        if len(prevalence) != len(self.codes_):
+            raise ModelFileError(f"{len(prevalence)} prevalences for {len(self.codes_)} codes", file=path, field="prevalence")
+        self.prevalence_ = np.asarray(prevalence, dtype=float)
 
 
 def _logit(p: float) -> float:
@@ -167,9 +175,22 @@ class TfidfLogRegCoder(Coder):
         np.savez(folder / WEIGHTS, idf=self.vectorizer_.idf_, coef=self.coef_, intercept=self.intercept_)
 
     def _load_state(self, folder: Path) -> None:
-        vocabulary = json.loads((folder / STATE_JSON).read_text(encoding="utf-8"))["vocabulary"]
-        with np.load(folder / WEIGHTS, allow_pickle=False) as weights:
-            idf, self.coef_, self.intercept_ = weights["idf"], weights["coef"], weights["intercept"]
+        """Vocabulary (JSON) and weights (.npz, no pickles), checked against each other and the codes."""
+        from lived_themes.coders._modelfiles import expect_shape, load_npz, read_json
+        from lived_themes.errors import ModelFileError
+
+        state_path, weights_path = folder / STATE_JSON, folder / WEIGHTS
+        vocabulary = read_json(state_path).get("vocabulary")
+        if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary):
+            raise ModelFileError("expected a list of terms", file=state_path, field="vocabulary")
+        if len(set(vocabulary)) != len(vocabulary):
+            raise ModelFileError("a term is listed twice", file=state_path, field="vocabulary")
+        weights = load_npz(weights_path, {"idf": 1, "coef": 2, "intercept": 1})
+        k, d = len(self.codes_), len(vocabulary)
+        expect_shape(weights_path, "idf", weights["idf"].shape, (d,), f"(one weight per term of the {d} in {STATE_JSON})")
+        expect_shape(weights_path, "coef", weights["coef"].shape, (k, d), f"({k} codes x {d} terms)")
+        expect_shape(weights_path, "intercept", weights["intercept"].shape, (k,), f"(one per code, {k} codes)")
+        idf, self.coef_, self.intercept_ = (weights[n].astype(float) for n in ("idf", "coef", "intercept"))
         self.vectorizer_ = self._vectorizer(vocabulary)
         self.vectorizer_.idf_ = idf
 

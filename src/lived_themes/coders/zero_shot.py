@@ -135,7 +135,24 @@ class CodebookSimilarityCoder(Coder):
         save_file({"vectors": np.ascontiguousarray(self.code_vectors_), "owners": self.owners_}, str(folder / VECTORS))
 
     def _load_state(self, folder: Path) -> None:
+        """Code vectors from safetensors, checked: every code owns at least one vector."""
         from safetensors.numpy import load_file
 
-        state = load_file(str(folder / VECTORS))
-        self.code_vectors_, self.owners_ = state["vectors"], state["owners"]
+        from lived_themes.coders._modelfiles import expect_shape, safetensors_header
+        from lived_themes.errors import ModelFileError
+
+        path = folder / VECTORS
+        header = safetensors_header(path)
+        for name in ("vectors", "owners"):
+            if name not in header:
+                raise ModelFileError("the tensor is missing", file=path, field=name)
+        expect_shape(path, "vectors", header["vectors"][1], (None, None), "(vectors x dimensions)")
+        expect_shape(path, "owners", header["owners"][1], (header["vectors"][1][0],), "(one code index per vector)")
+        state = load_file(str(path))
+        owners = state["owners"]
+        if owners.dtype.kind not in "iu" or (len(owners) and (owners.min() < 0 or owners.max() >= len(self.codes_))):
+            raise ModelFileError(f"code indexes must be integers in 0..{len(self.codes_) - 1}", file=path, field="owners")
+        without = [c for j, c in enumerate(self.codes_) if not (owners == j).any()]
+        if without:
+            raise ModelFileError(f"code(s) {without} have no vector, so they could never be scored", file=path, field="owners")
+        self.code_vectors_, self.owners_ = state["vectors"], owners

@@ -7,6 +7,7 @@ from typing import Any
 import pandas as pd
 
 from lived_themes.corpus import Corpus
+from lived_themes.errors import HEADER_ROW, InputError
 
 MAX_GROUP_VALUES = 20
 NOT_GROUPS = {"quote_id", "text", "line", "speaker_notation"}
@@ -68,6 +69,11 @@ def _rich_table(frame: pd.DataFrame, title: str, index_name: str) -> Any:
 
 def render_description(corpus: Corpus, *, by: list[str] | None = None, console: Any, min_group_size: int = 5) -> None:
     """Counts in the terminal; group values below ``min_group_size`` quotes are shown as suppressed."""
+    columns = by or group_columns(corpus)
+    for column in columns:  # checked before anything is printed
+        if column not in corpus.quotes.columns:
+            raise InputError(f"no such column to group by (--by); columns present: {list(corpus.quotes.columns)}",
+                             file=corpus.reports[0].source if corpus.reports else corpus.name, row=HEADER_ROW, field=column)
     # Plain lines soft-wrap: rich would otherwise break a long file path with a hard newline,
     # and the path could no longer be copied or searched for.
     console.print(corpus.describe(), soft_wrap=True)
@@ -81,10 +87,7 @@ def render_description(corpus: Corpus, *, by: list[str] | None = None, console: 
         counts = code_counts(corpus)
         counts.index = [labels.get(i, i) for i in counts.index]
         console.print(_rich_table(counts, "Quotes per code and coder", "code"))
-    columns = by or group_columns(corpus)
     for column in columns:
-        if column not in corpus.quotes.columns:
-            raise ValueError(f"--by {column!r}: no such column; columns: {list(corpus.quotes.columns)}")
         for coder in corpus.coders or [""]:
             # Codes as rows, group values as columns: there are few group values, and code labels
             # as column headers are cut to one letter in an 80-column terminal.

@@ -13,8 +13,10 @@ import pandas as pd
 from lived_themes.codebook import Codebook, load_codebook
 from lived_themes.corpus.model import Corpus, LoadReport, annotations_from_matrix
 from lived_themes.corpus.tables import TableSource, apply_mapping, read_table, write_table
-from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, TEXT, check_annotations, check_quote_ids, invalid_text_rows, require_columns
-from lived_themes.errors import HEADER_ROW, InputError
+from lived_themes.corpus.validate import (
+    CODE, CODER, QUOTE_ID, TEXT, check_annotations, check_quote_ids, invalid_text_rows, normalise_ids, require_columns,
+)
+from lived_themes.errors import HEADER_ROW, InputError, shown
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ def load_quotes(
         frame.insert(0, QUOTE_ID, [f"row-{i + 1}" for i in range(len(frame))])
         report.notes.append("quote ids generated from row numbers")
     require_columns(frame, [QUOTE_ID, TEXT], source=name)
-    frame[QUOTE_ID] = frame[QUOTE_ID].astype(object).map(lambda v: v if pd.isna(v) else str(v))
+    frame[QUOTE_ID] = pd.Series(normalise_ids(frame[QUOTE_ID].tolist(), file=name, field=QUOTE_ID), index=frame.index, dtype=object)
     check_quote_ids(frame, source=name)
     bad = invalid_text_rows(frame)
     if bad and on_invalid == "raise":
@@ -66,7 +68,7 @@ def load_annotations(source: TableSource, *, column_mapping: dict[str, str] | No
     frame, name = read_table(source)
     frame = apply_mapping(frame, column_mapping, source=name)
     require_columns(frame, [QUOTE_ID, CODER, CODE], source=name)
-    frame[QUOTE_ID] = frame[QUOTE_ID].astype(object).map(lambda v: v if pd.isna(v) else str(v))
+    frame[QUOTE_ID] = pd.Series(normalise_ids(frame[QUOTE_ID].tolist(), file=name, field=QUOTE_ID), index=frame.index, dtype=object)
     report = LoadReport(source=name, n_read=len(frame), n_kept=len(frame))
     return frame, report
 
@@ -194,8 +196,8 @@ def _binary_matrix(frame: pd.DataFrame, code_columns: Sequence[str], *, source: 
             elif text in falsy:
                 matrix[i, j] = 0.0
             else:
-                shown = "empty" if empty[j] else repr(value)
-                raise InputError(f"code columns must hold 0 or 1, found {shown}", file=source, row=i + 1, field=code_columns[j])
+                found = "an empty cell" if empty[j] else shown(value)
+                raise InputError(f"code columns must hold 0 or 1, found {found}", file=source, row=i + 1, field=code_columns[j])
     return matrix
 
 

@@ -10,7 +10,8 @@ from typing import Any, Union
 
 import pandas as pd
 
-from lived_themes.errors import HEADER_ROW, InputError
+from lived_themes.errors import HEADER_ROW, InputError, shown
+from lived_themes.files import atomic_output, atomic_path
 
 TableSource = Union[str, Path, pd.DataFrame, Any]
 
@@ -69,14 +70,46 @@ def _locate_undecodable(path: Path, data: bytes, fmt: str) -> tuple[int | None, 
     return None, None
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise _DuplicateKey(next(k for k in keys if keys.count(k) > 1))
+    return dict(pairs)
+
+
 def _parse_json_line(path: Path, line: str, number: int) -> dict:
     try:
-        record = json.loads(line)
+        record = json.loads(line, object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as exc:
         raise InputError(f"not valid JSON: {exc.msg}", file=path, row=number) from None
+    except _DuplicateKey as exc:
+        raise InputError("the same key appears twice in this line; JSON would keep only the last", file=path, row=number,
+                         field=str(exc.args[0])) from None
     if not isinstance(record, dict):
         raise InputError("each line must be a JSON object", file=path, row=number)
     return record
+
+
+def check_unique_columns(columns: list[object], *, source: str | Path) -> None:
+    """A repeated column header is an error: pandas would silently rename the copy ``x.1`` and lose or invent a column."""
+    seen: dict[str, int] = {}
+    for pos, column in enumerate(columns, start=1):
+        key = str(column)
+        if key in seen:
+            raise InputError(f"column {shown(key)} appears twice in the header (columns {seen[key]} and {pos}); rename or remove one",
+                             file=source, row=HEADER_ROW, field=key)
+        seen[key] = pos
+
+
+def _raw_header(text: str, fmt: str) -> list[str]:
+    for row in csv.reader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ","):
+        if row:
+            return row
+    return []
 
 
 def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
@@ -91,21 +124,29 @@ def read_table(source: TableSource, *, name: str | None = None) -> tuple[pd.Data
     their zeros and a load -> save -> load round trip is exact.
     """
     if isinstance(source, pd.DataFrame):
+        check_unique_columns(list(source.columns), source=name or "<DataFrame>")
         return source.copy(), name or "<DataFrame>"
     if hasattr(source, "to_pandas") and not isinstance(source, (str, Path)):
         return source.to_pandas(), name or "<datasets.Dataset>"
     path = Path(source)
     if not path.exists():
         raise InputError("file not found", file=path)
+    if path.is_dir():
+        raise InputError("expected a table file, found a folder", file=path)
     fmt = table_format(path)
     if fmt == "parquet":
         try:
-            return pd.read_parquet(path), str(path)
+            frame = pd.read_parquet(path)
         except Exception as exc:  # pyarrow raises several types for corrupt files
             raise InputError(f"cannot read Parquet: {exc}", file=path) from None
+        check_unique_columns(list(frame.columns), source=path)
+        return frame, str(path)
     text = _read_utf8(path, fmt)
+    if not text.strip():
+        raise InputError("the file is empty (no header row and no data)", file=path)
     if fmt == "jsonl":
         return _read_jsonl(path, text), str(path)
+    check_unique_columns(_raw_header(text, fmt), source=path)
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -120,19 +161,20 @@ def read_table(source: TableSource, *, name: str | None = None) -> tuple[pd.Data
 
 
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Write a table in the format its suffix names."""
+    """Write a table in the format its suffix names, atomically (a temporary file renamed into place)."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     fmt = table_format(path)
     if fmt == "parquet":
-        frame.to_parquet(path, index=False)
+        with atomic_path(path) as temp:
+            frame.to_parquet(temp, index=False)
     elif fmt == "jsonl":
-        with path.open("w", encoding="utf-8") as handle:
+        with atomic_output(path) as handle:
             for record in frame.to_dict(orient="records"):
                 clean = {k: (None if _missing(v) else v) for k, v in record.items()}
-                handle.write(json.dumps(clean, ensure_ascii=False, default=_json_default) + "\n")
+                handle.write(json.dumps(clean, ensure_ascii=False, default=_json_default, allow_nan=False) + "\n")
     else:
-        frame.to_csv(path, sep="\t" if fmt == "tsv" else ",", index=False)
+        with atomic_path(path) as temp:
+            frame.to_csv(temp, sep="\t" if fmt == "tsv" else ",", index=False)
     return path
 
 
@@ -165,4 +207,9 @@ def apply_mapping(frame: pd.DataFrame, mapping: dict[str, str] | None, *, source
             row=HEADER_ROW,
             field=missing[0],
         )
-    return frame.rename(columns=mapping)
+    renamed = frame.rename(columns=mapping)
+    try:
+        check_unique_columns(list(renamed.columns), source=source)
+    except InputError as exc:
+        raise InputError(f"after the column mapping, {exc.reason}", file=source, row=HEADER_ROW, field=exc.field) from None
+    return renamed

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from lived_themes.errors import HEADER_ROW, InputError
+from lived_themes.errors import HEADER_ROW, InputError, shown
 
 QUOTE_ID = "quote_id"
 TEXT = "text"
@@ -51,6 +51,56 @@ def invalid_text_rows(frame: pd.DataFrame) -> list[tuple[int, str]]:
     return bad
 
 
+def normalise_id(value: object, *, file: str | Path | None, row: int, field: str) -> str:
+    """One id, as text, by one rule applied wherever ids enter the package (quotes, annotations, predict input).
+
+    * text stays as it is (``"007"`` keeps its zeros);
+    * an integer, or a float with an integer value, becomes its integer digits: ``1``, ``1.0`` -> ``"1"``
+      (a JSONL column with one float makes every number a float, and a CSV id ``1`` must still match);
+    * another finite float keeps Python's shortest form: ``4.5`` -> ``"4.5"``;
+    * bytes are decoded as UTF-8, or refused;
+    * a date or timestamp becomes its ISO 8601 text (``2024-05-01T09:30:00``);
+    * a missing or blank id (None, NaN, NA, NaT, ``""``) and anything else (lists, booleans, infinity)
+      is a located error: ids are the key every output is joined on.
+    """
+    import datetime as _dt
+    import decimal
+    import math
+
+    import numpy as np
+
+    if isinstance(value, (bytes, bytearray, np.bytes_)):
+        try:
+            value = bytes(value).decode("utf-8")
+        except UnicodeDecodeError:
+            raise InputError("id is bytes that are not UTF-8 text", file=file, row=row, field=field) from None
+    if isinstance(value, str):
+        if not value.strip():
+            raise InputError("id is empty", file=file, row=row, field=field)
+        return value
+    if _is_missing(value):
+        raise InputError("id is empty", file=file, row=row, field=field)
+    if isinstance(value, (bool, np.bool_)):
+        raise InputError("id is a true/false value, not an identifier", file=file, row=row, field=field)
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating, decimal.Decimal)):
+        number = float(value)
+        if not math.isfinite(number):
+            raise InputError("id is not a finite number", file=file, row=row, field=field)
+        return str(int(number)) if number.is_integer() else repr(number)
+    if isinstance(value, np.datetime64):
+        value = pd.Timestamp(value)
+    if isinstance(value, (_dt.date, _dt.time)):
+        return value.isoformat()
+    raise InputError(f"id must be text or a number, got {type(value).__name__}", file=file, row=row, field=field)
+
+
+def normalise_ids(values: Iterable[object], *, file: str | Path | None, field: str) -> list[str]:
+    """:func:`normalise_id` over a column; rows are numbered from 1."""
+    return [normalise_id(v, file=file, row=pos, field=field) for pos, v in enumerate(values, start=1)]
+
+
 def check_quote_ids(frame: pd.DataFrame, *, source: str | Path | None) -> None:
     """Quote ids must be present and unique: they are the key every output is joined on."""
     ids = frame[QUOTE_ID].tolist()
@@ -61,7 +111,7 @@ def check_quote_ids(frame: pd.DataFrame, *, source: str | Path | None) -> None:
         key = str(value)
         if key in seen:
             raise InputError(
-                f"duplicate quote id {key!r} (first seen at row {seen[key] + 1})",
+                f"duplicate quote id {shown(key)} (first seen at row {seen[key] + 1})",
                 file=source,
                 row=pos + 1,
                 field=QUOTE_ID,
@@ -84,12 +134,12 @@ def check_annotations(
         zip(annotations[QUOTE_ID].tolist(), annotations[CODER].tolist(), annotations[CODE].tolist())
     ):
         if _is_missing(qid) or str(qid) not in known_quotes:
-            raise InputError(f"annotation for unknown quote id {qid!r}", file=source, row=pos + 1, field=QUOTE_ID)
+            raise InputError(f"annotation for unknown quote id {shown(qid)}", file=source, row=pos + 1, field=QUOTE_ID)
         if _is_missing(coder) or str(coder).strip() == "":
             raise InputError("coder is empty", file=source, row=pos + 1, field=CODER)
         if codes is not None and not _is_missing(code) and str(code) not in codes:
             raise InputError(
-                f"code {code!r} is not in the codebook (known codes: {sorted(codes)})",
+                f"code {shown(code)} is not in the codebook (known codes: {sorted(codes)})",
                 file=source,
                 row=pos + 1,
                 field=CODE,

@@ -16,6 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from lived_themes.errors import ConfigError
 
 
+def check_run_name(value: str) -> str:
+    """A run name becomes a folder under output.dir: no separators, no '..', not absolute, so a run stays inside it."""
+    if not value.strip() or "/" in value or "\\" in value or value.strip() in (".", "..") or Path(value).is_absolute():
+        raise ValueError("name must be a plain folder name (no '/', '\\' or '..', not absolute): it names the run folder under output.dir")
+    return value
+
+
 class _Strict(BaseModel):
     """Unknown keys are errors: a misspelt key must not silently fall back to its default."""
 
@@ -160,6 +167,11 @@ class ExperimentConfig(_Experiment):
     final_model: FinalModelConfig = Field(default_factory=FinalModelConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        return check_run_name(value)
+
     @model_validator(mode="after")
     def _final_model_is_a_coder(self) -> ExperimentConfig:
         names = [c.name for c in self.coders]
@@ -184,12 +196,18 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:
+    from lived_themes.files import load_yaml
+
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}  # duplicate keys and alias bombs refused
     except FileNotFoundError:
         raise ConfigError(f"config file not found: {path}") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: expected a YAML file, found a folder") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: a config must be a YAML mapping")
     return raw
@@ -210,7 +228,13 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     key, value = text.split("=", 1)
     if not key.strip():
         raise ConfigError(f"--set expects key.sub=value, got {text!r}")
-    return key.strip().split("."), yaml.safe_load(value)
+    from lived_themes.files import load_yaml
+
+    try:
+        parsed = load_yaml(value)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"--set {key.strip()}: the value is not valid YAML: {' '.join(str(exc).split())}") from None
+    return key.strip().split("."), parsed
 
 
 def apply_override(raw: dict[str, Any], path: list[str], value: Any) -> None:
@@ -218,13 +242,19 @@ def apply_override(raw: dict[str, Any], path: list[str], value: Any) -> None:
     for i, part in enumerate(path[:-1]):
         if isinstance(node, list):
             node = node[_index(node, part, path)]
+        elif isinstance(node, dict):
+            if node.get(part) is None:  # absent, or an empty YAML key
+                node[part] = {}
+            node = node[part]
         else:
-            node = node.setdefault(part, {})
+            raise ConfigError(f"--set {'.'.join(path)}: {'.'.join(path[:i])} is a single value, not a mapping")
     last = path[-1]
     if isinstance(node, list):
         node[_index(node, last, path)] = value
-    else:
+    elif isinstance(node, dict):
         node[last] = value
+    else:
+        raise ConfigError(f"--set {'.'.join(path)}: {'.'.join(path[:-1])} is a single value, not a mapping")
 
 
 def _index(node: list[Any], part: str, path: list[str]) -> int:

@@ -22,7 +22,8 @@ import pandas as pd
 
 from lived_themes.codebook import Codebook, load_codebook
 from lived_themes.corpus import Corpus, load_annotations, read_table
-from lived_themes.errors import InputError
+from lived_themes.corpus.validate import normalise_ids
+from lived_themes.errors import InputError, shown
 from lived_themes.experiment.coding import resolve_reference
 from lived_themes.experiment.config import EvaluationConfig
 from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, metrics_document, privacy_floor
@@ -48,7 +49,7 @@ def _add(table: dict[tuple[str, str], dict[str, tuple[int, Prediction]]], key: t
     """Record one quote's prediction; a second, different one for the same quote and model is a located error."""
     seen = table.setdefault(key, {})
     if qid in seen and seen[qid][1] != value:
-        raise InputError(f"quote {qid!r} has two different predictions for {key[1]} (rows {seen[qid][0]} and {row}); keep one",
+        raise InputError(f"quote {shown(qid)} has two different predictions for {key[1]} (rows {seen[qid][0]} and {row}); keep one",
                          file=name, row=row, field="id")
     seen.setdefault(qid, (row, value))
 
@@ -56,6 +57,9 @@ def _add(table: dict[tuple[str, str], dict[str, tuple[int, Prediction]]], key: t
 def read_predictions(path: Path, *, model_name: str) -> dict[tuple[str, str], dict[str, tuple[int, Prediction]]]:
     """{(scheme, model): {quote_id: (row, (codes, scores, fold))}} from any of the accepted formats."""
     frame, name = read_table(_predictions_file(Path(path)))
+    for column in ("id", "quote_id"):  # the same id rule as every other input: 1.0 -> "1"
+        if column in frame.columns:
+            frame[column] = normalise_ids(frame[column].tolist(), file=name, field=column)
     table: dict[tuple[str, str], dict[str, tuple[int, Prediction]]] = {}
     columns = set(frame.columns)
     if {"quote_id", "models"} <= columns:  # a run's predictions.jsonl
@@ -153,7 +157,7 @@ def evaluate_external(*, annotations: Path, predictions: Path, reference: str, q
     for rows in table.values():
         for qid, (row, _) in rows.items():
             if qid not in known:
-                raise InputError(f"prediction for unknown quote id {qid!r}", file=name, row=row, field="id")
+                raise InputError(f"prediction for unknown quote id {shown(qid)}", file=name, row=row, field="id")
     predicted_ids = {qid for rows in table.values() for qid, (_, (c, _, _)) in rows.items() if c is not None}
     ids = np.asarray(corpus.quote_ids, dtype=object)
     seen = corpus.seen_by(reference)

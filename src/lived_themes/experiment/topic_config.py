@@ -83,6 +83,13 @@ class TopicExperimentConfig(_Experiment):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)  # scoring topic models as coders; groups default to `groups`
     models: list[TopicModelSpec] = Field(default_factory=_default_models, min_length=1)
 
+    @field_validator("name")
+    @classmethod
+    def _safe_name(cls, value: str) -> str:
+        from lived_themes.experiment.config import check_run_name
+
+        return check_run_name(value)
+
     @field_validator("data", mode="before")
     @classmethod
     def _folder_shorthand(cls, value: Any) -> Any:

@@ -40,7 +40,9 @@ def resolve_config(config: dict[str, Any] | str | Path, *, where: str | None = N
     source = None
     if not isinstance(config, dict):
         source = Path(config)
-        config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+        from lived_themes.experiment.config import _read_yaml
+
+        config = _read_yaml(source)
     try:
         resolved = TopicExperimentConfig.model_validate(config)
     except ValidationError as exc:

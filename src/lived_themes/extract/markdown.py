@@ -23,11 +23,10 @@ FENCE_RE = re.compile(r"^\s*(```|~~~)")
 
 #: Opening quote mark -> the closing marks accepted for it (converted text mixes straight and curly).
 QUOTE_PAIRS = {"“": "”\"", '"': '"”', "‘": "’'", "'": "'’"}
-_DISPLAY_RE = re.compile(
-    r"^(?P<open>[“\"‘'])(?P<body>.*\w.*)(?P<close>[”\"’'])(?P<punct>[.,;:!?]*)"
-    r"\s*(?:\[(?P<note>[^\[\]]+)\])?\s*$",
-    re.DOTALL,
-)
+#: Closing quote marks (any of them may end a quotation; the pair is checked against QUOTE_PAIRS).
+_CLOSERS = "”\"’'"
+_PUNCT = ".,;:!?"
+_WORD_RE = re.compile(r"\w")
 _NOTE_ONLY_RE = re.compile(r"^\[(?P<note>[^\[\]]+)\]\s*$")
 
 
@@ -69,12 +68,32 @@ class DisplayQuote:
 
 
 def match_display_quote(text: str) -> DisplayQuote | None:
-    """Match a whole paragraph (markup already stripped) as a quotation; prose with a quote inside fails."""
-    match = _DISPLAY_RE.match(text.strip())
-    if match is None or match.group("close") not in QUOTE_PAIRS[match.group("open")]:
+    """Match a whole paragraph (markup already stripped) as a quotation; prose with a quote inside fails.
+
+    The shape is ``<open> body <close> [punctuation] [ [note] ]``. It is read from the end, once
+    (linear time: a regex with a greedy body backtracked quadratically on a long line whose
+    quotation is never closed): an optional trailing ``[note]``, then punctuation, then the closing
+    mark, which must pair with the opening one; the body must hold a word character.
+    """
+    s = text.strip()
+    if len(s) < 3 or s[0] not in QUOTE_PAIRS:
         return None
-    body = re.sub(r"\s+", " ", match.group("body")).strip()
-    note = match.group("note")
+    end, note = len(s), None
+    if s.endswith("]"):
+        start = s.rfind("[")
+        inner = s[start + 1 : -1] if start > 0 else ""
+        if not inner or "]" in inner:
+            return None
+        note, end = inner, len(s[:start].rstrip())
+    while end > 1 and s[end - 1] in _PUNCT:
+        end -= 1
+    close = end - 1
+    if close < 1 or s[close] not in _CLOSERS or s[close] not in QUOTE_PAIRS[s[0]]:
+        return None
+    raw_body = s[1:close]
+    if not _WORD_RE.search(raw_body):
+        return None
+    body = re.sub(r"\s+", " ", raw_body).strip()
     return DisplayQuote(body=body, note=note.strip() if note else None)
 
 

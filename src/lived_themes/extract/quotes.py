@@ -154,9 +154,9 @@ def _row(quote_id: str, text: str, section: str, line: int, speaker: Speaker | N
 
 def write_quotes_jsonl(df: pd.DataFrame, path: str | Path) -> None:
     """One JSON object per quote (UTF-8, readable non-ASCII), missing values as null, so diffs stay clean."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", encoding="utf-8", newline="\n") as handle:
+    from lived_themes.files import atomic_output
+
+    with atomic_output(path, newline="\n") as handle:  # a crash leaves the old file, never a partial one
         for record in df.to_dict(orient="records"):
             handle.write(json.dumps({k: _plain(v) for k, v in record.items()}, ensure_ascii=False) + "\n")
 

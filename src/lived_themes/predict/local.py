@@ -15,7 +15,9 @@ import pandas as pd
 
 from lived_themes.coders.base import Coder, load_coder
 from lived_themes.corpus.tables import read_table
+from lived_themes.corpus.validate import normalise_ids
 from lived_themes.errors import InputError
+from lived_themes.files import atomic_output, refuse_overwrite
 
 
 def _text_problem(value: object) -> str | None:
@@ -36,20 +38,20 @@ def model_folder(path: str | Path) -> Path:
     return folder
 
 
-def predict_records(model: str | Path | Coder, source: Any, *, text_column: str = "text", id_column: str | None = "quote_id",
-                    chunk_size: int = 4096, metadata_columns: bool = True) -> Iterator[dict[str, Any]]:
-    """Yield ``{"id", "codes", "scores"}`` per input row, in input order.
-
-    ``model`` is a saved model folder (or a run folder holding ``model/``), or a coder already loaded (a worker coding many partitions
-    loads it once).
-    """
+def _prepare(model: str | Path | Coder, source: Any, *, text_column: str, id_column: str | None) -> tuple[Coder, pd.DataFrame, list[Any]]:
+    """Read and check the input and load the model, before any output is opened."""
     frame, name = read_table(source)
     if text_column not in frame.columns:
         raise InputError(f"no text column {text_column!r}; columns present: {list(frame.columns)} (use --text-column)", file=name, field=text_column)
     if id_column is not None and id_column not in frame.columns:
         raise InputError(f"no id column {id_column!r}; columns present: {list(frame.columns)} (use --id-column)", file=name, field=id_column)
+    ids: list[Any] = normalise_ids(frame[id_column].tolist(), file=name, field=id_column) if id_column else list(range(1, len(frame) + 1))
     coder = load_coder(model_folder(model)) if isinstance(model, (str, Path)) else model
-    ids = frame[id_column].tolist() if id_column else list(range(1, len(frame) + 1))
+    return coder, frame, ids
+
+
+def _records(coder: Coder, frame: pd.DataFrame, ids: list[Any], *, text_column: str, chunk_size: int,
+             metadata_columns: bool) -> Iterator[dict[str, Any]]:
     problems = [_text_problem(v) for v in frame[text_column].tolist()]
     good = np.array([i for i, p in enumerate(problems) if p is None], dtype=int)
     for start in range(0, len(frame), chunk_size):
@@ -59,25 +61,45 @@ def predict_records(model: str | Path | Coder, source: Any, *, text_column: str 
         by_row = dict(zip(chunk, scores))
         chosen = dict(zip(chunk, coder.codes_from_scores(scores))) if chunk else {}
         for i in range(start, min(start + chunk_size, len(frame))):
-            identifier = ids[i].item() if hasattr(ids[i], "item") else ids[i]
             if problems[i] is not None:
-                yield {"id": identifier, "codes": [], "scores": {}, "error": problems[i]}
+                yield {"id": ids[i], "codes": [], "scores": {}, "error": problems[i]}
                 continue
             row = by_row[i]
             yield {
-                "id": identifier,
+                "id": ids[i],
                 "codes": [c for c, v in zip(coder.codes_, chosen[i]) if v],
                 "scores": {c: float(s) for c, s in zip(coder.codes_, row)},
             }
 
 
-def predict_file(model_dir: str | Path, source: Any, output: str | Path, **kwargs: Any) -> int:
-    """Write predictions as JSON lines; returns the number of rows written."""
+def predict_records(model: str | Path | Coder, source: Any, *, text_column: str = "text", id_column: str | None = "quote_id",
+                    chunk_size: int = 4096, metadata_columns: bool = True) -> Iterator[dict[str, Any]]:
+    """Yield ``{"id", "codes", "scores"}`` per input row, in input order.
+
+    ``model`` is a saved model folder (or a run folder holding ``model/``), or a coder already loaded (a worker coding many partitions
+    loads it once). Ids are normalised as everywhere else (:func:`normalise_id`: ``1.0`` -> ``"1"``);
+    without an id column they are the row numbers 1..n.
+    """
+    coder, frame, ids = _prepare(model, source, text_column=text_column, id_column=id_column)
+    yield from _records(coder, frame, ids, text_column=text_column, chunk_size=chunk_size, metadata_columns=metadata_columns)
+
+
+def predict_file(model_dir: str | Path, source: Any, output: str | Path, *, text_column: str = "text",
+                 id_column: str | None = "quote_id", chunk_size: int = 4096, metadata_columns: bool = True) -> int:
+    """Write predictions as JSON lines; returns the number of rows written.
+
+    The output may not be the input or lie in the model folder; the input is read and the model
+    loaded before the output is opened; lines go to a temporary file renamed into place at the end,
+    so a failure or Ctrl-C midway leaves the previous file untouched and no partial output.
+    """
+    if isinstance(model_dir, (str, Path)):
+        model_dir = model_folder(model_dir)
+    refuse_overwrite(output, [source, model_dir] if isinstance(model_dir, (str, Path)) else [source])
+    coder, frame, ids = _prepare(model_dir, source, text_column=text_column, id_column=id_column)
     count = 0
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
-    with Path(output).open("w", encoding="utf-8") as handle:
-        for record in predict_records(model_dir, source, **kwargs):
-            handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+    with atomic_output(output) as handle:
+        for record in _records(coder, frame, ids, text_column=text_column, chunk_size=chunk_size, metadata_columns=metadata_columns):
+            handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
             count += 1
     return count
 

@@ -1,0 +1,169 @@
+"""Files handled so that nothing is lost: outputs never overwrite inputs, writes are atomic, YAML is strict.
+
+* :func:`refuse_overwrite` stops ``predict in.csv -o in.csv`` (or ``-o model/coder.json``) before anything
+  is opened: an output that resolves to an input file, or lies inside an input folder, is an error.
+* :func:`atomic_output` writes to a temporary file in the target folder and renames it into place with
+  ``os.replace`` only when the writer finished, so a crash or Ctrl-C leaves either the old file or the
+  complete new one, and no temporary file behind.
+* :func:`load_yaml` reads YAML with ``SafeLoader`` rules plus two refusals: a mapping with the same key
+  twice (YAML would silently keep the last one) and aliases that expand to a huge document (an
+  "alias bomb" that would exhaust memory when validated).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from lived_themes.errors import InputError
+
+#: Most nodes a YAML document may expand to once aliases are followed (a real config has a few hundred).
+MAX_YAML_NODES = 100_000
+
+
+# ----- outputs that cannot destroy inputs ------------------------------------------------------------
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.exists() and b.exists() and os.path.samefile(a, b)
+    except OSError:
+        return False
+
+
+def refuse_overwrite(output: str | Path, inputs: Iterable[str | Path | None]) -> None:
+    """Raise InputError when ``output`` is one of ``inputs`` or lies inside an input folder."""
+    out = Path(output)
+    out_resolved = out.resolve()
+    for item in inputs:
+        if item is None or not isinstance(item, (str, Path)):
+            continue  # an in-memory table cannot be overwritten
+        source = Path(item)
+        resolved = source.resolve()
+        if out_resolved == resolved or _same_file(out, source):
+            raise InputError("the output path is also an input; choose another output file", file=out)
+        if source.is_dir() and (resolved == out_resolved or resolved in out_resolved.parents):
+            raise InputError(f"the output path lies inside the input folder {source}; choose a path outside it", file=out)
+
+
+def _check_target(path: Path) -> None:
+    if path.is_dir():
+        raise InputError("the output path is a folder; give a file name", file=path)
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise InputError(f"cannot write here: {parent} is a file, not a folder", file=path)
+
+
+@contextmanager
+def atomic_output(path: str | Path, *, mode: str = "w", encoding: str | None = "utf-8", newline: str | None = None) -> Iterator[Any]:
+    """Open a temporary file next to ``path`` and move it into place only if the block finishes.
+
+    Yields an open handle (``mode`` "w" or "wb"). Any exception, including KeyboardInterrupt,
+    removes the temporary file and leaves whatever was at ``path`` before untouched.
+    """
+    with atomic_path(path) as temp:
+        kwargs: dict[str, Any] = {} if "b" in mode else {"encoding": encoding, "newline": newline}
+        with open(temp, mode, **kwargs) as handle:
+            yield handle
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path in the target folder for writers that take a path (Parquet, CSV); renamed on success."""
+    target = Path(path)
+    _check_target(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+    os.close(fd)
+    temp = Path(name)
+    try:
+        yield temp
+        os.replace(temp, target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> Path:
+    """Write a whole text file atomically (UTF-8)."""
+    with atomic_output(path, newline="") as handle:
+        handle.write(text)
+    return Path(path)
+
+
+# ----- strict YAML -----------------------------------------------------------------------------------
+
+def _strict_loader() -> type:
+    import yaml
+
+    class StrictLoader(yaml.SafeLoader):
+        """SafeLoader that refuses duplicate keys and documents that aliases blow up past MAX_YAML_NODES."""
+
+        def get_single_node(self) -> Any:
+            node = super().get_single_node()
+            if node is not None:
+                _check_expanded_size(node, MAX_YAML_NODES)
+            return node
+
+        def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                seen: dict[Any, Any] = {}
+                for key_node, _ in node.value:
+                    if key_node.tag == "tag:yaml.org,2002:merge":
+                        continue
+                    key = self.construct_object(key_node, deep=True)
+                    try:
+                        hash(key)
+                    except TypeError:
+                        continue  # SafeConstructor reports unhashable keys itself
+                    if key in seen:
+                        raise yaml.constructor.ConstructorError(
+                            "while constructing a mapping", node.start_mark,
+                            f"found the key {key!r} twice (first on line {seen[key].line + 1}); YAML would keep only the last",
+                            key_node.start_mark,
+                        )
+                    seen[key] = key_node.start_mark
+            return super().construct_mapping(node, deep=deep)
+
+    return StrictLoader
+
+
+def _check_expanded_size(root: Any, limit: int) -> None:
+    """Count nodes as if every alias were copied out; refuse documents that expand past ``limit``."""
+    import yaml
+
+    sizes: dict[int, int] = {}
+
+    def size(node: Any) -> int:
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        sizes[key] = 1  # a cycle (recursive alias) counts once here and is refused by the constructor
+        if isinstance(node, yaml.SequenceNode):
+            total = 1 + sum(size(child) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            total = 1 + sum(size(k) + size(v) for k, v in node.value)
+        else:
+            total = 1
+        total = min(total, limit + 1)
+        sizes[key] = total
+        return total
+
+    if size(root) > limit:
+        raise yaml.YAMLError(f"the document expands to more than {limit} values once aliases are followed (an alias bomb?); refused")
+
+
+_LOADER: type | None = None
+
+
+def load_yaml(text: str) -> Any:
+    """Parse YAML text safely (no Python tags), refusing duplicate keys and alias bombs; raises yaml.YAMLError."""
+    import yaml
+
+    global _LOADER
+    if _LOADER is None:
+        _LOADER = _strict_loader()
+    return yaml.load(text, Loader=_LOADER)  # noqa: S506 - StrictLoader is a SafeLoader
