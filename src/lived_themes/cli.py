@@ -151,12 +151,8 @@ def describe(
     """Counts per code, per coder and per group value, as tables in the terminal."""
     from lived_themes.corpus import load_corpus
     from lived_themes.corpus.describe import render_description
-    from lived_themes.errors import LivedThemesError
 
-    try:
-        loaded = load_corpus(corpus, annotations, codebook=codebook)
-    except (LivedThemesError, FileNotFoundError, ValueError) as exc:
-        _fail(exc)
+    loaded = load_corpus(corpus, annotations, codebook=codebook)
     render_description(loaded, by=by or None, console=_console(), min_group_size=min_report_group_size)
 
 
@@ -206,21 +202,15 @@ def topics(
 
 def _run_command(experiment: Path, set_: list[str], out: Optional[Path], *, quiet: bool) -> None:
     """`run` and `topics`: the one config loader, then the one run(cfg)."""
-    from lived_themes.errors import LivedThemesError
     from lived_themes.experiment.config import ExperimentConfig, load_config
     from lived_themes.experiment.run import run as run_config
     from lived_themes.experiment.run_folder import RunInterrupted
 
-    try:
-        config = load_config(experiment, overrides=set_)
-    except LivedThemesError as exc:
-        _fail(exc)
+    config = load_config(experiment, overrides=set_)
     console = _console()
     progress = None if quiet else (lambda message: console.log(message))
     try:
         run_dir = run_config(config, out_dir=out, progress=progress)
-    except (LivedThemesError, ValueError, KeyError, ImportError, FileNotFoundError) as exc:
-        _fail(exc)
     except RunInterrupted:
         typer.secho("error: terminated; the run folder is marked INCOMPLETE", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=143) from None
@@ -274,17 +264,15 @@ def evaluate(
     """Evaluate predictions made elsewhere against human coders, by group."""
     from lived_themes.experiment.evaluate import evaluate_external
 
-    try:
-        run_dir = evaluate_external(annotations=annotations, predictions=predictions, reference=reference, quotes=quotes,
-                                    codebook=codebook, groups=groups, model_name=model_name, out=out, n_boot=n_boot,
-                                    model=model, min_report_group_size=min_report_group_size)
-    except (LivedThemesError, FileNotFoundError, ValueError) as exc:
-        _fail(exc)
+    run_dir = evaluate_external(annotations=annotations, predictions=predictions, reference=reference, quotes=quotes,
+                                codebook=codebook, groups=groups, model_name=model_name, out=out, n_boot=n_boot,
+                                model=model, min_report_group_size=min_report_group_size)
     _print_headline(run_dir)
     typer.echo(str(run_dir))
 
 
 @app.command("import")
+@located_errors(ValueError)
 def import_(
     project: Path = typer.Argument(..., help="REFI-QDA project (.qdpx, or a bare .qde) or codebook (.qdc) from NVivo, ATLAS.ti, MAXQDA, QualCoder."),
     output: Path = typer.Option(..., "--output", "-o", help="New or empty folder for the corpus (quotes, annotations, codebook.yaml)."),
@@ -293,24 +281,20 @@ def import_(
     format: str = typer.Option("jsonl", help="Table format for the corpus: jsonl, csv, tsv or parquet."),
 ) -> None:
     """Bring coding in from a QDA program: text sources, codebook and each user's coded segments as a corpus."""
-    from lived_themes.errors import LivedThemesError
     from lived_themes.interop.folder import check_target, write_codebook_folder, write_import
 
-    try:
-        check_target(output)
-        if project.suffix.lower() == ".qdc":
-            from lived_themes.interop import read_qdc
+    check_target(output)
+    if project.suffix.lower() == ".qdc":
+        from lived_themes.interop import read_qdc
 
-            book, notes = read_qdc(project)
-            write_codebook_folder(book, notes, output, source=str(project))
-            typer.echo(f"codebook {book.name}: {len(book.codes)} codes -> {output / 'codebook.yaml'}")
-            return
-        from lived_themes.interop import import_project
+        book, notes = read_qdc(project)
+        write_codebook_folder(book, notes, output, source=str(project))
+        typer.echo(f"codebook {book.name}: {len(book.codes)} codes -> {output / 'codebook.yaml'}")
+        return
+    from lived_themes.interop import import_project
 
-        result = import_project(project, unit=unit, offsets=offsets)
-        write_import(result, output, format=format)
-    except (LivedThemesError, FileNotFoundError, ValueError) as exc:
-        _fail(exc)
+    result = import_project(project, unit=unit, offsets=offsets)
+    write_import(result, output, format=format)
     r = result.report
     typer.echo(f"{r['text_codings']} text codings in {r['text_selections']} selections -> {r['quotes']} quotes ({unit}), "
                f"{len(r['coders'])} coder(s), {r['codes']} codes; {r['codings_imported']} codings imported, "
@@ -321,6 +305,7 @@ def import_(
 
 
 @app.command()
+@located_errors(ValueError)
 def export(
     corpus: Path = typer.Argument(..., help="A corpus folder (from `import` or any corpus folder)."),
     output: Path = typer.Option(..., "--output", "-o", help="The .qdpx project to write."),
@@ -331,21 +316,17 @@ def export(
 ) -> None:
     """Send codes back to a QDA program: a .qdpx with every coder (and the model) as a user, for review."""
     from lived_themes.corpus import load_corpus
-    from lived_themes.errors import LivedThemesError
     from lived_themes.interop.folder import read_sources
     from lived_themes.interop.predictions import with_model_codes
     from lived_themes.interop.writer import export_project, write_qdc
 
-    try:
-        loaded = load_corpus(corpus)
-        sources = read_sources(corpus) if corpus.is_dir() else None
-        if predictions is not None:
-            loaded = with_model_codes(loaded, predictions, model_name=model_name)
-        summary = export_project(loaded, output, sources=sources, offsets=offsets)
-        if codebook_out is not None and loaded.codebook is not None:
-            write_qdc(loaded.codebook, codebook_out)
-    except (LivedThemesError, FileNotFoundError, ValueError) as exc:
-        _fail(exc)
+    loaded = load_corpus(corpus)
+    sources = read_sources(corpus) if corpus.is_dir() else None
+    if predictions is not None:
+        loaded = with_model_codes(loaded, predictions, model_name=model_name)
+    summary = export_project(loaded, output, sources=sources, offsets=offsets)
+    if codebook_out is not None and loaded.codebook is not None:
+        write_qdc(loaded.codebook, codebook_out)
     typer.echo(f"{summary['documents']} document(s), {summary['selections']} selection(s), {summary['codings']} coding(s) by "
                f"{len(summary['users'])} user(s) {summary['users']} -> {output}" + (f"; codebook -> {codebook_out}" if codebook_out else ""))
     for note in summary["notes"]:

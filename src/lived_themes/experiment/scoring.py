@@ -180,7 +180,7 @@ def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluat
 
 #: The top-level keys of metrics.json, in order; every metrics.json is built by :func:`metrics_document`.
 METRICS_KEYS = ("experiment", "description", "reference", "n_quotes", "n_evaluated", "not_evaluated", "codes", "code_labels",
-                "excluded_codes", "human_coders", "groups", "results", "human_agreement", "warnings")
+                "excluded_codes", "human_coders", "groups", "results", "human_agreement", "warnings", "privacy")
 
 
 def metrics_document(*, experiment: str, description: str, reference: str, corpus: Corpus, n_quotes: int, n_evaluated: int,
@@ -210,7 +210,6 @@ def metrics_document(*, experiment: str, description: str, reference: str, corpu
         "results": [{k: v for k, v in r.items() if k != "warnings"} for r in results],
         "human_agreement": human_agreement,
         "warnings": list(warnings) + [w for r in results for w in r.get("warnings", [])],
+        "privacy": privacy or {},
     }
-    if privacy is not None:
-        document["privacy"] = privacy
     return jsonable(document)

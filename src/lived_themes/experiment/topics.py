@@ -206,7 +206,7 @@ def _score_as_coders(typed: Any, folder: Any, fitted: dict[str, Any], *, corpus:
 
 def _metrics(typed: Any, corpus: Any, coder: str, codes: list[str], results: list[dict[str, Any]],
              not_evaluated: list[dict[str, Any]], n_evaluated: int) -> dict[str, Any]:
-    from lived_themes.experiment.scoring import human_agreement, human_coders, metrics_document
+    from lived_themes.experiment.scoring import human_agreement, human_coders, metrics_document, privacy_floor
 
     evaluation = _evaluation(typed)
     humans = human_coders(corpus, evaluation)
@@ -216,6 +216,7 @@ def _metrics(typed: Any, corpus: Any, coder: str, codes: list[str], results: lis
         reference=coder, corpus=corpus, n_quotes=len(corpus) + len(corpus.set_aside), n_evaluated=n_evaluated,
         not_evaluated=aside + not_evaluated, codes=codes, excluded_codes=[], humans=humans, groups=evaluation.groups,
         results=results, human_agreement=human_agreement(corpus, codes, humans, evaluation, seed=typed.seed),
+        privacy=privacy_floor(corpus, evaluation),
     )
 
 
