@@ -34,6 +34,8 @@ class Coder(ABC):
 
     codes_: list[str]
     thresholds_: np.ndarray
+    #: Single-label mode when set: the top code is given only if its score reaches this; None = multi-label.
+    none_threshold_: float | None = None
 
     # ----- parameters (sklearn-style: constructor arguments are the parameters) ------------------
     def get_params(self) -> dict[str, Any]:
@@ -50,8 +52,17 @@ class Coder(ABC):
         *,
         codebook: Codebook | None = None,
         metadata: pd.DataFrame | None = None,
+        label_mode: str = "multi",
     ) -> Coder:
-        """Learn from texts and an (n, k) 0/1 matrix over ``codes``. ``labels`` may be None for zero-shot coders."""
+        """Learn from texts and an (n, k) 0/1 matrix over ``codes``. ``labels`` may be None for zero-shot coders.
+
+        ``label_mode="single"``: the coder will give each quote its top code or none, with a none-threshold
+        tuned on the held-out scores a coder keeps in ``tuning_`` (labels, scores) while fitting (0.5 without).
+        """
+        from lived_themes.coders.single_label import LABEL_MODES, tune_none_threshold
+
+        if label_mode not in LABEL_MODES:
+            raise ValueError(f"label_mode must be one of {LABEL_MODES}, got {label_mode!r}")
         if labels is not None:
             labels = np.asarray(labels, dtype=float)
             if labels.shape != (len(texts), len(codes)):
@@ -62,7 +73,11 @@ class Coder(ABC):
             raise ValueError(f"{self.name} needs training labels")
         self.codes_ = list(codes)
         self.thresholds_ = np.full(len(self.codes_), 0.5)
+        self.none_threshold_ = None
+        self.tuning_: tuple[np.ndarray, np.ndarray] | None = None
         self._fit(list(texts), labels, codebook=codebook, metadata=metadata)
+        if label_mode == "single":
+            self.none_threshold_ = tune_none_threshold(*self.tuning_) if self.tuning_ is not None else 0.5
         return self
 
     @abstractmethod
@@ -74,8 +89,16 @@ class Coder(ABC):
         """(n, k) scores in [0, 1], one column per code in ``codes_`` order."""
 
     def predict(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None) -> np.ndarray:
-        """(n, k) 0/1 codes: each score compared with its code's threshold."""
-        return (self.predict_proba(texts, metadata=metadata) >= self.thresholds_[None, :]).astype(int)
+        """(n, k) 0/1 codes: each score compared with its code's threshold (single-label: top code or none)."""
+        return self.decide(self.predict_proba(texts, metadata=metadata))
+
+    def decide(self, scores: np.ndarray) -> np.ndarray:
+        """Codes from scores already computed, so callers that keep the scores need not score twice."""
+        if self.none_threshold_ is not None:
+            from lived_themes.coders.single_label import argmax_or_none
+
+            return argmax_or_none(scores, self.none_threshold_)
+        return (np.asarray(scores) >= self.thresholds_[None, :]).astype(int)
 
     # ----- persistence -----------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
@@ -88,6 +111,8 @@ class Coder(ABC):
             "codes": self.codes_,
             "thresholds": [float(t) for t in self.thresholds_],
         }
+        if self.none_threshold_ is not None:
+            meta["label_mode"], meta["none_threshold"] = "single", float(self.none_threshold_)
         (folder / CODER_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
         self._save_state(folder)
         return folder
@@ -105,6 +130,7 @@ class Coder(ABC):
         coder = cls(**meta["params"])
         coder.codes_ = list(meta["codes"])
         coder.thresholds_ = np.asarray(meta["thresholds"], dtype=float)
+        coder.none_threshold_ = float(meta["none_threshold"]) if meta.get("none_threshold") is not None else None
         coder._load_state(folder)
         return coder
 
