@@ -43,8 +43,11 @@ def _clusters(corpus: Corpus, evaluation: EvaluationConfig, rows: np.ndarray | N
 
 
 def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any], *, codes: list[str], scheme: str, coder: str,
-                         reference: str, evaluation: EvaluationConfig, seed: int) -> dict[str, Any]:
+                         reference: str, evaluation: EvaluationConfig, seed: int, label_mode: str = "multi") -> dict[str, Any]:
     """All figures for one (split scheme, coder) pair, as JSON-ready records."""
+    from lived_themes.evaluation.calibration import calibration_summary
+    from lived_themes.evaluation.single_label import single_label_scores
+
     tested = ~np.isnan(out["scores"]).any(axis=1)
     rows = np.flatnonzero(tested)
     y_true, y_pred, y_score = labels[rows], out["predicted"][rows], out["scores"][rows]
@@ -68,7 +71,10 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
         "substitution_alpha": [],
         "group_agreement": [],
         "seconds": out["seconds"],
+        "calibration": calibration_summary(y_true, y_score, codes),
     }
+    if label_mode == "single":
+        result["single_label"] = single_label_scores(y_true, y_pred)
     if evaluation.groups:
         by_group = metric_by_group(HEADLINE_METRICS, y_true, y_pred, _group_frame(corpus, evaluation.groups, rows),
                                    clusters=_clusters(corpus, evaluation, rows), **boot)

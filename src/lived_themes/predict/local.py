@@ -47,6 +47,7 @@ def predict_records(model: str | Path | Coder, source: Any, *, text_column: str 
         meta = frame.iloc[chunk].reset_index(drop=True) if metadata_columns else None
         scores = coder.predict_proba([frame[text_column].iloc[i] for i in chunk], metadata=meta) if chunk else np.zeros((0, len(coder.codes_)))
         by_row = dict(zip(chunk, scores))
+        decided = dict(zip(chunk, coder.decide(scores))) if chunk else {}  # thresholds, or top code / none in single-label mode
         for i in range(start, min(start + chunk_size, len(frame))):
             identifier = ids[i].item() if hasattr(ids[i], "item") else ids[i]
             if problems[i] is not None:
@@ -55,7 +56,7 @@ def predict_records(model: str | Path | Coder, source: Any, *, text_column: str 
             row = by_row[i]
             yield {
                 "id": identifier,
-                "codes": [c for c, s, t in zip(coder.codes_, row, coder.thresholds_) if s >= t],
+                "codes": [c for c, flag in zip(coder.codes_, decided[i]) if flag],
                 "scores": {c: float(s) for c, s in zip(coder.codes_, row)},
             }
 
