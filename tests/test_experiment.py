@@ -159,6 +159,9 @@ def test_single_label_mode_best_coder_and_calibration(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     run_dir = run_experiment(load_config(exp), out_dir=tmp_path / "run")
+    report = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "### Calibration" in report and "### Single-label scores" in report
+    assert (run_dir / "figures" / "reliability__kfold-3.png").exists()
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     assert metrics["label_mode"] == "single"
     by_coder = {r["coder"]: r for r in metrics["results"]}
