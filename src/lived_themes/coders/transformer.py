@@ -61,6 +61,8 @@ class TransformerCoder(Coder):
         seed: int = 0,
         device: str | None = None,
         max_steps: int | None = None,
+        layer_decay: float = 1.0,
+        tune: bool = True,
     ) -> None:
         self.encoder = encoder
         self.max_length = max_length
@@ -84,6 +86,8 @@ class TransformerCoder(Coder):
         self.seed = seed
         self.device = device
         self.max_steps = max_steps
+        self.layer_decay = layer_decay  # < 1: lower encoder layers learn more slowly (1.0 = off, v1's default)
+        self.tune = tune  # False: every threshold stays at 0.5 (the ablation's "tuned vs 0.5" row)
 
     # ----- training ------------------------------------------------------------------------------
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
@@ -110,8 +114,9 @@ class TransformerCoder(Coder):
         weights = tu.pos_weights(labels[train_idx], cap=self.max_pos_weight) if self.class_weight else None
         best_scores = train_loop(self, token_ids, labels, train_idx, val_idx, device=device, pos_weight=weights)
         if best_scores is not None:
-            self.thresholds_ = tune_thresholds(labels[val_idx], best_scores)
             self.tuning_ = (labels[val_idx], best_scores)
+            if self.tune:
+                self.thresholds_ = tune_thresholds(labels[val_idx], best_scores)
         self.net_.eval()
         if device.startswith("cuda"):
             torch.cuda.empty_cache()
