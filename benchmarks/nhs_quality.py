@@ -28,7 +28,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = REPO.parent / "shared/datasets/nhs_patient_experience/v6framework_train.csv"
 GROUP = "Respondent ID"
-ALL_CODERS = ["majority.v1", "tfidf-logreg.v2", "codebook-similarity.v1", "setfit.v1", "transformer.v1"]
+ALL_CODERS = ["majority.v1", "tfidf-logreg.v2", "codebook-similarity.v1", "knn.v1", "setfit.v2", "transformer.v1", "ensemble.v1"]
 NAMED_CODES = [
     "Staff listening, understanding & involving patients",
     "Supplying & understanding medication",
@@ -58,6 +58,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
+def load_nhs_file(path: Path):  # noqa: ANN201 - returns a Corpus
+    """The NHS wide file as a Corpus (coder ``nhs``); comments without text are set aside, not dropped."""
+    from lived_themes.corpus import load_wide
+
+    return load_wide(
+        path, coder="nhs", code_columns_from="Not assigned", blank="zero",
+        column_mapping={"Comment ID": "quote_id", "FFT answer": "text"}, on_invalid="set_aside",
+    )
+
+
+def respondent_split(corpus, *, seed: int = 0, group: str = GROUP, reference: str = "nhs",  # noqa: ANN001
+                     test_size: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """(train, test) positions: ``test_size`` of respondents held out, multilabel-stratified; no person on both sides."""
+    from lived_themes.splits import train_test_split_by_group
+
+    y_all = np.nan_to_num(corpus.label_matrix(reference, corpus.codes))
+    fold = train_test_split_by_group(y_all, corpus.quotes[group].astype(str), test_size=test_size, seed=seed)[0]
+    return fold.train_idx, fold.test_idx
+
+
 def make(name: str, args: argparse.Namespace):  # noqa: ANN201 - returns a Coder
     from lived_themes.registry import make_coder
 
@@ -66,6 +86,15 @@ def make(name: str, args: argparse.Namespace):  # noqa: ANN201 - returns a Coder
         return make_coder(name, epochs=args.epochs, validation_group=GROUP, context_columns=context, seed=args.seed)
     if name == "setfit.v1":
         return make_coder(name, num_iterations=args.setfit_iterations, context_columns=context, seed=args.seed)
+    if name == "setfit.v2":
+        return make_coder(name, num_iterations=args.setfit_iterations, context_columns=context, seed=args.seed, validation_group=GROUP)
+    if name == "knn.v1":
+        return make_coder(name, k=20, context_columns=context)
+    if name == "ensemble.v1":  # stacked per code on respondent-grouped inner folds; each member is trained 4 times
+        members = [{"name": "tfidf-logreg.v2", "params": {"seed": args.seed}}, {"name": "knn.v1", "params": {"k": 20, "context_columns": context}},
+                   {"name": "transformer.v1", "params": {"epochs": args.epochs, "validation_group": GROUP, "context_columns": context,
+                                                          "seed": args.seed}}]
+        return make_coder(name, members=members, combine="stack", inner_group=GROUP, seed=args.seed)
     if name == "codebook-similarity.v1":
         return make_coder(name, tune=True)
     if name == "tfidf-logreg.v2":
@@ -79,18 +108,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.data.exists():
         print(f"NHS file not found at {args.data}; see data/README.md for where to get it", file=sys.stderr)
         return 2
-    from lived_themes.corpus import load_wide
     from lived_themes.evaluation import per_code_scores, summary_scores
-    from lived_themes.splits import train_test_split_by_group
 
-    corpus = load_wide(
-        args.data, coder="nhs", code_columns_from="Not assigned", blank="zero",
-        column_mapping={"Comment ID": "quote_id", "FFT answer": "text"}, on_invalid="set_aside",
-    )
+    corpus = load_nhs_file(args.data)
     all_codes = corpus.codes
     y_all = corpus.label_matrix("nhs", all_codes)
-    fold = train_test_split_by_group(y_all, corpus.quotes[GROUP].astype(str), test_size=0.2, seed=args.seed)[0]
-    train_idx, test_idx = fold.train_idx, fold.test_idx
+    train_idx, test_idx = respondent_split(corpus, seed=args.seed)
     rng = np.random.default_rng(args.seed)
     if args.max_train and len(train_idx) > args.max_train:
         train_idx = np.sort(rng.choice(train_idx, args.max_train, replace=False))
@@ -104,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict] = {}
     for name in [c.strip() for c in args.coders.split(",") if c.strip()]:
         idx = train_idx
-        if name == "setfit.v1" and len(idx) > args.setfit_max_train:
+        if name.startswith("setfit") and len(idx) > args.setfit_max_train:
             idx = np.sort(rng.choice(train_idx, args.setfit_max_train, replace=False))
         coder = make(name, args)
         started = time.perf_counter()
@@ -125,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
             "named_codes_f1": {c: f1_by_code.get(c) for c in NAMED_CODES},
             "per_code_f1": f1_by_code,
         }
+        if hasattr(coder, "contributions"):  # ensemble: what each member brought on the inner folds
+            results[name]["contributions"] = coder.contributions()
+            for m in results[name]["contributions"].get("members", []):
+                print(f"  {name} member {m['name']}: inner macro-F1 {m['inner_macro_f1']:.3f}, "
+                      f"ensemble without it {m.get('ensemble_without_macro_f1', float('nan')):.3f}", flush=True)
         named = ", ".join(f"{c}: {f1_by_code[c]:.3f}" for c in NAMED_CODES if c in f1_by_code)
         print(f"{name}: macro-F1 {summary['macro_f1']:.3f}, micro-F1 {summary['micro_f1']:.3f} "
               f"(trained on {len(idx)} in {fit_s:.0f} s); F1 {named}", flush=True)

@@ -55,7 +55,7 @@ def tiny_corpus() -> Corpus:
     return Corpus(quotes=quotes, annotations=annotations, codebook=tiny_codebook())
 
 
-FAST_CODERS = ["majority.v1", "tfidf-logreg.v1", "codebook-similarity.v1"]
+FAST_CODERS = ["majority.v1", "tfidf-logreg.v1", "codebook-similarity.v1", "knn.v1", "ensemble.v1", "calibrated.v1"]
 
 
 def test_fast_coders_are_registered() -> None:
@@ -108,7 +108,7 @@ def test_model_joins_corpus_as_one_more_coder(name: str, corpus: Corpus) -> None
     np.testing.assert_array_equal(with_model.label_matrix(f"model:{name}", CODES), coder.predict(corpus.texts))
 
 
-@pytest.mark.parametrize("name", ["majority.v1", "tfidf-logreg.v1"])
+@pytest.mark.parametrize("name", ["majority.v1", "tfidf-logreg.v1", "knn.v1", "ensemble.v1"])
 def test_supervised_coders_refuse_missing_or_nan_labels(name: str, corpus: Corpus) -> None:
     with pytest.raises(ValueError, match="needs training labels"):
         make_coder(name).fit(corpus.texts, None, CODES)

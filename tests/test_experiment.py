@@ -140,3 +140,47 @@ def test_run_reports_config_errors_clearly(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["run", str(exp)])
     assert result.exit_code == 2
     assert "unknown coder 'nope.v1'" in result.output
+
+
+def test_single_label_mode_best_coder_and_calibration(tmp_path: Path) -> None:
+    """Each quote of the two-coder corpus has one code: auto finds single-label mode; 'best' saves the winner."""
+    save_corpus(two_coder_corpus(), tmp_path / "corpus")
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(
+        "name: single\n"
+        f"data: {{path: {tmp_path / 'corpus'}, label_mode: auto}}\n"
+        "reference: {coder: A}\n"
+        "splits: [{kind: kfold, n_splits: 3}]\n"
+        "coders: [{name: majority.v1}, {name: tfidf-logreg.v1}, "
+        "{name: ensemble.v1, params: {members: [majority.v1, tfidf-logreg.v1], combine: stack}}]\n"
+        "evaluation: {n_boot: 10}\n"
+        "final_model: {coder: best}\n"
+        "output: {html: false}\n",
+        encoding="utf-8",
+    )
+    run_dir = run_experiment(load_config(exp), out_dir=tmp_path / "run")
+    report = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "### Calibration" in report and "### Single-label scores" in report
+    assert (run_dir / "figures" / "reliability__kfold-3.png").exists()
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    assert metrics["label_mode"] == "single"
+    by_coder = {r["coder"]: r for r in metrics["results"]}
+    for result in by_coder.values():
+        single = result["single_label"]
+        assert 0.0 <= single["accuracy"] <= 1.0 and single["multi_rate"] == 0.0
+        calibration = result["calibration"]
+        assert len(calibration["per_code"]) == 3 and 0.0 <= calibration["mean_brier"] <= 1.0
+        assert sum(b["n"] for b in calibration["reliability"]) == 3 * result["n_tested"]
+    best = max(by_coder, key=lambda c: (by_coder[c]["summary"]["macro_f1"], -list(by_coder).index(c)))
+    saved = json.loads((run_dir / "model" / "coder.json").read_text(encoding="utf-8"))
+    assert saved["coder"] == best and saved["label_mode"] == "single"
+    predictions = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+    coded = [m["codes"] for p in predictions for by_coder in p["models"].values() for m in by_coder.values()]
+    assert coded and all(len(c) <= 1 for c in coded) and any(len(c) == 1 for c in coded)
+    texts = tmp_path / "new.csv"
+    pd.DataFrame({"quote_id": ["x1", "x2"], "text": ["too many pills and nobody listened to me", "peer support"]}).to_csv(texts, index=False)
+    out = tmp_path / "pred.jsonl"
+    result = CliRunner().invoke(app, ["predict", str(run_dir / "model"), str(texts), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["x1", "x2"] and all(len(r["codes"]) <= 1 for r in rows)

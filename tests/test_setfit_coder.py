@@ -101,3 +101,31 @@ def test_real_minilm_round_trip(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     coder = SetFitCoder(max_steps=2, num_iterations=2, batch_size=4, device="cpu").fit(TEXTS, LABELS, CODES)
     scores = coder.predict_proba(TEXTS)
     np.testing.assert_allclose(load_coder(coder.save(tmp_path / "m")).predict_proba(TEXTS), scores, atol=1e-5)
+
+
+def test_v2_tunes_thresholds_on_a_validation_split_and_keeps_to_its_pair_budget(tiny_encoder: str, tmp_path: Path,
+                                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from lived_themes.coders.setfit_coder import SetFitCoderV2
+
+    monkeypatch.chdir(tmp_path)
+    texts, labels = TEXTS * 5, np.vstack([LABELS] * 5)  # 30 quotes: 6 validate, 24 train
+    coder = SetFitCoderV2(tiny_encoder, max_pairs=8, batch_size=4, num_iterations=5, device="cpu", seed=1)
+    assert coder._step_budget() == 2
+    coder.fit(texts, labels, CODES)
+    y_val, val_scores = coder.tuning_
+    assert len(y_val) == 6 and val_scores.shape == (6, 3)
+    from lived_themes.coders.base import tune_thresholds
+
+    np.testing.assert_array_equal(coder.thresholds_, tune_thresholds(y_val, val_scores))
+    loaded = load_coder(coder.save(tmp_path / "m"))
+    assert loaded.name == "setfit.v2" and loaded.max_pairs == 8
+    np.testing.assert_allclose(loaded.predict_proba(TEXTS), coder.predict_proba(TEXTS), atol=1e-5)
+    np.testing.assert_array_equal(loaded.thresholds_, coder.thresholds_)
+
+
+def test_v2_step_budget() -> None:
+    from lived_themes.coders.setfit_coder import SetFitCoderV2
+
+    assert SetFitCoderV2(max_pairs=None)._step_budget() == -1
+    assert SetFitCoderV2(max_pairs=100, batch_size=16)._step_budget() == 7
+    assert SetFitCoderV2(max_pairs=1000, batch_size=16, max_steps=5)._step_budget() == 5

@@ -153,3 +153,25 @@ def test_real_minilm_round_trip(tmp_path: Path) -> None:
     coder = TransformerCoder(max_steps=2, batch_size=4, max_length=32, device="cpu").fit(TEXTS, LABELS, CODES)
     scores = coder.predict_proba(TEXTS)
     np.testing.assert_allclose(load_coder(coder.save(tmp_path / "minilm")).predict_proba(TEXTS), scores, atol=1e-5)
+
+
+def test_layer_wise_decay_slows_lower_layers(tiny_encoder: str) -> None:
+    from transformers import AutoModel
+
+    from lived_themes.coders._torch_utils import MeanPoolClassifier, encoder_depth, param_groups
+
+    assert encoder_depth("encoder.layer.5.attention.self.query.weight", 6) == 0
+    assert encoder_depth("encoder.layer.0.output.dense.bias", 6) == 5
+    assert encoder_depth("embeddings.word_embeddings.weight", 6) == 6
+    net = MeanPoolClassifier(AutoModel.from_pretrained(tiny_encoder), 3)
+    plain = param_groups(net, lr_encoder=1e-4, lr_head=1e-3, weight_decay=0.01)
+    decayed = param_groups(net, lr_encoder=1e-4, lr_head=1e-3, weight_decay=0.01, layer_decay=0.5)
+    count = lambda groups: sum(p.numel() for g in groups for p in g["params"])  # noqa: E731
+    assert count(plain) == count(decayed) == sum(p.numel() for p in net.parameters())
+    lr_of = {id(p): g["lr"] for g in decayed for p in g["params"]}
+    assert lr_of[id(net.encoder.embeddings.word_embeddings.weight)] == pytest.approx(0.5e-4)  # one layer below the top
+    assert lr_of[id(net.encoder.encoder.layer[0].output.dense.weight)] == pytest.approx(1e-4)
+    assert lr_of[id(net.head.weight)] == pytest.approx(1e-3)
+    coder = _coder(tiny_encoder, max_steps=2, layer_decay=0.8, tune=False, validation_fraction=0.5).fit(TEXTS, LABELS, CODES)
+    assert coder.tuning_ is not None  # a validation split was scored...
+    np.testing.assert_array_equal(coder.thresholds_, 0.5)  # ...but tune=False keeps every threshold at 0.5

@@ -22,6 +22,10 @@ CODERS: dict[str, str] = {
     "codebook-similarity.v1": "lived_themes.coders.zero_shot:CodebookSimilarityCoder",
     "transformer.v1": "lived_themes.coders.transformer:TransformerCoder",
     "setfit.v1": "lived_themes.coders.setfit_coder:SetFitCoder",
+    "setfit.v2": "lived_themes.coders.setfit_coder:SetFitCoderV2",
+    "knn.v1": "lived_themes.coders.knn:KnnCoder",
+    "ensemble.v1": "lived_themes.coders.ensemble:EnsembleCoder",
+    "calibrated.v1": "lived_themes.coders.calibrated:CalibratedCoder",
     "topic-coder.v1": "lived_themes.topics.coder:TopicCoder",
 }
 

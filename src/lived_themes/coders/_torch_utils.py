@@ -105,8 +105,16 @@ def linear_schedule(optimizer: torch.optim.Optimizer, *, total_steps: int, warmu
     return torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
 
 
-def param_groups(net: MeanPoolClassifier, *, lr_encoder: float, lr_head: float, weight_decay: float) -> list[dict[str, Any]]:
-    """Separate learning rates for encoder and head; no weight decay on biases and norms."""
+def param_groups(net: MeanPoolClassifier, *, lr_encoder: float, lr_head: float, weight_decay: float,
+                 layer_decay: float = 1.0) -> list[dict[str, Any]]:
+    """Separate learning rates for encoder and head; no weight decay on biases and norms.
+
+    ``layer_decay`` < 1: layer-wise learning-rate decay, the top encoder layer at ``lr_encoder`` and each
+    layer below it (then the embeddings) ``layer_decay`` times slower, so the general features of the lower
+    layers move least. 1.0 gives one encoder learning rate, as before.
+    """
+    if layer_decay != 1.0:
+        return _layerwise_groups(net, lr_encoder=lr_encoder, lr_head=lr_head, weight_decay=weight_decay, layer_decay=layer_decay)
     groups = []
     for module, lr in ((net.encoder, lr_encoder), (net.head, lr_head)):
         decay = [p for p in module.parameters() if p.requires_grad and p.ndim > 1]
@@ -114,6 +122,36 @@ def param_groups(net: MeanPoolClassifier, *, lr_encoder: float, lr_head: float, 
         groups.append({"params": decay, "lr": lr, "weight_decay": weight_decay})
         groups.append({"params": no_decay, "lr": lr, "weight_decay": 0.0})
     return [g for g in groups if g["params"]]
+
+
+def encoder_depth(name: str, n_layers: int) -> int:
+    """How far below the top a parameter sits: 0 for the top layer (and pooler), n_layers for the embeddings."""
+    import re
+
+    match = re.search(r"(?:^|\.)layers?\.(\d+)\.", name)
+    if match:
+        return n_layers - 1 - int(match.group(1))
+    if "embed" in name:
+        return n_layers
+    return 0
+
+
+def _layerwise_groups(net: MeanPoolClassifier, *, lr_encoder: float, lr_head: float, weight_decay: float,
+                      layer_decay: float) -> list[dict[str, Any]]:
+    if not 0.0 < layer_decay <= 1.0:
+        raise ValueError(f"layer_decay must be in (0, 1], got {layer_decay}")
+    named = [(n, p) for n, p in net.encoder.named_parameters() if p.requires_grad]
+    n_layers = int(getattr(getattr(net.encoder, "config", None), "num_hidden_layers", 0) or 0)
+    buckets: dict[tuple[int, bool], list[Any]] = {}
+    for name, param in named:
+        buckets.setdefault((encoder_depth(name, n_layers), param.ndim > 1), []).append(param)
+    groups = [{"params": params, "lr": lr_encoder * layer_decay ** depth, "weight_decay": weight_decay if decays else 0.0}
+              for (depth, decays), params in sorted(buckets.items())]
+    for decays in (True, False):
+        params = [p for p in net.head.parameters() if p.requires_grad and (p.ndim > 1) == decays]
+        if params:
+            groups.append({"params": params, "lr": lr_head, "weight_decay": weight_decay if decays else 0.0})
+    return groups
 
 
 def adamw(groups: list[dict[str, Any]]) -> torch.optim.Optimizer:

@@ -54,7 +54,8 @@ def train_loop(
     total = steps_per_epoch * coder.epochs
     if coder.max_steps is not None:
         total = min(total, int(coder.max_steps))
-    groups = tu.param_groups(net, lr_encoder=coder.lr_encoder, lr_head=coder.lr_head, weight_decay=coder.weight_decay)
+    groups = tu.param_groups(net, lr_encoder=coder.lr_encoder, lr_head=coder.lr_head, weight_decay=coder.weight_decay,
+                             layer_decay=float(getattr(coder, "layer_decay", 1.0)))
     optimizer = tu.adamw(groups)
     scheduler = tu.linear_schedule(optimizer, total_steps=max(total, 1), warmup_fraction=coder.warmup_fraction)
     scaler = torch.amp.GradScaler("cuda") if tu.needs_grad_scaler(device, coder.mixed_precision) else None

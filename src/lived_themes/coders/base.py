@@ -34,6 +34,8 @@ class Coder(ABC):
 
     codes_: list[str]
     thresholds_: np.ndarray
+    #: Single-label mode when set: the top code is given only if its score reaches this; None = multi-label.
+    none_threshold_: float | None = None
 
     # ----- parameters (sklearn-style: constructor arguments are the parameters) ------------------
     def get_params(self) -> dict[str, Any]:
@@ -50,8 +52,17 @@ class Coder(ABC):
         *,
         codebook: Codebook | None = None,
         metadata: pd.DataFrame | None = None,
+        label_mode: str = "multi",
     ) -> Coder:
-        """Learn from texts and an (n, k) 0/1 matrix over ``codes``. ``labels`` may be None for zero-shot coders."""
+        """Learn from texts and an (n, k) 0/1 matrix over ``codes``. ``labels`` may be None for zero-shot coders.
+
+        ``label_mode="single"``: the coder will give each quote its top code or none, with a none-threshold
+        tuned on the held-out scores a coder keeps in ``tuning_`` (labels, scores) while fitting (0.5 without).
+        """
+        from lived_themes.coders.single_label import LABEL_MODES, tune_none_threshold
+
+        if label_mode not in LABEL_MODES:
+            raise ValueError(f"label_mode must be one of {LABEL_MODES}, got {label_mode!r}")
         if labels is not None:
             labels = np.asarray(labels, dtype=float)
             if labels.shape != (len(texts), len(codes)):
@@ -62,7 +73,11 @@ class Coder(ABC):
             raise ValueError(f"{self.name} needs training labels")
         self.codes_ = list(codes)
         self.thresholds_ = np.full(len(self.codes_), 0.5)
+        self.none_threshold_ = None
+        self.tuning_: tuple[np.ndarray, np.ndarray] | None = None
         self._fit(list(texts), labels, codebook=codebook, metadata=metadata)
+        if label_mode == "single":
+            self.none_threshold_ = tune_none_threshold(*self.tuning_) if self.tuning_ is not None else 0.5
         return self
 
     @abstractmethod
@@ -78,13 +93,18 @@ class Coder(ABC):
         return self.codes_from_scores(self.predict_proba(texts, metadata=metadata))
 
     def codes_from_scores(self, scores: np.ndarray) -> np.ndarray:
-        """(n, k) 0/1 codes from (n, k) scores: each score compared with its code's threshold.
+        """(n, k) 0/1 codes from (n, k) scores: each score compared with its code's threshold, or, in single-label
+        mode, the top code when it clears the none-threshold.
 
         The one rule that turns scores into codes. ``predict`` uses it, and so does every path that
         already holds the scores (cross-validation, ``lived-themes predict``, topic scoring), so a
         coder's own rule (e.g. ``top_k``) applies everywhere.
         """
         scores = np.asarray(scores, dtype=float)
+        if self.none_threshold_ is not None:
+            from lived_themes.coders.single_label import argmax_or_none
+
+            return argmax_or_none(scores, self.none_threshold_)
         return (scores >= self.thresholds_[None, :]).astype(int)
 
     # ----- persistence -----------------------------------------------------------------------------
@@ -98,6 +118,8 @@ class Coder(ABC):
             "codes": self.codes_,
             "thresholds": [float(t) for t in self.thresholds_],
         }
+        if self.none_threshold_ is not None:
+            meta["label_mode"], meta["none_threshold"] = "single", float(self.none_threshold_)
         (folder / CODER_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
         self._save_state(folder)
         return folder
@@ -115,6 +137,7 @@ class Coder(ABC):
         coder = cls(**meta["params"])
         coder.codes_ = list(meta["codes"])
         coder.thresholds_ = np.asarray(meta["thresholds"], dtype=float)
+        coder.none_threshold_ = float(meta["none_threshold"]) if meta.get("none_threshold") is not None else None
         coder._load_state(folder)
         return coder
 

@@ -162,6 +162,7 @@ class TfidfLogRegCoder(Coder):
         if oof is not None:
             learnable = np.minimum(labels.sum(0), len(labels) - labels.sum(0)) >= 2
             tuned = tune_thresholds(labels, oof)
+            self.tuning_ = (labels, oof)
             self.thresholds_ = np.where(learnable, tuned, 0.5)
         log.info("tfidf-logreg: %d features, %d codes", self.coef_.shape[1], self.coef_.shape[0])
 

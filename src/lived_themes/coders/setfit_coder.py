@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import math
 import tempfile
 import warnings
 from collections.abc import Sequence
@@ -74,6 +75,11 @@ class SetFitCoder(Coder):
         self.max_steps = max_steps
 
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
+        assert labels is not None
+        self._train(texts, labels, metadata, max_steps=self.max_steps)
+
+    def _train(self, texts: list[str], labels: np.ndarray, metadata: pd.DataFrame | None, *, max_steps: int) -> None:
+        """Contrastive body tuning then the heads, on these quotes; sets ``body_`` and the head arrays."""
         from datasets import Dataset
         from sentence_transformers import SentenceTransformer
         from setfit import SetFitModel, Trainer, TrainingArguments
@@ -81,7 +87,6 @@ class SetFitCoder(Coder):
         from sklearn.linear_model import LogisticRegression
         from sklearn.multiclass import OneVsRestClassifier
 
-        assert labels is not None
         setfit_logging.set_verbosity_warning()
         device = pick_device(self.device)
         body = SentenceTransformer(resolve_encoder(self.encoder), device=device)
@@ -101,7 +106,7 @@ class SetFitCoder(Coder):
                 num_iterations=self.num_iterations,
                 body_learning_rate=self.body_learning_rate,
                 max_length=self.max_length,
-                max_steps=self.max_steps,
+                max_steps=max_steps,
                 use_amp=bool(self.mixed_precision and device.startswith("cuda")),
                 seed=self.seed,
                 show_progress_bar=False,
@@ -184,6 +189,86 @@ def _check_body(body: Path) -> None:
                 no_pickled_weights(sub, "model.safetensors")
                 safetensors_header(sub / "model.safetensors")
     check_hf_folder(body)
+
+
+class SetFitCoderV2(SetFitCoder):
+    """``setfit.v2``: thresholds tuned on an inner validation split, and a budget of contrastive pairs.
+
+    v1 kept every threshold at 0.5 and generated ``2 * num_iterations * n`` pairs, which made it the
+    slowest coder on thousands of quotes. v2 trains the body on ``1 - validation_fraction`` of the
+    quotes (grouped by ``validation_group`` when set), tunes one threshold per code on the held-out
+    rest (as ``transformer.v1`` does), then refits the heads on all quotes' embeddings. At most
+    ``max_pairs`` pairs are seen (``max_steps`` = pairs / batch size). Too few quotes for a validation
+    split (fewer than 5 on a side) means training on all of them with thresholds at 0.5.
+    """
+
+    name: ClassVar[str] = "setfit.v2"
+
+    def __init__(
+        self,
+        encoder: str = "all-MiniLM-L6-v2",
+        *,
+        num_iterations: int = 20,
+        num_epochs: int = 1,
+        batch_size: int = 16,
+        body_learning_rate: float = 2e-5,
+        max_length: int = 128,
+        class_weight: str | None = "balanced",
+        C: float = 1.0,
+        context_columns: list[str] | None = None,
+        mixed_precision: bool = True,
+        seed: int = 0,
+        device: str | None = None,
+        max_steps: int = -1,
+        max_pairs: int | None = 4000,
+        validation_fraction: float = 0.2,
+        validation_group: str | None = None,
+    ) -> None:
+        super().__init__(encoder, num_iterations=num_iterations, num_epochs=num_epochs, batch_size=batch_size,
+                         body_learning_rate=body_learning_rate, max_length=max_length, class_weight=class_weight, C=C,
+                         context_columns=context_columns, mixed_precision=mixed_precision, seed=seed, device=device,
+                         max_steps=max_steps)
+        self.max_pairs = max_pairs
+        self.validation_fraction = validation_fraction
+        self.validation_group = validation_group
+
+    def _step_budget(self) -> int:
+        """SetFit's max_steps: the tighter of ``max_steps`` and ``max_pairs / batch_size`` (-1 = no cap)."""
+        caps = [int(self.max_steps)] if self.max_steps and self.max_steps > 0 else []
+        if self.max_pairs:
+            caps.append(max(1, math.ceil(int(self.max_pairs) / int(self.batch_size))))
+        return min(caps) if caps else -1
+
+    def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
+        from lived_themes.coders.base import tune_thresholds
+        from lived_themes.coders.transformer import inner_validation_split
+
+        assert labels is not None
+        train_idx, val_idx = inner_validation_split(labels, metadata, fraction=self.validation_fraction,
+                                                    group=self.validation_group, seed=self.seed)
+        sub = (lambda idx: None if metadata is None else metadata.iloc[idx].reset_index(drop=True))
+        self._train([texts[i] for i in train_idx], labels[train_idx], sub(train_idx), max_steps=self._step_budget())
+        if not len(val_idx):
+            return
+        val_scores = self.predict_proba([texts[i] for i in val_idx], metadata=sub(val_idx))
+        self.thresholds_ = tune_thresholds(labels[val_idx], val_scores)
+        self.tuning_ = (labels[val_idx], val_scores)
+        self._refit_heads(self._embed(texts, metadata), labels)
+
+    def _refit_heads(self, embeddings: np.ndarray, labels: np.ndarray) -> None:
+        """Heads on every quote's embedding (the body stays as trained), so no label is wasted."""
+        from sklearn.linear_model import LogisticRegression
+
+        k = labels.shape[1]
+        coef, intercept, constant = np.zeros((k, embeddings.shape[1])), np.zeros(k), np.full(k, np.nan)
+        for j in range(k):
+            y = labels[:, j].astype(int)
+            if y.min() == y.max():
+                constant[j] = float(y.mean() > 0.5)
+                continue
+            model = LogisticRegression(C=self.C, class_weight=self.class_weight, max_iter=2000).fit(embeddings.astype(np.float64), y)
+            coef[j], intercept[j] = model.coef_[0], model.intercept_[0]
+        self.coef_, self.intercept_, self.constant_ = coef, intercept, constant
 
 
 def _head_arrays(head: Any, labels: np.ndarray, *, body_dim: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

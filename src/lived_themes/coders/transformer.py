@@ -61,6 +61,8 @@ class TransformerCoder(Coder):
         seed: int = 0,
         device: str | None = None,
         max_steps: int | None = None,
+        layer_decay: float = 1.0,
+        tune: bool = True,
     ) -> None:
         self.encoder = encoder
         self.max_length = max_length
@@ -84,6 +86,8 @@ class TransformerCoder(Coder):
         self.seed = seed
         self.device = device
         self.max_steps = max_steps
+        self.layer_decay = layer_decay  # < 1: lower encoder layers learn more slowly (1.0 = off, v1's default)
+        self.tune = tune  # False: every threshold stays at 0.5 (the ablation's "tuned vs 0.5" row)
 
     # ----- training ------------------------------------------------------------------------------
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
@@ -110,28 +114,15 @@ class TransformerCoder(Coder):
         weights = tu.pos_weights(labels[train_idx], cap=self.max_pos_weight) if self.class_weight else None
         best_scores = train_loop(self, token_ids, labels, train_idx, val_idx, device=device, pos_weight=weights)
         if best_scores is not None:
-            self.thresholds_ = tune_thresholds(labels[val_idx], best_scores)
+            self.tuning_ = (labels[val_idx], best_scores)
+            if self.tune:
+                self.thresholds_ = tune_thresholds(labels[val_idx], best_scores)
         self.net_.eval()
         if device.startswith("cuda"):
             torch.cuda.empty_cache()
 
     def _inner_split(self, labels: np.ndarray, metadata: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
-        """Train/validation positions, multilabel-stratified (and group-aware when ``validation_group`` is set).
-
-        Too few quotes for a validation set means no early stopping and thresholds left at 0.5.
-        """
-        from lived_themes.splits import validation_split
-
-        n = len(labels)
-        n_val = int(round(n * self.validation_fraction))
-        if n_val < 5 or n - n_val < 5:
-            return np.arange(n), np.arange(0)
-        groups = None
-        if self.validation_group:
-            if metadata is None or self.validation_group not in metadata.columns:
-                raise ValueError(f"validation_group {self.validation_group!r} is not a metadata column")
-            groups = metadata[self.validation_group].astype(str).to_numpy()
-        return validation_split(labels, groups=groups, size=self.validation_fraction, seed=self.seed)
+        return inner_validation_split(labels, metadata, fraction=self.validation_fraction, group=self.validation_group, seed=self.seed)
 
     # ----- predicting ----------------------------------------------------------------------------
     def _token_ids(self, texts: Sequence[str], metadata: pd.DataFrame | None) -> list[list[int]]:
@@ -193,6 +184,27 @@ class TransformerCoder(Coder):
         net = MeanPoolClassifier(encoder, len(self.codes_))
         net.head.load_state_dict(head)
         self.net_ = net.to(_available(self.device)).eval()
+
+
+def inner_validation_split(labels: np.ndarray, metadata: pd.DataFrame | None, *, fraction: float, group: str | None,
+                           seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Train/validation positions, multilabel-stratified (and group-aware when ``group`` names a metadata column).
+
+    Too few quotes for a validation set (fewer than 5 on a side) means all quotes train and none validate:
+    no early stopping and thresholds left at 0.5.
+    """
+    from lived_themes.splits import validation_split
+
+    n = len(labels)
+    n_val = int(round(n * fraction))
+    if n_val < 5 or n - n_val < 5:
+        return np.arange(n), np.arange(0)
+    groups = None
+    if group:
+        if metadata is None or group not in metadata.columns:
+            raise ValueError(f"validation_group {group!r} is not a metadata column")
+        groups = metadata[group].astype(str).to_numpy()
+    return validation_split(labels, groups=groups, size=fraction, seed=seed)
 
 
 def _available(device: str | None) -> str:

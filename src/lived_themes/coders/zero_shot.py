@@ -99,8 +99,9 @@ class CodebookSimilarityCoder(Coder):
         self.owners_ = np.asarray(owners, dtype=np.int64)
         self.thresholds_ = np.full(len(self.codes_), float(self.threshold))
         if self.tune and labels is not None and len(texts):
-            tuned = tune_thresholds(labels, self.predict_proba(texts), default=float(self.threshold))
-            self.thresholds_ = tuned
+            scores = self.predict_proba(texts)  # zero-shot: nothing was learned from these quotes, so they act as held out
+            self.thresholds_ = tune_thresholds(labels, scores, default=float(self.threshold))
+            self.tuning_ = (labels, scores)  # single-label mode tunes its none-threshold on these
         log.info("codebook-similarity: %d code vectors for %d codes", len(rows), len(self.codes_))
 
     def predict_proba(self, texts: Any, *, metadata: pd.DataFrame | None = None) -> np.ndarray:
@@ -122,6 +123,8 @@ class CodebookSimilarityCoder(Coder):
 
     def codes_from_scores(self, scores: np.ndarray) -> np.ndarray:
         """Codes whose score reaches their threshold; with ``top_k``, only among each quote's top_k scores."""
+        if self.none_threshold_ is not None:
+            return super().codes_from_scores(scores)
         scores = np.asarray(scores, dtype=float)
         chosen = scores >= self.thresholds_[None, :]
         if self.top_k is not None and self.top_k < scores.shape[1]:

@@ -89,7 +89,7 @@ def make_folds(split: SplitConfig, labels: np.ndarray, meta: pd.DataFrame, seed:
 
 
 def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], texts: list[str], labels: np.ndarray,
-                  meta: pd.DataFrame, codes: list[str], corpus: Corpus, progress: Progress) -> dict[str, Any]:
+                  meta: pd.DataFrame, codes: list[str], corpus: Corpus, progress: Progress, *, label_mode: str = "multi") -> dict[str, Any]:
     """Out-of-fold scores and codes for one coder under one split scheme; untested rows stay NaN."""
     n, k = labels.shape
     scores = np.full((n, k), np.nan)
@@ -101,7 +101,8 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
         coder = make_coder(coder_cfg.name, **coder_cfg.params)
         train, test = np.asarray(fold.train_idx), np.asarray(fold.test_idx)
         t0 = time.perf_counter()
-        coder.fit([texts[j] for j in train], labels[train], codes, codebook=corpus.codebook, metadata=meta.iloc[train].reset_index(drop=True))
+        coder.fit([texts[j] for j in train], labels[train], codes, codebook=corpus.codebook, metadata=meta.iloc[train].reset_index(drop=True),
+                  label_mode=label_mode)
         t1 = time.perf_counter()
         fold_scores = coder.predict_proba([texts[j] for j in test], metadata=meta.iloc[test].reset_index(drop=True))
         predict_s += time.perf_counter() - t1
@@ -110,6 +111,24 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
         predicted[test] = coder.codes_from_scores(fold_scores).astype(float)
         fold_of[test] = fold.name
     return {"scores": scores, "predicted": predicted, "fold": fold_of, "seconds": {"fit": fit_s, "predict": predict_s}}
+
+
+def resolve_label_mode(setting: str, labels: np.ndarray) -> str:
+    """``auto`` becomes ``single`` when every reference-coded quote has at most one code, else ``multi``."""
+    from lived_themes.evaluation.single_label import is_single_label
+
+    if setting == "auto":
+        return "single" if is_single_label(labels) else "multi"
+    return setting
+
+
+def best_coder(results: list[dict[str, Any]], scheme: str) -> str:
+    """The coder with the highest out-of-fold macro-F1 under ``scheme`` (ties: the first listed)."""
+    scored = [(r["summary"].get("macro_f1"), i, r["coder"]) for i, r in enumerate(results) if r["scheme"] == scheme]
+    scored = [(f, -i, c) for f, i, c in scored if f is not None and f == f]
+    if not scored:
+        raise ValueError(f"final_model.coder is 'best' but no coder has a macro-F1 under {scheme}")
+    return max(scored)[2]
 
 
 def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = None, base_dir: Path | None = None,
@@ -145,6 +164,9 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     texts = [corpus.texts[i] for i in index]
     meta = corpus.quotes.iloc[index].reset_index(drop=True)
     labels = corpus.label_matrix(reference, codes)[index]
+    label_mode = resolve_label_mode(config.data.label_mode, labels)
+    if label_mode == "single":
+        say("single-label mode: each quote gets its top code or none")
 
     from lived_themes.evaluation.leakage import person_columns, split_leaks
 
@@ -158,22 +180,27 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
             leaks.append(warning)
         for coder_cfg in config.coders:
             say(f"{split.label}: {coder_cfg.name} over {len(folds)} fold(s)")
-            outputs[(split.label, coder_cfg.name)] = cross_predict(config, coder_cfg, folds, texts, labels, meta, codes, corpus, say)
+            outputs[(split.label, coder_cfg.name)] = cross_predict(config, coder_cfg, folds, texts, labels, meta, codes, corpus, say,
+                                                                   label_mode=label_mode)
 
     say("evaluating")
     eval_corpus = corpus.subset(meta["quote_id"])
     results = [
         evaluate_predictions(eval_corpus, labels, out, codes=codes, scheme=scheme, coder=coder, reference=reference,
-                             evaluation=config.evaluation, seed=config.seed)
+                             evaluation=config.evaluation, seed=config.seed, label_mode=label_mode)
         for (scheme, coder), out in outputs.items()
     ]
     humans = human_coders(corpus, config.evaluation)
+    several = int(((labels > 0.5).sum(axis=1) > 1).sum())
+    if label_mode == "single" and several:
+        leaks.append(f"single-label mode, but {several} reference-coded quote(s) have more than one code: "
+                     "a coder gives at most one, so those quotes cannot be coded fully right")
     metrics = metrics_document(
         experiment=config.name, description=config.description, reference=reference, corpus=corpus,
         n_quotes=len(corpus) + len(corpus.set_aside), n_evaluated=len(index), not_evaluated=not_evaluated, codes=codes,
         excluded_codes=excluded, humans=humans, groups=config.evaluation.groups, results=results,
         human_agreement=human_agreement(eval_corpus, codes, humans, config.evaluation, seed=config.seed),
-        warnings=leaks, privacy=privacy_floor(eval_corpus, config.evaluation),
+        warnings=leaks, privacy=privacy_floor(eval_corpus, config.evaluation), label_mode=label_mode,
     )
     folder.write_json(METRICS_JSON, metrics)
     evaluated_ids = meta["quote_id"].tolist()
@@ -181,10 +208,11 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     folder.write_text(MODEL_ANNOTATIONS, model_annotations(evaluated_ids, codes, outputs).to_csv(index=False))
 
     if config.final_model.coder:
-        coder_cfg = next(c for c in config.coders if c.name == config.final_model.coder)
+        chosen = config.final_model.coder if config.final_model.coder != "best" else best_coder(results, config.splits[0].label)
+        coder_cfg = next(c for c in config.coders if c.name == chosen)
         say(f"training the final {coder_cfg.name} on all {len(texts)} quotes")
         final = make_coder(coder_cfg.name, **coder_cfg.params)
-        final.fit(texts, labels, codes, codebook=corpus.codebook, metadata=meta)
+        final.fit(texts, labels, codes, codebook=corpus.codebook, metadata=meta, label_mode=label_mode)
         final.save(folder.path / "model")
         from lived_themes.evaluation.leakage import training_ids_record
 

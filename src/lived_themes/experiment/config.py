@@ -63,6 +63,8 @@ class DataConfig(_Strict):
     min_code_count: int = Field(default=1, ge=0)
     exclude_codes: list[str] = Field(default_factory=list)
     max_quotes: int | None = Field(default=None, ge=1)
+    #: single: each quote gets its top code or none; auto: single when every reference-coded quote has at most one code
+    label_mode: Literal["multi", "single", "auto"] = "multi"
 
 
 class ReferenceConfig(_Strict):
@@ -146,6 +148,7 @@ class EvaluationConfig(_Strict):
 
 
 class FinalModelConfig(_Strict):
+    #: a listed coder, or "best": the coder with the highest out-of-fold macro-F1 under the first split scheme
     coder: str | None = None
 
 
@@ -175,7 +178,7 @@ class ExperimentConfig(_Experiment):
     @model_validator(mode="after")
     def _final_model_is_a_coder(self) -> ExperimentConfig:
         names = [c.name for c in self.coders]
-        if self.final_model.coder is not None and self.final_model.coder not in names:
+        if self.final_model.coder not in (None, "best") and self.final_model.coder not in names:
             raise ValueError(f"final_model.coder {self.final_model.coder!r} is not among the coders {names}")
         if len(set(names)) != len(names):
             raise ValueError(f"each coder may be listed once; got {names}")

@@ -59,8 +59,11 @@ def _clusters(corpus: Corpus, evaluation: EvaluationConfig, rows: np.ndarray | N
 
 
 def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any], *, codes: list[str], scheme: str, coder: str,
-                         reference: str, evaluation: EvaluationConfig, seed: int) -> dict[str, Any]:
+                         reference: str, evaluation: EvaluationConfig, seed: int, label_mode: str = "multi") -> dict[str, Any]:
     """All figures for one (split scheme, coder) pair, as JSON-ready records."""
+    from lived_themes.evaluation.calibration import calibration_summary
+    from lived_themes.evaluation.single_label import single_label_scores
+
     tested = ~np.isnan(out["scores"]).any(axis=1)
     rows = np.flatnonzero(tested)
     y_true, y_pred, y_score = labels[rows], out["predicted"][rows], out["scores"][rows]
@@ -85,7 +88,10 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
         "substitution_alpha": [],
         "group_agreement": [],
         "seconds": out["seconds"],
+        "calibration": calibration_summary(y_true, y_score, codes),
     }
+    if label_mode == "single":
+        result["single_label"] = single_label_scores(y_true, y_pred)
     if evaluation.groups:
         by_group = metric_by_group(HEADLINE_METRICS, y_true, y_pred, _group_frame(corpus, evaluation, rows),
                                    clusters=_clusters(corpus, evaluation, rows), codes=codes, **boot)
@@ -180,13 +186,14 @@ def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluat
 
 #: The top-level keys of metrics.json, in order; every metrics.json is built by :func:`metrics_document`.
 METRICS_KEYS = ("experiment", "description", "reference", "n_quotes", "n_evaluated", "not_evaluated", "codes", "code_labels",
-                "excluded_codes", "human_coders", "groups", "results", "human_agreement", "warnings", "privacy")
+                "excluded_codes", "human_coders", "groups", "results", "human_agreement", "warnings", "privacy", "label_mode")
 
 
 def metrics_document(*, experiment: str, description: str, reference: str, corpus: Corpus, n_quotes: int, n_evaluated: int,
                      not_evaluated: list[dict[str, Any]], codes: list[str], excluded_codes: list[dict[str, Any]], humans: list[str],
                      groups: list[str], results: list[dict[str, Any]], human_agreement: dict[str, Any],
-                     warnings: list[str] | tuple[str, ...] = (), privacy: dict[str, Any] | None = None) -> dict[str, Any]:
+                     warnings: list[str] | tuple[str, ...] = (), privacy: dict[str, Any] | None = None,
+                     label_mode: str = "multi") -> dict[str, Any]:
     """The one builder of metrics.json (coding runs, topic runs and ``evaluate``): JSON-ready, warnings gathered from results.
 
     ``warnings`` are run-level (leakage, training overlap) and come before the per-result ones; ``privacy``
@@ -211,5 +218,6 @@ def metrics_document(*, experiment: str, description: str, reference: str, corpu
         "human_agreement": human_agreement,
         "warnings": list(warnings) + [w for r in results for w in r.get("warnings", [])],
         "privacy": privacy or {},
+        "label_mode": label_mode,
     }
     return jsonable(document)

@@ -15,7 +15,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from lived_themes.experiment.config import DataConfig, EvaluationConfig, OutputConfig, _Experiment, _Strict, checked_params
 
 #: Data keys that only coding experiments act on; a topic experiment refuses them rather than ignore them.
-CODING_ONLY_DATA_KEYS = ("min_code_count", "exclude_codes", "max_quotes")
+CODING_ONLY_DATA_KEYS = ("min_code_count", "exclude_codes", "max_quotes", "label_mode")
 
 
 class TopicModelSpec(_Strict):

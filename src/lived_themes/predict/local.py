@@ -59,7 +59,7 @@ def _records(coder: Coder, frame: pd.DataFrame, ids: list[Any], *, text_column: 
         meta = frame.iloc[chunk].reset_index(drop=True) if metadata_columns else None
         scores = coder.predict_proba([frame[text_column].iloc[i] for i in chunk], metadata=meta) if chunk else np.zeros((0, len(coder.codes_)))
         by_row = dict(zip(chunk, scores))
-        chosen = dict(zip(chunk, coder.codes_from_scores(scores))) if chunk else {}
+        chosen = dict(zip(chunk, coder.codes_from_scores(scores))) if chunk else {}  # thresholds, or top code / none in single-label mode
         for i in range(start, min(start + chunk_size, len(frame))):
             if problems[i] is not None:
                 yield {"id": ids[i], "codes": [], "scores": {}, "error": problems[i]}

@@ -277,8 +277,10 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
         elif len(all_coders) >= 2:
             blocks += figure(f"agreement__{s}.png", f"Mean Cohen's kappa across codes between coders, {scheme}",
                              fig.agreement_matrix, matrix, all_coders)
+        from lived_themes.report.calibration import calibration_blocks
         from lived_themes.report.standin import standin_blocks
 
+        blocks += calibration_blocks(scheme, results, figure_dir=figure_dir, slug=s)
         blocks += standin_blocks(scheme, results, figure_dir=figure_dir, slug=s)
     model = (run_info or {}).get("model")
     if isinstance(model, Mapping):  # the saved final model, and how to use it

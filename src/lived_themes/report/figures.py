@@ -123,3 +123,28 @@ def agreement_matrix(kappa: np.ndarray, coders: Sequence[str], path: Path, *, ti
     return heatmap(
         kappa, coders, coders, path, title=title, colorbar_label="mean Cohen's kappa", vmin=-1.0, vmax=1.0, cmap="RdYlBu"
     )
+
+
+def reliability_diagram(curves: dict[str, list[dict]], path: Path, *, title: str = "") -> Path:
+    """Mean score (x) against the share of quotes that had the code (y), one line per coder; marker size ~ bin count.
+
+    ``curves`` maps a coder to its reliability bins (``mean_score``, ``observed``, ``n``); empty bins are skipped.
+    """
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(5.2, 5.0))
+    ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfectly calibrated")
+    for coder, bins in curves.items():
+        pts = [(b["mean_score"], b["observed"], b["n"]) for b in bins if b.get("n") and b.get("mean_score") is not None
+               and b.get("observed") is not None]
+        if not pts:
+            continue
+        x, y, n = (np.array(v, dtype=float) for v in zip(*pts))
+        ax.plot(x, y, marker="o", linewidth=1.2, markersize=3, label=_short(coder, 30))
+        ax.scatter(x, y, s=10 + 60 * np.sqrt(n / n.max()), alpha=0.3)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("mean score in bin")
+    ax.set_ylabel("share of quotes with the code")
+    ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=7, loc="upper left")
+    return _save(fig, path)

