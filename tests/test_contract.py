@@ -28,7 +28,9 @@ PINNED_DEFAULTS = {
                        "lr_encoder": 0.0001, "lr_head": 0.002, "weight_decay": 0.01, "warmup_fraction": 0.1, "loss": "bce",
                        "focal_gamma": 2.0, "class_weight": "balanced", "max_pos_weight": 10.0, "grad_accumulation": 1, "patience": 1,
                        "validation_fraction": 0.1, "validation_group": None, "context_columns": None, "mixed_precision": True,
-                       "seed": 0, "device": None, "max_steps": None},
+                       "seed": 0, "device": None, "max_steps": None,
+                       # knobs added for the ablation; these defaults keep v1's behaviour (no layer decay, thresholds tuned)
+                       "layer_decay": 1.0, "tune": True},
     "setfit.v1": {"encoder": "all-MiniLM-L6-v2", "num_iterations": 20, "num_epochs": 1, "batch_size": 16, "body_learning_rate": 2e-05,
                   "max_length": 128, "class_weight": "balanced", "C": 1.0, "context_columns": None, "mixed_precision": True, "seed": 0,
                   "device": None, "max_steps": -1},
@@ -38,6 +40,14 @@ PINNED_DEFAULTS = {
                     "spacy_pipeline": "blank:en", "seed": 42, "device": None},
     "lda.v1": {"n_topics": 10, "max_iter": 200, "min_df": None, "max_df": 0.95, "spacy_pipeline": "blank:en", "seed": 42},
     "nmf.v1": {"n_topics": 10, "max_iter": 200, "min_df": None, "max_df": 0.95, "spacy_pipeline": "blank:en", "seed": 42},
+    "setfit.v2": {"encoder": "all-MiniLM-L6-v2", "num_iterations": 20, "num_epochs": 1, "batch_size": 16, "body_learning_rate": 2e-05,
+                  "max_length": 128, "class_weight": "balanced", "C": 1.0, "context_columns": None, "mixed_precision": True, "seed": 0,
+                  "device": None, "max_steps": -1, "max_pairs": 4000, "validation_fraction": 0.2, "validation_group": None},
+    "knn.v1": {"encoder": None, "k": 10, "weighting": "similarity", "temperature": 0.05, "tune": True, "context_columns": None,
+               "id_column": "quote_id", "device": None},
+    "ensemble.v1": {"members": None, "combine": "mean", "weights": None, "calibration": None, "inner_folds": 3, "inner_group": None,
+                    "tune": True, "seed": 0},
+    "calibrated.v1": {"coder": "tfidf-logreg.v1", "method": "platt", "max_ece": None, "inner_folds": 3, "inner_group": None, "seed": 0},
 }
 
 
