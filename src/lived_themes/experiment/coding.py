@@ -181,6 +181,7 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
         "human_agreement": human_agreement(eval_corpus, codes, human_coders(corpus, config.evaluation), config.evaluation, seed=config.seed),
         "warnings": [w for r in results for w in r.pop("warnings", [])],
     }
+    _reliability_extras(metrics, run_dir, eval_corpus, codes, outputs, config, texts, labels, meta, corpus, say)
     metrics = jsonable(metrics)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8")
     write_predictions(run_dir / "predictions.jsonl", corpus, meta["quote_id"].tolist(), codes, outputs, not_evaluated)
@@ -202,6 +203,18 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
     return run_dir
 
 
+
+
+def _reliability_extras(metrics: dict[str, Any], run_dir: Path, eval_corpus: Corpus, codes: list[str], outputs: dict, config: ExperimentConfig,
+                        texts: list[str], labels: np.ndarray, meta: pd.DataFrame, corpus: Corpus, say: Progress) -> None:
+    """disagreements.csv (two or more coders, the model included) and the stability across seeds."""
+    from lived_themes.experiment.reliability import stability_section, write_disagreements
+
+    humans = [h for h in human_coders(eval_corpus, config.evaluation) if not h.startswith("consensus:")]
+    if config.evaluation.adjudication.enabled and humans:
+        metrics["adjudication"] = write_disagreements(run_dir, eval_corpus, codes, outputs, config, humans)
+    if len(config.evaluation.stability_seeds) >= 2:
+        metrics["stability"] = stability_section(config, texts, labels, meta, codes, corpus, say)
 
 
 def _write_report(run_dir: Path, metrics: dict[str, Any], config: ExperimentConfig, info: dict[str, Any]) -> None:

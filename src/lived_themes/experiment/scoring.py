@@ -97,8 +97,23 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
     result["standin"] = []
     if evaluation.standin.enabled and len(real_humans) >= 2:
         result["standin"] = _records(_standin(matrices, codes, model_name, real_humans, corpus, evaluation, seed=seed))
+    _reliability(result, matrices, codes, model_name, real_humans, corpus, evaluation)
     result["warnings"] = warnings
     return result
+
+
+def _reliability(result: dict[str, Any], matrices: dict[str, np.ndarray], codes: list[str], model_name: str,
+                 real_humans: list[str], corpus: Corpus, evaluation: EvaluationConfig) -> None:
+    """Alt-test and chance-corrected agreement with the model as one more coder (two or more humans)."""
+    from lived_themes.experiment.reliability import alt_test_section, chance_corrected_section
+
+    result["alt_test"] = {}
+    result["chance_corrected"] = []
+    if len(real_humans) >= 2 and evaluation.alt_test.enabled:
+        result["alt_test"] = alt_test_section(matrices, model_name, real_humans, corpus, evaluation)
+    if len(real_humans) >= 2 and evaluation.chance_corrected:
+        result["chance_corrected"] = chance_corrected_section(matrices, codes, [*real_humans, model_name], corpus, evaluation,
+                                                              by_group=False)
 
 
 def resolve_coder_groups(corpus: Corpus, evaluation: EvaluationConfig) -> dict[str, str]:
@@ -153,6 +168,10 @@ def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluat
         frame = agreement_by_group(matrices, codes, humans, _group_frame(corpus, evaluation.groups), clusters=_clusters(corpus, evaluation),
                                    n_boot=evaluation.n_boot, ci=evaluation.ci, seed=seed, min_group_size=evaluation.min_group_size)
         out["by_group"] = _records(frame)
+    if evaluation.chance_corrected:
+        from lived_themes.experiment.reliability import chance_corrected_section
+
+        out["chance_corrected"] = chance_corrected_section(matrices, codes, humans, corpus, evaluation)
     if evaluation.coder_groups:
         from lived_themes.evaluation import coder_group_agreement
 

@@ -37,6 +37,7 @@ from lived_themes.report.blocks import (
     value_ci,
 )
 from lived_themes.report.render import md_table, render_html, render_markdown
+from lived_themes.report.reliability import alt_test_blocks, reliability_blocks
 
 __all__ = ["ALL_CODES", "MISSING", "ONE_HUMAN", "build_blocks", "headline", "headline_table", "is_floor", "write_report"]
 
@@ -247,7 +248,8 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
         from lived_themes.report.standin import standin_blocks
 
         blocks += standin_blocks(scheme, results, figure_dir=figure_dir, slug=s)
-    return blocks + _provenance(metrics, config, run_info)
+        blocks += alt_test_blocks(scheme, results)
+    return blocks + reliability_blocks(metrics) + _provenance(metrics, config, run_info)
 
 
 def write_report(run_dir: Path, metrics: dict, *, config: dict | None = None, run_info: dict | None = None,
