@@ -35,7 +35,9 @@ Scoring functions for multi-label codes (an annotation is a 0/1 vector over the 
 - ``"hamming"`` (default): per-code accuracy, the share of codes on which two coders agree;
 - ``"kappa"``: per-code agreement rescaled by that code's chance agreement, as in kappa:
   (agree_j - pe_j) / (1 - pe_j) averaged over codes, with pe_j = p_j^2 + (1 - p_j)^2 from the
-  pooled human prevalence p_j. Agreeing that a rare code is absent earns little; missing it costs a lot;
+  pooled human prevalence p_j. An agreement earns 1 on every code; a disagreement costs
+  pe_j / (1 - pe_j), so on a rare code (pe_j near 1) it costs many times more than on a balanced
+  one. Under ``hamming`` a coder that never gives a rare code loses little; under ``kappa`` it does;
 - ``"jaccard"``: |A ∩ B| / |A ∪ B| of the two code sets (1 when both are empty);
 - ``"exact"``: 1 if the two code sets are identical (the reference ``accuracy`` on the whole set).
 For scalar annotations the reference's ``"accuracy"`` and ``"neg_rmse"`` are available too.
