@@ -179,7 +179,11 @@ def _one_sided_p(d: np.ndarray, epsilon: float, use_wilcoxon: bool) -> tuple[str
     if np.all(d == d[0]):  # zero variance: decided exactly rather than NaN (see module doc)
         return ("constant", float("nan"), 0.0 if d[0] < epsilon else 1.0, True)
     if use_wilcoxon:
-        res = stats.wilcoxon(d - epsilon, alternative="less")
+        # d takes three values, so d - epsilon is full of ties: scipy's "auto" would fall back to a slow
+        # permutation test; the exact null holds only without ties, otherwise the tie-corrected normal one
+        x = d - epsilon
+        method = "exact" if len(np.unique(np.abs(x))) == len(x) else "approx"
+        res = stats.wilcoxon(x, alternative="less", method=method)
         return ("wilcoxon", float(res.statistic), float(res.pvalue), False)
     res = stats.ttest_1samp(d, epsilon, alternative="less")
     return ("t", float(res.statistic), float(res.pvalue), False)
