@@ -80,6 +80,9 @@ def test_run_reports_alt_test_ac1_queue_and_stability(tmp_path: Path, experiment
     report = (run_dir / "report.md").read_text(encoding="utf-8")
     assert "Alt-test" in report and "AC1" in report and "Adjudication queue" in report and "Stability across seeds" in report
     assert "too many pills" not in report  # ids only, never quote text
+    from lived_themes.report.reliability import alt_test_table
+
+    assert "| tfidf-logreg.v1 | all | 0.10 | 3 |" in alt_test_table(metrics)
 
 
 def test_adjudicate_round_trip(tmp_path: Path, experiment: Path) -> None:

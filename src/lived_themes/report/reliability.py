@@ -117,3 +117,23 @@ def stability_blocks(metrics: Mapping) -> list[Block]:
 def reliability_blocks(metrics: Mapping[str, Any]) -> list[Block]:
     """Run-level sections (not per scheme): chance-corrected human agreement, adjudication, stability."""
     return chance_corrected_blocks(metrics) + adjudication_blocks(metrics) + stability_blocks(metrics)
+
+
+def alt_test_table(metrics: Mapping[str, Any]) -> str:
+    """Markdown: the alt-test per coder and coder group, with the range of BY-adjusted p over its humans (for the README)."""
+    from lived_themes.report.render import md_table
+
+    cols = ["Scheme", "Coder", "Coder group", "ε", "Humans tested", "Won", "Winning rate", "Advantage probability",
+            "BY-adjusted p (min–max)", "Verdict"]
+    table = Table("alt-test-summary", cols, [], "Alt-test per coder group")
+    for r in records(metrics.get("results")):
+        alt = r.get("alt_test") or {}
+        for s in records(alt.get("summary")):
+            ps = [a.get("p_adjusted") for a in records(alt.get("annotators")) if a.get("family") == s.get("family")
+                  and a.get("p_adjusted") is not None]
+            span = f"{fmt(min(ps), 3)}–{fmt(max(ps), 3)}" if ps else MISSING
+            table.rows.append([str(r.get("scheme")), str(r.get("coder")), str(s.get("family")), fmt(s.get("epsilon")),
+                               str(s.get("n_annotators")), str(s.get("n_won")), fmt(s.get("winning_rate")),
+                               fmt(s.get("advantage_probability")), span,
+                               ("passes" if s.get("passed") else "fails") if s.get("n_annotators") else "not tested"])
+    return md_table(table)
