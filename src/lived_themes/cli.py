@@ -333,5 +333,23 @@ def export(
         typer.echo(f"  note: {note}")
 
 
+@app.command()
+@located_errors(ValueError)
+def adjudicate(
+    run_dir: Path = typer.Argument(..., help="A run folder with disagreements.csv (its decision column filled in)."),
+    output: Path = typer.Option(..., "--output", "-o", help="New corpus folder: the original annotations plus the adjudicated coder."),
+    decisions: Optional[Path] = typer.Option(None, help="Decisions table (quote_id, code, decision) instead of the run's disagreements.csv."),
+    coder: str = typer.Option("adjudicated", help="Name of the new coder."),
+    undecided: str = typer.Option("majority", help="Disagreements left undecided: 'majority' (human majority) or 'error'."),
+) -> None:
+    """Read the researcher's decisions back as a coder, usable as the reference of the next run."""
+    from lived_themes.experiment.adjudicate import adjudicate_run
+
+    out = adjudicate_run(run_dir, output, decisions=decisions, coder=coder, undecided=undecided, base_dir=Path.cwd())
+    typer.echo(f"{out['decided']} decision(s), {out['undecided_filled_by_majority']} undecided disagreement(s) filled by the "
+               f"human majority, {out['quotes']} quote(s) coded by {out['coder']} -> {out['output']}")
+    typer.echo(f"next run: --set data.format=corpus --set data.path={out['output']} --set reference.coder={out['coder']}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())

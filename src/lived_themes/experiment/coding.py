@@ -195,12 +195,13 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     if label_mode == "single" and several:
         leaks.append(f"single-label mode, but {several} reference-coded quote(s) have more than one code: "
                      "a coder gives at most one, so those quotes cannot be coded fully right")
+    extras = _reliability_extras(folder.path, eval_corpus, codes, outputs, config, texts, labels, meta, corpus, say)
     metrics = metrics_document(
         experiment=config.name, description=config.description, reference=reference, corpus=corpus,
         n_quotes=len(corpus) + len(corpus.set_aside), n_evaluated=len(index), not_evaluated=not_evaluated, codes=codes,
         excluded_codes=excluded, humans=humans, groups=config.evaluation.groups, results=results,
         human_agreement=human_agreement(eval_corpus, codes, humans, config.evaluation, seed=config.seed),
-        warnings=leaks, privacy=privacy_floor(eval_corpus, config.evaluation), label_mode=label_mode,
+        warnings=leaks, privacy=privacy_floor(eval_corpus, config.evaluation), label_mode=label_mode, **extras,
     )
     folder.write_json(METRICS_JSON, metrics)
     evaluated_ids = meta["quote_id"].tolist()
@@ -225,3 +226,17 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     folder.info["load_reports"] = [r.summary() for r in corpus.reports]
     folder.write_report(metrics, config=resolved_params(config), figures=config.output.figures, html=config.output.html)
     folder.finish()
+
+
+def _reliability_extras(run_dir: Path, eval_corpus: Corpus, codes: list[str], outputs: dict, config: ExperimentConfig,
+                        texts: list[str], labels: np.ndarray, meta: pd.DataFrame, corpus: Corpus, say: Progress) -> dict[str, Any]:
+    """disagreements.csv (two or more coders, the model included) and the stability across seeds; None where not run."""
+    from lived_themes.experiment.reliability import stability_section, write_disagreements
+
+    extras: dict[str, Any] = {"adjudication": None, "stability": None}
+    humans = [h for h in human_coders(eval_corpus, config.evaluation) if not h.startswith("consensus:")]
+    if config.evaluation.adjudication.enabled and humans:
+        extras["adjudication"] = write_disagreements(run_dir, eval_corpus, codes, outputs, config, humans)
+    if len(config.evaluation.stability_seeds) >= 2:
+        extras["stability"] = stability_section(config, texts, labels, meta, codes, corpus, say)
+    return extras

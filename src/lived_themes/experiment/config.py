@@ -134,6 +134,30 @@ class StandinConfig(_Strict):
     margin: float = Field(default=0.1, ge=0)
 
 
+class AltTestConfig(_Strict):
+    """The alternative annotator test (Calderon, Reichart & Dror 2025; needs two or more human coders).
+
+    ``epsilon``: a number, a preset (expert 0.2, skilled 0.15, crowd 0.1), or a mapping coder group
+    -> number/preset (``default`` for groups not named). ``scoring``: see lived_themes.evaluation.alt_test.
+    """
+
+    enabled: bool = True
+    scoring: Literal["hamming", "kappa", "jaccard", "exact"] = "hamming"
+    epsilon: float | str | dict[str, float | str] = "expert"
+    q: float = Field(default=0.05, gt=0, lt=1)
+    min_instances: int = Field(default=30, ge=1)
+    small_sample: Literal["wilcoxon", "skip"] = "wilcoxon"
+    by_group: bool = True
+
+
+class AdjudicationConfig(_Strict):
+    """disagreements.csv: where coders (the model included) disagree, most informative first."""
+
+    enabled: bool = True
+    coder: str | None = None  # default: the first coder that is not the majority baseline
+    top_n: int = Field(default=5, ge=0)
+
+
 class EvaluationConfig(_Strict):
     groups: list[str] = Field(default_factory=list)
     cluster: str | None = None
@@ -145,6 +169,11 @@ class EvaluationConfig(_Strict):
     coder_groups: dict[str, str] | Literal["from_data"] = Field(default_factory=dict)
     max_dense_coders: int = Field(default=30, ge=2)
     standin: StandinConfig = Field(default_factory=StandinConfig)
+    alt_test: AltTestConfig = Field(default_factory=AltTestConfig)
+    chance_corrected: bool = True
+    adjudication: AdjudicationConfig = Field(default_factory=AdjudicationConfig)
+    stability_seeds: list[int] = Field(default_factory=list)
+    stability_min_alpha: float = Field(default=0.8, ge=-1, le=1)
 
 
 class FinalModelConfig(_Strict):

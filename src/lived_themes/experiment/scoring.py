@@ -120,8 +120,23 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
     result["standin"] = []
     if evaluation.standin.enabled and len(real_humans) >= 2:
         result["standin"] = _records(_standin(matrices, codes, model_name, real_humans, corpus, evaluation, seed=seed))
+    _reliability(result, matrices, codes, model_name, real_humans, corpus, evaluation)
     result["warnings"] = warnings
     return result
+
+
+def _reliability(result: dict[str, Any], matrices: dict[str, np.ndarray], codes: list[str], model_name: str,
+                 real_humans: list[str], corpus: Corpus, evaluation: EvaluationConfig) -> None:
+    """Alt-test and chance-corrected agreement with the model as one more coder (two or more humans)."""
+    from lived_themes.experiment.reliability import alt_test_section, chance_corrected_section
+
+    result["alt_test"] = {}
+    result["chance_corrected"] = []
+    if len(real_humans) >= 2 and evaluation.alt_test.enabled:
+        result["alt_test"] = alt_test_section(matrices, model_name, real_humans, corpus, evaluation)
+    if len(real_humans) >= 2 and evaluation.chance_corrected:
+        result["chance_corrected"] = chance_corrected_section(matrices, codes, [*real_humans, model_name], corpus, evaluation,
+                                                              by_group=False)
 
 
 def resolve_coder_groups(corpus: Corpus, evaluation: EvaluationConfig) -> dict[str, str]:
@@ -176,6 +191,10 @@ def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluat
         frame = agreement_by_group(matrices, codes, humans, _group_frame(corpus, evaluation), clusters=_clusters(corpus, evaluation),
                                    n_boot=evaluation.n_boot, ci=evaluation.ci, seed=seed, min_group_size=evaluation.min_group_size)
         out["by_group"] = _records(frame)
+    if evaluation.chance_corrected:
+        from lived_themes.experiment.reliability import chance_corrected_section
+
+        out["chance_corrected"] = chance_corrected_section(matrices, codes, humans, corpus, evaluation)
     if evaluation.coder_groups:
         from lived_themes.evaluation import coder_group_agreement
 
@@ -186,14 +205,16 @@ def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluat
 
 #: The top-level keys of metrics.json, in order; every metrics.json is built by :func:`metrics_document`.
 METRICS_KEYS = ("experiment", "description", "reference", "n_quotes", "n_evaluated", "not_evaluated", "codes", "code_labels",
-                "excluded_codes", "human_coders", "groups", "results", "human_agreement", "warnings", "privacy", "label_mode")
+                "excluded_codes", "human_coders", "groups", "results", "human_agreement", "warnings", "privacy", "label_mode",
+                "adjudication", "stability")
 
 
 def metrics_document(*, experiment: str, description: str, reference: str, corpus: Corpus, n_quotes: int, n_evaluated: int,
                      not_evaluated: list[dict[str, Any]], codes: list[str], excluded_codes: list[dict[str, Any]], humans: list[str],
                      groups: list[str], results: list[dict[str, Any]], human_agreement: dict[str, Any],
                      warnings: list[str] | tuple[str, ...] = (), privacy: dict[str, Any] | None = None,
-                     label_mode: str = "multi") -> dict[str, Any]:
+                     label_mode: str = "multi", adjudication: dict[str, Any] | None = None,
+                     stability: dict[str, Any] | None = None) -> dict[str, Any]:
     """The one builder of metrics.json (coding runs, topic runs and ``evaluate``): JSON-ready, warnings gathered from results.
 
     ``warnings`` are run-level (leakage, training overlap) and come before the per-result ones; ``privacy``
@@ -219,5 +240,7 @@ def metrics_document(*, experiment: str, description: str, reference: str, corpu
         "warnings": list(warnings) + [w for r in results for w in r.get("warnings", [])],
         "privacy": privacy or {},
         "label_mode": label_mode,
+        "adjudication": adjudication,
+        "stability": stability,
     }
     return jsonable(document)

@@ -37,6 +37,7 @@ from lived_themes.report.blocks import (
     value_ci,
 )
 from lived_themes.report.render import md_table, render_html, render_markdown
+from lived_themes.report.reliability import alt_test_blocks, reliability_blocks
 
 __all__ = ["ALL_CODES", "MISSING", "ONE_HUMAN", "build_blocks", "headline", "headline_table", "is_floor", "write_report"]
 
@@ -282,11 +283,12 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
 
         blocks += calibration_blocks(scheme, results, figure_dir=figure_dir, slug=s)
         blocks += standin_blocks(scheme, results, figure_dir=figure_dir, slug=s)
+        blocks += alt_test_blocks(scheme, results)
     model = (run_info or {}).get("model")
     if isinstance(model, Mapping):  # the saved final model, and how to use it
         blocks += [("h2", "Saved model"), ("p", f"The final {model.get('coder')} model, trained on every evaluated quote, is saved in "
                                                f"`{model.get('folder')}/`. Code new text with: `{model.get('use')}`")]
-    return blocks + _provenance(metrics, config, run_info)
+    return blocks + reliability_blocks(metrics) + _provenance(metrics, config, run_info)
 
 
 def write_report(run_dir: Path, metrics: dict, *, config: dict | None = None, run_info: dict | None = None,

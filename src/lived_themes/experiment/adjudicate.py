@@ -1,0 +1,63 @@
+"""``lived-themes adjudicate``: the researcher's decisions in disagreements.csv become a coder.
+
+The run folder's resolved config says where its corpus came from; the corpus is reloaded, the
+decisions are read (the ``decision`` column of ``disagreements.csv``, or another table with
+quote_id, code, decision), and a corpus folder is written with every original annotation plus a
+coder ``adjudicated``. A next run uses it as its reference with
+``--set data.format=corpus --set data.path=<folder> --set reference.coder=adjudicated``.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lived_themes.errors import InputError
+
+
+def adjudicate_run(run_dir: str | Path, output: str | Path, *, decisions: str | Path | None = None, coder: str = "adjudicated",
+                   undecided: str = "majority", base_dir: Path | None = None) -> dict[str, Any]:
+    """Write ``output`` (a corpus folder) with the adjudicated coder; return counts for the message."""
+    import json
+
+    from lived_themes.corpus import save_corpus
+    from lived_themes.evaluation.adjudication import adjudicated_matrix, read_decisions
+    from lived_themes.experiment.config import ExperimentConfig
+    from lived_themes.experiment.data import load_from_config
+
+    import yaml
+
+    run_dir = Path(run_dir)
+    config_path, metrics_path = run_dir / "config.yaml", run_dir / "metrics.json"
+    for path in (config_path, metrics_path):
+        if not path.exists():
+            raise InputError("not found: is this a run folder written by `lived-themes run`?", file=path)
+    config = ExperimentConfig.model_validate(yaml.safe_load(config_path.read_text(encoding="utf-8")))
+    metrics = json.loads(metrics_path.read_text(encoding="utf-8"))
+    source = Path(decisions) if decisions else run_dir / "disagreements.csv"
+    decided = read_decisions(source)
+    corpus = load_from_config(config.data, base_dir=base_dir)
+    if coder in corpus.coders:
+        raise InputError(f"the corpus already has a coder named {coder!r}; choose another with --coder", file=source)
+    codes = list(metrics["codes"])
+    humans = list((metrics.get("adjudication") or {}).get("humans") or
+                  [h for h in corpus.human_coders if h in set(metrics.get("human_coders") or corpus.human_coders)])
+    matrix, counts = adjudicated_matrix(corpus.label_matrices(humans, codes), codes, corpus.quote_ids, decided,
+                                        humans=humans, undecided=undecided, source=source)
+    adjudicated = corpus.with_coder(coder, matrix, codes)
+    output = Path(output)
+    if output.exists() and any(output.iterdir()):
+        raise InputError("the output folder exists and is not empty; choose a new one", file=output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
+    try:
+        save_corpus(adjudicated, tmp, format="csv")
+        if output.exists():
+            output.rmdir()
+        tmp.rename(output)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp)
+    return {**counts, "coder": coder, "output": str(output), "humans": humans}
