@@ -30,7 +30,7 @@ def alt_test_section(matrices: dict[str, np.ndarray], model_name: str, humans: l
 
     options = evaluation.alt_test
     coder_groups = resolve_coder_groups(corpus, evaluation) if evaluation.coder_groups else {}
-    groups = _group_frame(corpus, evaluation.groups) if (evaluation.groups and options.by_group) else None
+    groups = _group_frame(corpus, evaluation) if (evaluation.groups and options.by_group) else None
     return alt_test_from_matrices(matrices, model=model_name, humans=humans, coder_groups=coder_groups or None,
                                   epsilon=options.epsilon, groups=groups, scoring=options.scoring, q=options.q,
                                   min_instances_per_human=options.min_instances, small_sample=options.small_sample)
@@ -42,7 +42,7 @@ def chance_corrected_section(matrices: dict[str, np.ndarray], codes: list[str], 
     from lived_themes.evaluation.chance_corrected import chance_corrected_table
     from lived_themes.experiment.scoring import _group_frame
 
-    groups = _group_frame(corpus, evaluation.groups) if (evaluation.groups and by_group) else None
+    groups = _group_frame(corpus, evaluation) if (evaluation.groups and by_group) else None
     return _records(chance_corrected_table(matrices, codes, coders, groups=groups, ci=evaluation.ci))
 
 
