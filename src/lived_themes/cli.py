@@ -280,5 +280,39 @@ def export(
         typer.echo(f"  note: {note}")
 
 
+@app.command()
+def review(
+    folder: Path = typer.Argument(..., help="The review folder (created on the first round): settings, labels, rounds log, batches."),
+    corpus: Optional[Path] = typer.Option(None, help="The corpus to review (first round; remembered in review.json)."),
+    codes: Optional[Path] = typer.Option(None, "--codes", help="The researcher's codes for the last batch: the batch CSV filled in, or the batch .qdpx coded in a QDA program."),
+    coder: Optional[str] = typer.Option(None, help="Registered coder to retrain each round (default tfidf-logreg.v1)."),
+    strategy: Optional[str] = typer.Option(None, help="random, uncertainty-mean, uncertainty-max, cardinality, cvirs, kmeans, coreset, weighted-kmeans (default), cluster-margin."),
+    batch_size: Optional[int] = typer.Option(None, help="Quotes per batch (default 50)."),
+    features: Optional[str] = typer.Option(None, help="Vectors for diversity: tfidf (default) or embeddings."),
+    reviewer: Optional[str] = typer.Option(None, help="Coder name for returned codes when the file does not name one (default 'reviewer')."),
+    reference: Optional[str] = typer.Option(None, help="Coder whose codes train first when several coded a quote."),
+    held_out_fraction: Optional[float] = typer.Option(None, help="Share of the already coded quotes kept out of training to score each round (fixed at the first round)."),
+    recode: Optional[int] = typer.Option(None, help="Also propose this many coded quotes for a second coder, where coder and model disagree most."),
+    seed: Optional[int] = typer.Option(None, help="Seed for the held-out draw and the strategies."),
+) -> None:
+    """Active learning: read the researcher's codes back, retrain, log the round, and propose the next batch to code."""
+    from lived_themes.errors import LivedThemesError
+    from lived_themes.experiment.review import review_round
+
+    options = {"corpus": str(corpus) if corpus else None, "coder": coder, "strategy": strategy, "batch_size": batch_size,
+               "features": features, "reviewer": reviewer, "reference": reference, "held_out_fraction": held_out_fraction,
+               "recode": recode, "seed": seed}
+    try:
+        record = review_round(folder, returned=codes, progress=lambda message: typer.echo(message), **options)
+    except (LivedThemesError, FileNotFoundError, ValueError, KeyError, ImportError) as exc:
+        _fail(exc)
+    f1 = "-" if record["macro_f1"] is None else f"{record['macro_f1']:.3f}"
+    typer.echo(f"round {record['round']}: trained on {record['labels_used']} coded quotes, macro-F1 {f1} on {record['held_out']} held out; "
+               f"{len(record['proposed'])} quotes proposed ({record['strategy_used']})"
+               + (f", {len(record['recode'])} for a second coder" if record.get("recode") else ""))
+    for path in record["files"]:
+        typer.echo(f"  -> {path}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(app())
