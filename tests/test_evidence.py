@@ -1,0 +1,75 @@
+"""Evidence spans: verbatim, the span the same coder scores highest, one batched call, whole quote when one sentence."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from lived_themes.coders.evidence import evidence_offsets, find_evidence, spans
+
+
+class KeywordCoder:
+    """A coder whose score for a code is 0.9 when its keyword is in the text; counts predict_proba calls."""
+
+    codes_ = ["staff", "food"]
+    thresholds_ = np.array([0.5, 0.5])
+    keywords = {"staff": "nurse", "food": "food"}
+
+    def __init__(self):
+        self.calls = []
+
+    def predict_proba(self, texts, *, metadata=None):
+        self.calls.append((list(texts), metadata))
+        return np.array([[0.9 if self.keywords[c] in t.lower() else 0.1 for c in self.codes_] for t in texts])
+
+
+def test_sentences_and_clauses_are_verbatim_offsets():
+    text = "The nurse was kind.  But the food was cold; parking cost a fortune, and nobody helped!\nWaited 4 hrs."
+    sentences = spans(text)
+    assert [text[a:b] for a, b in sentences] == ["The nurse was kind.", "But the food was cold; parking cost a fortune, and nobody helped!", "Waited 4 hrs."]
+    clauses = [text[a:b] for a, b in spans(text, "clause")]
+    assert clauses[1:4] == ["But the food was cold;", "parking cost a fortune,", "and nobody helped!"]
+
+
+def test_each_code_gets_the_span_that_supports_it_from_one_batched_call():
+    texts = ["The nurse was lovely. The food was cold.", "Nothing to report here", "Food fine.  Nurse rude!"]
+    coder = KeywordCoder()
+    found = find_evidence(coder, texts)
+    assert len(coder.calls) == 2  # the quotes, then every quote's spans together
+    assert len(coder.calls[1][0]) == 4
+    assert found[1] == {}
+    for text, codes in zip(texts, found):
+        for code, e in codes.items():
+            assert text[e.start:e.end] == e.text and KeywordCoder.keywords[code] in e.text.lower()
+    assert found[0]["staff"].text == "The nurse was lovely." and found[0]["food"].text == "The food was cold."
+    assert evidence_offsets(found[2]) == {"food": {"start": 0, "end": 10}, "staff": {"start": 12, "end": 23}}
+    assert evidence_offsets(found[2], with_text=True)["staff"]["text"] == "Nurse rude!"
+
+
+def test_a_one_sentence_quote_is_its_own_evidence_and_needs_no_extra_call():
+    coder = KeywordCoder()
+    text = "  the nurse brought food  "
+    found = find_evidence(coder, [text], quote_scores=np.array([[0.9, 0.9]]))
+    assert coder.calls == []
+    assert {c: (e.start, e.end, e.score) for c, e in found[0].items()} == {"staff": (0, len(text), 0.9), "food": (0, len(text), 0.9)}
+
+
+def test_metadata_rows_follow_their_spans_and_unknown_codes_are_refused():
+    import pandas as pd
+
+    coder = KeywordCoder()
+    meta = pd.DataFrame({"question": ["a", "b"]})
+    find_evidence(coder, ["Nurse ok. Food ok.", "Food. Nurse."], codes=[["staff"], ["food"]], metadata=meta)
+    assert coder.calls[-1][1]["question"].tolist() == ["a", "a", "b", "b"]
+    with pytest.raises(ValueError, match="not one of the coder's codes"):
+        find_evidence(coder, ["Nurse. Food."], codes=[["parking"]])
+
+
+def test_a_real_coder_scores_its_own_spans():
+    from lived_themes.registry import make_coder
+
+    texts = ["The staff were kind.", "The food was cold.", "kind staff", "cold food"] * 5
+    y = np.array([[1, 0], [0, 1], [1, 0], [0, 1]] * 5)
+    coder = make_coder("tfidf-logreg.v1", tune=False).fit(texts, y, ["staff", "food"])
+    found = find_evidence(coder, ["The food was cold. The staff were kind."], codes=[["staff", "food"]])[0]
+    assert found["staff"].text == "The staff were kind." and found["food"].text == "The food was cold."
