@@ -73,3 +73,54 @@ def test_a_real_coder_scores_its_own_spans():
     coder = make_coder("tfidf-logreg.v1", tune=False).fit(texts, y, ["staff", "food"])
     found = find_evidence(coder, ["The food was cold. The staff were kind."], codes=[["staff", "food"]])[0]
     assert found["staff"].text == "The staff were kind." and found["food"].text == "The food was cold."
+
+
+def test_predict_writes_evidence_and_export_codes_the_span(tmp_path):
+    import json
+
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from lived_themes.cli import app
+    from lived_themes.codebook import Codebook
+    from lived_themes.corpus import Corpus
+    from lived_themes.corpus.io import save_corpus
+    from lived_themes.interop import import_project
+    from lived_themes.registry import make_coder
+
+    texts = ["The staff were kind.", "The food was cold.", "kind staff", "cold food"] * 5
+    y = np.array([[1, 0], [0, 1], [1, 0], [0, 1]] * 5)
+    coder = make_coder("tfidf-logreg.v1", tune=False).fit(texts, y, ["staff", "food"])
+    coder.thresholds_ = np.array([0.3, 0.3])  # a quote with both topics scores lower on each than a one-topic quote
+    coder.save(tmp_path / "model")
+    new = ["The food was cold. The staff were kind.", "kind staff", ""]
+    quotes = pd.DataFrame({"quote_id": ["a", "b", "c"], "text": new})
+    quotes.to_csv(tmp_path / "new.csv", index=False)
+    out = tmp_path / "pred.jsonl"
+    result = CliRunner().invoke(app, ["predict", str(tmp_path / "model"), str(tmp_path / "new.csv"), "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "food was cold" not in result.output
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert set(rows[0]["evidence"]) == set(rows[0]["codes"]) == {"staff", "food"}
+    for row, text in zip(rows[:2], new):
+        for where in row["evidence"].values():
+            assert text[where["start"]:where["end"]] == where["text"]
+    assert rows[0]["evidence"]["food"]["text"] == "The food was cold." and rows[1]["evidence"]["staff"]["start"] == 0
+    assert "evidence" not in rows[2]  # the empty row keeps its error, no evidence
+    plain = tmp_path / "plain.jsonl"
+    assert CliRunner().invoke(app, ["predict", str(tmp_path / "model"), str(tmp_path / "new.csv"), "-o", str(plain), "--no-evidence"]).exit_code == 0
+    assert all("evidence" not in json.loads(line) for line in plain.read_text().splitlines())
+
+    corpus = Corpus(quotes=quotes.iloc[:2], codebook=Codebook.from_codes(["staff", "food"], name="t"))
+    save_corpus(corpus, tmp_path / "corpus")
+    (tmp_path / "corpus" / "annotations.jsonl").unlink()
+    rows[2:] = []
+    out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = CliRunner().invoke(app, ["export", str(tmp_path / "corpus"), "-o", str(tmp_path / "p.qdpx"), "--predictions", str(out)])
+    assert result.exit_code == 0, result.output
+    back = import_project(tmp_path / "p.qdpx").corpus  # segments: each coded range is a quote
+    segments = dict(zip(back.annotations["code"], back.annotations["quote_id"]))
+    text_of = dict(zip(back.quote_ids, back.texts))
+    assert {text_of[q] for q in back.annotations.loc[back.annotations["quote_id"].str.startswith("a"), "quote_id"]} == {
+        "The food was cold.", "The staff were kind."}
+    assert set(back.annotations["coder"]) == {"model:model"} and segments

@@ -175,13 +175,14 @@ def predict(
     output: Path = typer.Option(..., "--output", "-o", help="Where to write one JSON object per input row."),
     text_column: str = typer.Option("text", help="Column holding the text."),
     id_column: str = typer.Option("quote_id", help="Column holding the row id."),
+    evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="Give each predicted code the span of the text that most supports it (offsets and text, in the output file only)."),
 ) -> None:
     """Apply a saved model to a file: one JSON line per input row, in input order; no row is dropped."""
     from lived_themes.errors import LivedThemesError
     from lived_themes.predict import predict_file
 
     try:
-        count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column)
+        count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column, evidence=evidence)
     except (LivedThemesError, FileNotFoundError) as exc:
         _fail(exc)
     typer.echo(f"{count} rows -> {output}")
@@ -261,15 +262,17 @@ def export(
     from lived_themes.corpus import load_corpus
     from lived_themes.errors import LivedThemesError
     from lived_themes.interop.folder import read_sources
-    from lived_themes.interop.predictions import with_model_codes
+    from lived_themes.interop.predictions import read_model_spans, with_model_codes
     from lived_themes.interop.writer import export_project, write_qdc
 
     try:
         loaded = load_corpus(corpus)
         sources = read_sources(corpus) if corpus.is_dir() else None
+        spans = None
         if predictions is not None:
             loaded = with_model_codes(loaded, predictions, model_name=model_name)
-        summary = export_project(loaded, output, sources=sources, offsets=offsets)
+            spans = read_model_spans(predictions, model_name=model_name)  # the model's evidence becomes its coded segment
+        summary = export_project(loaded, output, sources=sources, offsets=offsets, spans=spans)
         if codebook_out is not None and loaded.codebook is not None:
             write_qdc(loaded.codebook, codebook_out)
     except (LivedThemesError, FileNotFoundError, ValueError) as exc:

@@ -27,8 +27,11 @@ def _text_problem(value: object) -> str | None:
 
 
 def predict_records(model: str | Path | Coder, source: Any, *, text_column: str = "text", id_column: str | None = "quote_id",
-                    chunk_size: int = 4096, metadata_columns: bool = True) -> Iterator[dict[str, Any]]:
+                    chunk_size: int = 4096, metadata_columns: bool = True, evidence: bool = False) -> Iterator[dict[str, Any]]:
     """Yield ``{"id", "codes", "scores"}`` per input row, in input order.
+
+    With ``evidence``, each row also gets ``"evidence": {code: {start, end, text}}``: the span of its
+    text that most supports each predicted code (``coders.evidence``), for the researcher's own file.
 
     ``model`` is a saved model folder, or a coder already loaded (a worker coding many partitions
     loads it once).
@@ -47,6 +50,8 @@ def predict_records(model: str | Path | Coder, source: Any, *, text_column: str 
         meta = frame.iloc[chunk].reset_index(drop=True) if metadata_columns else None
         scores = coder.predict_proba([frame[text_column].iloc[i] for i in chunk], metadata=meta) if chunk else np.zeros((0, len(coder.codes_)))
         by_row = dict(zip(chunk, scores))
+        spans = _evidence(coder, [frame[text_column].iloc[i] for i in chunk], scores, meta) if evidence and chunk else []
+        by_evidence = dict(zip(chunk, spans))
         for i in range(start, min(start + chunk_size, len(frame))):
             identifier = ids[i].item() if hasattr(ids[i], "item") else ids[i]
             if problems[i] is not None:
@@ -57,7 +62,14 @@ def predict_records(model: str | Path | Coder, source: Any, *, text_column: str 
                 "id": identifier,
                 "codes": [c for c, s, t in zip(coder.codes_, row, coder.thresholds_) if s >= t],
                 "scores": {c: float(s) for c, s in zip(coder.codes_, row)},
+                **({"evidence": by_evidence[i]} if evidence else {}),
             }
+
+
+def _evidence(coder: Coder, texts: list[str], scores: np.ndarray, meta: pd.DataFrame | None) -> list[dict[str, Any]]:
+    from lived_themes.coders.evidence import evidence_offsets, find_evidence
+
+    return [evidence_offsets(found, with_text=True) for found in find_evidence(coder, texts, quote_scores=scores, metadata=meta)]
 
 
 def predict_file(model_dir: str | Path, source: Any, output: str | Path, **kwargs: Any) -> int:
