@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -124,3 +126,35 @@ def test_predict_writes_evidence_and_export_codes_the_span(tmp_path):
     assert {text_of[q] for q in back.annotations.loc[back.annotations["quote_id"].str.startswith("a"), "quote_id"]} == {
         "The food was cold.", "The staff were kind."}
     assert set(back.annotations["coder"]) == {"model:model"} and segments
+
+
+def test_a_run_with_output_evidence_records_offsets_and_the_report_shows_ids_not_text(tmp_path):
+    import json
+
+    from lived_themes.experiment.coding import run_experiment
+    from lived_themes.experiment.config import load_config
+
+    repo = Path(__file__).resolve().parents[1]
+    config = load_config(repo / "experiments" / "nsun2014.yaml", overrides=[
+        "evaluation.n_boot=0", "coders=[{name: tfidf-logreg.v1}]", "splits=[{kind: kfold, n_splits: 3}]", "output.evidence=true",
+        "output.figures=false", "output.html=false"])
+    run_dir = run_experiment(config, out_dir=tmp_path / "run", base_dir=repo)
+    quotes = {json.loads(line)["quote_id"]: json.loads(line)["text"]
+              for line in (repo / "data" / "nsun2014" / "quotes.jsonl").read_text(encoding="utf-8").splitlines()}
+    n_spans = 0
+    for line in (run_dir / "predictions.jsonl").read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        for out in (record.get("models") or {}).get("kfold-3", {}).values():
+            assert set(out["evidence"]) == set(out["codes"])
+            for where in out["evidence"].values():
+                assert set(where) == {"start", "end"}  # offsets only in a run folder
+                assert 0 <= where["start"] < where["end"] <= len(quotes[record["quote_id"]])
+                n_spans += 1
+    assert n_spans > 0
+    examples = json.loads((run_dir / "metrics.json").read_text())["evidence_examples"]
+    assert examples and set(examples[0]) == {"scheme", "coder", "code", "quote_id", "start", "end"}
+    report = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "Evidence examples" in report and examples[0]["quote_id"] in report
+    for example in examples:
+        span = quotes[example["quote_id"]][example["start"]:example["end"]]
+        assert span not in report

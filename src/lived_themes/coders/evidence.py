@@ -132,3 +132,23 @@ def find_evidence(coder: Any, texts: Sequence[str], *, codes: Sequence[Sequence[
 def evidence_offsets(found: dict[str, Evidence], *, with_text: bool = False) -> dict[str, dict[str, Any]]:
     """JSON-ready ``{code: {start, end[, text]}}``; text only for the researcher's own output file, never for logs or reports."""
     return {code: {**e.offsets(), **({"text": e.text} if with_text else {})} for code, e in found.items()}
+
+
+def evidence_rows(coder: Any, texts: Sequence[str], scores: np.ndarray, *, metadata: pd.DataFrame | None = None,
+                  unit: str = "sentence") -> list[dict[str, dict[str, int]]]:
+    """Offsets only, per quote, for the predicted codes: what a run's predictions.jsonl records (no text)."""
+    found = find_evidence(coder, texts, quote_scores=scores, metadata=metadata, unit=unit)
+    return [evidence_offsets(f) for f in found]
+
+
+def evidence_examples(quote_ids: Sequence[str], codes: Sequence[str], labels: np.ndarray, predicted: np.ndarray,
+                      evidence: Sequence[dict[str, dict[str, int]] | None], *, per_code: int = 1) -> list[dict[str, Any]]:
+    """For a report: per code, the first quotes the model coded correctly, as id and span offsets (never text)."""
+    out: list[dict[str, Any]] = []
+    for j, code in enumerate(codes):
+        hits = [i for i in range(len(quote_ids)) if predicted[i, j] == 1 and labels[i, j] == 1
+                and evidence[i] is not None and code in (evidence[i] or {})]
+        for i in hits[:per_code]:
+            where = evidence[i][code]  # type: ignore[index]
+            out.append({"code": code, "quote_id": str(quote_ids[i]), "start": int(where["start"]), "end": int(where["end"])})
+    return out

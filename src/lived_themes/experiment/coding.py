@@ -23,6 +23,7 @@ from lived_themes.corpus import Corpus, consensus
 from lived_themes.experiment.data import load_from_config
 from lived_themes.jsonutil import jsonable
 from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders
+from lived_themes.coders.evidence import evidence_examples, evidence_rows
 from lived_themes.experiment.predictions import write_predictions
 from lived_themes.experiment.provenance import run_info, utc_now
 from lived_themes.registry import make_coder
@@ -95,7 +96,8 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
     scores = np.full((n, k), np.nan)
     predicted = np.full((n, k), np.nan)
     fold_of = np.full(n, None, dtype=object)
-    fit_s = predict_s = 0.0
+    fit_s = predict_s = evidence_s = 0.0
+    evidence: list[dict[str, Any] | None] = [None] * n
     for i, fold in enumerate(folds, start=1):
         progress(f"{coder_cfg.name}: fold {i}/{len(folds)} ({fold.name})")
         coder = make_coder(coder_cfg.name, **coder_cfg.params)
@@ -109,7 +111,16 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
         scores[test] = fold_scores
         predicted[test] = (fold_scores >= coder.thresholds_[None, :]).astype(float)
         fold_of[test] = fold.name
-    return {"scores": scores, "predicted": predicted, "fold": fold_of, "seconds": {"fit": fit_s, "predict": predict_s}}
+        if config.output.evidence:
+            t2 = time.perf_counter()
+            spans = evidence_rows(coder, [texts[j] for j in test], fold_scores, metadata=meta.iloc[test].reset_index(drop=True))
+            for j, row in zip(test, spans):
+                evidence[j] = row
+            evidence_s += time.perf_counter() - t2
+    out = {"scores": scores, "predicted": predicted, "fold": fold_of, "seconds": {"fit": fit_s, "predict": predict_s}}
+    if config.output.evidence:
+        out["evidence"], out["seconds"]["evidence"] = evidence, evidence_s
+    return out
 
 
 def default_run_dir(config: ExperimentConfig) -> Path:
@@ -181,6 +192,9 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
         "human_agreement": human_agreement(eval_corpus, codes, human_coders(corpus, config.evaluation), config.evaluation, seed=config.seed),
         "warnings": [w for r in results for w in r.pop("warnings", [])],
     }
+    if config.output.evidence:
+        metrics["evidence_examples"] = [{"scheme": scheme, "coder": coder, **example} for (scheme, coder), out in outputs.items()
+                                        for example in evidence_examples(meta["quote_id"].tolist(), codes, labels, out["predicted"], out["evidence"])]
     metrics = jsonable(metrics)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2, allow_nan=False), encoding="utf-8")
     write_predictions(run_dir / "predictions.jsonl", corpus, meta["quote_id"].tolist(), codes, outputs, not_evaluated)
