@@ -6,7 +6,7 @@ the same 50 random pool quotes, asks for batches of 50, retrains tfidf-logreg.v1
 scored (macro-F1) on the fixed 20%. Prints the curves (labels vs macro-F1, mean over seeds), the labels
 each strategy needs to match random choice's quality, and writes a PNG.
 
-    python benchmarks/active_learning.py                               # the full run (see the README for its time)
+    python benchmarks/active_learning.py                               # the full run (see about 10–15 minutes on 2 cores: 9 strategies x 3 seeds x 21 fits)
     python benchmarks/active_learning.py --rounds 3 --pool 1500 --seeds 1 --strategies random,uncertainty-mean
 
 Reads ../shared/datasets (never copied into the repo).
