@@ -11,7 +11,7 @@ import lived_themes
 PACKAGE = Path(lived_themes.__file__).parent
 
 #: the stages and the few top-level modules the architecture doc names; anything else is a stray module
-STAGES = {"corpus", "extract", "coders", "topics", "evaluation", "report", "experiment", "predict", "interop"}
+STAGES = {"corpus", "extract", "coders", "topics", "evaluation", "report", "experiment", "predict", "interop", "active"}
 TOP_LEVEL = {"__init__.py", "cli.py", "codebook.py", "registry.py", "errors.py", "splits.py", "jsonutil.py", "files.py"}
 APPLICATION = {"experiment", "cli.py"}
 

@@ -238,11 +238,12 @@ def predict(
     output: Path = typer.Option(..., "--output", "-o", help="Where to write one JSON object per input row."),
     text_column: str = typer.Option("text", help="Column holding the text."),
     id_column: str = typer.Option("quote_id", help="Column holding the row id."),
+    evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="Give each predicted code the span of the text that most supports it (offsets and text, in the output file only)."),
 ) -> None:
     """Apply a saved model to a file: one JSON line per input row, in input order; no row is dropped."""
     from lived_themes.predict import predict_file
 
-    count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column)
+    count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column, evidence=evidence)
     typer.echo(f"{count} rows -> {output}")
 
 
@@ -317,14 +318,16 @@ def export(
     """Send codes back to a QDA program: a .qdpx with every coder (and the model) as a user, for review."""
     from lived_themes.corpus import load_corpus
     from lived_themes.interop.folder import read_sources
-    from lived_themes.interop.predictions import with_model_codes
+    from lived_themes.interop.predictions import read_model_spans, with_model_codes
     from lived_themes.interop.writer import export_project, write_qdc
 
     loaded = load_corpus(corpus)
     sources = read_sources(corpus) if corpus.is_dir() else None
+    spans = None
     if predictions is not None:
         loaded = with_model_codes(loaded, predictions, model_name=model_name)
-    summary = export_project(loaded, output, sources=sources, offsets=offsets)
+        spans = read_model_spans(predictions, model_name=model_name)  # the model's evidence becomes its coded segment
+    summary = export_project(loaded, output, sources=sources, offsets=offsets, spans=spans)
     if codebook_out is not None and loaded.codebook is not None:
         write_qdc(loaded.codebook, codebook_out)
     typer.echo(f"{summary['documents']} document(s), {summary['selections']} selection(s), {summary['codings']} coding(s) by "
@@ -349,6 +352,37 @@ def adjudicate(
     typer.echo(f"{out['decided']} decision(s), {out['undecided_filled_by_majority']} undecided disagreement(s) filled by the "
                f"human majority, {out['quotes']} quote(s) coded by {out['coder']} -> {out['output']}")
     typer.echo(f"next run: --set data.format=corpus --set data.path={out['output']} --set reference.coder={out['coder']}")
+
+
+@app.command()
+@located_errors(ValueError, KeyError, ImportError)
+def review(
+    folder: Path = typer.Argument(..., help="The review folder (created on the first round): settings, labels, rounds log, batches."),
+    corpus: Optional[Path] = typer.Option(None, help="The corpus to review (first round; remembered in review.json)."),
+    codes: Optional[Path] = typer.Option(None, "--codes", help="The researcher's codes for the last batch: the batch CSV filled in, or the batch .qdpx coded in a QDA program."),
+    coder: Optional[str] = typer.Option(None, help="Registered coder to retrain each round (default tfidf-logreg.v1)."),
+    strategy: Optional[str] = typer.Option(None, help="random, uncertainty-mean, uncertainty-max, cardinality, cvirs, kmeans, coreset, weighted-kmeans (default), cluster-margin."),
+    batch_size: Optional[int] = typer.Option(None, help="Quotes per batch (default 50)."),
+    features: Optional[str] = typer.Option(None, help="Vectors for diversity: tfidf (default) or embeddings."),
+    reviewer: Optional[str] = typer.Option(None, help="Coder name for returned codes when the file does not name one (default 'reviewer')."),
+    reference: Optional[str] = typer.Option(None, help="Coder whose codes train first when several coded a quote."),
+    held_out_fraction: Optional[float] = typer.Option(None, help="Share of the already coded quotes kept out of training to score each round (fixed at the first round)."),
+    recode: Optional[int] = typer.Option(None, help="Also propose this many coded quotes for a second coder, where coder and model disagree most."),
+    seed: Optional[int] = typer.Option(None, help="Seed for the held-out draw and the strategies."),
+) -> None:
+    """Active learning: read the researcher's codes back, retrain, log the round, and propose the next batch to code."""
+    from lived_themes.experiment.review import review_round
+
+    options = {"corpus": str(corpus) if corpus else None, "coder": coder, "strategy": strategy, "batch_size": batch_size,
+               "features": features, "reviewer": reviewer, "reference": reference, "held_out_fraction": held_out_fraction,
+               "recode": recode, "seed": seed}
+    record = review_round(folder, returned=codes, progress=lambda message: typer.echo(message), **options)
+    f1 = "-" if record["macro_f1"] is None else f"{record['macro_f1']:.3f}"
+    typer.echo(f"round {record['round']}: trained on {record['labels_used']} coded quotes, macro-F1 {f1} on {record['held_out']} held out; "
+               f"{len(record['proposed'])} quotes proposed ({record['strategy_used']})"
+               + (f", {len(record['recode'])} for a second coder" if record.get("recode") else ""))
+    for path in record["files"]:
+        typer.echo(f"  -> {path}")
 
 
 if __name__ == "__main__":  # pragma: no cover

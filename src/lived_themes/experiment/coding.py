@@ -23,6 +23,7 @@ from lived_themes.experiment.data import load_from_config
 from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders, metrics_document, privacy_floor
 from lived_themes.experiment.predictions import model_annotations, write_predictions
 from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
+from lived_themes.coders.evidence import evidence_examples, evidence_rows
 from lived_themes.registry import make_coder
 
 log = logging.getLogger(__name__)
@@ -95,7 +96,8 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
     scores = np.full((n, k), np.nan)
     predicted = np.full((n, k), np.nan)
     fold_of = np.full(n, None, dtype=object)
-    fit_s = predict_s = 0.0
+    fit_s = predict_s = evidence_s = 0.0
+    evidence: list[dict[str, Any] | None] = [None] * n
     for i, fold in enumerate(folds, start=1):
         progress(f"{coder_cfg.name}: fold {i}/{len(folds)} ({fold.name})")
         coder = make_coder(coder_cfg.name, **coder_cfg.params)
@@ -110,7 +112,16 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
         scores[test] = fold_scores
         predicted[test] = coder.codes_from_scores(fold_scores).astype(float)
         fold_of[test] = fold.name
-    return {"scores": scores, "predicted": predicted, "fold": fold_of, "seconds": {"fit": fit_s, "predict": predict_s}}
+        if config.output.evidence:
+            t2 = time.perf_counter()
+            spans = evidence_rows(coder, [texts[j] for j in test], fold_scores, metadata=meta.iloc[test].reset_index(drop=True))
+            for j, row in zip(test, spans):
+                evidence[j] = row
+            evidence_s += time.perf_counter() - t2
+    out = {"scores": scores, "predicted": predicted, "fold": fold_of, "seconds": {"fit": fit_s, "predict": predict_s}}
+    if config.output.evidence:
+        out["evidence"], out["seconds"]["evidence"] = evidence, evidence_s
+    return out
 
 
 def resolve_label_mode(setting: str, labels: np.ndarray) -> str:
@@ -195,6 +206,7 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     if label_mode == "single" and several:
         leaks.append(f"single-label mode, but {several} reference-coded quote(s) have more than one code: "
                      "a coder gives at most one, so those quotes cannot be coded fully right")
+    evaluated_ids = meta["quote_id"].tolist()
     extras = _reliability_extras(folder.path, eval_corpus, codes, outputs, config, texts, labels, meta, corpus, say)
     metrics = metrics_document(
         experiment=config.name, description=config.description, reference=reference, corpus=corpus,
@@ -203,8 +215,10 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
         human_agreement=human_agreement(eval_corpus, codes, humans, config.evaluation, seed=config.seed),
         warnings=leaks, privacy=privacy_floor(eval_corpus, config.evaluation), label_mode=label_mode, **extras,
     )
+    if config.output.evidence:
+        metrics["evidence_examples"] = [{"scheme": scheme, "coder": coder, **example} for (scheme, coder), out in outputs.items()
+                                        for example in evidence_examples(evaluated_ids, codes, labels, out["predicted"], out["evidence"])]
     folder.write_json(METRICS_JSON, metrics)
-    evaluated_ids = meta["quote_id"].tolist()
     write_predictions(folder.path / "predictions.jsonl", corpus, evaluated_ids, codes, outputs, not_evaluated)
     folder.write_text(MODEL_ANNOTATIONS, model_annotations(evaluated_ids, codes, outputs).to_csv(index=False))
 

@@ -185,6 +185,7 @@ class OutputConfig(_Strict):
     dir: str = "runs"
     html: bool = True
     figures: bool = True
+    evidence: bool = False
 
 
 class ExperimentConfig(_Experiment):

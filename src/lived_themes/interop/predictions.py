@@ -56,6 +56,44 @@ def read_model_codes(path: str | Path, *, model_name: str = "model") -> pd.DataF
     return pd.DataFrame.from_records(rows, columns=[QUOTE_ID, CODER, CODE])
 
 
+def read_model_spans(path: str | Path, *, model_name: str = "model") -> dict[tuple[str, str, str], tuple[int, int]]:
+    """(quote_id, model coder, code) -> (start, end) of the evidence span inside the quote, where the file gives one.
+
+    ``predict`` writes ``evidence`` per row, a run's predictions.jsonl per scheme and coder; files
+    without evidence give an empty mapping, and the whole quote stays the coded segment.
+    """
+    path = Path(path)
+    if path.is_dir():
+        path = path / "predictions.jsonl"
+    frame, name = read_table(path)
+    spans: dict[tuple[str, str, str], tuple[int, int]] = {}
+
+    def add(qid: object, coder: str, evidence: object, row: int) -> None:
+        if not isinstance(evidence, dict):
+            return
+        for code, where in evidence.items():
+            try:
+                start, end = int(where["start"]), int(where["end"])
+            except (TypeError, KeyError, ValueError):
+                raise InputError("evidence must give an integer start and end per code", file=name, row=row, field="evidence") from None
+            if not 0 <= start < end:
+                raise InputError("evidence start must be >= 0 and before its end", file=name, row=row, field="evidence")
+            spans[(str(qid), coder, str(code))] = (start, end)
+
+    if {"id", "evidence"} <= set(frame.columns):
+        for row, (qid, evidence) in enumerate(zip(frame["id"], frame["evidence"]), start=1):
+            add(qid, _as_model(model_name), evidence, row)
+    elif {"quote_id", "models"} <= set(frame.columns):
+        for row, (qid, models) in enumerate(zip(frame["quote_id"], frame["models"]), start=1):
+            if not isinstance(models, dict):
+                continue
+            for scheme, coders in models.items():
+                for coder, out in (coders or {}).items():
+                    if isinstance(out, dict):
+                        add(qid, _as_model(coder if len(models) == 1 else f"{coder}@{scheme}"), out.get("evidence"), row)
+    return spans
+
+
 def _rows(qid: object, codes: object, coder: str, *, file: str, row: int, field: str) -> list[dict[str, Any]]:
     if codes is None or (isinstance(codes, float) and pd.isna(codes)):
         return []

@@ -178,8 +178,13 @@ def _cases(root: ET.Element, corpus: Corpus, docs: list[dict[str, Any]], place: 
 
 
 def project_xml(corpus: Corpus, *, sources: pd.DataFrame | None = None, offsets: str = "chars",
-                name: str | None = None) -> tuple[bytes, list[dict[str, Any]], dict[str, Any]]:
-    """(project.qde bytes, documents to ship, a summary without text)."""
+                name: str | None = None, spans: dict[tuple[str, str, str], tuple[int, int]] | None = None,
+                ) -> tuple[bytes, list[dict[str, Any]], dict[str, Any]]:
+    """(project.qde bytes, documents to ship, a summary without text).
+
+    ``spans`` maps (quote id, coder, code) to a (start, end) inside the quote: that coding's segment is
+    the span (a model's evidence) instead of the whole quote.
+    """
     if offsets not in ("chars", "utf16"):
         raise ValueError("offsets must be 'chars' or 'utf16'")
     book = corpus.codebook or Codebook.from_codes(corpus.codes or ["(no codes)"], name=corpus.name)
@@ -197,6 +202,11 @@ def project_xml(corpus: Corpus, *, sources: pd.DataFrame | None = None, offsets:
     by_doc: dict[str, dict[tuple[int, int], list[tuple[str, str]]]] = {}
     for qid, coder, code in zip(coded[QUOTE_ID], coded[CODER], coded[CODE]):
         doc_guid, start, end = place[str(qid)]
+        if spans and (str(qid), str(coder), str(code)) in spans:
+            inner_start, inner_end = spans[(str(qid), str(coder), str(code))]
+            if inner_end > end - start:
+                raise InputError(f"evidence span ends at {inner_end}, past the end of its quote", field="evidence")
+            start, end = start + inner_start, start + inner_end
         pairs = by_doc.setdefault(doc_guid, {}).setdefault((start, end), [])
         if (str(coder), str(code)) not in pairs:
             pairs.append((str(coder), str(code)))
@@ -220,12 +230,12 @@ def project_xml(corpus: Corpus, *, sources: pd.DataFrame | None = None, offsets:
 
 
 def export_project(corpus: Corpus, path: str | Path, *, sources: pd.DataFrame | None = None, offsets: str = "chars",
-                   name: str | None = None) -> dict[str, Any]:
+                   name: str | None = None, spans: dict[tuple[str, str, str], tuple[int, int]] | None = None) -> dict[str, Any]:
     """Write ``path`` (.qdpx): project.qde plus Sources/<guid>.txt (UTF-8, no BOM). Returns the summary."""
     unknown = sorted(set(corpus.annotations[CODE].dropna()) - set(corpus.codebook.code_ids)) if corpus.codebook else []
     if unknown:
         raise InputError(f"codes {unknown[:5]} are not in the corpus's codebook", field=CODE)
-    xml, docs, summary = project_xml(corpus, sources=sources, offsets=offsets, name=name)
+    xml, docs, summary = project_xml(corpus, sources=sources, offsets=offsets, name=name, spans=spans)
 
     def write(handle: Any) -> None:
         with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:

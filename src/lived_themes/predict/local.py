@@ -50,8 +50,14 @@ def _prepare(model: str | Path | Coder, source: Any, *, text_column: str, id_col
     return coder, frame, ids
 
 
+def _evidence(coder: Coder, texts: list[str], scores: np.ndarray, meta: pd.DataFrame | None) -> list[dict[str, Any]]:
+    from lived_themes.coders.evidence import evidence_offsets, find_evidence
+
+    return [evidence_offsets(found, with_text=True) for found in find_evidence(coder, texts, quote_scores=scores, metadata=meta)]
+
+
 def _records(coder: Coder, frame: pd.DataFrame, ids: list[Any], *, text_column: str, chunk_size: int,
-             metadata_columns: bool) -> Iterator[dict[str, Any]]:
+             metadata_columns: bool, evidence: bool = False) -> Iterator[dict[str, Any]]:
     problems = [_text_problem(v) for v in frame[text_column].tolist()]
     good = np.array([i for i, p in enumerate(problems) if p is None], dtype=int)
     for start in range(0, len(frame), chunk_size):
@@ -60,6 +66,8 @@ def _records(coder: Coder, frame: pd.DataFrame, ids: list[Any], *, text_column: 
         scores = coder.predict_proba([frame[text_column].iloc[i] for i in chunk], metadata=meta) if chunk else np.zeros((0, len(coder.codes_)))
         by_row = dict(zip(chunk, scores))
         chosen = dict(zip(chunk, coder.codes_from_scores(scores))) if chunk else {}  # thresholds, or top code / none in single-label mode
+        spans = _evidence(coder, [frame[text_column].iloc[i] for i in chunk], scores, meta) if evidence and chunk else []
+        by_evidence = dict(zip(chunk, spans))
         for i in range(start, min(start + chunk_size, len(frame))):
             if problems[i] is not None:
                 yield {"id": ids[i], "codes": [], "scores": {}, "error": problems[i]}
@@ -69,23 +77,29 @@ def _records(coder: Coder, frame: pd.DataFrame, ids: list[Any], *, text_column: 
                 "id": ids[i],
                 "codes": [c for c, v in zip(coder.codes_, chosen[i]) if v],
                 "scores": {c: float(s) for c, s in zip(coder.codes_, row)},
+                **({"evidence": by_evidence[i]} if evidence else {}),
             }
 
 
 def predict_records(model: str | Path | Coder, source: Any, *, text_column: str = "text", id_column: str | None = "quote_id",
-                    chunk_size: int = 4096, metadata_columns: bool = True) -> Iterator[dict[str, Any]]:
+                    chunk_size: int = 4096, metadata_columns: bool = True, evidence: bool = False) -> Iterator[dict[str, Any]]:
     """Yield ``{"id", "codes", "scores"}`` per input row, in input order.
+
+    With ``evidence``, each row also gets ``"evidence": {code: {start, end, text}}``: the span of its
+    text that most supports each predicted code (``coders.evidence``), for the researcher's own file.
 
     ``model`` is a saved model folder (or a run folder holding ``model/``), or a coder already loaded (a worker coding many partitions
     loads it once). Ids are normalised as everywhere else (:func:`normalise_id`: ``1.0`` -> ``"1"``);
     without an id column they are the row numbers 1..n.
     """
     coder, frame, ids = _prepare(model, source, text_column=text_column, id_column=id_column)
-    yield from _records(coder, frame, ids, text_column=text_column, chunk_size=chunk_size, metadata_columns=metadata_columns)
+    yield from _records(coder, frame, ids, text_column=text_column, chunk_size=chunk_size, metadata_columns=metadata_columns,
+                        evidence=evidence)
 
 
 def predict_file(model_dir: str | Path, source: Any, output: str | Path, *, text_column: str = "text",
-                 id_column: str | None = "quote_id", chunk_size: int = 4096, metadata_columns: bool = True) -> int:
+                 id_column: str | None = "quote_id", chunk_size: int = 4096, metadata_columns: bool = True,
+                 evidence: bool = False) -> int:
     """Write predictions as JSON lines; returns the number of rows written.
 
     The output may not be the input or lie in the model folder; the input is read and the model
@@ -98,7 +112,8 @@ def predict_file(model_dir: str | Path, source: Any, output: str | Path, *, text
     coder, frame, ids = _prepare(model_dir, source, text_column=text_column, id_column=id_column)
     count = 0
     with atomic_output(output) as handle:
-        for record in _records(coder, frame, ids, text_column=text_column, chunk_size=chunk_size, metadata_columns=metadata_columns):
+        for record in _records(coder, frame, ids, text_column=text_column, chunk_size=chunk_size, metadata_columns=metadata_columns,
+                               evidence=evidence):
             handle.write(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n")
             count += 1
     return count

@@ -288,7 +288,21 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
     if isinstance(model, Mapping):  # the saved final model, and how to use it
         blocks += [("h2", "Saved model"), ("p", f"The final {model.get('coder')} model, trained on every evaluated quote, is saved in "
                                                f"`{model.get('folder')}/`. Code new text with: `{model.get('use')}`")]
+    blocks += _evidence_examples(metrics)
     return blocks + reliability_blocks(metrics) + _provenance(metrics, config, run_info)
+
+
+def _evidence_examples(metrics: Mapping) -> list[Block]:
+    """Where the model found each code: quote ids and character offsets only, never the text (look it up in the corpus)."""
+    rows = records(metrics.get("evidence_examples"))
+    if not rows:
+        return []
+    table = Table("evidence-examples", ["scheme", "coder", "code", "quote id", "start", "end"],
+                  [[str(r.get("scheme", MISSING)), str(r.get("coder", MISSING)), str(r.get("code", MISSING)),
+                    str(r.get("quote_id", MISSING)), fmt(r.get("start"), 0), fmt(r.get("end"), 0)] for r in rows])
+    return [("h2", "Evidence examples"),
+            ("p", "For each code, a quote the model coded correctly and the span (characters start to end) it found most "
+                  "supportive: read it in the corpus. The report prints no quote text."), table]
 
 
 def write_report(run_dir: Path, metrics: dict, *, config: dict | None = None, run_info: dict | None = None,
