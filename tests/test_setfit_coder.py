@@ -110,7 +110,7 @@ def test_v2_tunes_thresholds_on_a_validation_split_and_keeps_to_its_pair_budget(
     monkeypatch.chdir(tmp_path)
     texts, labels = TEXTS * 5, np.vstack([LABELS] * 5)  # 30 quotes: 6 validate, 24 train
     coder = SetFitCoderV2(tiny_encoder, max_pairs=8, batch_size=4, num_iterations=5, device="cpu", seed=1)
-    assert coder._step_budget() == 2
+    assert coder._step_budget(24) == 2
     coder.fit(texts, labels, CODES)
     y_val, val_scores = coder.tuning_
     assert len(y_val) == 6 and val_scores.shape == (6, 3)
@@ -126,6 +126,9 @@ def test_v2_tunes_thresholds_on_a_validation_split_and_keeps_to_its_pair_budget(
 def test_v2_step_budget() -> None:
     from lived_themes.coders.setfit_coder import SetFitCoderV2
 
-    assert SetFitCoderV2(max_pairs=None)._step_budget() == -1
-    assert SetFitCoderV2(max_pairs=100, batch_size=16)._step_budget() == 7
-    assert SetFitCoderV2(max_pairs=1000, batch_size=16, max_steps=5)._step_budget() == 5
+    assert SetFitCoderV2(max_pairs=None)._step_budget(100) == -1
+    assert SetFitCoderV2(max_pairs=100, batch_size=16)._step_budget(100) == 7
+    assert SetFitCoderV2(max_pairs=1000, batch_size=16, max_steps=5)._step_budget(100) == 5
+    # a budget looser than the pairs the quotes give is no cap: SetFit's max_steps would otherwise override
+    # num_epochs and train longer (30 quotes x 5 iterations = 300 pairs = 19 steps, not 4000 / 16 = 250)
+    assert SetFitCoderV2(num_iterations=5, batch_size=16)._step_budget(30) == -1

@@ -232,12 +232,18 @@ class SetFitCoderV2(SetFitCoder):
         self.validation_fraction = validation_fraction
         self.validation_group = validation_group
 
-    def _step_budget(self) -> int:
-        """SetFit's max_steps: the tighter of ``max_steps`` and ``max_pairs / batch_size`` (-1 = no cap)."""
+    def _step_budget(self, n_train: int) -> int:
+        """SetFit's max_steps: a cap only when tighter than the steps the pairs would take anyway (-1 = no cap).
+
+        SetFit's ``max_steps`` overrides ``num_epochs``: passed when the natural number of steps is smaller
+        (few quotes, few iterations) it would make training *longer*, so it is only passed as a cap.
+        """
+        natural = math.ceil(2 * int(self.num_iterations) * n_train / int(self.batch_size)) * int(self.num_epochs)
         caps = [int(self.max_steps)] if self.max_steps and self.max_steps > 0 else []
         if self.max_pairs:
             caps.append(max(1, math.ceil(int(self.max_pairs) / int(self.batch_size))))
-        return min(caps) if caps else -1
+        cap = min(caps) if caps else -1
+        return cap if 0 < cap < natural else -1
 
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
         from lived_themes.coders.base import tune_thresholds
@@ -247,7 +253,7 @@ class SetFitCoderV2(SetFitCoder):
         train_idx, val_idx = inner_validation_split(labels, metadata, fraction=self.validation_fraction,
                                                     group=self.validation_group, seed=self.seed)
         sub = (lambda idx: None if metadata is None else metadata.iloc[idx].reset_index(drop=True))
-        self._train([texts[i] for i in train_idx], labels[train_idx], sub(train_idx), max_steps=self._step_budget())
+        self._train([texts[i] for i in train_idx], labels[train_idx], sub(train_idx), max_steps=self._step_budget(len(train_idx)))
         if not len(val_idx):
             return
         val_scores = self.predict_proba([texts[i] for i in val_idx], metadata=sub(val_idx))
