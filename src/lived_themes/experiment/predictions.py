@@ -88,6 +88,6 @@ def write_predictions(path: Path, corpus: Corpus, evaluated_ids: list[str], code
         else:
             record["reason"] = reasons.get(qid, "not evaluated")
         lines.append(json.dumps(record, ensure_ascii=False) + "\n")
-    from lived_themes.experiment.run_folder import write_atomic
+    from lived_themes.files import write_text_atomic
 
-    return write_atomic(Path(path), "".join(lines))
+    return write_text_atomic(Path(path), "".join(lines))

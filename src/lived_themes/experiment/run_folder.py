@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from lived_themes.files import write_text_atomic
 from lived_themes.errors import ConfigError
 from lived_themes.experiment.provenance import run_info, utc_now
 
@@ -49,20 +49,6 @@ def default_run_dir(root: str | Path, experiment: str, *, now: datetime | None =
     return folder
 
 
-def write_atomic(path: Path, text: str) -> Path:
-    """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(text)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
-    return path
-
-
 class RunFolder:
     """A run folder being written: ``create`` it, write files into it, then ``finish`` it (or it is marked failed)."""
 
@@ -86,12 +72,12 @@ class RunFolder:
             raise ConfigError(f"--out {path} is not empty: give a new or empty folder (a run never mixes its files with another's)")
         path.mkdir(parents=True, exist_ok=True)
         folder = cls(path, kind=kind, seed=seed)
-        write_atomic(path / INCOMPLETE, f"run started {folder.info['started_utc']}; not finished\n")
+        write_text_atomic(path / INCOMPLETE, f"run started {folder.info['started_utc']}; not finished\n")
         return folder
 
     # ----- writing -------------------------------------------------------------------------------
     def write_text(self, name: str, text: str) -> Path:
-        return write_atomic(self.path / name, text)
+        return write_text_atomic(self.path / name, text)
 
     def write_json(self, name: str, data: Any) -> Path:
         from lived_themes.jsonutil import jsonable
@@ -137,7 +123,7 @@ class RunFolder:
         self.info["finished_utc"] = utc_now().isoformat(timespec="seconds")
         try:
             self.write_json(RUN_JSON, self.info)
-            write_atomic(self.path / INCOMPLETE, f"run {self.info['status']}: {type(exc).__name__}: {message[:500]}\n")
+            write_text_atomic(self.path / INCOMPLETE, f"run {self.info['status']}: {type(exc).__name__}: {message[:500]}\n")
         except OSError:  # the folder itself may be the problem; the original error matters more
             pass
 
