@@ -155,3 +155,104 @@ def test_tiny_random_causal_lm_runs_the_transformers_path(tmp_path: Path) -> Non
     assert counts["failed_items"] == sum(e is not None for e in coder.last_notes_["errors"])
     assert coder.destination() == {"backend": "transformers", "model": str(folder), "local": True, "allow_remote": False,
                                    "redacted": False, "cache_dir": None}
+
+
+# ----- through `lived-themes run`: one more coder beside tfidf-logreg and the human ceiling ----------------
+def _two_coder_corpus(tmp_path: Path) -> Path:
+    """Quotes with a known theme, coded by A, and by B with about 10% of decisions flipped; a few carry failure markers."""
+    import pandas as pd
+
+    from lived_themes.corpus import Corpus, save_corpus
+
+    phrases = {"meds": ["too many pills", "the medication made me numb", "they just upped my dose", "tablets were all they offered"],
+               "heard": ["nobody listened to me", "the doctor did not hear what I said", "I wanted to be heard", "they ignored what I told them"],
+               "peer": ["the peer group saved me", "people with the same story helped", "my community group supported me", "peer support made a difference"]}
+    markers = {("meds", 1): " INVENT", ("heard", 2): " BADSPAN", ("peer", 3): " FAIL500", ("meds", 5): " MALFORMED"}
+    rng = np.random.default_rng(0)
+    quotes, annotations = [], []
+    for theme, texts in phrases.items():
+        for i in range(8):
+            qid = f"{theme}-{i}"
+            quotes.append({"quote_id": qid, "text": f"{texts[i % 4]} ({i}){markers.get((theme, i), '')}",
+                           "site": "north" if i % 2 else "south", "participant": f"p{i % 5}"})
+            annotations.append({"quote_id": qid, "coder": "A", "code": theme})
+            other = theme if rng.random() > 0.1 else rng.choice([t for t in phrases if t != theme])
+            annotations.append({"quote_id": qid, "coder": "B", "code": other})
+    save_corpus(Corpus(quotes=pd.DataFrame(quotes), annotations=pd.DataFrame(annotations)), tmp_path / "corpus")
+    return tmp_path / "corpus"
+
+
+def _experiment(tmp_path: Path, base_url: str, extra: str = "") -> Path:
+    exp = tmp_path / "llm.yaml"
+    exp.write_text(
+        "name: llm-fake-server\n"
+        f"data: {{path: {_two_coder_corpus(tmp_path)}}}\n"
+        "reference: {coder: 'consensus:majority'}\n"
+        "splits: [{kind: group_kfold, group: participant, n_splits: 3}]\n"
+        "coders:\n  - {name: tfidf-logreg.v1}\n"
+        f"  - {{name: llm.v1, params: {{base_url: '{base_url}', encoder: hashing, k: 3, timeout: 2.0, max_retries: 1{extra}}}}}\n"
+        "evaluation: {groups: [site], cluster: participant, n_boot: 20, min_group_size: 5}\n"
+        "output: {figures: false}\n",
+        encoding="utf-8")
+    return exp
+
+
+def test_llm_coder_runs_end_to_end_beside_tfidf_and_the_human_ceiling(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from lived_themes.cli import app
+
+    with fake_server() as (url, requests):
+        result = CliRunner().invoke(app, ["run", str(_experiment(tmp_path, url)), "--out", str(tmp_path / "run"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    run_dir = tmp_path / "run"
+    metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
+    llm = next(r for r in metrics["results"] if r["coder"] == "llm.v1")
+    assert llm["summary"]["macro_f1"] > 0.7  # the fake server codes by keyword, so it should be close to the humans
+    assert {r["coder"] for r in metrics["results"]} == {"tfidf-logreg.v1", "llm.v1"}
+    assert metrics["human_agreement"]["pairwise"]  # the human ceiling is there to compare against
+    [checks] = metrics["answer_checks"]
+    assert checks["items"] == 24 and checks["invented_codes"] == 1 and checks["rejected_spans"] == 1
+    assert checks["malformed"] == 1 and checks["failed_items"] == 2
+    predictions = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert len(predictions) == 24  # every input row has an output row
+    entries = {p["quote_id"]: p["models"]["group_kfold-3-by-participant"]["llm.v1"] for p in predictions}
+    assert entries["peer-3"]["error"].startswith("HTTP 500") and entries["peer-3"]["codes"] == []
+    assert entries["meds-5"]["error"].startswith("the answer was not") and "error" not in entries["meds-0"]
+    run_info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
+    assert run_info["text_sent_to"] == [{"coder": "llm.v1", "backend": "http", "endpoint": f"{url}/chat/completions", "model": None,
+                                         "local": True, "allow_remote": False, "redacted": False, "cache_dir": None}]
+    report = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "## LLM answer checks" in report and "llm.v1" in report and "tfidf-logreg.v1" in report
+    for text in ("too many pills", "nobody listened"):  # counts and offsets only: no quote text in the report
+        assert text not in report
+
+
+def test_a_remote_endpoint_stops_the_run_before_any_text_is_read_or_sent(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from lived_themes.cli import app
+
+    result = CliRunner().invoke(app, ["run", str(_experiment(tmp_path, "https://llm.example.org/v1")), "--out", str(tmp_path / "run")])
+    assert result.exit_code != 0
+    assert "not on this machine" in result.output and "allow_remote" in result.output
+    assert not (tmp_path / "run").exists()  # stopped at config load: no run folder, no data read, nothing sent
+
+
+def test_llm_prompt_dry_run_shows_the_messages_for_one_quote(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from lived_themes.cli import app
+
+    with fake_server() as (url, requests):
+        exp = _experiment(tmp_path, url, extra=", redact: true")
+        result = CliRunner().invoke(app, ["llm-prompt", str(exp), "--quote-id", "meds-0"])
+        assert requests == []  # a dry run sends nothing
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["coder"] == "llm.v1" and shown["destination"]["redacted"] is True
+    user = shown["messages"][-1]["content"]
+    assert user.endswith(json.dumps("too many pills (0)")) and "Similar quotes" in user
+    assert "too many pills (0)\"" not in user.split("Code this quote:")[0]  # the quote is not its own example
+    bad = CliRunner().invoke(app, ["llm-prompt", str(exp), "--quote-id", "nope"])
+    assert bad.exit_code != 0 and "no quote with id" in bad.output
