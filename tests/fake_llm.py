@@ -19,6 +19,10 @@ KEYWORDS = {
     "meds": ["pills", "medication", "dose", "tablets"],
     "heard": ["listened", "hear", "heard", "ignored"],
     "peer": ["peer", "same story", "community"],
+    # the conformance test's codebook (tests/test_contract.py)
+    "access": ["wait", "appointment", "referral"],
+    "relationship": ["kind", "judging"],
+    "crisis": ["crisis", "night"],
 }
 
 
