@@ -256,3 +256,20 @@ def test_llm_prompt_dry_run_shows_the_messages_for_one_quote(tmp_path: Path) -> 
     assert "too many pills (0)\"" not in user.split("Code this quote:")[0]  # the quote is not its own example
     bad = CliRunner().invoke(app, ["llm-prompt", str(exp), "--quote-id", "nope"])
     assert bad.exit_code != 0 and "no quote with id" in bad.output
+
+
+def test_predict_gives_a_failed_row_an_error_not_a_gap(tmp_path: Path) -> None:
+    import pandas as pd
+
+    from lived_themes.predict.local import predict_file
+
+    source = tmp_path / "new.csv"
+    pd.DataFrame({"quote_id": ["a", "b", "c"], "text": ["too many pills", "FAIL500 please", ""]}).to_csv(source, index=False)
+    with fake_server() as (url, _):
+        folder = _coder(url).save(tmp_path / "model")
+        assert predict_file(folder, source, tmp_path / "out.jsonl") == 3
+    rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b", "c"]
+    assert rows[0]["codes"] == ["meds"] and "error" not in rows[0]
+    assert rows[1]["codes"] == [] and rows[1]["error"].startswith("HTTP 500")
+    assert rows[2]["error"] == "empty text"
