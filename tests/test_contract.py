@@ -8,6 +8,7 @@ conformance test automatically (as ``slow`` until a light configuration is added
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -48,6 +49,10 @@ PINNED_DEFAULTS = {
     "ensemble.v1": {"members": None, "combine": "mean", "weights": None, "calibration": None, "inner_folds": 3, "inner_group": None,
                     "tune": True, "seed": 0},
     "calibrated.v1": {"coder": "tfidf-logreg.v1", "method": "platt", "max_ece": None, "inner_folds": 3, "inner_group": None, "seed": 0},
+    "llm.v1": {"backend": "http", "model": None, "base_url": "http://127.0.0.1:8080/v1", "allow_remote": False, "api_key_env": None,
+               "k": 8, "encoder": None, "codebook_examples": True, "n_samples": 1, "temperature": 0.0, "max_new_tokens": 256,
+               "require_span": True, "tune": True, "timeout": 60.0, "max_retries": 2, "batch_size": 4, "cache_dir": None,
+               "redact": False, "redact_pipeline": None, "device": None, "seed": 0},
 }
 
 
@@ -102,6 +107,7 @@ LIGHT = {
     "topic-coder.v1": {"topic_model": "lda.v1", "topic_params": {"n_topics": 3, "max_iter": 20}},
     "lda.v1": {"n_topics": 3, "max_iter": 20},
     "nmf.v1": {"n_topics": 3, "max_iter": 50},
+    "llm.v1": {"encoder": "hashing", "k": 3, "timeout": 5.0},  # base_url: the fake local server the test starts
 }
 HEAVY = {
     "transformer.v1": {"max_steps": 1, "device": "cpu", "mixed_precision": False},
@@ -116,7 +122,19 @@ def _cases(table: dict) -> list:
 
 @pytest.mark.parametrize("name", _cases(CODERS))
 def test_coder_conformance(name: str, tmp_path) -> None:
-    coder = make_coder(name, **LIGHT.get(name, HEAVY.get(name, {})))
+    if name == "llm.v1":  # answered by a fake OpenAI-compatible server on 127.0.0.1, no model
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("fake_llm", Path(__file__).with_name("fake_llm.py"))
+        fake = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(fake)
+        with fake.fake_server() as (url, _):
+            return _conformance(name, {**LIGHT[name], "base_url": url}, tmp_path)
+    _conformance(name, LIGHT.get(name, HEAVY.get(name, {})), tmp_path)
+
+
+def _conformance(name: str, light: dict, tmp_path) -> None:
+    coder = make_coder(name, **light)
     assert isinstance(coder, Coder) and coder.name == name
     params = coder.get_params()
     json.dumps(params)  # recorded in config.yaml and coder.json

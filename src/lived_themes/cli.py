@@ -200,6 +200,23 @@ def topics(
     _run_command(experiment, set_, out, quiet=True)
 
 
+@app.command("llm-prompt")
+@located_errors(ValueError, KeyError, ImportError)
+def llm_prompt(
+    experiment: Path = typer.Argument(..., help="Experiment YAML with an LLM coder (llm.v1)."),
+    quote_id: str = typer.Option(..., "--quote-id", help="The quote whose prompt to show."),
+    coder: Optional[str] = typer.Option(None, "--coder", help="Which LLM coder, when the experiment has several."),
+    set_: list[str] = typer.Option([], "--set", help="Override a config value: key.sub=value (repeatable)."),
+) -> None:
+    """Dry run: print, as JSON, exactly what an LLM coder would send for one quote (after redaction). Sends nothing."""
+    import json
+
+    from lived_themes.experiment.config import load_config
+    from lived_themes.experiment.llm_prompt import llm_prompt as build
+
+    typer.echo(json.dumps(build(load_config(experiment, overrides=set_), quote_id, coder=coder), indent=2, ensure_ascii=False))
+
+
 def _run_command(experiment: Path, set_: list[str], out: Optional[Path], *, quiet: bool) -> None:
     """`run` and `topics`: the one config loader, then the one run(cfg)."""
     from lived_themes.experiment.config import ExperimentConfig, load_config

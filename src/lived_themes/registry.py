@@ -26,6 +26,7 @@ CODERS: dict[str, str] = {
     "knn.v1": "lived_themes.coders.knn:KnnCoder",
     "ensemble.v1": "lived_themes.coders.ensemble:EnsembleCoder",
     "calibrated.v1": "lived_themes.coders.calibrated:CalibratedCoder",
+    "llm.v1": "lived_themes.coders.llm:LlmCoder",
     "topic-coder.v1": "lived_themes.topics.coder:TopicCoder",
 }
 

@@ -98,6 +98,8 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
     fold_of = np.full(n, None, dtype=object)
     fit_s = predict_s = evidence_s = 0.0
     evidence: list[dict[str, Any] | None] = [None] * n
+    errors: list[str | None] = [None] * n
+    checks: dict[str, int] | None = None
     for i, fold in enumerate(folds, start=1):
         progress(f"{coder_cfg.name}: fold {i}/{len(folds)} ({fold.name})")
         coder = make_coder(coder_cfg.name, **coder_cfg.params)
@@ -112,15 +114,42 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
         scores[test] = fold_scores
         predicted[test] = coder.codes_from_scores(fold_scores).astype(float)
         fold_of[test] = fold.name
+        notes = _coder_notes(coder, len(test))
+        if notes is not None:  # a coder that reports per-quote errors and answer checks (llm.v1)
+            checks = checks or dict.fromkeys(notes["counts"], 0)
+            checks = {key: checks.get(key, 0) + int(value) for key, value in notes["counts"].items()}
+            for j, error in zip(test, notes["errors"]):
+                errors[j] = error
         if config.output.evidence:
             t2 = time.perf_counter()
-            spans = evidence_rows(coder, [texts[j] for j in test], fold_scores, metadata=meta.iloc[test].reset_index(drop=True))
+            spans = (notes["evidence"] if notes is not None and "evidence" in notes else
+                     evidence_rows(coder, [texts[j] for j in test], fold_scores, metadata=meta.iloc[test].reset_index(drop=True)))
             for j, row in zip(test, spans):
                 evidence[j] = row
             evidence_s += time.perf_counter() - t2
     out = {"scores": scores, "predicted": predicted, "fold": fold_of, "seconds": {"fit": fit_s, "predict": predict_s}}
     if config.output.evidence:
         out["evidence"], out["seconds"]["evidence"] = evidence, evidence_s
+    if checks is not None:
+        out["errors"], out["checks"] = errors, checks
+    return out
+
+
+def _coder_notes(coder: Any, n: int) -> dict[str, Any] | None:
+    """A coder's notes on its last ``predict_proba`` (``last_notes_``: counts, one error or None per quote), if it keeps them."""
+    notes = getattr(coder, "last_notes_", None)
+    if not isinstance(notes, dict) or len(notes.get("errors", ())) != n:
+        return None
+    return notes
+
+
+def text_destinations(config: ExperimentConfig) -> list[dict[str, Any]]:
+    """Where each coder sends quote text, for run.json (coders with a ``destination()``; none of the others send any)."""
+    out = []
+    for coder_cfg in config.coders:
+        coder = make_coder(coder_cfg.name, **coder_cfg.params)
+        if callable(getattr(coder, "destination", None)):
+            out.append({"coder": coder_cfg.name, **coder.destination()})
     return out
 
 
@@ -158,6 +187,7 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     corpus = load_from_config(config.data, base_dir=base_dir)
     folder.protect(corpus.texts)
     folder.info["codebook_hash"] = corpus.codebook.content_hash() if corpus.codebook else None
+    folder.info["text_sent_to"] = text_destinations(config)  # recorded before any coder runs
     say(corpus.describe())
     reference = config.reference.coder
     corpus = resolve_reference(corpus, reference)
@@ -218,6 +248,9 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     if config.output.evidence:
         metrics["evidence_examples"] = [{"scheme": scheme, "coder": coder, **example} for (scheme, coder), out in outputs.items()
                                         for example in evidence_examples(evaluated_ids, codes, labels, out["predicted"], out["evidence"])]
+    checks = [{"scheme": scheme, "coder": coder, **out["checks"]} for (scheme, coder), out in outputs.items() if "checks" in out]
+    if checks:
+        metrics["answer_checks"] = checks
     folder.write_json(METRICS_JSON, metrics)
     write_predictions(folder.path / "predictions.jsonl", corpus, evaluated_ids, codes, outputs, not_evaluated)
     folder.write_text(MODEL_ANNOTATIONS, model_annotations(evaluated_ids, codes, outputs).to_csv(index=False))

@@ -84,6 +84,7 @@ def write_predictions(path: Path, corpus: Corpus, evaluated_ids: list[str], code
                     "codes": [c for c, v in zip(codes, out["predicted"][i]) if v == 1] if tested else None,
                     "scores": {c: round(float(s), 6) for c, s in zip(codes, out["scores"][i])} if tested else None,
                     **({"evidence": out["evidence"][i] if tested else None} if "evidence" in out else {}),
+                    **({"error": out["errors"][i]} if "errors" in out and out["errors"][i] else {}),
                 }
         else:
             record["reason"] = reasons.get(qid, "not evaluated")

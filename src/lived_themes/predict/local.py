@@ -1,6 +1,7 @@
 """Apply a saved coder to a table of texts: one output line per input row, in input order.
 
-A row with empty text gets ``"codes": []`` and an ``"error"``; no row is ever dropped.
+A row with empty text gets ``"codes": []`` and an ``"error"``, and so does a row a coder reports it could not code
+(``llm.v1``: no answer from its model); no row is ever dropped.
 """
 
 from __future__ import annotations
@@ -65,6 +66,8 @@ def _records(coder: Coder, frame: pd.DataFrame, ids: list[Any], *, text_column: 
         meta = frame.iloc[chunk].reset_index(drop=True) if metadata_columns else None
         scores = coder.predict_proba([frame[text_column].iloc[i] for i in chunk], metadata=meta) if chunk else np.zeros((0, len(coder.codes_)))
         by_row = dict(zip(chunk, scores))
+        notes = getattr(coder, "last_notes_", None)  # a coder that reports per-row failures (llm.v1): no codes, an error
+        failed = dict(zip(chunk, notes["errors"])) if isinstance(notes, dict) and len(notes.get("errors", ())) == len(chunk) else {}
         chosen = dict(zip(chunk, coder.codes_from_scores(scores))) if chunk else {}  # thresholds, or top code / none in single-label mode
         spans = _evidence(coder, [frame[text_column].iloc[i] for i in chunk], scores, meta) if evidence and chunk else []
         by_evidence = dict(zip(chunk, spans))
@@ -78,6 +81,7 @@ def _records(coder: Coder, frame: pd.DataFrame, ids: list[Any], *, text_column: 
                 "codes": [c for c, v in zip(coder.codes_, chosen[i]) if v],
                 "scores": {c: float(s) for c, s in zip(coder.codes_, row)},
                 **({"evidence": by_evidence[i]} if evidence else {}),
+                **({"error": failed[i]} if failed.get(i) else {}),
             }
 
 

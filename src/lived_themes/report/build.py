@@ -289,6 +289,9 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
         blocks += [("h2", "Saved model"), ("p", f"The final {model.get('coder')} model, trained on every evaluated quote, is saved in "
                                                f"`{model.get('folder')}/`. Code new text with: `{model.get('use')}`")]
     blocks += _evidence_examples(metrics)
+    from lived_themes.report.llm import llm_blocks
+
+    blocks += llm_blocks(metrics, run_info)
     return blocks + reliability_blocks(metrics) + _provenance(metrics, config, run_info)
 
 
