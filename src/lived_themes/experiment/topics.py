@@ -110,7 +110,7 @@ def run_topics(config: dict[str, Any] | str | Path, *, out_dir: str | Path | Non
         embeddings = encode(texts, encoder=cfg["encoder"], cache_dir=cfg["embedding_cache"])
         log.info("embeddings: %d x %d in %.1f s", *embeddings.shape, time.perf_counter() - start)
 
-    fitted, rows, timings = {}, [], {}
+    fitted, rows, timings, sections = {}, [], {}, []
     for spec in cfg["models"]:
         label, model = spec["label"], make_topic_model(spec["name"], **spec["params"])
         shared = embeddings if getattr(model, "encoder", None) == cfg["encoder"] else None
@@ -120,7 +120,7 @@ def run_topics(config: dict[str, Any] | str | Path, *, out_dir: str | Path | Non
         log.info("%s: %d topics in %.1f s", label, len(model.topic_ids), timings[label])
         fitted[label] = model
         rows.append({"model": label, **alignment.alignment_scores(model.topics_, labels, codes, **cfg["alignment"]), "fit_seconds": timings[label]})
-        _write_model(run / label, model, cfg, corpus=corpus, labels=labels, embeddings=shared)
+        sections.append(_write_model(run / label, model, cfg, corpus=corpus, labels=labels, embeddings=shared))
     pd.DataFrame(rows).to_csv(run / "alignment.csv", index=False)
     quality = quality_table(fitted, texts)
     quality.to_csv(run / "quality.csv", index=False)
@@ -132,19 +132,28 @@ def run_topics(config: dict[str, Any] | str | Path, *, out_dir: str | Path | Non
         scores, model_codes = score_as_coders(fitted, cfg, corpus=corpus, coder=coder, labels=labels, embeddings=embeddings)
         scores.to_csv(run / "coder_scores.csv", index=False)
         model_codes.to_csv(run / "model_annotations.csv", index=False)
+    report = outputs.topic_report(cfg["name"], len(texts), coder, quality, pd.DataFrame(rows), sections)
+    (run / "report.md").write_text(report, encoding="utf-8")
     summary = {"name": cfg["name"], "n_quotes": len(texts), "n_codes": len(codes), "reference_coder": coder, "fit_seconds": timings}
     (run / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return run
 
 
-def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, labels: np.ndarray, embeddings: np.ndarray | None) -> None:
-    """Per-model files: assignments, topic table, contingency, group and time shares, saved model, figures."""
+def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, labels: np.ndarray, embeddings: np.ndarray | None) -> str:
+    """Per-model files: assignments, topic table, contingency, code coverage, group and time shares, saved model, figures.
+
+    Returns the model's alignment section (Markdown) for the run's report.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     out, codes, ids, texts = cfg["outputs"], corpus.codes, corpus.quote_ids, corpus.texts
     table = alignment.contingency_table(model.topics_, labels, codes, **cfg["alignment"])
     table.to_csv(folder / "contingency.csv")
     topics = outputs.topic_table(model, ids, texts, n_words=out["n_words"], n_examples=out["n_examples"], best=alignment.best_codes(table))
     topics.to_csv(folder / "topics.csv", index=False)
+    coverage = alignment.code_coverage(table)
+    coverage.to_csv(folder / "code_coverage.csv", index=False)
+    section = outputs.alignment_markdown(folder.name, topics, coverage)
+    (folder / "alignment.md").write_text(section, encoding="utf-8")
     pd.DataFrame({"quote_id": ids, "topic": model.topics_}).to_csv(folder / "assignments.csv", index=False)
     shares: dict[str, pd.DataFrame] = {}
     for column in cfg["groups"]:
@@ -172,3 +181,4 @@ def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, 
             model, folder / "figures", texts=texts, embeddings=embeddings, classes=classes, dates=dates, seed=cfg["seed"], self_contained=out["html_self_contained"]
         )
         (folder / "figures.json").write_text(json.dumps(written, indent=2), encoding="utf-8")
+    return section
