@@ -153,7 +153,7 @@ class BERTopicModel(TopicModel):
             seed_topic_list=seed_words(codebook, pipeline=self.spacy_pipeline) if self.mode == "guided" else None,
             zeroshot_topic_list=[c.description() for c in codebook.codes] if self.mode == "zeroshot" else None,
             zeroshot_min_similarity=self.zeroshot_min_similarity,
-            **self._representation(len(texts)),
+            **self._representation(texts),
             **self._components(len(texts), y),
         )
         if self.mode == "supervised":
@@ -172,7 +172,7 @@ class BERTopicModel(TopicModel):
         """Whether the topic words need the encoder itself (not just document embeddings)."""
         return False
 
-    def _representation(self, n: int) -> dict[str, Any]:
+    def _representation(self, texts: list[str]) -> dict[str, Any]:
         """BERTopic's vectorizer and topic-count arguments (v1: every lemma, no reduction unless asked)."""
         return {"vectorizer_model": make_vectorizer(pipeline=self.spacy_pipeline), "nr_topics": self.nr_topics}
 

@@ -117,13 +117,11 @@ class BERTopicV2Model(BERTopicModel):
     def _needs_encoder(self) -> bool:
         return self.representation != "ctfidf"
 
-    def _representation(self, n: int) -> dict[str, Any]:
+    def _representation(self, texts: list[str]) -> dict[str, Any]:
         from bertopic.vectorizers import ClassTfidfTransformer
 
-        min_df = self.min_df if self.min_df is not None else auto_min_df(n)
-        max_df = self.max_df if n >= 20 else 1.0  # on a handful of quotes every word is "frequent"
         out: dict[str, Any] = {
-            "vectorizer_model": make_vectorizer(pipeline=self.spacy_pipeline, min_df=min_df, max_df=max_df, ngram_range=tuple(self.ngram_range)),
+            "vectorizer_model": make_vectorizer(pipeline=self.spacy_pipeline, ngram_range=tuple(self.ngram_range), vocabulary=self._vocabulary(texts)),
             "ctfidf_model": ClassTfidfTransformer(reduce_frequent_words=self.reduce_frequent_words),
             "nr_topics": self.nr_topics,
         }
@@ -136,6 +134,23 @@ class BERTopicV2Model(BERTopicModel):
 
             out["representation_model"] = KeyBERTInspired(top_n_words=self.top_n_words, random_state=self.seed or 0)
         return out
+
+    def _vocabulary(self, texts: list[str]) -> list[str]:
+        """Terms kept for c-TF-IDF, counted over quotes.
+
+        BERTopic fits its vectorizer on one joined document per topic, so its own ``min_df`` counts
+        topics, not quotes (``min_df=5`` keeps only words found in five topics). The vocabulary is
+        therefore fixed here from the quotes: seen in at least ``min_df`` and at most ``max_df`` of them.
+        """
+        n = len(texts)
+        min_df = self.min_df if self.min_df is not None else auto_min_df(n)
+        max_df = self.max_df if n >= 20 else 1.0  # on a handful of quotes every word is "frequent"
+        counter = make_vectorizer(pipeline=self.spacy_pipeline, min_df=min_df, max_df=max_df, ngram_range=tuple(self.ngram_range))
+        try:
+            counter.fit(texts)
+        except ValueError as exc:  # nothing left
+            raise ValueError(f"{self.name}: no words left for topic words (min_df={min_df}, max_df={max_df})") from exc
+        return counter.get_feature_names_out().tolist()
 
     def _components(self, n: int, labels_y: list[int] | None) -> dict[str, Any]:
         if self.mode == "supervised":
