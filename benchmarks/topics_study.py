@@ -22,8 +22,10 @@ from topics_nhs import NHS, load_nhs, markdown, score  # noqa: E402
 
 def configurations(k: int) -> list[tuple[str, str, dict]]:
     """(label, registered model, params): a ladder from v1 to v2, then alternatives, then baselines."""
-    hdb = {"clusterer": "hdbscan", "n_topics": None, "outliers": None, "min_df": 1, "max_df": 1.0, "reduce_frequent_words": False}
-    km = {"n_topics": k}
+    # every row pins what it was measured with, so changing v2's defaults does not change the rows
+    hdb = {"clusterer": "hdbscan", "umap": True, "n_topics": None, "outliers": None, "min_df": 1, "max_df": 1.0, "reduce_frequent_words": False}
+    km = {"clusterer": "kmeans", "umap": True, "n_topics": k, "reduce_frequent_words": True}
+    flat = {**km, "umap": False}
     return [
         ("v1 (as shipped)", "bertopic.v1", {}),
         ("hdbscan, every lemma (~v1)", "bertopic.v2", hdb),
@@ -31,16 +33,21 @@ def configurations(k: int) -> list[tuple[str, str, dict]]:
         ("+ min_df 5", "bertopic.v2", {**hdb, "min_df": 5, "max_df": 0.95}),
         ("+ reduce_frequent_words", "bertopic.v2", {**hdb, "min_df": 5, "max_df": 0.95, "reduce_frequent_words": True}),
         ("+ outliers -> nearest topic", "bertopic.v2", {**hdb, "min_df": 5, "max_df": 0.95, "reduce_frequent_words": True, "outliers": "embeddings"}),
-        (f"+ reduce to {k} topics", "bertopic.v2", {"clusterer": "hdbscan", "n_topics": k, "min_df": 5}),
-        ("hdbscan mcs 10, nn 30", "bertopic.v2", {"clusterer": "hdbscan", "n_topics": k, "min_df": 5, "min_cluster_size": 10, "n_neighbors": 30}),
+        (f"+ reduce to {k} topics", "bertopic.v2", {**hdb, "min_df": 5, "max_df": 0.95, "reduce_frequent_words": True, "outliers": "embeddings", "n_topics": k}),
+        (f"hdbscan mcs 10, reduce to {k}", "bertopic.v2", {**km, "clusterer": "hdbscan", "min_df": 5, "min_cluster_size": 10, "min_samples": 5}),
         (f"kmeans k={k} on UMAP", "bertopic.v2", {**km, "min_df": 5}),
         (f"kmeans k={k} on UMAP, min_df auto", "bertopic.v2", {**km}),
-        (f"kmeans k={k}, no UMAP", "bertopic.v2", {**km, "min_df": 5, "umap": False}),
-        ("kmeans + bigrams", "bertopic.v2", {**km, "min_df": 5, "ngram_range": [1, 2]}),
-        ("kmeans + MMR .3", "bertopic.v2", {**km, "min_df": 5, "representation": "mmr"}),
-        ("kmeans + KeyBERTInspired", "bertopic.v2", {**km, "min_df": 5, "representation": "keybert"}),
-        ("kmeans, guided (codebook seeds)", "bertopic.v2", {**km, "min_df": 5, "mode": "guided"}),
-        ("kmeans, zero-shot (codebook, 0.4)", "bertopic.v2", {**km, "min_df": 5, "mode": "zeroshot"}),
+        (f"kmeans k={k}, no UMAP", "bertopic.v2", {**flat, "min_df": 5}),
+        ("no UMAP, min_df auto", "bertopic.v2", {**flat}),
+        ("no UMAP, min_df 10", "bertopic.v2", {**flat, "min_df": 10}),
+        ("no UMAP, reduce_frequent_words off", "bertopic.v2", {**flat, "min_df": 5, "reduce_frequent_words": False}),
+        ("no UMAP + bigrams", "bertopic.v2", {**flat, "min_df": 5, "ngram_range": [1, 2]}),
+        ("no UMAP, rfw off, min_df auto", "bertopic.v2", {**flat, "reduce_frequent_words": False}),
+        ("no UMAP, rfw off + bigrams", "bertopic.v2", {**flat, "min_df": 5, "reduce_frequent_words": False, "ngram_range": [1, 2]}),
+        ("no UMAP + MMR .3", "bertopic.v2", {**flat, "min_df": 5, "representation": "mmr"}),
+        ("no UMAP + KeyBERTInspired", "bertopic.v2", {**flat, "min_df": 5, "representation": "keybert"}),
+        ("no UMAP, guided (codebook seeds)", "bertopic.v2", {**flat, "min_df": 5, "mode": "guided"}),
+        ("no UMAP, zero-shot (codebook, 0.4)", "bertopic.v2", {**flat, "min_df": 5, "mode": "zeroshot"}),
         ("bertopic.v2 defaults", "bertopic.v2", {"n_topics": k}),
         (f"lda k={k}", "lda.v1", {"n_topics": k}),
         (f"nmf k={k}", "nmf.v1", {"n_topics": k}),

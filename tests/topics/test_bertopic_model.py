@@ -68,7 +68,10 @@ def test_v2_checks_and_params() -> None:
         with pytest.raises(ValueError, match=match):
             make_topic_model("bertopic.v2", **bad)
     params = make_topic_model("bertopic.v2").get_params()
-    assert params["n_topics"] == 25 and params["clusterer"] == "kmeans" and "nr_topics" not in params
+    assert params["n_topics"] is None and params["clusterer"] == "kmeans" and params["umap"] is False and "nr_topics" not in params
+    from lived_themes.topics.bertopic_v2 import auto_topics
+
+    assert [auto_topics(n) for n in (3, 48, 1500, 6000)] == [2, 3, 19, 25]
     assert "nr_topics" in make_topic_model("bertopic.v1").get_params()  # v1 keeps its parameters
 
 

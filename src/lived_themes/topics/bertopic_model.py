@@ -143,12 +143,12 @@ class BERTopicModel(TopicModel):
         from bertopic import BERTopic
 
         embeddings = np.array(self._embed(texts) if embeddings is None else embeddings, dtype=np.float32)  # a copy: guided mode edits it
-        needs_encoder = self.mode in ("guided", "zeroshot")
+        needs_encoder = self.mode in ("guided", "zeroshot") or self._needs_encoder()
         if needs_encoder:
             from lived_themes.coders.embeddings import load_sentence_encoder
 
         model = BERTopic(
-            embedding_model=load_sentence_encoder(self.encoder, self.device) if needs_encoder or self._needs_encoder() else None,
+            embedding_model=load_sentence_encoder(self.encoder, self.device) if needs_encoder else None,
             top_n_words=self.top_n_words,
             seed_topic_list=seed_words(codebook, pipeline=self.spacy_pipeline) if self.mode == "guided" else None,
             zeroshot_topic_list=[c.description() for c in codebook.codes] if self.mode == "zeroshot" else None,
