@@ -52,6 +52,33 @@ def test_modes_find_themes_and_round_trip(mode, tiny_texts, tiny_labels, tiny_th
     assert loaded.topic_words(5) == model.topic_words(5) and loaded.topic_codes_ == model.topic_codes_
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["unsupervised", "guided", "zeroshot", "supervised"])
+def test_v2_modes_with_minilm(mode, tiny_texts, tiny_labels, tiny_theme_ids, tiny_corpus, tmp_path) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from lived_themes.coders.embeddings import encode
+    from lived_themes.topics.bertopic_v2 import BERTopicV2Model
+
+    embeddings = encode(tiny_texts)
+    model = BERTopicV2Model(mode=mode, n_topics=3).fit(tiny_texts, embeddings=embeddings, codebook=tiny_corpus.codebook, labels=tiny_labels)
+    assert adjusted_rand_score(tiny_theme_ids, model.topics_) > 0.8
+    model.save(tmp_path / "m")
+    loaded = load_topic_model(tmp_path / "m")
+    assert loaded.transform(tiny_texts, embeddings=embeddings).tolist() == model.transform(tiny_texts, embeddings=embeddings).tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("representation", ["mmr", "keybert"])
+def test_v2_representations_offline(representation, tiny_texts, tiny_theme_ids) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from lived_themes.coders.embeddings import encode
+    from lived_themes.topics.bertopic_v2 import BERTopicV2Model
+
+    model = BERTopicV2Model(n_topics=3, representation=representation, top_n_words=5).fit(tiny_texts, embeddings=encode(tiny_texts))
+    assert adjusted_rand_score(tiny_theme_ids, model.topics_) > 0.8
+    assert all(1 <= len(w) <= 5 for w in model.topic_words(10).values())
+
+
 def _theme_embeddings(theme_ids: np.ndarray, dim: int = 8, seed: int = 0) -> np.ndarray:
     """Three tight clusters: one axis per theme plus a little noise (no encoder needed)."""
     rng = np.random.default_rng(seed)
