@@ -129,3 +129,15 @@ def test_v2_hdbscan_outliers_moved_to_nearest_topic(tiny_texts, tiny_theme_ids) 
     same = kept.topics_ != -1
     assert moved.topics_[same].tolist() == kept.topics_[same].tolist()
     assert moved.topics_[0] == moved.topics_[1]  # joined the staff topic, its nearest
+
+
+def test_v2_topic_words_are_lemmas_of_the_quotes_even_with_accents(tiny_texts, tiny_theme_ids) -> None:
+    """BERTopic's English preprocessing would turn "café" into "caf" (never in the vocabulary: df 0, inf idf)."""
+    from lived_themes.topics.bertopic_v2 import BERTopicV2Model
+    from lived_themes.topics.vectorizer import LemmaTokenizer
+
+    texts = [t + " at the café" if i % 3 == 0 else t for i, t in enumerate(tiny_texts)]
+    model = BERTopicV2Model(n_topics=3, umap=False, min_df=1).fit(texts, embeddings=_theme_embeddings(tiny_theme_ids))
+    lemmas = {w for toks in LemmaTokenizer().many(texts) for w in toks}
+    words = {w for ws in model.topic_words(25).values() for w in ws}
+    assert "café" in words and words <= lemmas

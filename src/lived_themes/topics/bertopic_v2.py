@@ -128,6 +128,11 @@ class BERTopicV2Model(BERTopicModel):
             "vectorizer_model": make_vectorizer(pipeline=self.spacy_pipeline, ngram_range=tuple(self.ngram_range), vocabulary=self._vocabulary(texts)),
             "ctfidf_model": ClassTfidfTransformer(reduce_frequent_words=self.reduce_frequent_words),
             "nr_topics": self.nr_topics,
+            # BERTopic strips every character outside [A-Za-z0-9 ] before c-TF-IDF when language is
+            # "english" and it holds no encoder ("don't" -> "dont", "café" -> "caf"), so topic words
+            # would miss the lemmas the vocabulary and NPMI see. Any other value keeps the text as is;
+            # the language is otherwise unused, since embeddings or the encoder are always given.
+            "language": "multilingual",
         }
         if self.representation == "mmr":
             from bertopic.representation import MaximalMarginalRelevance
