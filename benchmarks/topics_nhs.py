@@ -1,12 +1,17 @@
-"""Fit time, peak memory and topic quality of BERTopic vs LDA and NMF on the NHS feedback file, in one run.
+"""Fit time, peak memory and topic quality of BERTopic (v2) vs LDA and NMF on the NHS feedback file, in one run.
 
-    HF_HUB_OFFLINE=1 python benchmarks/topics_nhs.py [--limit N] [--cache-dir runs/.embedding_cache]
+    HF_HUB_OFFLINE=1 python benchmarks/topics_nhs.py [--limit N] [--cache-dir runs/.embedding_cache] [--n-topics 15 25 40] [--with-v1]
+
+Every model is fitted at the same topic count (``n_topics``, 25 by default; give several counts to
+compare at each). The printed table is the one the README quotes.
 
 Embeddings are computed once and reused: the second request for the same encoder and texts is
 served from the cache (memory, and disk when --cache-dir is set), which the "encode (repeat)" line
 shows. Memory is the peak resident size of this process during each step (sampled every 20 ms),
-minus the size before the step. Quality is NPMI (gensim, on the spaCy lemmas) and topic diversity
-(unique share of the top-25 words); alignment is NMI / ARI / purity against the NHS labeller.
+minus the size before the step. Quality is NPMI (gensim's c_npmi definition: top 10 words, boolean
+sliding window of 10 lemmas over all comments; see docs/topics.md) and topic diversity (unique share
+of the top-25 words); alignment is NMI / ARI / purity against the NHS labeller, multi-label codes
+expanded to (quote, code) pairs.
 """
 
 from __future__ import annotations
@@ -51,12 +56,57 @@ class Step:
         self.rows.append({"step": self.name, "seconds": round(seconds, 2), "peak_extra_mb": round(self.peak - self.before, 1), "rss_mb": round(rss_mb(), 1)})
 
 
+def load_nhs(path: Path, limit: int | None = None, *, sample_seed: int | None = None):
+    """The NHS comments as a Corpus with the labeller's codes.
+
+    ``limit``: the first ``limit`` comments, or with ``sample_seed`` a seeded random sample of that
+    many (the file is ordered, so its head is not representative: a third of the first 300 comments
+    are "Labelling not possible").
+    """
+    import numpy as np
+
+    from lived_themes.corpus import load_wide
+
+    corpus = load_wide(
+        path, coder="nhs", code_columns_from="Not assigned", blank="zero",
+        column_mapping={"Comment ID": "quote_id", "FFT answer": "text"}, on_invalid="set_aside",
+    )
+    if not limit or limit >= len(corpus):
+        return corpus
+    if sample_seed is None:
+        return corpus.subset(corpus.quote_ids[:limit])
+    ids = corpus.quote_ids
+    picked = np.sort(np.random.default_rng(sample_seed).choice(len(ids), limit, replace=False))
+    return corpus.subset([ids[i] for i in picked])
+
+
+def score(models: dict, texts: list[str], labels, codes: list[str]):
+    """One row per fitted model: topics, outlier share, NPMI, diversity, NMI, ARI, purity."""
+    import pandas as pd
+
+    from lived_themes.topics.alignment import alignment_scores
+    from lived_themes.topics.quality import quality_table
+
+    quality = quality_table(models, texts)
+    align = pd.DataFrame([{"model": n, **alignment_scores(m.topics_, labels, codes)} for n, m in models.items()])
+    table = quality.merge(align[["model", "nmi", "ari", "purity"]], on="model")
+    return table.rename(columns={"n_topics": "topics", "outlier_share": "outliers"}).drop(columns=["topic_model"])
+
+
+def markdown(table) -> str:
+    """A Markdown table (three decimals), ready for the README."""
+    cells = [[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row] for row in table.itertuples(index=False)]
+    lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * len(table.columns)]
+    return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=NHS)
     parser.add_argument("--limit", type=int, default=None, help="first N comments only (quick check)")
     parser.add_argument("--cache-dir", default=None, help="embedding cache folder (reused across runs)")
-    parser.add_argument("--n-topics", type=int, default=25, help="topics for LDA and NMF")
+    parser.add_argument("--n-topics", type=int, nargs="+", default=[25], help="topic count(s), the same for every model")
+    parser.add_argument("--with-v1", action="store_true", help="also fit bertopic.v1 (its own topic count)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
     if not args.data.exists():
@@ -66,18 +116,10 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from lived_themes.corpus import load_wide
     from lived_themes.coders.embeddings import encode
-    from lived_themes.topics.alignment import alignment_scores
     from lived_themes.topics.base import make_topic_model
-    from lived_themes.topics.quality import quality_table
 
-    corpus = load_wide(
-        args.data, coder="nhs", code_columns_from="Not assigned", blank="zero",
-        column_mapping={"Comment ID": "quote_id", "FFT answer": "text"}, on_invalid="set_aside",
-    )
-    if args.limit:
-        corpus = corpus.subset(corpus.quote_ids[: args.limit])
+    corpus = load_nhs(args.data, args.limit)
     texts, codes = corpus.texts, corpus.codes
     labels = corpus.label_matrix("nhs", codes)
     print(f"{corpus.describe()}")
@@ -87,23 +129,21 @@ def main(argv: list[str] | None = None) -> int:
     with Step("encode (repeat, same encoder and texts)", rows):
         again = encode(texts, cache_dir=args.cache_dir)
     assert (again == embeddings).all()
-    models = {
-        "bertopic": make_topic_model("bertopic.v1", seed=args.seed),
-        "lda": make_topic_model("lda.v1", n_topics=args.n_topics, seed=args.seed),
-        "nmf": make_topic_model("nmf.v1", n_topics=args.n_topics, seed=args.seed),
-    }
+    models = {"bertopic.v1": make_topic_model("bertopic.v1", seed=args.seed)} if args.with_v1 else {}
+    for k in args.n_topics:
+        models[f"bertopic.v2 k={k}"] = make_topic_model("bertopic.v2", n_topics=k, seed=args.seed)
+        models[f"lda.v1 k={k}"] = make_topic_model("lda.v1", n_topics=k, seed=args.seed)
+        models[f"nmf.v1 k={k}"] = make_topic_model("nmf.v1", n_topics=k, seed=args.seed)
     for name, model in models.items():
         with Step(f"fit {name}", rows):
             model.fit(texts, embeddings=embeddings if model.uses_embeddings else None)
-    with Step("quality (NPMI, diversity)", rows):
-        quality = quality_table(models, texts)
-    align = pd.DataFrame([{"model": n, **alignment_scores(m.topics_, labels, codes)} for n, m in models.items()])
-    table = quality.merge(align[["model", "nmi", "ari", "purity"]], on="model")
+    with Step("quality and alignment", rows):
+        table = score(models, texts, labels, codes)
     pd.set_option("display.width", 200)
     print("\nsteps (peak_extra_mb = peak resident memory above the level before the step):")
     print(pd.DataFrame(rows).to_string(index=False))
-    print("\ntopic quality and alignment with the NHS labeller (multi-label codes expanded to (quote, code) pairs):")
-    print(table.round(3).to_string(index=False))
+    print("\ntopic quality (NPMI: top 10 words, window 10; diversity: top 25) and alignment with the NHS labeller:")
+    print(markdown(table))
     return 0
 
 

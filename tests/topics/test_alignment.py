@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from lived_themes.topics.alignment import alignment_scores, best_codes, contingency_table, topic_code_rates
+from lived_themes.topics.alignment import alignment_scores, best_codes, code_coverage, contingency_table, topic_code_rates
 from lived_themes.topics.base import primary_codes
 
 CODES = ["A", "B"]
@@ -73,6 +73,34 @@ def test_best_codes() -> None:
     best = best_codes(contingency_table(TOPICS, LABELS, CODES))
     assert best["best_code"].tolist() == ["A", "B", "(none)"]
     assert best["share"].tolist() == pytest.approx([2 / 3, 2 / 3, 1.0])
+    # A has 3 pairs, 2 in topic 0; B has 3, 2 in topic 1; (none) has 1, all in topic 2
+    assert best["share_of_code"].tolist() == pytest.approx([2 / 3, 2 / 3, 1.0])
+    # lift = share of topic / share of all 7 pairs: (2/3) / (3/7), (2/3) / (3/7), 1 / (1/7)
+    assert best["lift"].tolist() == pytest.approx([14 / 9, 14 / 9, 7.0])
+
+
+def test_code_coverage_carried_and_uncaptured_by_hand() -> None:
+    import pandas as pd
+
+    # topic 0: mostly A; topic 1: A and B; topic 2: C only in a small share; -1 outliers hold all of D
+    table = pd.DataFrame(
+        [[8, 1, 0, 0, 1], [4, 4, 0, 0, 0], [0, 6, 1, 0, 3], [0, 0, 0, 5, 0]],
+        index=pd.Index([0, 1, 2, -1], name="topic"),
+        columns=["A", "B", "C", "D", "(none)"],
+    )
+    table["E"] = 0
+    cov = code_coverage(table).set_index("code")
+    # A: best code of 0 and 1; B: best of 2 (6/10), and in 1 with lift (4/8)/(11/33) = 1.5 < 2: not carried there
+    assert cov.loc["A", "carried_by"] == "0 1" and cov.loc["A", "share_carried"] == pytest.approx(1.0)
+    assert cov.loc["B", "carried_by"] == "2" and cov.loc["B", "share_carried"] == pytest.approx(6 / 11)
+    # C: 1 of 1 pairs in topic 2, lift (1/10)/(1/33) = 3.3 >= 2 and share 100% >= 10%: carried
+    assert cov.loc["C", "carried_by"] == "2"
+    # D lives only in the outliers, E has no quote: neither is captured; uncaptured codes come first
+    assert not cov.loc["D", "captured"] and cov.loc["D", "pairs"] == 5
+    assert not cov.loc["E", "captured"] and cov.loc["E", "pairs"] == 0
+    assert cov.index[:2].tolist() == ["D", "E"] and "(none)" not in cov.index
+    strict = code_coverage(table, min_lift=4.0).set_index("code")
+    assert not strict.loc["C", "captured"]
 
 
 def test_rejects_unknown_rule_and_length_mismatch() -> None:

@@ -50,3 +50,94 @@ def test_modes_find_themes_and_round_trip(mode, tiny_texts, tiny_labels, tiny_th
     loaded = load_topic_model(tmp_path / "m")
     assert loaded.transform(tiny_texts, embeddings=embeddings).tolist() == model.transform(tiny_texts, embeddings=embeddings).tolist()
     assert loaded.topic_words(5) == model.topic_words(5) and loaded.topic_codes_ == model.topic_codes_
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", ["unsupervised", "guided", "zeroshot", "supervised"])
+def test_v2_modes_with_minilm(mode, tiny_texts, tiny_labels, tiny_theme_ids, tiny_corpus, tmp_path) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from lived_themes.coders.embeddings import encode
+    from lived_themes.topics.bertopic_v2 import BERTopicV2Model
+
+    embeddings = encode(tiny_texts)
+    model = BERTopicV2Model(mode=mode, n_topics=3).fit(tiny_texts, embeddings=embeddings, codebook=tiny_corpus.codebook, labels=tiny_labels)
+    assert adjusted_rand_score(tiny_theme_ids, model.topics_) > 0.8
+    model.save(tmp_path / "m")
+    loaded = load_topic_model(tmp_path / "m")
+    assert loaded.transform(tiny_texts, embeddings=embeddings).tolist() == model.transform(tiny_texts, embeddings=embeddings).tolist()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("representation", ["mmr", "keybert"])
+def test_v2_representations_offline(representation, tiny_texts, tiny_theme_ids) -> None:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    from lived_themes.coders.embeddings import encode
+    from lived_themes.topics.bertopic_v2 import BERTopicV2Model
+
+    model = BERTopicV2Model(n_topics=3, representation=representation, top_n_words=5).fit(tiny_texts, embeddings=encode(tiny_texts))
+    assert adjusted_rand_score(tiny_theme_ids, model.topics_) > 0.8
+    assert all(1 <= len(w) <= 5 for w in model.topic_words(10).values())
+
+
+def _theme_embeddings(theme_ids: np.ndarray, dim: int = 8, seed: int = 0) -> np.ndarray:
+    """Three tight clusters: one axis per theme plus a little noise (no encoder needed)."""
+    rng = np.random.default_rng(seed)
+    emb = np.zeros((len(theme_ids), dim), dtype=np.float32)
+    emb[np.arange(len(theme_ids)), theme_ids] = 1.0
+    return emb + rng.normal(0, 0.05, emb.shape).astype(np.float32)
+
+
+def test_v2_checks_and_params() -> None:
+    from lived_themes.topics.base import make_topic_model
+
+    for bad, match in (({"clusterer": "dbscan"}, "clusterer"), ({"representation": "llm"}, "representation"),
+                       ({"outliers": "drop"}, "outliers"), ({"n_topics": 1}, "n_topics")):
+        with pytest.raises(ValueError, match=match):
+            make_topic_model("bertopic.v2", **bad)
+    params = make_topic_model("bertopic.v2").get_params()
+    assert params["n_topics"] is None and params["clusterer"] == "kmeans" and params["umap"] is False and "nr_topics" not in params
+    from lived_themes.topics.bertopic_v2 import auto_topics
+
+    assert [auto_topics(n) for n in (3, 48, 1500, 6000)] == [2, 3, 19, 25]
+    assert "nr_topics" in make_topic_model("bertopic.v1").get_params()  # v1 keeps its parameters
+
+
+def test_v2_kmeans_finds_themes_and_round_trips(tiny_texts, tiny_theme_ids, tmp_path) -> None:
+    from lived_themes.topics.bertopic_v2 import BERTopicV2Model
+
+    emb = _theme_embeddings(tiny_theme_ids)
+    model = BERTopicV2Model(n_topics=3, umap=False, min_df=1).fit(tiny_texts, embeddings=emb)
+    assert adjusted_rand_score(tiny_theme_ids, model.topics_) == 1.0 and len(model.topic_ids) == 3
+    words = model.topic_words(3)
+    assert {"nurse", "wait", "medication"} <= {w for ws in words.values() for w in ws} | {"kind", "tablet", "appointment"}
+    assert np.all(model.doc_scores_ > 0.9)  # cosine to the topic's own centroid
+    model.save(tmp_path / "m")
+    loaded = load_topic_model(tmp_path / "m")
+    assert loaded.name == "bertopic.v2" and loaded.get_params() == model.get_params()
+    assert loaded.transform(tiny_texts, embeddings=emb).tolist() == model.topics_.tolist()
+
+
+def test_v2_hdbscan_outliers_moved_to_nearest_topic(tiny_texts, tiny_theme_ids) -> None:
+    from lived_themes.topics.bertopic_v2 import BERTopicV2Model
+
+    emb = _theme_embeddings(tiny_theme_ids)
+    emb[0] = np.array([0.6, 0, 0, 0, 0, 3.0, 0, 0])  # farther from every cluster than they are apart; nearest (cosine) to the first
+    kept = BERTopicV2Model(clusterer="hdbscan", n_topics=None, umap=False, outliers=None, min_df=1, min_cluster_size=4).fit(tiny_texts, embeddings=emb)
+    assert (kept.topics_ == -1).any()
+    moved = BERTopicV2Model(clusterer="hdbscan", n_topics=None, umap=False, min_df=1, min_cluster_size=4).fit(tiny_texts, embeddings=emb)
+    assert not (moved.topics_ == -1).any() and len(moved.topic_ids) == len(kept.topic_ids)
+    same = kept.topics_ != -1
+    assert moved.topics_[same].tolist() == kept.topics_[same].tolist()
+    assert moved.topics_[0] == moved.topics_[1]  # joined the staff topic, its nearest
+
+
+def test_v2_topic_words_are_lemmas_of_the_quotes_even_with_accents(tiny_texts, tiny_theme_ids) -> None:
+    """BERTopic's English preprocessing would turn "café" into "caf" (never in the vocabulary: df 0, inf idf)."""
+    from lived_themes.topics.bertopic_v2 import BERTopicV2Model
+    from lived_themes.topics.vectorizer import LemmaTokenizer
+
+    texts = [t + " at the café" if i % 3 == 0 else t for i, t in enumerate(tiny_texts)]
+    model = BERTopicV2Model(n_topics=3, umap=False, min_df=1).fit(texts, embeddings=_theme_embeddings(tiny_theme_ids))
+    lemmas = {w for toks in LemmaTokenizer().many(texts) for w in toks}
+    words = {w for ws in model.topic_words(25).values() for w in ws}
+    assert "café" in words and words <= lemmas

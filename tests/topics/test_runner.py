@@ -32,7 +32,14 @@ def test_lda_nmf_run(tiny_corpus, tmp_path) -> None:
     assert quality["model"].tolist() == ["lda", "nmf"] and quality["diversity"].between(0, 1).all()
     scores = pd.read_csv(run / "coder_scores.csv").set_index("model")
     assert scores.loc["lda", "macro_f1"] > scores.loc["base-rates", "macro_f1"]
-    for file in ["topics.csv", "contingency.csv", "assignments.csv", "groups_site.csv", "over_time.csv", "topic_sizes.png", "contingency.png", "model/topic_model.json"]:
+    report = (run / "topics.md").read_text()  # the topic-by-topic reading; report.md holds the scores as coders
+    assert "Too small to judge: 24 quotes" in report and "### Codes no topic captures" in report
+    assert "## lda" in report and "## nmf" in report
+    coverage = pd.read_csv(run / "lda" / "code_coverage.csv")
+    assert set(coverage["code"]) == {"staff", "waiting", "medication"} and coverage["captured"].all()
+    for text in tiny_corpus.texts:
+        assert text not in report  # quotes by id only
+    for file in ["alignment.md", "code_coverage.csv", "topics.csv", "contingency.csv", "assignments.csv", "groups_site.csv", "over_time.csv", "topic_sizes.png", "contingency.png", "model/topic_model.json"]:
         assert (run / "lda" / file).exists(), file
     table = pd.read_csv(run / "lda" / "topics.csv")
     assert table["representative_ids"].str.startswith("q").all()

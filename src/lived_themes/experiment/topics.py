@@ -148,7 +148,7 @@ def _run(typed: Any, folder: Any) -> None:
         embeddings = encode(texts, encoder=cfg["encoder"], cache_dir=cfg["embedding_cache"])
         log.info("embeddings: %d x %d in %.1f s", *embeddings.shape, time.perf_counter() - start)
 
-    fitted, rows, timings = {}, [], {}
+    fitted, rows, timings, sections = {}, [], {}, []
     for spec in cfg["models"]:
         label, model = spec["label"], make_topic_model(spec["name"], **spec["params"])
         shared = embeddings if getattr(model, "encoder", None) == cfg["encoder"] else None
@@ -158,7 +158,7 @@ def _run(typed: Any, folder: Any) -> None:
         log.info("%s: %d topics in %.1f s", label, len(model.topic_ids), timings[label])
         fitted[label] = model
         rows.append({"model": label, **alignment.alignment_scores(model.topics_, labels, codes, **cfg["alignment"]), "fit_seconds": timings[label]})
-        _write_model(run / label, model, cfg, corpus=corpus, labels=labels, embeddings=shared)
+        sections.append(_write_model(run / label, model, cfg, corpus=corpus, labels=labels, embeddings=shared))
     folder.write_text("alignment.csv", pd.DataFrame(rows).to_csv(index=False))
     quality = quality_table(fitted, texts)
     folder.write_text("quality.csv", quality.to_csv(index=False))
@@ -170,6 +170,8 @@ def _run(typed: Any, folder: Any) -> None:
                                                                embeddings=embeddings, model_annotations=model_annotations)
     metrics = _metrics(typed, corpus, coder, codes, results, not_evaluated, n_evaluated)
     folder.write_json(METRICS_JSON, metrics)
+    # topics.md: per model, the best code of each topic, the topics carrying each code, codes no topic captures
+    folder.write_text("topics.md", outputs.topic_report(cfg["name"], len(texts), coder, quality, pd.DataFrame(rows), sections))
     summary = {"name": cfg["name"], "n_quotes": len(texts), "n_codes": len(codes), "reference_coder": coder, "fit_seconds": timings}
     folder.write_json("summary.json", summary)
     folder.write_report(metrics, config=resolved_params(typed), figures=typed.output.figures, html=typed.output.html)
@@ -220,14 +222,21 @@ def _metrics(typed: Any, corpus: Any, coder: str, codes: list[str], results: lis
     )
 
 
-def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, labels: np.ndarray, embeddings: np.ndarray | None) -> None:
-    """Per-model files: assignments, topic table, contingency, group and time shares, saved model, figures."""
+def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, labels: np.ndarray, embeddings: np.ndarray | None) -> str:
+    """Per-model files: assignments, topic table, contingency, code coverage, group and time shares, saved model, figures.
+
+    Returns the model's alignment section (Markdown) for the run's report.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     out, codes, ids, texts = cfg["outputs"], corpus.codes, corpus.quote_ids, corpus.texts
     table = alignment.contingency_table(model.topics_, labels, codes, **cfg["alignment"])
     table.to_csv(folder / "contingency.csv")
     topics = outputs.topic_table(model, ids, texts, n_words=out["n_words"], n_examples=out["n_examples"], best=alignment.best_codes(table))
     topics.to_csv(folder / "topics.csv", index=False)
+    coverage = alignment.code_coverage(table)
+    coverage.to_csv(folder / "code_coverage.csv", index=False)
+    section = outputs.alignment_markdown(folder.name, topics, coverage)
+    (folder / "alignment.md").write_text(section, encoding="utf-8")
     pd.DataFrame({"quote_id": ids, "topic": model.topics_}).to_csv(folder / "assignments.csv", index=False)
     shares: dict[str, pd.DataFrame] = {}
     for column in cfg["groups"]:
@@ -260,3 +269,4 @@ def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, 
             model, folder / "figures", texts=texts, embeddings=embeddings, classes=classes, dates=dates, seed=cfg["seed"], self_contained=out["html_self_contained"]
         )
         (folder / "figures.json").write_text(json.dumps(written, indent=2), encoding="utf-8")
+    return section

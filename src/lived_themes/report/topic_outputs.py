@@ -53,8 +53,105 @@ def topic_table(
         )
     table = pd.DataFrame(rows)
     if best is not None and len(table):
-        table = table.merge(best.rename(columns={"count": "best_code_count", "share": "best_code_share"}), on="topic", how="left")
+        names = {"count": "best_code_count", "share": "best_code_share", "share_of_code": "share_of_best_code", "lift": "best_code_lift"}
+        table = table.merge(best.rename(columns=names), on="topic", how="left")
     return table
+
+
+#: Below this many quotes a topic run's figures are labelled too small to judge.
+SMALL_CORPUS = 200
+
+
+def small_corpus_note(n_quotes: int) -> str:
+    """A warning line for corpora too small to judge topic models on ("" when large enough)."""
+    if n_quotes >= SMALL_CORPUS:
+        return ""
+    return (
+        f"**Too small to judge: {n_quotes} quotes.** Coherence, diversity and alignment on fewer than "
+        f"{SMALL_CORPUS} quotes move with a handful of quotes; read these topics as a description of this "
+        "corpus, not as evidence that one topic model is better than another."
+    )
+
+
+def _md_table(frame: pd.DataFrame) -> str:
+    """A Markdown table; floats to two decimals, pipes in cells escaped."""
+    def cell(v: object) -> str:
+        text = f"{v:.2f}" if isinstance(v, float) else str(v)
+        return text.replace("|", "\\|")
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |", "|" + "---|" * len(frame.columns)]
+    return "\n".join(lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)])
+
+
+def alignment_markdown(label: str, topics: pd.DataFrame, coverage: pd.DataFrame, *, n_words: int = 5) -> str:
+    """A model's alignment as a reader acts on it: topic -> best code, code -> topics, codes no topic captures.
+
+    ``topics`` is :func:`topic_table` with the best-code columns; ``coverage`` is
+    :func:`lived_themes.topics.alignment.code_coverage`. Quotes are named by id only.
+    """
+    rows = topics[topics["topic"] != OUTLIER]
+    view = pd.DataFrame(
+        {
+            "topic": rows["topic"],
+            "size": rows["size"],
+            "words": [" ".join(str(w).split()[:n_words]) for w in rows["words"]],
+            "best code": rows.get("best_code", ""),
+            "share of topic": rows.get("best_code_share", float("nan")),
+            "share of code": rows.get("share_of_best_code", float("nan")),
+            "lift": rows.get("best_code_lift", float("nan")),
+            "quote ids": rows["representative_ids"],
+        }
+    )
+    captured = coverage[coverage["captured"]]
+    missing = coverage[~coverage["captured"] & (coverage["pairs"] > 0)]
+    absent = coverage[coverage["pairs"] == 0]
+    parts = [
+        f"## {label}",
+        "",
+        "### Topics and the code each matches best",
+        "",
+        "share of topic = the topic's quotes (pairs) holding the code; share of code = the code's quotes that "
+        "fall in this topic; lift = share of topic over the code's overall share.",
+        "",
+        _md_table(view),
+        "",
+        "### Codes and the topics that carry them",
+        "",
+        _md_table(captured[["code", "pairs", "carried_by", "share_carried"]].rename(columns={"carried_by": "topics", "share_carried": "share of code in them"}))
+        if len(captured)
+        else "No code is carried by any topic.",
+        "",
+        "### Codes no topic captures",
+        "",
+        ", ".join(f"{c} ({n})" for c, n in zip(missing["code"], missing["pairs"])) if len(missing) else "None: every code is carried by a topic.",
+    ]
+    if len(absent):
+        parts += ["", "Codes with no quote in this corpus: " + ", ".join(map(str, absent["code"])) + "."]
+    return "\n".join(parts) + "\n"
+
+
+def topic_report(name: str, n_quotes: int, coder: str, quality: pd.DataFrame, scores: pd.DataFrame, sections: Sequence[str]) -> str:
+    """The topic run's report.md: corpus size (flagged when too small), quality, alignment, then each model's section."""
+    note = small_corpus_note(n_quotes)
+    keep = [c for c in ("model", "n_topics", "outlier_share", "npmi", "diversity") if c in quality.columns]
+    align = [c for c in ("model", "nmi", "ari", "purity", "inverse_purity", "outlier_share") if c in scores.columns]
+    parts = [
+        f"# Topics: {name}",
+        "",
+        f"{n_quotes} quotes; alignment against coder `{coder}`. Quotes are named by id; their texts are in each model's topics.csv.",
+        "",
+        *([note, ""] if note else []),
+        "## Quality (NPMI: top 10 words, sliding window of 10 lemmas; diversity: top 25 words)",
+        "",
+        _md_table(quality[keep]),
+        "",
+        "## Alignment with the reference coder",
+        "",
+        _md_table(scores[align]),
+        "",
+        *sections,
+    ]
+    return "\n".join(parts)
 
 
 def write_bertopic_figures(

@@ -131,15 +131,71 @@ def topic_code_rates(
 
 
 def best_codes(table: pd.DataFrame) -> pd.DataFrame:
-    """Per topic: the code it most often holds, that count, and the share of the topic's pairs it covers."""
+    """Per topic: the code it most often holds, that count, its share of the topic and of the code, and lift.
+
+    ``share``: of the topic's (quote, code) pairs, the part holding the best code (how pure the topic is).
+    ``share_of_code``: of all pairs holding that code, the part inside this topic (how much of the code
+    the topic gathers). ``lift``: ``share`` over the code's share of all pairs (1 = no more than chance).
+    """
     counts = table.to_numpy()
     totals = counts.sum(axis=1)
+    column_totals = counts.sum(axis=0)
+    grand = counts.sum()
     top = counts.argmax(axis=1)
+    best = counts[np.arange(len(top)), top]
+    share = np.where(totals > 0, best / np.maximum(totals, 1), np.nan)
+    base = column_totals[top] / grand if grand else np.full(len(top), np.nan)
     return pd.DataFrame(
         {
             "topic": table.index,
             "best_code": [table.columns[j] for j in top],
-            "count": counts[np.arange(len(top)), top],
-            "share": np.where(totals > 0, counts[np.arange(len(top)), top] / np.maximum(totals, 1), np.nan),
+            "count": best,
+            "share": share,
+            "share_of_code": np.where(column_totals[top] > 0, best / np.maximum(column_totals[top], 1), np.nan),
+            "lift": np.where(base > 0, share / np.where(base > 0, base, 1), np.nan),
         }
     )
+
+
+def code_coverage(table: pd.DataFrame, *, min_lift: float = 2.0, min_share_of_code: float = 0.1) -> pd.DataFrame:
+    """Per code: the topics that carry it, and whether any does (a code no topic carries is "uncaptured").
+
+    A topic carries a code when the code is the topic's best code, or when the code is at least
+    ``min_lift`` times more common in the topic than overall and the topic holds at least
+    ``min_share_of_code`` of the code's pairs. The outlier topic (-1) carries nothing. Codes with no
+    pairs at all are reported with ``pairs = 0`` and ``captured = False``; ``"(none)"`` is left out.
+    Sorted: uncaptured codes first, then by pairs.
+    """
+    topics = [t for t in table.index if t != OUTLIER]
+    sub = table.loc[topics] if topics else table.iloc[:0]
+    counts = sub.to_numpy(dtype=float)
+    all_counts = table.to_numpy(dtype=float)
+    grand = all_counts.sum()
+    best = set(zip(sub.index, sub.columns[counts.argmax(axis=1)])) if len(sub) else set()
+    rows = []
+    for j, code in enumerate(table.columns):
+        if code == NONE_CODE:
+            continue
+        pairs = all_counts[:, j].sum()
+        carried = []
+        for i, topic in enumerate(sub.index):
+            n = counts[i, j]
+            if n == 0:
+                continue
+            of_code = n / pairs
+            lift = (n / counts[i].sum()) / (pairs / grand)
+            if (topic, code) in best or (lift >= min_lift and of_code >= min_share_of_code):
+                carried.append((topic, of_code, lift))
+        carried.sort(key=lambda c: -c[1])
+        rows.append(
+            {
+                "code": code,
+                "pairs": int(pairs),
+                "captured": bool(carried),
+                "carried_by": " ".join(str(t) for t, _, _ in carried),
+                "share_carried": float(sum(c[1] for c in carried)),
+                "detail": "; ".join(f"{t}: {of:.0%} of code, lift {lift:.1f}" for t, of, lift in carried),
+            }
+        )
+    out = pd.DataFrame(rows, columns=["code", "pairs", "captured", "carried_by", "share_carried", "detail"])
+    return out.sort_values(["captured", "pairs"], ascending=[True, False], kind="stable").reset_index(drop=True)

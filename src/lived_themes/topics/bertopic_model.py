@@ -143,7 +143,7 @@ class BERTopicModel(TopicModel):
         from bertopic import BERTopic
 
         embeddings = np.array(self._embed(texts) if embeddings is None else embeddings, dtype=np.float32)  # a copy: guided mode edits it
-        needs_encoder = self.mode in ("guided", "zeroshot")
+        needs_encoder = self.mode in ("guided", "zeroshot") or self._needs_encoder()
         if needs_encoder:
             from lived_themes.coders.embeddings import load_sentence_encoder
 
@@ -151,10 +151,10 @@ class BERTopicModel(TopicModel):
             embedding_model=_backend(load_sentence_encoder(self.encoder, self.device)) if needs_encoder else None,
             vectorizer_model=make_vectorizer(pipeline=self.spacy_pipeline),
             top_n_words=self.top_n_words,
-            nr_topics=self.nr_topics,
             seed_topic_list=seed_words(codebook, pipeline=self.spacy_pipeline) if self.mode == "guided" else None,
             zeroshot_topic_list=[c.description() for c in codebook.codes] if self.mode == "zeroshot" else None,
             zeroshot_min_similarity=self.zeroshot_min_similarity,
+            **self._representation(texts),
             **self._components(len(texts), y),
         )
         if self.mode == "supervised":
@@ -162,11 +162,24 @@ class BERTopicModel(TopicModel):
 
             model.ctfidf_model = ClassTfidfTransformer(reduce_frequent_words=True)
         topics, _ = model.fit_transform(texts, embeddings=embeddings, y=y)
+        topics = self._after_fit(model, texts, topics, embeddings)
         self.model_ = model
         self.topics_ = np.asarray(topics, dtype=int)
         self._set_topic_state(model, embeddings)
         if self.mode == "zeroshot":
             self.topic_codes_ = self._zeroshot_codes(model, embeddings, codebook)
+
+    def _needs_encoder(self) -> bool:
+        """Whether the topic words need the encoder itself (not just document embeddings)."""
+        return False
+
+    def _representation(self, texts: list[str]) -> dict[str, Any]:
+        """BERTopic's vectorizer and topic-count arguments (v1: every lemma, no reduction unless asked)."""
+        return {"vectorizer_model": make_vectorizer(pipeline=self.spacy_pipeline), "nr_topics": self.nr_topics}
+
+    def _after_fit(self, model: Any, texts: list[str], topics: Any, embeddings: np.ndarray) -> Any:
+        """Hook for steps after fitting (v2 reassigns outliers); v1 keeps BERTopic's topics."""
+        return topics
 
     def _zeroshot_codes(self, model: Any, embeddings: np.ndarray, codebook: Codebook) -> dict[int, str]:
         """Topic id -> code for topics that came from a code description.
