@@ -19,8 +19,8 @@ EXPECTED: dict[str, tuple[list[set[str]], int]] = {
                                       {"id", "label", "theme", "definition"}], 2),
     "02_coders_against_the_author.ipynb": ([{"scheme", "coder", "macro_f1", "ci_low", "ci_high"},
                                             {"group_column", "group", "value", "ci_low", "ci_high"}], 3),
-    "03_topics.ipynb": ([set()], 3),
-    "04_human_coders_and_the_standin_test.ipynb": ([set()], 2),
+    "03_topics.ipynb": ([{"model", "n_topics", "ari"}, {"model", "npmi", "diversity"}, {"focus_group", "topic", "share"}], 10),
+    "04_human_coders_and_the_standin_test.ipynb": ([{"coder_a", "coder_b", "kappa"}, {"coder", "coder_group", "difference", "ci_low", "ci_high"}], 3),
     "05_from_quotes_to_a_trained_model.ipynb": ([{"coder", "code", "f1"}, {"id", "codes"}], 2),
 }
 FAST = {"01_corpus_and_codebook.ipynb"}

@@ -256,7 +256,6 @@ def load_wide(
     quotes, set_aside, report = load_quotes(quotes_frame, on_invalid=on_invalid, source_name=source_name)
     if generated:
         report.notes.append(f"no quote_id column: ids generated from row numbers ({ROW_ID_RULE})")
-    _note_repaired(frame, report)
     kept = np.ones(len(frame), bool)
     if len(set_aside):
         kept[set_aside["row"].to_numpy(dtype=int) - 1] = False

@@ -85,12 +85,10 @@ def load_labelled(
     ``row-1``, ``row-2``, ... in file order (the same file always gets the same ids); the load report says so.
     """
     from lived_themes.corpus.io import load_quotes
-    from lived_themes.corpus.tables import REPAIRED_LINES
 
     if blank not in ("error", "zero"):
         raise ValueError("blank must be 'error' or 'zero'")
     frame, source_name = read_table(source, encoding=encoding)
-    repaired = int(frame.attrs.get(REPAIRED_LINES, 0) or 0)
     frame = apply_mapping(frame, column_mapping, source=source_name)
     if label_column not in frame.columns:
         raise InputError(f"label column {label_column!r} not found; columns present: {list(frame.columns)}",
@@ -101,8 +99,6 @@ def load_labelled(
     quotes, set_aside, report = load_quotes(frame.drop(columns=[label_column]), on_invalid=on_invalid, source_name=source_name)
     if generated:
         report.notes.append(f"no quote_id column: ids generated from row numbers ({ROW_ID_RULE})")
-    if repaired:
-        report.notes.append(f"{repaired} line(s) not valid UTF-8, decoded as cp1252")
     by_id = dict(zip(frame[QUOTE_ID].astype(str) if generated else _ids(frame, quotes, set_aside), per_row))
     if len(set_aside):
         set_aside["codes"] = [by_id.get(str(q)) or [] for q in set_aside[QUOTE_ID]]
