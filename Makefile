@@ -21,7 +21,7 @@ export NO_MKDOCS_2_WARNING := 1
 # Without the lock, `pip install lived-themes[all]` still works with the ranges in pyproject.toml.
 LOCK   ?= constraints.txt
 
-.PHONY: install main test test-slow test-all readme docs lock clean
+.PHONY: install main test test-slow test-all readme docs notebooks lock clean
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,12 @@ $(DOCS_STAMP): $(STAMP) pyproject.toml $(LOCK)
 docs: $(DOCS_STAMP)
 	$(BIN)/mkdocs build --strict -d $(SITE)
 	@echo "open $(SITE)/index.html"
+
+# Execute every notebook top to bottom, unattended; executed copies (with figures) go to notebooks/_executed/ (ignored by git).
+# Notebooks whose shared corpus is absent are reported as skipped. NOTEBOOK_FLAGS=--small for the test suite's settings.
+NOTEBOOK_FLAGS ?=
+notebooks: install
+	$(BIN)/python notebooks/run_notebooks.py $(NOTEBOOK_FLAGS)
 
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv

@@ -63,9 +63,10 @@ def test_own_data_page_runs_as_written(tmp_path: Path, monkeypatch: pytest.Monke
 
     page = DOCS / "own-data.md"
     commands = documented_commands(page)
-    assert [c[0] for c in commands] == ["codebook", "run", "predict", "describe", "run"], commands
+    assert [c[0] for c in commands] == ["codebook", "run", "predict", "describe", "run", "init", "run"], commands
     work = tmp_path / "own-data"
     shutil.copytree(EXAMPLE, work)
+    write_cams_like(work / "cams_posts.csv")  # the second example's file is shared, not bundled: a stand-in with its shape
     monkeypatch.chdir(work)
     runner = CliRunner()
     for args in commands:
@@ -89,10 +90,30 @@ def test_own_data_page_runs_as_written(tmp_path: Path, monkeypatch: pytest.Monke
     assert [r["id"] for r in coded] == ["N1", "N2", "N3"]
     assert coded[2]["codes"] == [] and coded[2].get("error")  # the empty answer is reported, not dropped
 
+    cams = json.loads((work / "runs" / "cams" / "run.json").read_text(encoding="utf-8"))
+    assert (work / "runs" / "cams" / "report.html").stat().st_size > 0
+    assert any("ids generated from row numbers" in r and "decoded as cp1252" in r for r in cams["load_reports"]), cams["load_reports"]
+    starter = (work / "cams_posts.yaml").read_text(encoding="utf-8")
+    assert "label_column: cause" in starter and "'0': null" in starter and "on_invalid: set_aside" in starter
+
     long_metrics = json.loads((work / "runs" / "long" / "metrics.json").read_text(encoding="utf-8"))
     assert long_metrics["human_coders"] == ["ana", "ben"]
     assert long_metrics["human_agreement"]["pairwise"], "two coders: the page promises a human-human ceiling"
     assert any(r["standin"] for r in long_metrics["results"]), "the page promises the stand-in test"
+
+
+def write_cams_like(path: Path) -> None:
+    """The CAMS file's shape: no id column, text in ``selftext``, one ``cause`` label 0-5 (0 = no reason), an evidence
+    span in ``inference``, a line that is not UTF-8 and two rows with no text."""
+    words = ["fine day", "bullied abused", "job boss career", "pills medication doctor", "girlfriend family breakup", "alone lonely nobody"]
+    lines = ["selftext,cause,inference"]
+    for i in range(72):
+        cause = i % 6
+        lines.append(f"{words[cause]} post {i},{cause},{words[cause].split()[0]}")
+    lines[5] = ",2,job"
+    lines[9] = ",0,"
+    data = "\n".join(lines).encode("utf-8") + "\ncaf\xe9 alone lonely,5,alone\n".encode("cp1252")
+    path.write_bytes(data)
 
 
 def test_included_files_exist() -> None:

@@ -139,11 +139,35 @@ def extract(
     typer.echo(f"{len(quotes)} quotes ({', '.join(f'{v} {k}' for k, v in by_source.items())}) -> {output}")
 
 
+def _mapping(pairs: list[str], option: str) -> dict[str, str] | None:
+    """``--column-mapping "Your column=text"`` (repeatable) -> {your column: package column}."""
+    out: dict[str, str] = {}
+    for pair in pairs:
+        source, sep, target = pair.rpartition("=")
+        if not sep or not source.strip() or not target.strip():
+            raise typer.BadParameter(f"expected YOUR_COLUMN=PACKAGE_COLUMN, got {pair!r}", param_hint=option)
+        out[source.strip()] = target.strip()
+    return out or None
+
+
+def _experiment_data(experiment: Path):
+    """The ``data`` section of an experiment file, resolved as `run` resolves it (defaults, then the file)."""
+    from lived_themes.experiment.config import ExperimentConfig, load_config
+
+    config = load_config(experiment)
+    if not isinstance(config, ExperimentConfig):
+        raise ValueError(f"{experiment}: a coding experiment is needed (its data section), not a topic experiment")
+    return config.data
+
+
 @app.command()
 @located_errors(ValueError)
 def describe(
-    corpus: Path = typer.Argument(..., help="A corpus folder (quotes.*, annotations.*, codebook.yaml) or a quotes file."),
+    corpus: Optional[Path] = typer.Argument(None, help="A corpus folder (quotes.*, annotations.*, codebook.yaml) or a quotes file; omit with --experiment."),
+    experiment: Optional[Path] = typer.Option(None, "--experiment", "-e", help="Read the data as this experiment file's data section does (format, mapping, label column, encoding)."),
     annotations: Optional[Path] = typer.Option(None, help="Long annotations file, when CORPUS is a quotes file."),
+    column_mapping: list[str] = typer.Option([], "--column-mapping", help="Rename a quotes column: 'Your column=text' (repeatable)."),
+    annotation_mapping: list[str] = typer.Option([], "--annotation-mapping", help="Rename an annotations column: 'Rater=coder' (repeatable)."),
     codebook: Optional[Path] = typer.Option(None, help="Codebook YAML."),
     by: list[str] = typer.Option([], "--by", help="Group column(s) to break counts down by (default: all low-cardinality metadata)."),
     min_report_group_size: int = typer.Option(5, min=1, help="Privacy floor: group values with fewer quotes are shown as 'suppressed (n < N)'; 1 turns it off."),
@@ -152,7 +176,18 @@ def describe(
     from lived_themes.corpus import load_corpus
     from lived_themes.corpus.describe import render_description
 
-    loaded = load_corpus(corpus, annotations, codebook=codebook)
+    if experiment is not None:
+        from lived_themes.experiment.data import load_from_config
+
+        data = _experiment_data(experiment)
+        if corpus is not None:
+            data = data.model_copy(update={"path": str(corpus)})
+        loaded = load_from_config(data, base_dir=experiment.parent)
+    elif corpus is None:
+        raise typer.BadParameter("give a CORPUS or --experiment", param_hint="CORPUS")
+    else:
+        loaded = load_corpus(corpus, annotations, codebook=codebook, column_mapping=_mapping(column_mapping, "--column-mapping"),
+                             annotation_mapping=_mapping(annotation_mapping, "--annotation-mapping"))
     render_description(loaded, by=by or None, console=_console(), min_group_size=min_report_group_size)
 
 
@@ -253,15 +288,35 @@ def predict(
     model_dir: Path = typer.Argument(..., help="A run folder with a saved model/ (runs/<exp>/<time>), or the model folder itself."),
     input: Path = typer.Argument(..., help="CSV, TSV, JSONL or Parquet file of texts."),
     output: Path = typer.Option(..., "--output", "-o", help="Where to write one JSON object per input row."),
-    text_column: str = typer.Option("text", help="Column holding the text."),
-    id_column: str = typer.Option("quote_id", help="Column holding the row id."),
+    text_column: Optional[str] = typer.Option(None, help="Column holding the text (default: text, or the one --experiment maps to text)."),
+    id_column: Optional[str] = typer.Option(None, help="Column holding the row id (default: quote_id, or the one --experiment maps to quote_id)."),
+    experiment: Optional[Path] = typer.Option(None, "--experiment", "-e", help="Take the text and id columns from this experiment's data.column_mapping; "
+                                              "an input without the id column then gets row numbers (1, 2, ...) as ids."),
     evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="Give each predicted code the span of the text that most supports it (offsets and text, in the output file only)."),
 ) -> None:
     """Apply a saved model to a file: one JSON line per input row, in input order; no row is dropped."""
     from lived_themes.predict import predict_file
 
+    text_column, id_column = _predict_columns(input, text_column, id_column, experiment)
     count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column, evidence=evidence)
     typer.echo(f"{count} rows -> {output}")
+
+
+def _predict_columns(input: Path, text_column: Optional[str], id_column: Optional[str],
+                     experiment: Optional[Path]) -> tuple[str, Optional[str]]:
+    """--text-column / --id-column, else the experiment's mapping, else text / quote_id."""
+    if experiment is None:
+        return text_column or "text", id_column or "quote_id"
+    mapping = _experiment_data(experiment).column_mapping
+    inverse = {target: source for source, target in mapping.items()}
+    text = text_column or inverse.get("text", "text")
+    if id_column is not None:
+        return text, id_column
+    wanted = inverse.get("quote_id", "quote_id")
+    from lived_themes.corpus import read_table
+
+    frame, _ = read_table(input)
+    return text, wanted if wanted in frame.columns else None
 
 
 @app.command()
@@ -271,6 +326,9 @@ def evaluate(
     predictions: Path = typer.Option(..., help="Model predictions: `lived-themes predict` output, a long table (quote_id, code; a run's model_annotations.csv), a run's predictions.jsonl, or a run folder."),
     reference: str = typer.Option(..., help="Reference coder (or consensus:majority / consensus:union)."),
     quotes: Optional[Path] = typer.Option(None, help="Quotes table with group columns (for per-group figures)."),
+    column_mapping: list[str] = typer.Option([], "--column-mapping", help="Rename a quotes column: 'Respondent=quote_id' (repeatable)."),
+    annotation_mapping: list[str] = typer.Option([], "--annotation-mapping", help="Rename an annotations column: 'Rater=coder' (repeatable)."),
+    cluster: Optional[str] = typer.Option(None, "--cluster", help="Quotes column of participant ids: intervals resample whole participants ('group' resamples the groups)."),
     codebook: Optional[Path] = typer.Option(None, help="Codebook YAML (default: the codes found in the files)."),
     groups: list[str] = typer.Option([], "--group", help="Group column(s) to break figures down by."),
     model_name: str = typer.Option("external", help="Name for the model in the report."),
@@ -284,9 +342,48 @@ def evaluate(
 
     run_dir = evaluate_external(annotations=annotations, predictions=predictions, reference=reference, quotes=quotes,
                                 codebook=codebook, groups=groups, model_name=model_name, out=out, n_boot=n_boot,
-                                model=model, min_report_group_size=min_report_group_size)
+                                model=model, min_report_group_size=min_report_group_size, cluster=cluster,
+                                column_mapping=_mapping(column_mapping, "--column-mapping"),
+                                annotation_mapping=_mapping(annotation_mapping, "--annotation-mapping"))
     _print_headline(run_dir)
     typer.echo(str(run_dir))
+
+
+@app.command()
+@located_errors(ValueError)
+def init(
+    data: Path = typer.Argument(..., help="Your CSV (or TSV, JSONL, Parquet): one row per quote, its codes as 0/1 columns or a label column."),
+    experiment: Optional[Path] = typer.Option(None, "--experiment", "-o", help="Experiment YAML to write (default: <data name>.yaml here)."),
+    codebook_out: Optional[Path] = typer.Option(None, "--codebook", help="Codebook YAML to write (default: <data name>.codebook.yaml here)."),
+    text_column: Optional[str] = typer.Option(None, help="The text column (default: the column with the longest cells)."),
+    label_column: Optional[str] = typer.Option(None, help="The label column (default: 0/1 columns as codes, else a column with few distinct values)."),
+    group: list[str] = typer.Option([], "--group", help="Group column(s) to break results down by (default: columns with a few repeated values)."),
+) -> None:
+    """Write a starter experiment YAML and codebook from a data file, each guess explained in a comment; never overwrites."""
+    import os
+
+    from lived_themes.experiment.starter import detect_layout, read_header, starter_files
+    from lived_themes.files import write_text_atomic
+
+    stem = data.stem
+    experiment = experiment or Path(f"{stem}.yaml")
+    codebook_out = codebook_out or Path(f"{stem}.codebook.yaml")
+    existing = [str(p) for p in (experiment, codebook_out) if p.exists()]
+    if existing:
+        raise FileExistsError(f"{', '.join(existing)} already exist(s); init never overwrites: remove it or choose --experiment / --codebook")
+    frame, encoding = read_header(data)
+    layout = detect_layout(frame, text_column=text_column, label_column=label_column, groups=group or None, encoding=encoding)
+    here = experiment.resolve().parent
+    data_path = os.path.relpath(data.resolve(), here)
+    book_path = os.path.relpath(codebook_out.resolve(), here)
+    name = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in stem) or "experiment"
+    experiment_text, codebook_text = starter_files(data_path, layout, name=name, codebook_path=book_path)
+    write_text_atomic(codebook_out, codebook_text)
+    write_text_atomic(experiment, experiment_text)
+    for key in ("text", "id", "codes", "groups", "encoding"):
+        if key in layout.why:
+            typer.echo(f"{key}: {layout.why[key]}")
+    typer.echo(f"-> {experiment} and {codebook_out}; check the guesses, then: lived-themes run {experiment}")
 
 
 @app.command("import")

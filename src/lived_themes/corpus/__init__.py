@@ -8,6 +8,7 @@ from lived_themes.corpus.model import NO_CODE, Corpus, LoadReport
 from lived_themes.corpus.io import (
     load_annotations,
     load_corpus,
+    load_labelled,
     load_quotes,
     load_wide,
     read_table,
@@ -23,6 +24,7 @@ __all__ = [
     "consensus",
     "load_annotations",
     "load_corpus",
+    "load_labelled",
     "load_quotes",
     "load_wide",
     "read_table",

@@ -12,7 +12,8 @@ import pandas as pd
 
 from lived_themes.codebook import Codebook, load_codebook
 from lived_themes.corpus.model import Corpus, LoadReport, annotations_from_matrix
-from lived_themes.corpus.tables import TableSource, apply_mapping, read_table, write_table
+from lived_themes.corpus.labels import ROW_ID_RULE, add_row_ids, load_labelled
+from lived_themes.corpus.tables import REPAIRED_LINES, TableSource, apply_mapping, read_table, write_table
 from lived_themes.corpus.validate import (
     CODE, CODER, QUOTE_ID, TEXT, check_annotations, check_quote_ids, invalid_text_rows, normalise_ids, require_columns,
 )
@@ -20,7 +21,7 @@ from lived_themes.errors import HEADER_ROW, InputError, shown
 
 log = logging.getLogger(__name__)
 
-__all__ = ["load_annotations", "load_corpus", "load_quotes", "load_wide", "read_table", "save_corpus", "write_table"]
+__all__ = ["load_annotations", "load_corpus", "load_labelled", "load_quotes", "load_wide", "read_table", "save_corpus", "write_table"]
 
 
 def load_quotes(
@@ -30,6 +31,7 @@ def load_quotes(
     on_invalid: str = "raise",
     generate_ids: bool = False,
     source_name: str | None = None,
+    encoding: str = "utf-8",
 ) -> tuple[pd.DataFrame, pd.DataFrame, LoadReport]:
     """Read a quotes table -> (quotes, set_aside, report).
 
@@ -39,12 +41,12 @@ def load_quotes(
     """
     if on_invalid not in ("raise", "set_aside"):
         raise ValueError("on_invalid must be 'raise' or 'set_aside'")
-    frame, name = read_table(source, name=source_name)
+    frame, name = read_table(source, name=source_name, encoding=encoding)
     frame = apply_mapping(frame, column_mapping, source=name)
     report = LoadReport(source=name, n_read=len(frame), n_kept=0)
-    if QUOTE_ID not in frame.columns and generate_ids:
-        frame.insert(0, QUOTE_ID, [f"row-{i + 1}" for i in range(len(frame))])
-        report.notes.append("quote ids generated from row numbers")
+    _note_repaired(frame, report)
+    if generate_ids and add_row_ids(frame):
+        report.notes.append(f"no quote_id column: ids generated from row numbers ({ROW_ID_RULE})")
     require_columns(frame, [QUOTE_ID, TEXT], source=name)
     frame[QUOTE_ID] = pd.Series(normalise_ids(frame[QUOTE_ID].tolist(), file=name, field=QUOTE_ID), index=frame.index, dtype=object)
     check_quote_ids(frame, source=name)
@@ -63,9 +65,16 @@ def load_quotes(
     return quotes, set_aside.reset_index(drop=True), report
 
 
-def load_annotations(source: TableSource, *, column_mapping: dict[str, str] | None = None) -> tuple[pd.DataFrame, LoadReport]:
+def _note_repaired(frame: pd.DataFrame, report: LoadReport) -> None:
+    repaired = int(frame.attrs.get(REPAIRED_LINES, 0) or 0)
+    if repaired:
+        report.notes.append(f"{repaired} line(s) not valid UTF-8, decoded as cp1252")
+
+
+def load_annotations(source: TableSource, *, column_mapping: dict[str, str] | None = None,
+                     encoding: str = "utf-8") -> tuple[pd.DataFrame, LoadReport]:
     """Read a long annotations table (quote_id, coder, code[, extra columns])."""
-    frame, name = read_table(source)
+    frame, name = read_table(source, encoding=encoding)
     frame = apply_mapping(frame, column_mapping, source=name)
     require_columns(frame, [QUOTE_ID, CODER, CODE], source=name)
     frame[QUOTE_ID] = pd.Series(normalise_ids(frame[QUOTE_ID].tolist(), file=name, field=QUOTE_ID), index=frame.index, dtype=object)
@@ -88,10 +97,12 @@ def load_corpus(
     annotation_mapping: dict[str, str] | None = None,
     on_invalid: str = "raise",
     name: str | None = None,
+    encoding: str = "utf-8",
 ) -> Corpus:
     """Load quotes and long annotations into a validated Corpus.
 
-    ``quotes`` may be a folder written by :func:`save_corpus` (quotes.*, annotations.*, codebook.yaml).
+    ``quotes`` may be a folder written by :func:`save_corpus` (quotes.*, annotations.*, codebook.yaml);
+    ``annotations``, when given, is read instead of the folder's ``annotations.*``.
     """
     earlier_aside = None
     if isinstance(quotes, (str, Path)) and Path(quotes).is_dir():
@@ -103,10 +114,10 @@ def load_corpus(
             codebook = folder / "codebook.yaml"
         name = name or folder.name
     book = _read_codebook(codebook)
-    quote_table, set_aside, quote_report = load_quotes(quotes, column_mapping=column_mapping, on_invalid=on_invalid)
+    quote_table, set_aside, quote_report = load_quotes(quotes, column_mapping=column_mapping, on_invalid=on_invalid, encoding=encoding)
     reports = [quote_report]
     if annotations is not None:
-        ann, ann_report = load_annotations(annotations, column_mapping=annotation_mapping)
+        ann, ann_report = load_annotations(annotations, column_mapping=annotation_mapping, encoding=encoding)
         aside_ids = set(set_aside[QUOTE_ID]) if len(set_aside) else set()
         # Checked before set-aside quotes' rows are moved out, so the row numbers are the file's.
         all_ids = [*quote_table[QUOTE_ID], *aside_ids]
@@ -214,6 +225,7 @@ def load_wide(
     on_invalid: str = "raise",
     generate_ids: bool = False,
     name: str | None = None,
+    encoding: str = "utf-8",
 ) -> Corpus:
     """Load a wide one-hot file (one 0/1 column per code) as quotes plus one coder's long annotations.
 
@@ -221,7 +233,7 @@ def load_wide(
     (inclusive; to the last column when ``code_columns_to`` is None). ``blank="zero"`` reads blank
     code cells as 0, for files that mark only the 1s (such as the NHS framework file).
     """
-    frame, source_name = read_table(source)
+    frame, source_name = read_table(source, encoding=encoding)
     frame = apply_mapping(frame, column_mapping, source=source_name)
     if code_columns is None:
         if code_columns_from is None:
@@ -238,11 +250,12 @@ def load_wide(
     unknown = [c for c in code_columns if c not in set(book.code_ids)]
     if unknown:
         raise InputError(f"code column(s) {unknown} are not in the codebook (known codes: {book.code_ids})", file=source_name, row=HEADER_ROW, field=unknown[0])
-    if QUOTE_ID not in frame.columns and generate_ids:
-        frame.insert(0, QUOTE_ID, [f"row-{i + 1}" for i in range(len(frame))])
+    generated = generate_ids and add_row_ids(frame)
     matrix = _binary_matrix(frame, code_columns, source=source_name, blank=blank)
     quotes_frame = frame.drop(columns=list(code_columns))
     quotes, set_aside, report = load_quotes(quotes_frame, on_invalid=on_invalid, source_name=source_name)
+    if generated:
+        report.notes.append(f"no quote_id column: ids generated from row numbers ({ROW_ID_RULE})")
     kept = np.ones(len(frame), bool)
     if len(set_aside):
         kept[set_aside["row"].to_numpy(dtype=int) - 1] = False

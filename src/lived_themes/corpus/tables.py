@@ -25,16 +25,50 @@ def table_format(path: str | Path) -> str:
     return SUFFIXES[suffix]
 
 
-def _read_utf8(path: Path, fmt: str) -> str:
-    data = path.read_bytes()
+#: ``encoding`` value for files that mix UTF-8 lines with Windows (cp1252) lines, as scraped corpora often do.
+MIXED = "utf-8-or-cp1252"
+#: ``frame.attrs`` key: how many lines a ``utf-8-or-cp1252`` read decoded as cp1252 (for the load report).
+REPAIRED_LINES = "lines_decoded_as_cp1252"
+
+
+def decode_mixed(data: bytes) -> tuple[str, int]:
+    """Decode UTF-8, falling back to cp1252 line by line; returns the text and the number of lines that needed it."""
     try:
-        return data.decode("utf-8-sig")
+        return data.decode("utf-8-sig"), 0
+    except UnicodeDecodeError:
+        pass
+    lines, repaired = [], 0
+    for line in data.split(b"\n"):
+        try:
+            lines.append(line.decode("utf-8"))
+        except UnicodeDecodeError:
+            lines.append(line.decode("cp1252", errors="replace"))
+            repaired += 1
+    return "\n".join(lines).lstrip("\ufeff"), repaired
+
+
+def _read_text(path: Path, fmt: str, encoding: str = "utf-8") -> tuple[str, int]:
+    """The file's text and the number of lines decoded as cp1252 (``encoding="utf-8-or-cp1252"`` only)."""
+    data = path.read_bytes()
+    if encoding == MIXED:
+        return decode_mixed(data)
+    if encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig"):
+        try:
+            return data.decode(encoding), 0
+        except LookupError:
+            raise InputError(f"unknown encoding {encoding!r}; use utf-8, {MIXED} or a Python codec name such as cp1252", file=path) from None
+        except UnicodeDecodeError as exc:
+            line = data[: exc.start].count(b"\n") + 1
+            raise InputError(f"file is not {encoding}: byte {exc.start} on line {line} cannot be decoded", file=path) from None
+    try:
+        return data.decode("utf-8-sig"), 0
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         row, field = _locate_undecodable(path, data, fmt)
         raise InputError(
             f"file is not UTF-8: byte {exc.start} (0x{data[exc.start]:02x}) on line {line} cannot be decoded; "
-            "re-save the file as UTF-8",
+            f"re-save the file as UTF-8, or read it with encoding {MIXED!r} (data.encoding; lines that are not UTF-8 "
+            "are read as Windows cp1252 and counted)",
             file=path,
             row=row,
             field=field,
@@ -117,11 +151,13 @@ def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
-def read_table(source: TableSource, *, name: str | None = None) -> tuple[pd.DataFrame, str]:
+def read_table(source: TableSource, *, name: str | None = None, encoding: str = "utf-8") -> tuple[pd.DataFrame, str]:
     """Read any supported table; returns the frame and a name for messages.
 
     CSV/TSV cells are read as text (empty cells as missing) so identifiers such as ``007`` keep
-    their zeros and a load -> save -> load round trip is exact.
+    their zeros and a load -> save -> load round trip is exact. Text files are UTF-8 unless
+    ``encoding`` says otherwise (``"utf-8-or-cp1252"``: per line; the count of lines read as cp1252
+    is in ``frame.attrs["lines_decoded_as_cp1252"]``).
     """
     if isinstance(source, pd.DataFrame):
         check_unique_columns(list(source.columns), source=name or "<DataFrame>")
@@ -141,11 +177,13 @@ def read_table(source: TableSource, *, name: str | None = None) -> tuple[pd.Data
             raise InputError(f"cannot read Parquet: {exc}", file=path) from None
         check_unique_columns(list(frame.columns), source=path)
         return frame, str(path)
-    text = _read_utf8(path, fmt)
+    text, repaired = _read_text(path, fmt, encoding)
     if not text.strip():
         raise InputError("the file is empty (no header row and no data)", file=path)
     if fmt == "jsonl":
-        return _read_jsonl(path, text), str(path)
+        frame = _read_jsonl(path, text)
+        frame.attrs[REPAIRED_LINES] = repaired
+        return frame, str(path)
     check_unique_columns(_raw_header(text, fmt), source=path)
     try:
         frame = pd.read_csv(
@@ -157,6 +195,7 @@ def read_table(source: TableSource, *, name: str | None = None) -> tuple[pd.Data
         )
     except pd.errors.ParserError as exc:
         raise InputError(f"cannot parse {fmt.upper()}: {exc}", file=path) from None
+    frame.attrs[REPAIRED_LINES] = repaired
     return frame, str(path)
 
 

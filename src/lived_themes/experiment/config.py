@@ -65,6 +65,40 @@ class DataConfig(_Strict):
     max_quotes: int | None = Field(default=None, ge=1)
     #: single: each quote gets its top code or none; auto: single when every reference-coded quote has at most one code
     label_mode: Literal["multi", "single", "auto"] = "multi"
+    #: format corpus: a long annotations file read instead of the folder's annotations.* (data.path may then be a quotes file)
+    annotations: str | None = None
+    #: format wide: the column holding each quote's code(s), instead of 0/1 code columns
+    label_column: str | None = None
+    #: split a label cell into several codes on this string (e.g. ";"); null: one label per cell
+    label_separator: str | None = None
+    #: raw label value -> code id; null means "seen, no code"; without a map each value is its own code
+    label_map: dict[str, str | None] | None = None
+    #: text encoding of CSV/TSV/JSONL files: utf-8, utf-8-or-cp1252 (per line, counted), or a Python codec name
+    encoding: str = "utf-8"
+
+    @field_validator("label_map", mode="before")
+    @classmethod
+    def _values_as_text(cls, value: object) -> object:
+        """YAML reads an unquoted ``0: null`` key as a number; label cells are read as text, so keys are too."""
+        return {str(k): v for k, v in value.items()} if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _label_column_fits(self) -> DataConfig:
+        if self.label_column is None:
+            if self.label_separator is not None or self.label_map is not None:
+                raise ValueError("data.label_separator and data.label_map need data.label_column")
+            return self
+        if self.format != "wide":
+            raise ValueError("data.label_column needs data.format: wide (one row per quote)")
+        if self.code_columns is not None or self.code_columns_from is not None:
+            raise ValueError("give either data.label_column or code columns (data.code_columns / code_columns_from), not both")
+        return self
+
+    @model_validator(mode="after")
+    def _annotations_fit(self) -> DataConfig:
+        if self.annotations is not None and self.format != "corpus":
+            raise ValueError("data.annotations needs data.format: corpus (quotes and long annotations)")
+        return self
 
 
 class ReferenceConfig(_Strict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lived_themes.experiment.config import DataConfig
-from lived_themes.corpus import Corpus, load_corpus, load_wide
+from lived_themes.corpus import Corpus, load_corpus, load_labelled, load_wide
 
 
 def resolve_path(path: str, base_dir: Path | None) -> Path:
@@ -18,6 +18,8 @@ def resolve_path(path: str, base_dir: Path | None) -> Path:
 
 
 def load_from_config(data: DataConfig, *, base_dir: Path | None = None) -> Corpus:
+    """One-row-per-quote files (format wide, code columns or a label column) without a quote_id column get row-number ids,
+    noted in the load report (and so in run.json)."""
     path = resolve_path(data.path, base_dir)
     codebook = resolve_path(data.codebook, base_dir) if data.codebook else None
     if data.format == "dataset":
@@ -26,6 +28,20 @@ def load_from_config(data: DataConfig, *, base_dir: Path | None = None) -> Corpu
         if not data.dataset:
             raise ValueError("data.format 'dataset' needs data.dataset (a registered dataset name)")
         corpus = load_dataset(data.dataset, path=path)
+    elif data.format == "wide" and data.label_column:
+        corpus = load_labelled(
+            path,
+            label_column=data.label_column,
+            coder=data.coder,
+            label_separator=data.label_separator,
+            label_map=data.label_map,
+            blank=data.blank,
+            column_mapping=data.column_mapping or None,
+            codebook=codebook,
+            on_invalid=data.on_invalid,
+            generate_ids=True,
+            encoding=data.encoding,
+        )
     elif data.format == "wide":
         corpus = load_wide(
             path,
@@ -37,10 +53,14 @@ def load_from_config(data: DataConfig, *, base_dir: Path | None = None) -> Corpu
             column_mapping=data.column_mapping or None,
             codebook=codebook,
             on_invalid=data.on_invalid,
+            generate_ids=True,
+            encoding=data.encoding,
         )
     else:
         corpus = load_corpus(
             path,
+            resolve_path(data.annotations, base_dir) if data.annotations else None,
+            encoding=data.encoding,
             codebook=codebook,
             column_mapping=data.column_mapping or None,
             annotation_mapping=data.annotation_mapping or None,

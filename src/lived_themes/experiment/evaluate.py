@@ -139,12 +139,21 @@ def training_overlap_warnings(model: Path | None, quote_ids: list[str]) -> list[
 
 def evaluate_external(*, annotations: Path, predictions: Path, reference: str, quotes: Path | None, codebook: Path | None,
                       groups: list[str], model_name: str, out: Path | None, n_boot: int = 1000, seed: int = 0,
-                      model: Path | None = None, min_report_group_size: int = 5) -> Path:
+                      model: Path | None = None, min_report_group_size: int = 5, cluster: str | None = None,
+                      column_mapping: dict[str, str] | None = None, annotation_mapping: dict[str, str] | None = None) -> Path:
+    """``cluster``: a quotes column of participant ids, so the intervals resample whole participants (as evaluation.cluster)."""
+    from lived_themes.corpus.tables import apply_mapping
     from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
 
-    ann, _ = load_annotations(annotations)
+    ann, _ = load_annotations(annotations, column_mapping=annotation_mapping)
+    if cluster is not None and cluster != "group" and quotes is None:
+        raise ValueError("--cluster names a quotes column: give --quotes too")
     if quotes is not None:
-        quote_table, _ = read_table(quotes)
+        quote_table, quotes_name = read_table(quotes)
+        quote_table = apply_mapping(quote_table, column_mapping, source=quotes_name)
+        if cluster is not None and cluster != "group" and cluster not in quote_table.columns:
+            raise InputError(f"--cluster column {cluster!r} not found; columns present: {list(quote_table.columns)}", file=quotes_name,
+                             row=0, field=cluster)
     else:
         ids = list(dict.fromkeys(ann["quote_id"].astype(str)))
         quote_table = pd.DataFrame({"quote_id": ids, "text": ["(text not provided)"] * len(ids)})
@@ -168,7 +177,7 @@ def evaluate_external(*, annotations: Path, predictions: Path, reference: str, q
         raise InputError(f"no prediction covers a quote that reference coder {reference!r} coded", file=name)
     evaluated = corpus.subset(ids[seen & has])
     labels = evaluated.label_matrix(reference, codes)
-    evaluation = EvaluationConfig(groups=groups, n_boot=n_boot, min_report_group_size=min_report_group_size)
+    evaluation = EvaluationConfig(groups=groups, n_boot=n_boot, min_report_group_size=min_report_group_size, cluster=cluster)
     leaks = training_overlap_warnings(model, evaluated.quote_ids)
     for warning in leaks:
         log.warning(warning)

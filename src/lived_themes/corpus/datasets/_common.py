@@ -17,6 +17,7 @@ import pandas as pd
 from lived_themes.codebook import Code, Codebook
 from lived_themes.corpus import Corpus, LoadReport
 from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, TEXT
+from lived_themes.corpus.tables import decode_mixed  # noqa: F401  (re-exported: the adapters decode with it)
 from lived_themes.errors import InputError
 
 #: Root of the shared copies, relative to the current directory.
@@ -45,25 +46,6 @@ def resolve_path(path: str | Path | None, *, folder: str, file: str, dataset: st
             file=chosen,
         )
     return chosen
-
-
-def decode_mixed(data: bytes) -> tuple[str, int]:
-    """Decode UTF-8, falling back to cp1252 line by line (some scraped corpora mix the two).
-
-    Returns the text and the number of lines that needed the fallback, for the load report.
-    """
-    try:
-        return data.decode("utf-8-sig"), 0
-    except UnicodeDecodeError:
-        pass
-    lines, repaired = [], 0
-    for line in data.split(b"\n"):
-        try:
-            lines.append(line.decode("utf-8"))
-        except UnicodeDecodeError:
-            lines.append(line.decode("cp1252", errors="replace"))
-            repaired += 1
-    return "\n".join(lines).lstrip("\ufeff"), repaired
 
 
 def read_csv_text(path: Path) -> tuple[pd.DataFrame, int]:
