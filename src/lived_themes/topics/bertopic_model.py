@@ -149,7 +149,6 @@ class BERTopicModel(TopicModel):
 
         model = BERTopic(
             embedding_model=_backend(load_sentence_encoder(self.encoder, self.device)) if needs_encoder else None,
-            vectorizer_model=make_vectorizer(pipeline=self.spacy_pipeline),
             top_n_words=self.top_n_words,
             seed_topic_list=seed_words(codebook, pipeline=self.spacy_pipeline) if self.mode == "guided" else None,
             zeroshot_topic_list=[c.description() for c in codebook.codes] if self.mode == "zeroshot" else None,
