@@ -39,11 +39,14 @@ def recorded_metrics(name: str, results: Path = RESULTS) -> dict:
 
 def render(text: str, results: Path = RESULTS) -> str:
     """README text with every headline block re-rendered from its recorded metrics."""
-    from lived_themes.report.build import headline_table
+    from lived_themes.report.build import headline_table, untested_codes
 
     def one(match: re.Match) -> str:
-        table = headline_table(recorded_metrics(match["name"], results)).rstrip("\n") + "\n"
-        return match.group(1) + table + match.group(4)
+        metrics = recorded_metrics(match["name"], results)
+        block = headline_table(metrics).rstrip("\n") + "\n"
+        if untested_codes(metrics):  # which codes had no test examples, under each scheme
+            block += "\n" + untested_codes(metrics) + "\n"
+        return match.group(1) + block + match.group(4)
 
     return BLOCK.sub(one, text)
 

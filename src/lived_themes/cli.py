@@ -276,10 +276,12 @@ def _print_headline(run_dir: Path) -> None:
 
     metrics = json.loads((run_dir / "metrics.json").read_text(encoding="utf-8"))
     try:
-        from lived_themes.report.build import headline_table
+        from lived_themes.report.build import headline_table, untested_codes
     except ImportError:
         return
     typer.echo(headline_table(metrics))
+    if untested_codes(metrics):
+        typer.echo(untested_codes(metrics))
 
 
 @app.command()
