@@ -70,3 +70,34 @@ def test_corpus_properties_are_not_read_per_quote(tmp_path: Path, monkeypatch: p
     _run(tmp_path, 160)
     assert sum(small.values()) > 0  # the counter does see the accesses
     assert counts == small, f"property reads grew with the corpus: {small} at 40 quotes, {counts} at 160"
+
+
+def test_bootstrap_weights_are_cluster_resamples_reproducible_and_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lived_themes.evaluation import _bootstrap as bs
+
+    chunks = list(bs.weight_chunks(50, 450, np.random.default_rng(3)))
+    weights = np.vstack(chunks)
+    assert weights.shape == (450, 50) and (weights.sum(axis=1) == 50).all()  # each resample draws every cluster slot once
+    assert abs(weights.mean() - 1.0) < 1e-12 and 0.3 < weights.var() < 1.5  # multinomial(50, 1/50): variance ~0.98
+    again = np.vstack(list(bs.weight_chunks(50, 450, np.random.default_rng(3))))
+    assert (weights == again).all()
+    monkeypatch.setattr(bs, "WEIGHT_BUDGET", 1000)
+    assert max(len(c) for c in bs.weight_chunks(200, 30, np.random.default_rng(0))) == 5  # 1000 // 200 clusters
+
+
+def test_resampled_sums_match_a_direct_resample() -> None:
+    from lived_themes.evaluation import _bootstrap as bs
+
+    rng = np.random.default_rng(0)
+    stats = rng.integers(0, 5, size=(30, 7, 4)).astype(float)
+    weights = next(bs.weight_chunks(30, 10, rng))
+    direct = np.stack([np.repeat(stats, w.astype(int), axis=0).sum(axis=0) for w in weights])
+    assert np.array_equal(bs.resampled_sums(stats, weights), direct)
+
+
+def test_label_matrix_vectorised_matches_the_rules() -> None:
+    corpus = Corpus(quotes=pd.DataFrame({"quote_id": ["a", "b", "c"], "text": ["x", "y", "z"]}),
+                    annotations=pd.DataFrame({"quote_id": ["a", "a", "b", "c"], "coder": ["A", "A", "A", "B"],
+                                              "code": ["k1", "k2", None, "k2"]}))
+    m = corpus.label_matrix("A", ["k2", "k1", "k3"])
+    assert np.array_equal(m[:2], [[1, 1, 0], [0, 0, 0]]) and np.isnan(m[2]).all()
