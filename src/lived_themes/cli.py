@@ -235,7 +235,7 @@ def _print_headline(run_dir: Path) -> None:
 def predict(
     model_dir: Path = typer.Argument(..., help="A run folder with a saved model/ (runs/<exp>/<time>), or the model folder itself."),
     input: Path = typer.Argument(..., help="CSV, TSV, JSONL or Parquet file of texts."),
-    output: Path = typer.Option(..., "--output", "-o", help="Where to write one JSON object per input row."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write one row per input row: Parquet for .parquet, else JSON lines. Read and written a chunk at a time."),
     text_column: str = typer.Option("text", help="Column holding the text."),
     id_column: str = typer.Option("quote_id", help="Column holding the row id."),
     evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="Give each predicted code the span of the text that most supports it (offsets and text, in the output file only)."),
