@@ -20,6 +20,8 @@ import numpy as np
 import pandas as pd
 
 NHS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "nhs_patient_experience" / "v6framework_train.csv"
+#: Rows per Parquet row group in inputs.parquet.
+ROW_GROUP = 65_536
 #: Columns of the NHS file that are metadata, not codes.
 _META = 11
 
@@ -77,7 +79,9 @@ def write(out: Path, rows: int, *, n_codes: int = 35, second_coder: float = 0.1,
     out.mkdir(parents=True, exist_ok=True)
     quotes.to_parquet(out / "quotes.parquet", index=False)
     annotations.to_parquet(out / "annotations.parquet", index=False)
-    quotes[["quote_id", "text", "site"]].to_parquet(out / "inputs.parquet", index=False)
+    # row groups of 64k rows, as a cluster engine writes them: predict streams a row group at a time,
+    # and pyarrow's default (one group up to 1M rows) would make the whole file one group
+    quotes[["quote_id", "text", "site"]].to_parquet(out / "inputs.parquet", index=False, row_group_size=ROW_GROUP)
     return out
 
 
