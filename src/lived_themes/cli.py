@@ -289,7 +289,7 @@ def _print_headline(run_dir: Path) -> None:
 def predict(
     model_dir: Path = typer.Argument(..., help="A run folder with a saved model/ (runs/<exp>/<time>), or the model folder itself."),
     input: Path = typer.Argument(..., help="CSV, TSV, JSONL or Parquet file of texts."),
-    output: Path = typer.Option(..., "--output", "-o", help="Where to write one JSON object per input row."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write one row per input row: Parquet for .parquet, else JSON lines. Read and written a chunk at a time."),
     text_column: Optional[str] = typer.Option(None, help="Column holding the text (default: text, or the one --experiment maps to text)."),
     id_column: Optional[str] = typer.Option(None, help="Column holding the row id (default: quote_id, or the one --experiment maps to quote_id)."),
     experiment: Optional[Path] = typer.Option(None, "--experiment", "-e", help="Take the text and id columns from this experiment's data.column_mapping; "

@@ -338,7 +338,8 @@ def annotations_from_matrices(labels: Mapping[str, np.ndarray], coders: Sequence
         m = np.asarray(labels[c], dtype=float)
         ids = list(item_ids) if item_ids is not None else list(range(len(m)))
         sel = np.arange(len(m)) if rows is None else np.flatnonzero(rows)
-        out[c] = {ids[i]: tuple(m[i]) for i in sel if not np.isnan(m[i]).any()}
+        sel = sel[~np.isnan(m[sel]).any(axis=1)]  # one vectorised pass, not one check per row
+        out[c] = {ids[i]: tuple(row) for i, row in zip(sel.tolist(), m[sel].tolist())}
     return out
 
 

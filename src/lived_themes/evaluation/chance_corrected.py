@@ -62,9 +62,12 @@ def weight_matrix(categories: Sequence[float], kind: str = "identity") -> np.nda
 
 def count_table(ratings: np.ndarray, categories: Sequence | None = None) -> tuple[np.ndarray, list]:
     """(units x categories) counts from a (raters x units) array with NaN (or None) for missing."""
-    data = np.asarray(ratings, dtype=object)
-    data = np.atleast_2d(data)
-    present = ~pd.isna(data)
+    try:  # numeric ratings (the usual 0/1 matrices): compare floats, not Python objects
+        data = np.atleast_2d(np.asarray(ratings, dtype=float))
+        present = ~np.isnan(data)
+    except (TypeError, ValueError):
+        data = np.atleast_2d(np.asarray(ratings, dtype=object))
+        present = ~pd.isna(data)
     if categories is None:
         categories = sorted(set(data[present].tolist()))
     counts = np.stack([((data == c) & present).sum(axis=0) for c in categories], axis=1).astype(float)

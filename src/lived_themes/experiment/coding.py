@@ -202,7 +202,8 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
         for qid in np.asarray(corpus.quote_ids, dtype=object)[index[config.data.max_quotes:]]:
             not_evaluated.append({"quote_id": qid, "reason": "beyond data.max_quotes"})
         index = index[: config.data.max_quotes]
-    texts = [corpus.texts[i] for i in index]
+    all_texts = corpus.texts  # read once: the property builds a new list on every access
+    texts = [all_texts[i] for i in index]
     meta = corpus.quotes.iloc[index].reset_index(drop=True)
     labels = corpus.label_matrix(reference, codes)[index]
     label_mode = resolve_label_mode(config.data.label_mode, labels)

@@ -18,7 +18,8 @@ from lived_themes.corpus import Corpus
 
 
 def _human_codes(corpus: Corpus, codes_order: list[str]) -> dict[str, dict[str, list[str] | None]]:
-    table: dict[str, dict[str, list[str] | None]] = {qid: {c: None for c in corpus.human_coders} for qid in corpus.quote_ids}
+    humans = corpus.human_coders  # read once: the property scans every annotation row
+    table: dict[str, dict[str, list[str] | None]] = {qid: dict.fromkeys(humans) for qid in corpus.quote_ids}
     rank = {c: i for i, c in enumerate(codes_order)}
     for qid, coder, code in zip(corpus.annotations["quote_id"], corpus.annotations["coder"], corpus.annotations["code"]):
         if coder not in table[qid]:
@@ -70,9 +71,10 @@ def write_predictions(path: Path, corpus: Corpus, evaluated_ids: list[str], code
     humans = {**_set_aside_codes(corpus), **_human_codes(corpus, corpus.codes)}
     position = {qid: i for i, qid in enumerate(evaluated_ids)}
     reasons = {r["quote_id"]: r["reason"] for r in not_evaluated}
-    known = set(corpus.quote_ids)
+    quote_ids = corpus.quote_ids
+    known = set(quote_ids)
     lines = []
-    for qid in [*corpus.quote_ids, *[q for q in reasons if q not in known]]:
+    for qid in [*quote_ids, *[q for q in reasons if q not in known]]:
         record: dict[str, Any] = {"quote_id": qid, "human": humans.get(qid, {}), "evaluated": qid in position}
         if qid in position:
             i = position[qid]

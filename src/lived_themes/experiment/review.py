@@ -193,7 +193,8 @@ def _atomic_text(path: Path, text: str) -> None:
 
 
 def _batch_frame(corpus: Corpus, idx: np.ndarray, codes: list[str], coder: str, extra: dict[str, list[Any]] | None = None) -> pd.DataFrame:
-    frame = pd.DataFrame({QUOTE_ID: [corpus.quote_ids[i] for i in idx], TEXT: [corpus.texts[i] for i in idx],
+    ids, texts = np.asarray(corpus.quote_ids, dtype=object), np.asarray(corpus.texts, dtype=object)  # each property builds a list
+    frame = pd.DataFrame({QUOTE_ID: ids[np.asarray(idx, dtype=int)].tolist(), TEXT: texts[np.asarray(idx, dtype=int)].tolist(),
                           CODER: [coder] * len(idx)})
     for name, values in (extra or {}).items():
         frame[name] = values
@@ -263,7 +264,8 @@ def review_round(folder: str | Path, *, returned: str | Path | None = None, base
         candidates = np.flatnonzero(coded)
         n_held = int(round(settings.held_out_fraction * len(candidates)))
         rng = np.random.default_rng(settings.seed)
-        held_ids = {corpus.quote_ids[i] for i in rng.choice(candidates, n_held, replace=False)} if n_held else set()
+        all_ids = corpus.quote_ids
+        held_ids = {all_ids[i] for i in rng.choice(candidates, n_held, replace=False)} if n_held else set()
     held = np.array([q in held_ids for q in corpus.quote_ids], dtype=bool)
     train = coded & ~held
     pool = np.flatnonzero(~coded)
@@ -320,7 +322,7 @@ def review_round(folder: str | Path, *, returned: str | Path | None = None, base
         batch = _batch_frame(corpus, picked, codes, settings.reviewer)
         _atomic_text(round_dir / "batch.csv", batch.to_csv(index=False))
         _export_batch(corpus, picked, round_dir / "batch.qdpx")
-        record["proposed"] = [corpus.quote_ids[i] for i in picked]
+        record["proposed"] = np.asarray(corpus.quote_ids, dtype=object)[np.asarray(picked, dtype=int)].tolist()
         files += [str(round_dir / "batch.csv"), str(round_dir / "batch.qdpx")]
     else:
         record["proposed"] = []
@@ -368,7 +370,7 @@ def _propose_recodes(corpus: Corpus, y: np.ndarray, who: list[str | None], train
     frame[CODER] = second
     _atomic_text(round_dir / "recode.csv", frame[[*RECODE_COLUMNS, *codes]].to_csv(index=False))
     files.append(str(round_dir / "recode.csv"))
-    return [corpus.quote_ids[i] for i in chosen]
+    return np.asarray(corpus.quote_ids, dtype=object)[np.asarray(chosen, dtype=int)].tolist()
 
 
 def _disagreements(y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
