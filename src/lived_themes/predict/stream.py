@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from lived_themes.corpus.tables import _parse_json_line, _raw_header, _read_utf8, check_unique_columns, read_table, table_format
+from lived_themes.corpus.tables import _parse_json_line, _raw_header, _read_text, check_unique_columns, read_table, table_format
 from lived_themes.errors import InputError
 
 #: (first row number, frame) pairs.
@@ -88,7 +88,7 @@ def _jsonl(path: Path, chunk_size: int) -> Chunks:
                     yield start, pd.DataFrame.from_records(records, columns=list(columns))
                     start, records = start + len(records), []
     except UnicodeDecodeError:
-        _read_utf8(path, "jsonl")  # raises the located error (file, line, row, field)
+        _read_text(path, "jsonl")  # raises the located error (file, line, row, field)
         raise
     if records or start == 1:
         yield start, pd.DataFrame.from_records(records, columns=list(columns))
@@ -108,7 +108,7 @@ def _csv(path: Path, fmt: str, chunk_size: int) -> Chunks:
             if first:  # a header and no rows
                 yield 1, pd.read_csv(io.StringIO(_head(path)), sep="\t" if fmt == "tsv" else ",", dtype=str, nrows=0)
     except UnicodeDecodeError:
-        _read_utf8(path, fmt)  # raises the located error
+        _read_text(path, fmt)  # raises the located error
         raise
     except pd.errors.ParserError as exc:
         raise InputError(f"cannot parse {fmt.upper()}: {exc}", file=path) from None
