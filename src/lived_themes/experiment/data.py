@@ -28,34 +28,15 @@ def load_from_config(data: DataConfig, *, base_dir: Path | None = None) -> Corpu
         if not data.dataset:
             raise ValueError("data.format 'dataset' needs data.dataset (a registered dataset name)")
         corpus = load_dataset(data.dataset, path=path)
-    elif data.format == "wide" and data.label_column:
-        corpus = load_labelled(
-            path,
-            label_column=data.label_column,
-            coder=data.coder,
-            label_separator=data.label_separator,
-            label_map=data.label_map,
-            blank=data.blank,
-            column_mapping=data.column_mapping or None,
-            codebook=codebook,
-            on_invalid=data.on_invalid,
-            generate_ids=True,
-            encoding=data.encoding,
-        )
-    elif data.format == "wide":
-        corpus = load_wide(
-            path,
-            coder=data.coder,
-            code_columns=data.code_columns,
-            code_columns_from=data.code_columns_from,
-            code_columns_to=data.code_columns_to,
-            blank=data.blank,
-            column_mapping=data.column_mapping or None,
-            codebook=codebook,
-            on_invalid=data.on_invalid,
-            generate_ids=True,
-            encoding=data.encoding,
-        )
+    elif data.format == "wide":  # one row per quote: 0/1 code columns, or one label column
+        common = dict(coder=data.coder, blank=data.blank, column_mapping=data.column_mapping or None, codebook=codebook,
+                      on_invalid=data.on_invalid, generate_ids=True, encoding=data.encoding)
+        if data.label_column:
+            corpus = load_labelled(path, label_column=data.label_column, label_separator=data.label_separator,
+                                   label_map=data.label_map, **common)
+        else:
+            corpus = load_wide(path, code_columns=data.code_columns, code_columns_from=data.code_columns_from,
+                               code_columns_to=data.code_columns_to, **common)
     else:
         corpus = load_corpus(
             path,
