@@ -198,7 +198,8 @@ class SetFitCoderV2(SetFitCoder):
     slowest coder on thousands of quotes. v2 trains the body on ``1 - validation_fraction`` of the
     quotes (grouped by ``validation_group`` when set), tunes one threshold per code on the held-out
     rest (as ``transformer.v1`` does), then refits the heads on all quotes' embeddings. At most
-    ``max_pairs`` pairs are seen (``max_steps`` = pairs / batch size). Too few quotes for a validation
+    ``max_pairs`` pairs are seen (a cap of pairs / batch size steps, passed only when tighter than the
+    steps the quotes give anyway). Too few quotes for a validation
     split (fewer than 5 on a side) means training on all of them with thresholds at 0.5.
     """
 
