@@ -151,6 +151,16 @@ def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+def existing_file(source: str | Path) -> Path:
+    """``source`` as a path to a file that exists, or a located error (not found, or a folder)."""
+    path = Path(source)
+    if not path.exists():
+        raise InputError("file not found", file=path)
+    if path.is_dir():
+        raise InputError("expected a table file, found a folder", file=path)
+    return path
+
+
 def read_table(source: TableSource, *, name: str | None = None, encoding: str = "utf-8") -> tuple[pd.DataFrame, str]:
     """Read any supported table; returns the frame and a name for messages.
 
@@ -164,11 +174,7 @@ def read_table(source: TableSource, *, name: str | None = None, encoding: str = 
         return source.copy(), name or "<DataFrame>"
     if hasattr(source, "to_pandas") and not isinstance(source, (str, Path)):
         return source.to_pandas(), name or "<datasets.Dataset>"
-    path = Path(source)
-    if not path.exists():
-        raise InputError("file not found", file=path)
-    if path.is_dir():
-        raise InputError("expected a table file, found a folder", file=path)
+    path = existing_file(source)
     fmt = table_format(path)
     if fmt == "parquet":
         try:

@@ -17,7 +17,15 @@ from typing import Any
 
 import pandas as pd
 
-from lived_themes.corpus.tables import _parse_json_line, _raw_header, _read_text, check_unique_columns, read_table, table_format
+from lived_themes.corpus.tables import (
+    _parse_json_line,
+    _raw_header,
+    _read_text,
+    check_unique_columns,
+    existing_file,
+    read_table,
+    table_format,
+)
 from lived_themes.errors import InputError
 
 #: (first row number, frame) pairs.
@@ -29,11 +37,7 @@ def iter_chunks(source: Any, chunk_size: int) -> tuple[str, Chunks]:
     if not isinstance(source, (str, Path)):
         frame, name = read_table(source)
         return name, ((start + 1, frame.iloc[start:start + chunk_size]) for start in range(0, max(len(frame), 1), chunk_size))
-    path = Path(source)
-    if not path.exists():
-        raise InputError("file not found", file=path)
-    if path.is_dir():
-        raise InputError("expected a table file, found a folder", file=path)
+    path = existing_file(source)
     fmt = table_format(path)
     if fmt == "parquet":
         return str(path), _parquet(path, chunk_size)
