@@ -107,16 +107,19 @@ class BERTopicModel(TopicModel):
         return encode(list(texts), encoder=self.encoder, device=self.device)
 
     def _components(self, n: int, labels_y: list[int] | None) -> dict[str, Any]:
-        from hdbscan import HDBSCAN
-        from umap import UMAP
-
-        sizes = size_rule(n)
         if self.mode == "supervised":
             from bertopic.dimensionality import BaseDimensionalityReduction
             from sklearn.linear_model import LogisticRegression
 
             return {"umap_model": BaseDimensionalityReduction(), "hdbscan_model": LogisticRegression(max_iter=1000, class_weight="balanced")}
-        umap = UMAP(
+        sizes = size_rule(n)
+        return {"umap_model": self._umap(n, sizes), "hdbscan_model": self._hdbscan(sizes)}
+
+    def _umap(self, n: int, sizes: dict[str, int]) -> Any:
+        """UMAP as the size rule sets it (``n_neighbors`` unless given); one place for v1 and v2."""
+        from umap import UMAP
+
+        return UMAP(
             n_neighbors=self.n_neighbors or sizes["n_neighbors"],
             n_components=max(2, min(self.n_components, n - 2)),
             min_dist=0.0,
@@ -125,14 +128,18 @@ class BERTopicModel(TopicModel):
             random_state=self.seed,
             low_memory=n > 100_000,
         )
-        hdbscan = HDBSCAN(
+
+    def _hdbscan(self, sizes: dict[str, int]) -> Any:
+        """HDBSCAN as the size rule sets it (``min_cluster_size`` / ``min_samples`` unless given)."""
+        from hdbscan import HDBSCAN
+
+        return HDBSCAN(
             min_cluster_size=self.min_cluster_size or sizes["min_cluster_size"],
             min_samples=self.min_samples or sizes["min_samples"],
             metric="euclidean",
             cluster_selection_method="eom",
             prediction_data=True,
         )
-        return {"umap_model": umap, "hdbscan_model": hdbscan}
 
     def _fit(self, texts: list[str], *, embeddings: np.ndarray | None, codebook: Codebook | None, labels: np.ndarray | None) -> None:
         if self.mode not in MODES:

@@ -168,17 +168,7 @@ class BERTopicV2Model(BERTopicModel):
 
         sizes = size_rule(n)
         if self.umap:
-            from umap import UMAP
-
-            reducer: Any = UMAP(
-                n_neighbors=self.n_neighbors or sizes["n_neighbors"],
-                n_components=max(2, min(self.n_components, n - 2)),
-                min_dist=0.0,
-                metric="cosine",
-                init="spectral" if n > 50 else "random",
-                random_state=self.seed,
-                low_memory=n > 100_000,
-            )
+            reducer: Any = self._umap(n, sizes)
         else:
             reducer = BaseDimensionalityReduction()
         if self.clusterer == "kmeans":
@@ -187,15 +177,7 @@ class BERTopicV2Model(BERTopicModel):
             k = int(self.n_topics) if self.n_topics is not None else auto_topics(n)
             cluster: Any = KMeans(n_clusters=max(1, min(k, n)), n_init=10, random_state=self.seed)
         else:
-            from hdbscan import HDBSCAN
-
-            cluster = HDBSCAN(
-                min_cluster_size=self.min_cluster_size or sizes["min_cluster_size"],
-                min_samples=self.min_samples or sizes["min_samples"],
-                metric="euclidean",
-                cluster_selection_method="eom",
-                prediction_data=True,
-            )
+            cluster = self._hdbscan(sizes)
         return {"umap_model": reducer, "hdbscan_model": cluster}
 
     def _after_fit(self, model: Any, texts: list[str], topics: Any, embeddings: np.ndarray) -> Any:
