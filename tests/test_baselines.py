@@ -87,6 +87,51 @@ def test_tfidf_handles_codes_with_zero_or_one_positive_and_round_trips_exactly(t
     np.testing.assert_allclose(load_coder(folder).predict_proba(texts + ["something else entirely"]), scores, rtol=0, atol=1e-9)
 
 
+def test_tfidf_char_ngrams_add_features_that_survive_a_round_trip(tiny, tmp_path) -> None:
+    texts, labels = tiny
+    words = TfidfLogRegCoder().fit(texts, labels, CODES)
+    both = TfidfLogRegCoder(char_ngrams=[2, 4]).fit(texts, labels, CODES)
+    assert both.coef_.shape[1] > words.coef_.shape[1]
+    misspelt = ["waitting for an apointment", "the nurse listend kindly"]
+    scores = both.predict_proba(misspelt)
+    assert scores.argmax(axis=1).tolist() == [0, 1]  # character n-grams see through the spelling
+    folder = both.save(tmp_path / "m")
+    state = json.loads((folder / "state.json").read_text())
+    assert set(state) == {"vocabulary", "char_vocabulary"}
+    np.testing.assert_allclose(load_coder(folder).predict_proba(misspelt), scores, rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match="char_ngrams"):
+        TfidfLogRegCoder(char_ngrams=[4, 2])
+
+
+def test_tfidf_model_with_char_terms_but_no_char_setting_is_refused(tiny, tmp_path) -> None:
+    from lived_themes.errors import ModelFileError
+
+    texts, labels = tiny
+    folder = TfidfLogRegCoder(char_ngrams=[2, 3]).fit(texts, labels, CODES).save(tmp_path / "m")
+    meta = json.loads((folder / "coder.json").read_text())
+    meta["params"]["char_ngrams"] = None
+    (folder / "coder.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="char_vocabulary"):
+        load_coder(folder)
+
+
+def test_embedding_logreg_learns_from_embeddings_and_round_trips(tiny, tmp_path) -> None:
+    from lived_themes.coders.embedding_logreg import EmbeddingLogRegCoder
+
+    texts, labels = tiny
+    texts, labels = texts * 2, np.vstack([labels, labels])
+    coder = EmbeddingLogRegCoder(encoder="hashing", inner_folds=2).fit(texts, labels, CODES)
+    assert coder.tuning_ is not None and coder.tuning_[1].shape == labels.shape  # out-of-fold scores kept for single-label mode
+    scores = coder.predict_proba(texts)
+    assert (scores.argmax(axis=1) == labels.argmax(axis=1))[labels.sum(axis=1) == 1].mean() > 0.8
+    folder = coder.save(tmp_path / "m")
+    assert sorted(p.name for p in folder.iterdir()) == ["coder.json", "weights.npz"]
+    np.testing.assert_allclose(load_coder(folder).predict_proba(texts), scores, rtol=0, atol=1e-9)
+    assert coder.predict_proba([]).shape == (0, len(CODES))
+    with pytest.raises(ValueError, match="C must be positive"):
+        EmbeddingLogRegCoder(C=0)
+
+
 def test_tfidf_thresholds_are_tuned_out_of_fold_and_seeded(tiny) -> None:
     texts, labels = tiny
     texts, labels = texts * 2, np.vstack([labels, labels])  # enough quotes for three inner folds

@@ -171,7 +171,10 @@ def test_single_label_mode_best_coder_and_calibration(tmp_path: Path) -> None:
         calibration = result["calibration"]
         assert len(calibration["per_code"]) == 3 and 0.0 <= calibration["mean_brier"] <= 1.0
         assert sum(b["n"] for b in calibration["reliability"]) == 3 * result["n_tested"]
-    best = max(by_coder, key=lambda c: (by_coder[c]["summary"]["macro_f1"], -list(by_coder).index(c)))
+    chosen_by = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["model"]["chosen_by"]
+    inner = chosen_by["inner_macro_f1"]  # chosen on inner validation; the majority floor has none and cannot win
+    assert set(inner) == {"tfidf-logreg.v1", "ensemble.v1"} and all(0.0 <= f <= 1.0 for f in inner.values())
+    best = max(inner, key=lambda c: (inner[c], -list(inner).index(c)))
     saved = json.loads((run_dir / "model" / "coder.json").read_text(encoding="utf-8"))
     assert saved["coder"] == best and saved["label_mode"] == "single"
     predictions = [json.loads(line) for line in (run_dir / "predictions.jsonl").read_text(encoding="utf-8").splitlines()]

@@ -24,6 +24,7 @@ CODERS: dict[str, str] = {
     "setfit.v1": "lived_themes.coders.setfit_coder:SetFitCoder",
     "setfit.v2": "lived_themes.coders.setfit_coder:SetFitCoderV2",
     "knn.v1": "lived_themes.coders.knn:KnnCoder",
+    "embedding-logreg.v1": "lived_themes.coders.embedding_logreg:EmbeddingLogRegCoder",
     "ensemble.v1": "lived_themes.coders.ensemble:EnsembleCoder",
     "calibrated.v1": "lived_themes.coders.calibrated:CalibratedCoder",
     "llm.v1": "lived_themes.coders.llm:LlmCoder",

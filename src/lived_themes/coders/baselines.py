@@ -59,6 +59,15 @@ class MajorityCoder(Coder):
         self.prevalence_ = np.asarray(prevalence, dtype=float)
 
 
+def _stack(matrices: list[Any]) -> Any:
+    """Feature blocks side by side (one block: unchanged)."""
+    if len(matrices) == 1:
+        return matrices[0]
+    from scipy.sparse import hstack
+
+    return hstack(matrices).tocsr()
+
+
 def _logit(p: float) -> float:
     p = min(max(p, 1e-6), 1 - 1e-6)
     return float(np.log(p / (1 - p)))
@@ -87,6 +96,7 @@ class TfidfLogRegCoder(Coder):
         inner_folds: int = 3,
         seed: int = 0,
         solver: str = "lbfgs",
+        char_ngrams: list[int] | None = None,
     ) -> None:
         self.min_df = min_df
         self.max_ngram = max_ngram
@@ -97,6 +107,10 @@ class TfidfLogRegCoder(Coder):
         self.inner_folds = inner_folds
         self.seed = seed
         self.solver = solver  # v1 keeps scikit-learn's lbfgs; v2 defaults to liblinear
+        # [lo, hi]: character lo..hi-grams within words as well (misspellings, word forms); None = words only
+        self.char_ngrams = char_ngrams
+        if char_ngrams is not None and (len(char_ngrams) != 2 or not 1 <= int(char_ngrams[0]) <= int(char_ngrams[1])):
+            raise ValueError(f"char_ngrams must be [lo, hi] with 1 <= lo <= hi, got {char_ngrams!r}")
 
     # ----- the transform, rebuilt the same way after fitting and after loading --------------------
     def _vectorizer(self, vocabulary: list[str] | None = None) -> Any:
@@ -110,20 +124,32 @@ class TfidfLogRegCoder(Coder):
             vocabulary=None if vocabulary is None else {t: i for i, t in enumerate(vocabulary)},
         )
 
+    def _char_vectorizer(self, vocabulary: list[str] | None = None) -> Any:
+        from sklearn.feature_extraction.text import TfidfVectorizer
+
+        assert self.char_ngrams is not None
+        return TfidfVectorizer(
+            analyzer="char_wb",
+            ngram_range=(int(self.char_ngrams[0]), int(self.char_ngrams[1])),
+            sublinear_tf=True,
+            min_df=self.min_df,
+            vocabulary=None if vocabulary is None else {t: i for i, t in enumerate(vocabulary)},
+        )
+
     def _learn(self, texts: list[str], labels: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray]:
-        """Fit TF-IDF and one regression per learnable code; returns (vectorizer, coef (k, d), intercept (k,))."""
+        """Fit TF-IDF and one regression per learnable code; returns (vectorizers, coef (k, d), intercept (k,))."""
         from sklearn.linear_model import LogisticRegression
 
-        vectorizer = self._vectorizer()
+        vectorizer = [self._vectorizer()] + ([self._char_vectorizer()] if self.char_ngrams is not None else [])
         try:
-            x = vectorizer.fit_transform(texts)
+            x = _stack([v.fit_transform(texts) for v in vectorizer])
         except ValueError as exc:  # no vocabulary (e.g. min_df too high for a tiny inner fold): prevalences only
             if not any(m in str(exc) for m in _NO_VOCABULARY):
                 raise
             log.warning("tfidf-logreg: no usable vocabulary in %d texts (%s); scoring by prevalence", len(texts), exc)
-            vectorizer = self._vectorizer(["\x00"])
-            vectorizer.idf_ = np.ones(1)
-            x = vectorizer.transform(texts)
+            vectorizer = [self._vectorizer(["\x00"])]
+            vectorizer[0].idf_ = np.ones(1)
+            x = vectorizer[0].transform(texts)
         coef = np.zeros((labels.shape[1], x.shape[1]))
         intercept = np.zeros(labels.shape[1])
         for j in range(labels.shape[1]):
@@ -138,10 +164,10 @@ class TfidfLogRegCoder(Coder):
         return vectorizer, coef, intercept
 
     @staticmethod
-    def _scores(vectorizer: Any, coef: np.ndarray, intercept: np.ndarray, texts: list[str]) -> np.ndarray:
+    def _scores(vectorizers: list[Any], coef: np.ndarray, intercept: np.ndarray, texts: list[str]) -> np.ndarray:
         from scipy.special import expit
 
-        return expit(np.asarray(vectorizer.transform(texts) @ coef.T) + intercept[None, :])
+        return expit(np.asarray(_stack([v.transform(texts) for v in vectorizers]) @ coef.T) + intercept[None, :])
 
     def _out_of_fold(self, texts: list[str], labels: np.ndarray) -> np.ndarray | None:
         """Scores for each training quote from a model that did not see it, or None when folds are impossible."""
@@ -164,16 +190,22 @@ class TfidfLogRegCoder(Coder):
             tuned = tune_thresholds(labels, oof)
             self.tuning_ = (labels, oof)
             self.thresholds_ = np.where(learnable, tuned, 0.5)
-        log.info("tfidf-logreg: %d features, %d codes", self.coef_.shape[1], self.coef_.shape[0])
+        log.info("%s: %d features, %d codes", self.name, self.coef_.shape[1], self.coef_.shape[0])
 
     def predict_proba(self, texts: Any, *, metadata: pd.DataFrame | None = None) -> np.ndarray:
         return self._scores(self.vectorizer_, self.coef_, self.intercept_, list(texts))
 
     # ----- persistence ------------------------------------------------------------------------------
     def _save_state(self, folder: Path) -> None:
-        vocabulary = sorted(self.vectorizer_.vocabulary_, key=self.vectorizer_.vocabulary_.__getitem__)
-        (folder / STATE_JSON).write_text(json.dumps({"vocabulary": vocabulary}, ensure_ascii=False), encoding="utf-8")
-        np.savez(folder / WEIGHTS, idf=self.vectorizer_.idf_, coef=self.coef_, intercept=self.intercept_)
+        def terms(v: Any) -> list[str]:
+            return sorted(v.vocabulary_, key=v.vocabulary_.__getitem__)
+
+        state = {"vocabulary": terms(self.vectorizer_[0])}
+        arrays = {"idf": self.vectorizer_[0].idf_, "coef": self.coef_, "intercept": self.intercept_}
+        if len(self.vectorizer_) > 1:
+            state["char_vocabulary"], arrays["char_idf"] = terms(self.vectorizer_[1]), self.vectorizer_[1].idf_
+        (folder / STATE_JSON).write_text(json.dumps(state, ensure_ascii=False), encoding="utf-8")
+        np.savez(folder / WEIGHTS, **arrays)
 
     def _load_state(self, folder: Path) -> None:
         """Vocabulary (JSON) and weights (.npz, no pickles), checked against each other and the codes."""
@@ -181,19 +213,28 @@ class TfidfLogRegCoder(Coder):
         from lived_themes.errors import ModelFileError
 
         state_path, weights_path = folder / STATE_JSON, folder / WEIGHTS
-        vocabulary = read_json(state_path).get("vocabulary")
-        if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary):
-            raise ModelFileError("expected a list of terms", file=state_path, field="vocabulary")
-        if len(set(vocabulary)) != len(vocabulary):
-            raise ModelFileError("a term is listed twice", file=state_path, field="vocabulary")
-        weights = load_npz(weights_path, {"idf": 1, "coef": 2, "intercept": 1})
-        k, d = len(self.codes_), len(vocabulary)
-        expect_shape(weights_path, "idf", weights["idf"].shape, (d,), f"(one weight per term of the {d} in {STATE_JSON})")
+        state = read_json(state_path)
+        with_chars = "char_vocabulary" in state
+        vocabularies = [state.get("vocabulary")] + ([state["char_vocabulary"]] if with_chars else [])
+        for field, vocabulary in zip(("vocabulary", "char_vocabulary"), vocabularies):
+            if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary):
+                raise ModelFileError("expected a list of terms", file=state_path, field=field)
+            if len(set(vocabulary)) != len(vocabulary):
+                raise ModelFileError("a term is listed twice", file=state_path, field=field)
+        idf_names = ["idf"] + (["char_idf"] if with_chars else [])
+        weights = load_npz(weights_path, {**{n: 1 for n in idf_names}, "coef": 2, "intercept": 1})
+        k, d = len(self.codes_), sum(len(v) for v in vocabularies)
+        for name, vocabulary in zip(idf_names, vocabularies):
+            expect_shape(weights_path, name, weights[name].shape, (len(vocabulary),),
+                         f"(one weight per term of the {len(vocabulary)} in {STATE_JSON})")
         expect_shape(weights_path, "coef", weights["coef"].shape, (k, d), f"({k} codes x {d} terms)")
         expect_shape(weights_path, "intercept", weights["intercept"].shape, (k,), f"(one per code, {k} codes)")
-        idf, self.coef_, self.intercept_ = (weights[n].astype(float) for n in ("idf", "coef", "intercept"))
-        self.vectorizer_ = self._vectorizer(vocabulary)
-        self.vectorizer_.idf_ = idf
+        self.coef_, self.intercept_ = weights["coef"].astype(float), weights["intercept"].astype(float)
+        if with_chars and self.char_ngrams is None:
+            raise ModelFileError("has character n-gram terms but coder.json sets no char_ngrams", file=state_path, field="char_vocabulary")
+        self.vectorizer_ = [self._vectorizer(vocabularies[0])] + ([self._char_vectorizer(vocabularies[1])] if with_chars else [])
+        for vectorizer, name in zip(self.vectorizer_, idf_names):
+            vectorizer.idf_ = weights[name].astype(float)
 
 
 class TfidfLogRegV2Coder(TfidfLogRegCoder):
@@ -216,6 +257,7 @@ class TfidfLogRegV2Coder(TfidfLogRegCoder):
         inner_folds: int = 3,
         seed: int = 0,
         solver: str = "liblinear",
+        char_ngrams: list[int] | None = None,
     ) -> None:
         super().__init__(min_df=min_df, max_ngram=max_ngram, max_features=max_features, C=C, max_iter=max_iter, tune=tune,
-                         inner_folds=inner_folds, seed=seed, solver=solver)
+                         inner_folds=inner_folds, seed=seed, solver=solver, char_ngrams=char_ngrams)

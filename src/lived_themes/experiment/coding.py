@@ -100,6 +100,7 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
     evidence: list[dict[str, Any] | None] = [None] * n
     errors: list[str | None] = [None] * n
     checks: dict[str, int] | None = None
+    inner: list[float | None] = []
     for i, fold in enumerate(folds, start=1):
         progress(f"{coder_cfg.name}: fold {i}/{len(folds)} ({fold.name})")
         coder = make_coder(coder_cfg.name, **coder_cfg.params)
@@ -111,6 +112,7 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
         fold_scores = coder.predict_proba([texts[j] for j in test], metadata=meta.iloc[test].reset_index(drop=True))
         predict_s += time.perf_counter() - t1
         fit_s += t1 - t0
+        inner.append(inner_macro_f1(coder))
         scores[test] = fold_scores
         predicted[test] = coder.codes_from_scores(fold_scores).astype(float)
         fold_of[test] = fold.name
@@ -127,12 +129,29 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
             for j, row in zip(test, spans):
                 evidence[j] = row
             evidence_s += time.perf_counter() - t2
-    out = {"scores": scores, "predicted": predicted, "fold": fold_of, "seconds": {"fit": fit_s, "predict": predict_s}}
+    out = {"scores": scores, "predicted": predicted, "fold": fold_of, "seconds": {"fit": fit_s, "predict": predict_s},
+           "inner_macro_f1": float(np.mean(inner)) if inner and None not in inner else None}
     if config.output.evidence:
         out["evidence"], out["seconds"]["evidence"] = evidence, evidence_s
     if checks is not None:
         out["errors"], out["checks"] = errors, checks
     return out
+
+
+def inner_macro_f1(coder: Any) -> float | None:
+    """Macro-F1 of a fitted coder on the held-out scores it tuned itself on (``tuning_``), by its own rule; None without.
+
+    Inner validation only (out-of-fold scores, or the coder's validation split), never the outer test
+    quotes, so choosing a coder by it leaves the held-out figures unbiased. Optimistic for every coder
+    alike, since thresholds were tuned on the same scores.
+    """
+    from lived_themes.evaluation.metrics import macro_f1
+
+    tuning = getattr(coder, "tuning_", None)
+    if tuning is None or len(tuning[0]) == 0:
+        return None
+    y, held_out = tuning
+    return float(macro_f1(np.asarray(y, dtype=float), coder.codes_from_scores(held_out).astype(float)))
 
 
 def _coder_notes(coder: Any, n: int) -> dict[str, Any] | None:
@@ -162,13 +181,18 @@ def resolve_label_mode(setting: str, labels: np.ndarray) -> str:
     return setting
 
 
-def best_coder(results: list[dict[str, Any]], scheme: str) -> str:
-    """The coder with the highest out-of-fold macro-F1 under ``scheme`` (ties: the first listed)."""
-    scored = [(r["summary"].get("macro_f1"), i, r["coder"]) for i, r in enumerate(results) if r["scheme"] == scheme]
-    scored = [(f, -i, c) for f, i, c in scored if f is not None and f == f]
+def best_coder(outputs: dict[tuple[str, str], dict[str, Any]], scheme: str) -> tuple[str, dict[str, float]]:
+    """The coder with the highest inner-validation macro-F1 under ``scheme`` (ties: the first listed), and every coder's.
+
+    Chosen on the coders' own inner validation (:func:`inner_macro_f1`), not on the outer held-out
+    quotes, so the held-out figures reported for the chosen coder are not inflated by the choice.
+    Coders without inner validation (the majority floor, zero-shot coders) cannot be chosen.
+    """
+    scored = {coder: out["inner_macro_f1"] for (s, coder), out in outputs.items() if s == scheme and out.get("inner_macro_f1") is not None}
     if not scored:
-        raise ValueError(f"final_model.coder is 'best' but no coder has a macro-F1 under {scheme}")
-    return max(scored)[2]
+        raise ValueError(f"final_model.coder is 'best' but no coder under {scheme} has an inner validation to choose by")
+    names = list(scored)
+    return max(names, key=lambda c: (scored[c], -names.index(c))), scored
 
 
 def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = None, base_dir: Path | None = None,
@@ -257,7 +281,10 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     folder.write_text(MODEL_ANNOTATIONS, model_annotations(evaluated_ids, codes, outputs).to_csv(index=False))
 
     if config.final_model.coder:
-        chosen = config.final_model.coder if config.final_model.coder != "best" else best_coder(results, config.splits[0].label)
+        chosen, inner = config.final_model.coder, None
+        if chosen == "best":
+            chosen, inner = best_coder(outputs, config.splits[0].label)
+            say(f"best on inner validation: {chosen} (" + ", ".join(f"{c} {f:.3f}" for c, f in inner.items()) + ")")
         coder_cfg = next(c for c in config.coders if c.name == chosen)
         say(f"training the final {coder_cfg.name} on all {len(texts)} quotes")
         final = make_coder(coder_cfg.name, **coder_cfg.params)
@@ -271,6 +298,9 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
             corpus.codebook.to_yaml(folder.path / "model" / "codebook.yaml")
         folder.info["model"] = {"folder": "model", "coder": coder_cfg.name,
                                 "use": f"lived-themes predict {folder.path} INPUT.csv -o OUTPUT.jsonl"}
+        if inner is not None:
+            folder.info["model"]["chosen_by"] = {"rule": "highest inner-validation macro-F1 (never the held-out quotes)",
+                                                 "inner_macro_f1": inner}
     folder.info["load_reports"] = [r.summary() for r in corpus.reports]
     folder.write_report(metrics, config=resolved_params(config), figures=config.output.figures, html=config.output.html)
     folder.finish()
