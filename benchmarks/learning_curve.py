@@ -8,6 +8,7 @@ quotes in the full training side. Macro-F1 intervals resample test respondents (
 A coder that fails at a size (e.g. too few quotes for its inner folds) is reported, not hidden.
 
     python benchmarks/learning_curve.py                       # everything (long: hours on 2 CPU cores)
+    python benchmarks/learning_curve.py --expensive-max 800   # the README figure: fine-tuned coders up to 800 quotes
     python benchmarks/learning_curve.py --sizes 25,50 --coders majority.v1,tfidf-logreg.v2 --max-test 300
 
 Writes one PNG (``--png``) and optionally the figures as JSON (``--out``). Reads ../shared/datasets.
@@ -34,7 +35,10 @@ import nhs_quality  # noqa: E402  (same folder: the NHS file and its respondent 
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MHSTIGMA = REPO.parent / "shared/datasets/mhstigma_interview/train.csv"
-ALL_CODERS = ["majority.v1", "tfidf-logreg.v2", "knn.v1", "codebook-similarity.v1", "setfit.v2", "transformer.v1", "ensemble.v1"]
+ALL_CODERS = ["majority.v1", "tfidf-logreg.v2", "knn.v1", "embedding-logreg.v1", "codebook-similarity.v1", "setfit.v2", "transformer.v1",
+              "ensemble.v1"]
+#: Coders that fine-tune an encoder: minutes per fit on 2 CPU cores, so ``--expensive-max`` can stop them early.
+EXPENSIVE = ("setfit.v1", "setfit.v2", "transformer.v1", "ensemble.v1")
 ALL_SIZES = "25,50,100,200,400,800,all"
 
 
@@ -66,6 +70,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--epochs", type=int, default=3, help="transformer.v1 epochs")
     p.add_argument("--setfit-max-pairs", type=int, default=4000)
     p.add_argument("--n-boot", type=int, default=500)
+    p.add_argument("--expensive-max", type=int, default=None,
+                   help=f"train {', '.join(EXPENSIVE)} only up to this many quotes (the rest of their curve is not run, and says so)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--png", type=Path, default=REPO / "docs" / "figures" / "learning_curve.png")
     p.add_argument("--out", type=Path, default=None, help="also write the figures as JSON here")
@@ -83,10 +89,12 @@ def make(name: str, task: Task, args: argparse.Namespace) -> Any:
         return make_coder(name, tune=True, use_examples=False)  # examples may be quotes of this corpus
     if name == "knn.v1":
         return make_coder(name, k=10)
-    if name == "ensemble.v1":
-        members = [{"name": "tfidf-logreg.v2", "params": {"seed": args.seed}}, {"name": "knn.v1", "params": {"k": 10}},
+    if name == "ensemble.v1":  # as in benchmarks/nhs_quality.py: mean of words+chars TF-IDF and the transformer
+        members = [{"name": "tfidf-logreg.v2", "params": {"char_ngrams": [2, 5], "seed": args.seed}},
                    {"name": "transformer.v1", "params": {"epochs": args.epochs, "validation_group": task.group, "seed": args.seed}}]
-        return make_coder(name, members=members, combine="stack", inner_group=task.group, seed=args.seed)
+        return make_coder(name, members=members, combine="mean", inner_folds=2, inner_group=task.group, seed=args.seed)
+    if name == "embedding-logreg.v1":
+        return make_coder(name, seed=args.seed)
     if name.startswith("tfidf-logreg"):
         return make_coder(name, seed=args.seed)
     return make_coder(name)
@@ -172,6 +180,10 @@ def run_curve(task: Task, coders: list[str], sizes: list[int], args: argparse.Na
         idx = np.sort(order[:size])
         for name in coders:
             row: dict[str, Any] = {"corpus": task.name, "coder": name, "n_train": int(size)}
+            if name in EXPENSIVE and args.expensive_max is not None and size > args.expensive_max:
+                row["skipped"] = f"not run above --expensive-max {args.expensive_max}"
+                rows.append(row)
+                continue
             started = time.perf_counter()
             try:
                 coder = make(name, task, args)
@@ -198,7 +210,8 @@ def print_table(rows: list[dict[str, Any]]) -> None:
             cells = []
             for s in sizes:
                 r = next((r for r in rows if r["corpus"] == corpus and r["coder"] == coder and r["n_train"] == s), None)
-                cells.append("" if r is None else ("failed" if "error" in r else f"{r['macro_f1']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]"))
+                cells.append("" if r is None else "not run" if "skipped" in r else "failed" if "error" in r
+                             else f"{r['macro_f1']:.2f} [{r['ci_low']:.2f}, {r['ci_high']:.2f}]")
             print(f"| {coder} | " + " | ".join(cells) + " |")
 
 

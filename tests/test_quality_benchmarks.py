@@ -53,6 +53,16 @@ def test_learning_curve_rows_and_figure(tmp_path: Path) -> None:
     lc.print_table(rows)
 
 
+def test_learning_curve_skips_expensive_coders_above_the_cap_and_says_so() -> None:
+    lc = _benchmark("learning_curve")
+    args = lc.parse_args(["--n-boot", "5", "--expensive-max", "25"])
+    rows = lc.run_curve(tiny_task(lc), ["majority.v1", "transformer.v1"], [50], args)
+    skipped = [r for r in rows if r["coder"] == "transformer.v1"]
+    assert skipped[0]["skipped"].startswith("not run above --expensive-max 25") and "macro_f1" not in skipped[0]
+    assert "macro_f1" in next(r for r in rows if r["coder"] == "majority.v1")
+    lc.print_table(rows)
+
+
 def test_learning_curve_reports_a_failing_coder_instead_of_crashing(monkeypatch: pytest.MonkeyPatch) -> None:
     lc = _benchmark("learning_curve")
 
