@@ -73,7 +73,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--expensive-max", type=int, default=None,
                    help=f"train {', '.join(EXPENSIVE)} only up to this many quotes (the rest of their curve is not run, and says so)")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--png", type=Path, default=REPO / "docs" / "figures" / "learning_curve.png")
+    p.add_argument("--png", type=Path, default=REPO / "benchmarks" / "results" / "learning_curve.png")
     p.add_argument("--out", type=Path, default=None, help="also write the figures as JSON here")
     return p.parse_args(argv)
 
