@@ -187,3 +187,26 @@ def test_single_label_mode_best_coder_and_calibration(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == ["x1", "x2"] and all(len(r["codes"]) <= 1 for r in rows)
+
+
+def test_inner_macro_f1_cross_fits_thresholds_so_a_small_validation_set_is_not_favoured() -> None:
+    """Thresholds tuned and scored on the same few quotes flatter a coder; cross-fitted ones do not."""
+    from lived_themes.coders.baselines import MajorityCoder
+    from lived_themes.experiment.coding import inner_macro_f1
+
+    rng = np.random.default_rng(0)
+    y = (rng.random((40, 6)) < 0.2).astype(float)
+    noise = MajorityCoder()
+    noise.codes_, noise.thresholds_ = list("abcdef"), np.full(6, 0.5)
+    noise.tuning_ = (y, rng.random(y.shape))  # scores that know nothing about the codes
+    from lived_themes.coders.base import tune_thresholds
+    from lived_themes.evaluation.metrics import macro_f1
+
+    same_quotes = macro_f1(y, (noise.tuning_[1] >= tune_thresholds(y, noise.tuning_[1])[None, :]).astype(float))
+    assert inner_macro_f1(noise) < same_quotes  # tuning on the scored quotes is optimistic
+    perfect = MajorityCoder()
+    perfect.codes_, perfect.thresholds_ = list("abcdef"), np.full(6, 0.5)
+    perfect.tuning_ = (y, y * 0.9 + 0.05)
+    assert inner_macro_f1(perfect) == 1.0  # a coder identical to the reference scores perfectly
+    perfect.tuning_ = None
+    assert inner_macro_f1(perfect) is None

@@ -138,20 +138,31 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
     return out
 
 
-def inner_macro_f1(coder: Any) -> float | None:
-    """Macro-F1 of a fitted coder on the held-out scores it tuned itself on (``tuning_``), by its own rule; None without.
+def inner_macro_f1(coder: Any, *, seed: int = 0) -> float | None:
+    """Macro-F1 of a fitted coder on the held-out scores it tuned itself on (``tuning_``); None without.
 
     Inner validation only (out-of-fold scores, or the coder's validation split), never the outer test
-    quotes, so choosing a coder by it leaves the held-out figures unbiased. Optimistic for every coder
-    alike, since thresholds were tuned on the same scores.
+    quotes, so choosing a coder by it leaves the held-out figures unbiased. Thresholds are cross-fitted
+    (tuned on one half of those quotes, scored on the other, and back), so a coder that tuned 30
+    thresholds on a few hundred validation quotes does not look better than one tuned on thousands
+    of out-of-fold scores merely because its thresholds fit its own validation set.
     """
+    from lived_themes.coders.base import tune_thresholds
+    from lived_themes.coders.single_label import argmax_or_none, tune_none_threshold
     from lived_themes.evaluation.metrics import macro_f1
 
     tuning = getattr(coder, "tuning_", None)
-    if tuning is None or len(tuning[0]) == 0:
+    if tuning is None or len(tuning[0]) < 4:
         return None
-    y, held_out = tuning
-    return float(macro_f1(np.asarray(y, dtype=float), coder.codes_from_scores(held_out).astype(float)))
+    y, held_out = np.asarray(tuning[0], dtype=float), np.asarray(tuning[1], dtype=float)
+    halves = np.array_split(np.random.default_rng(seed).permutation(len(y)), 2)
+    predicted = np.zeros_like(y)
+    for tune_on, score_on in (halves, halves[::-1]):
+        if getattr(coder, "none_threshold_", None) is not None:  # single-label mode: top code or none
+            predicted[score_on] = argmax_or_none(held_out[score_on], tune_none_threshold(y[tune_on], held_out[tune_on]))
+        else:
+            predicted[score_on] = held_out[score_on] >= tune_thresholds(y[tune_on], held_out[tune_on])[None, :]
+    return float(macro_f1(y, predicted))
 
 
 def _coder_notes(coder: Any, n: int) -> dict[str, Any] | None:
