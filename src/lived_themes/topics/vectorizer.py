@@ -13,6 +13,10 @@ from functools import lru_cache
 from typing import Any
 
 BLANK = "blank:en"
+#: Texts longer than this are lemmatised in pieces cut at spaces, never cached: BERTopic joins a topic's
+#: quotes into one document, which at a few hundred thousand quotes passes spaCy's limit (``nlp.max_length``,
+#: 1,000,000 characters) and would hold megabytes per entry in the per-text cache.
+LONG_TEXT = 100_000
 
 
 @lru_cache(maxsize=4)
@@ -50,6 +54,8 @@ class LemmaTokenizer:
         self.extra_stop_words = tuple(sorted({w.lower() for w in extra_stop_words}))
 
     def __call__(self, text: str) -> list[str]:
+        if len(text) > LONG_TEXT:  # cut at spaces, which the tokenizer splits on anyway: the same lemmas
+            return [w for lemmas in self.many(_pieces(text, LONG_TEXT)) for w in lemmas]
         return list(_lemmas(self.pipeline, self.extra_stop_words, text))
 
     def many(self, texts: Iterable[str], *, batch_size: int = 256) -> list[list[str]]:
@@ -61,6 +67,19 @@ class LemmaTokenizer:
 
     def __repr__(self) -> str:
         return f"LemmaTokenizer({self.pipeline!r})"
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    """``text`` cut at spaces into pieces of at most ``size`` characters (a longer run without a space is cut where it falls)."""
+    pieces, start = [], 0
+    while start < len(text):
+        stop = start + size
+        if stop < len(text):
+            cut = text.rfind(" ", start, stop)
+            stop = cut if cut > start else stop
+        pieces.append(text[start:stop])
+        start = stop + 1 if stop < len(text) and text[stop] == " " else stop
+    return pieces
 
 
 def _keep(doc: Any, stop: set[str]) -> list[str]:
