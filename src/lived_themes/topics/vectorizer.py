@@ -13,10 +13,13 @@ from functools import lru_cache
 from typing import Any
 
 BLANK = "blank:en"
-#: Texts longer than this are lemmatised in pieces cut at spaces, never cached: BERTopic joins a topic's
-#: quotes into one document, which at a few hundred thousand quotes passes spaCy's limit (``nlp.max_length``,
-#: 1,000,000 characters) and would hold megabytes per entry in the per-text cache.
-LONG_TEXT = 100_000
+#: Texts longer than this are not lemmatised (nor cached) whole. BERTopic joins each topic's quotes into
+#: one document: re-lemmatised for every chunk by the online mode, and past spaCy's limit
+#: (``nlp.max_length``, 1,000,000 characters) at a few hundred thousand quotes. A blank pipeline's
+#: tokens and lookup lemmas depend only on the space-separated word, so such a text is lemmatised word
+#: by word with each word cached (the same lemmas, much faster); other pipelines tag in context, so
+#: they get pieces of up to this length cut at spaces.
+LONG_TEXT = 10_000
 
 
 @lru_cache(maxsize=4)
@@ -54,7 +57,9 @@ class LemmaTokenizer:
         self.extra_stop_words = tuple(sorted({w.lower() for w in extra_stop_words}))
 
     def __call__(self, text: str) -> list[str]:
-        if len(text) > LONG_TEXT:  # cut at spaces, which the tokenizer splits on anyway: the same lemmas
+        if len(text) > LONG_TEXT:  # see LONG_TEXT
+            if self.pipeline.startswith("blank:"):
+                return [w for word in text.split(" ") if word for w in _lemmas(self.pipeline, self.extra_stop_words, word)]
             return [w for lemmas in self.many(_pieces(text, LONG_TEXT)) for w in lemmas]
         return list(_lemmas(self.pipeline, self.extra_stop_words, text))
 
