@@ -56,6 +56,18 @@ def chunk_bounds(n: int, chunk_size: int, minimum: int) -> list[tuple[int, int]]
     return bounds
 
 
+def _one_blas_thread() -> Any:
+    """BLAS on one thread for the small per-chunk products and PCA updates.
+
+    OpenBLAS's idle threads spin-wait: on a busy two-core machine its second thread made the chunked
+    fit many times slower (docs/scaling.md gives the measurement), and one thread also makes the
+    result independent of the machine's thread count.
+    """
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 class OnlineBERTopicModel(TopicModel):
     """BERTopic's online mode (IncrementalPCA, MiniBatchKMeans, OnlineCountVectorizer) over chunks (module docstring)."""
 
@@ -117,7 +129,7 @@ class OnlineBERTopicModel(TopicModel):
         if int(self.chunk_size) < k:
             raise ValueError(f"chunk_size ({self.chunk_size}) must be at least the number of topics ({k}): k-means starts from the first chunk")
         bounds = chunk_bounds(n, int(self.chunk_size), max(k, int(self.n_components)))
-        with tempfile.TemporaryDirectory(prefix="lived-themes-online-") as spill:
+        with tempfile.TemporaryDirectory(prefix="lived-themes-online-") as spill, _one_blas_thread():
             cache = Path(self.embedding_cache) if self.embedding_cache else Path(spill)
             model = None
             for start, stop in bounds:
@@ -178,8 +190,9 @@ class OnlineBERTopicModel(TopicModel):
         texts = list(texts)
         out = np.zeros(len(texts), dtype=int)
         cache = Path(self.embedding_cache) if self.embedding_cache else None
-        for start, stop in chunk_bounds(len(texts), int(self.chunk_size), 1):
-            out[start:stop] = self._assign(self._chunk_embeddings(texts, embeddings, start, stop, cache))[0]
+        with _one_blas_thread():
+            for start, stop in chunk_bounds(len(texts), int(self.chunk_size), 1):
+                out[start:stop] = self._assign(self._chunk_embeddings(texts, embeddings, start, stop, cache))[0]
         return out
 
     def topic_words(self, n: int = 10) -> dict[int, list[str]]:
