@@ -1,7 +1,8 @@
-"""Wall time and peak memory of predict, evaluation and describe at 10k, 100k and 1M synthetic quotes.
+"""Wall time and peak memory of predict, evaluation, describe and topic models at 10k, 100k and 1M synthetic quotes.
 
     HF_HUB_OFFLINE=1 PYTHONPATH=src python benchmarks/scale.py [--sizes 10000 100000 1000000]
-        [--steps predict-tfidf predict-transformer evaluate describe] [--transformer-max 10000] [--n-boot 1000]
+        [--steps predict-tfidf predict-transformer evaluate describe topics] [--transformer-max 10000] [--n-boot 1000]
+        [--topics-v2-max 100000]
 
 Quotes come from ``benchmarks/synthetic_corpus.py`` (NHS comments drawn with replacement, 35 codes, 12
 sites, participants of three quotes, a second coder on 10%). Every step runs in its own Python process
@@ -16,6 +17,20 @@ separate. Steps:
   a model that flips 3% of the reference coder's decisions: per-code and headline metrics, by site,
   cluster bootstrap by participant (``--n-boot``), alt-test, chance-corrected agreement.
 * ``describe``: ``lived-themes describe`` on the corpus folder.
+* ``topics``: fit ``bertopic.v2`` and ``bertopic-online.v1`` (registered defaults: 25 topics from
+  2,500 quotes on) on every quote. **What is timed:** the synthetic quotes repeat the ~6,300 distinct
+  NHS comments, and encoding a million quotes with MiniLM on two cores would take hours, so every
+  distinct comment is embedded once (the ``encoder`` line, printed before the table, gives that rate
+  in texts/s: multiply to get the encoding cost of a real corpus of distinct quotes), and each fit is
+  handed those embeddings gathered per quote. The table therefore measures reduction + clustering +
+  topic words + assigning every quote, not encoding. ``bertopic.v2`` gets the whole n x 384 matrix
+  (as the topic runner gives it); ``bertopic-online.v1`` gets a view that gathers one chunk's rows
+  at a time, as it would read them from its chunk cache, so its peak memory is the chunk's and not
+  the corpus's. ``bertopic.v2`` runs only up to ``--topics-v2-max`` quotes (k-means with ten restarts
+  on the full matrix; see the note in the table). ``seconds`` is the whole child process (imports and
+  reading the quotes included), ``fit_s`` the fit alone (BERTopic already imported); ``nmi_code`` is the normalised mutual
+  information between topics and coder_a's first code per quote (a rough check that the topics still
+  follow the codes, not a quality study; see docs/topics.md for those).
 
 Timings on a shared machine are wall times: say so beside any table made while other jobs ran.
 """
@@ -30,10 +45,13 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
-STEPS = ("predict-tfidf", "predict-transformer", "evaluate", "describe")
+STEPS = ("predict-tfidf", "predict-transformer", "evaluate", "describe", "topics")
+TOPIC_MODELS = ("bertopic.v2", "bertopic-online.v1")
+POOL = "nhs_pool_minilm"
 
 
 def _peak_mb() -> float:
@@ -104,6 +122,83 @@ def step_describe(data: Path) -> dict:
     return {}
 
 
+def _pool_texts() -> tuple[list[str], Any]:
+    """The distinct NHS comments in a fixed order, and coder_a's first code of each (as synthetic_corpus draws them)."""
+    import numpy as np
+
+    sys.path.insert(0, str(HERE))
+    from synthetic_corpus import nhs_pool
+
+    from lived_themes.topics.base import primary_codes
+
+    texts, labels, _ = nhs_pool(35)
+    first: dict[str, int] = {}
+    for i, text in enumerate(texts):
+        first.setdefault(text, i)
+    unique = list(first)
+    return unique, primary_codes(labels[[first[t] for t in unique]].astype(float))
+
+
+def step_embed_pool(work: Path) -> dict:
+    """MiniLM embeddings of every distinct NHS comment, once; the encoder's rate is measured here, apart from the fits."""
+    import hashlib
+
+    import numpy as np
+
+    from lived_themes.coders.embeddings import encode_chunk, load_sentence_encoder
+
+    unique, _ = _pool_texts()
+    load_sentence_encoder(None)  # loading is not encoding
+    t0 = time.perf_counter()
+    vectors = encode_chunk(unique)
+    seconds = time.perf_counter() - t0
+    partial = work / f"{POOL}.npy.partial"
+    with open(partial, "wb") as handle:
+        np.save(handle, vectors, allow_pickle=False)
+    partial.replace(work / f"{POOL}.npy")
+    info = {"texts": len(unique), "encode_s": round(seconds, 1), "texts_per_s": round(len(unique) / seconds, 1),
+            "sha256": hashlib.sha256("\x00".join(unique).encode("utf-8")).hexdigest()}
+    (work / f"{POOL}.json").write_text(json.dumps(info), encoding="utf-8")
+    return info
+
+
+class Rows:
+    """``pool[pick[start:stop]]`` on slicing: one chunk's embeddings at a time, never the n x d matrix."""
+
+    def __init__(self, pool: Any, pick: Any) -> None:
+        self.pool, self.pick = pool, pick
+
+    def __len__(self) -> int:
+        return len(self.pick)
+
+    def __getitem__(self, rows: slice) -> Any:
+        return self.pool[self.pick[rows]]
+
+
+def step_topics(name: str, data: Path, work: Path) -> dict:
+    import numpy as np
+    import pyarrow.parquet as pq
+    from sklearn.metrics import normalized_mutual_info_score
+
+    from lived_themes.topics.base import make_topic_model
+
+    unique, first_code = _pool_texts()
+    row = {t: i for i, t in enumerate(unique)}
+    column = pq.read_table(data / "quotes.parquet", columns=["text"]).column("text").combine_chunks().dictionary_encode()
+    pick = np.array([row[t] for t in column.dictionary.to_pylist()], dtype=np.int64)[column.indices.to_numpy()]
+    del column
+    texts = [unique[i] for i in pick]  # the pool's string objects, shared: the text column is not held twice
+    pool = np.load(work / f"{POOL}.npy")
+    embeddings = pool[pick] if name == "bertopic.v2" else Rows(pool, pick)
+    import bertopic  # noqa: F401  (its import, about ten seconds here, is in ``seconds``, not in ``fit_s``)
+
+    t0 = time.perf_counter()
+    model = make_topic_model(name).fit(texts, embeddings=embeddings)
+    fit_s = time.perf_counter() - t0
+    return {"fit_s": round(fit_s, 1), "topics": len(model.topic_ids),
+            "nmi_code": round(float(normalized_mutual_info_score(first_code[pick], model.topics_)), 3)}
+
+
 def child(args: argparse.Namespace) -> None:
     t0 = time.perf_counter()
     name, rest = args.child[0], args.child[1:]
@@ -113,6 +208,10 @@ def child(args: argparse.Namespace) -> None:
         info = step_predict(Path(rest[0]), Path(rest[1]), Path(rest[2]))
     elif name == "evaluate":
         info = step_evaluate(Path(rest[0]), int(rest[1]))
+    elif name == "embed-pool":
+        info = step_embed_pool(Path(rest[0]))
+    elif name == "topics":
+        info = step_topics(rest[0], Path(rest[1]), Path(rest[2]))
     else:
         info = step_describe(Path(rest[0]))
     print(json.dumps({"seconds": round(time.perf_counter() - t0, 1), "peak_mb": round(_peak_mb()), **info}))
@@ -132,6 +231,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--steps", nargs="+", choices=STEPS, default=list(STEPS))
     p.add_argument("--transformer-max", type=int, default=10_000)
     p.add_argument("--n-boot", type=int, default=1000)
+    p.add_argument("--topics-v2-max", type=int, default=100_000,
+                   help="largest corpus bertopic.v2 is fitted on (k-means with ten restarts on the whole n x 384 matrix)")
     p.add_argument("--work", type=Path, default=REPO / "runs" / "scale")
     p.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -150,6 +251,12 @@ def main(argv: list[str] | None = None) -> None:
                 info = run_child("train", kind, str(work), str(folder))
                 print(f"trained {kind}: {info}", flush=True)
             models[kind] = folder
+    if "topics" in args.steps:
+        if not (work / f"{POOL}.npy").exists():
+            info = run_child("embed-pool", str(work))
+        else:
+            info = {**json.loads((work / f"{POOL}.json").read_text(encoding="utf-8")), "recorded": "when the pool was embedded"}
+        print(f"encoder (packaged all-MiniLM-L6-v2, every distinct NHS comment once; the topic fits below do not encode): {info}", flush=True)
     print("| step | quotes | seconds | peak RSS (MB) | notes |\n|---|---|---|---|---|", flush=True)
     for n in args.sizes:
         data = work / f"synth_{n}"
@@ -166,6 +273,16 @@ def main(argv: list[str] | None = None) -> None:
                 info = run_child("predict", str(models[kind]), str(data), str(out))
             elif step == "evaluate":
                 info = run_child("evaluate", str(data), str(args.n_boot))
+            elif step == "topics":
+                for name in TOPIC_MODELS:
+                    if name == "bertopic.v2" and n > args.topics_v2_max:
+                        print(f"| topics {name} | {n:,} | – | – | not run (> --topics-v2-max {args.topics_v2_max:,}): k-means with ten "
+                              "restarts over the whole matrix; use bertopic-online.v1 |", flush=True)
+                        continue
+                    info = run_child("topics", name, str(data), str(work))
+                    notes = ", ".join(f"{k}={v}" for k, v in info.items() if k not in ("seconds", "peak_mb"))
+                    print(f"| topics {name} | {n:,} | {info.get('seconds', '–')} | {info.get('peak_mb', '–')} | {notes} |", flush=True)
+                continue
             else:
                 info = run_child("describe", str(data))
             notes = ", ".join(f"{k}={v}" for k, v in info.items() if k not in ("seconds", "peak_mb"))

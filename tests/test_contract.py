@@ -41,6 +41,8 @@ PINNED_DEFAULTS = {
                     "max_df": 0.95, "ngram_range": (1, 1), "reduce_frequent_words": False, "representation": "ctfidf",
                     "mmr_diversity": 0.3, "top_n_words": 25, "zeroshot_min_similarity": 0.4, "spacy_pipeline": "blank:en", "seed": 42,
                     "device": None},
+    "bertopic-online.v1": {"encoder": None, "n_topics": None, "chunk_size": 10_000, "n_components": 5, "decay": None, "delete_min_df": None,
+                           "top_n_words": 25, "spacy_pipeline": "blank:en", "embedding_cache": None, "seed": 42, "device": None},
     "bertopic.v1": {"encoder": None, "mode": "unsupervised", "n_neighbors": None, "n_components": 5, "min_cluster_size": None,
                     "min_samples": None, "nr_topics": None, "top_n_words": 25, "zeroshot_min_similarity": 0.4,
                     "spacy_pipeline": "blank:en", "seed": 42, "device": None},
@@ -82,7 +84,8 @@ def test_every_registered_name_has_pinned_defaults(name: str) -> None:
 
 
 def test_get_params_reports_the_constructor_defaults() -> None:
-    for name in ("majority.v1", "tfidf-logreg.v1", "tfidf-logreg.v2", "codebook-similarity.v1", "topic-coder.v1", "lda.v1", "nmf.v1"):
+    for name in ("majority.v1", "tfidf-logreg.v1", "tfidf-logreg.v2", "codebook-similarity.v1", "topic-coder.v1", "lda.v1", "nmf.v1",
+                 "bertopic-online.v1"):
         cls = get_coder_class(name) if name in CODERS else get_topic_model_class(name)
         assert cls().get_params() == PINNED_DEFAULTS[name], name
 
@@ -115,6 +118,7 @@ LIGHT = {
     "topic-coder.v1": {"topic_model": "lda.v1", "topic_params": {"n_topics": 3, "max_iter": 20}},
     "lda.v1": {"n_topics": 3, "max_iter": 20},
     "nmf.v1": {"n_topics": 3, "max_iter": 50},
+    "bertopic-online.v1": {"encoder": "hashing", "n_topics": 3, "chunk_size": 8},
     "llm.v1": {"encoder": "hashing", "k": 3, "timeout": 5.0},  # base_url: the fake local server the test starts
 }
 HEAVY = {

@@ -34,3 +34,16 @@ def test_unknown_pipeline_and_kind_are_explained() -> None:
 
 def test_auto_min_df_grows_with_corpus() -> None:
     assert [auto_min_df(n) for n in (50, 5_000, 300_000)] == [1, 2, 5]
+
+
+def test_long_texts_are_lemmatised_in_pieces_with_the_same_lemmas(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A topic's joined quotes (BERTopic's c-TF-IDF input) are lemmatised word by word: the lemmas do not change."""
+    from lived_themes.topics import vectorizer
+
+    text = " ".join(["The nurses were running,  and the mice didn't listen\nto me (see www.nhs.uk); A&E's well-known wait-times."] * 40)
+    whole = LemmaTokenizer()(text)
+    monkeypatch.setattr(vectorizer, "LONG_TEXT", 100)
+    pieces = vectorizer._pieces(text, 100)
+    assert len(pieces) > 20 and all(len(p) <= 100 for p in pieces) and " ".join(pieces) == text
+    assert LemmaTokenizer()(text) == whole and whole[:4] == ["nurse", "run", "mouse", "listen"]
+    assert LemmaTokenizer().many([text]) == [whole]

@@ -6,13 +6,15 @@ is accepted wherever an encoder name is (coders, topic models, ``encode``).
 
 Encoding is the slow step shared by zero-shot coding, SetFit and topic models, so embeddings are
 cached per (encoder, text) in memory and, when a cache folder is given, on local disk as .npy
-(never sent anywhere).
+(never sent anywhere). :func:`encode_chunk` caches one .npy per chunk instead and keeps nothing in
+memory, for corpora of a million quotes (``bertopic-online.v1``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import os
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -191,3 +193,47 @@ def encode(
     if not keys:
         return np.zeros((0, 0), dtype=np.float32)
     return np.stack([_MEMORY[k] for k in keys])
+
+
+#: Sub-folder of a cache folder holding :func:`encode_chunk`'s files, one .npy per chunk.
+CHUNK_DIR = "chunks"
+
+
+def encode_chunk(texts: Sequence[str], *, encoder: str | None = None, cache_dir: str | Path | None = None, device: str | None = None,
+                 batch_size: int = 64) -> np.ndarray:
+    """Normalised embeddings of one chunk, cached on disk as one .npy per chunk (not one per text).
+
+    :func:`encode` keeps one .npy per text and every vector in process memory: right for a few
+    thousand quotes, but a million files and an unbounded in-memory cache at consortium scale. Here
+    each distinct text of the chunk is encoded once, nothing stays in memory, and the file is written
+    under a temporary name and renamed, so an interrupted run leaves no partial file. The key covers
+    every text of the chunk in order: the same corpus cut into the same chunks hits the cache, a
+    changed quote misses only its own chunk.
+    """
+    texts = list(texts)
+    if not texts:
+        return np.zeros((0, 0), dtype=np.float32)
+    name = resolve_encoder(encoder)
+    file = None
+    if cache_dir is not None:
+        digest = hashlib.sha256(f"{name}|norm=True|{len(texts)}".encode("utf-8"))
+        for text in texts:
+            digest.update(b"\x00" + text.encode("utf-8"))
+        file = Path(cache_dir) / CHUNK_DIR / f"{digest.hexdigest()}.npy"
+        if file.exists():
+            return np.load(file, allow_pickle=False)
+    unique = list(dict.fromkeys(texts))
+    vectors = np.asarray(
+        load_sentence_encoder(encoder, device).encode(unique, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True,
+                                                      show_progress_bar=False),
+        dtype=np.float32,
+    )
+    row = {text: i for i, text in enumerate(unique)}
+    block = vectors[[row[t] for t in texts]]
+    if file is not None:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        partial = file.with_name(f"{file.name}.{os.getpid()}.partial")
+        with open(partial, "wb") as handle:
+            np.save(handle, block, allow_pickle=False)
+        partial.replace(file)
+    return block

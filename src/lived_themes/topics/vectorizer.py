@@ -13,6 +13,13 @@ from functools import lru_cache
 from typing import Any
 
 BLANK = "blank:en"
+#: Texts longer than this are not lemmatised (nor cached) whole. BERTopic joins each topic's quotes into
+#: one document: re-lemmatised for every chunk by the online mode, and past spaCy's limit
+#: (``nlp.max_length``, 1,000,000 characters) at a few hundred thousand quotes. A blank pipeline's
+#: tokens and lookup lemmas depend only on the space-separated word, so such a text is lemmatised word
+#: by word with each word cached (the same lemmas, much faster); other pipelines tag in context, so
+#: they get pieces of up to this length cut at spaces.
+LONG_TEXT = 10_000
 
 
 @lru_cache(maxsize=4)
@@ -50,6 +57,10 @@ class LemmaTokenizer:
         self.extra_stop_words = tuple(sorted({w.lower() for w in extra_stop_words}))
 
     def __call__(self, text: str) -> list[str]:
+        if len(text) > LONG_TEXT:  # see LONG_TEXT
+            if self.pipeline.startswith("blank:"):
+                return [w for word in text.split(" ") if word for w in _lemmas(self.pipeline, self.extra_stop_words, word)]
+            return [w for lemmas in self.many(_pieces(text, LONG_TEXT)) for w in lemmas]
         return list(_lemmas(self.pipeline, self.extra_stop_words, text))
 
     def many(self, texts: Iterable[str], *, batch_size: int = 256) -> list[list[str]]:
@@ -61,6 +72,19 @@ class LemmaTokenizer:
 
     def __repr__(self) -> str:
         return f"LemmaTokenizer({self.pipeline!r})"
+
+
+def _pieces(text: str, size: int) -> list[str]:
+    """``text`` cut at spaces into pieces of at most ``size`` characters (a longer run without a space is cut where it falls)."""
+    pieces, start = [], 0
+    while start < len(text):
+        stop = start + size
+        if stop < len(text):
+            cut = text.rfind(" ", start, stop)
+            stop = cut if cut > start else stop
+        pieces.append(text[start:stop])
+        start = stop + 1 if stop < len(text) and text[stop] == " " else stop
+    return pieces
 
 
 def _keep(doc: Any, stop: set[str]) -> list[str]:
