@@ -18,7 +18,7 @@ separate. Steps:
   cluster bootstrap by participant (``--n-boot``), alt-test, chance-corrected agreement.
 * ``describe``: ``lived-themes describe`` on the corpus folder.
 * ``topics``: fit ``bertopic.v2`` and ``bertopic-online.v1`` (registered defaults: 25 topics from
-  2,500 quotes on) on every quote. **What is timed:** the synthetic quotes repeat the ~6,300 distinct
+  2,500 quotes on) on every quote. **What is timed:** the synthetic quotes repeat the 4,417 distinct
   NHS comments, and encoding a million quotes with MiniLM on two cores would take hours, so every
   distinct comment is embedded once (the ``encoder`` line, printed before the table, gives that rate
   in texts/s: multiply to get the encoding cost of a real corpus of distinct quotes), and each fit is
