@@ -6,11 +6,9 @@ The same three commands, on three machines, are the multi-machine recipe in docs
 
 from __future__ import annotations
 
+import importlib
 import os
-import socket
-import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -24,46 +22,21 @@ from lived_themes.predict import predict_records  # noqa: E402
 from lived_themes.predict.distributed import PREDICTION_COLUMNS, predict_partition, prediction_meta  # noqa: E402
 from lived_themes.registry import make_coder  # noqa: E402
 
-SRC = Path(__file__).resolve().parents[1] / "src"
+REPO = Path(__file__).resolve().parents[1]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _dask(*args: str) -> list[str]:
-    """``dask <args>`` with this interpreter (the ``dask`` console script of the same environment)."""
-    return [sys.executable, "-c", "import sys; from dask.__main__ import main; sys.argv[0] = 'dask'; sys.exit(main())", *args]
+def _cluster_starter():  # noqa: ANN202 - benchmarks/distributed_predict.py's dask_cluster, the one way the project starts a cluster
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    try:
+        return importlib.import_module("distributed_predict").dask_cluster
+    finally:
+        sys.path.remove(str(REPO / "benchmarks"))
 
 
 @pytest.fixture()
 def cluster(tmp_path: Path):
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]), "DASK_DISTRIBUTED__WORKER__DAEMON": "False"}
-    port = _free_port()
-    address = f"tcp://127.0.0.1:{port}"
-    logs = [open(tmp_path / f"{name}.log", "w") for name in ("scheduler", "worker1", "worker2")]
-    procs = [subprocess.Popen(_dask("scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"), env=env,
-                              stdout=logs[0], stderr=subprocess.STDOUT)]
-    try:
-        for log in logs[1:]:
-            procs.append(subprocess.Popen(_dask("worker", address, "--nthreads", "1", "--nworkers", "1", "--no-dashboard",
-                                                "--host", "127.0.0.1", "--memory-limit", "0"),
-                                          env=env, stdout=log, stderr=subprocess.STDOUT))
+    with _cluster_starter()(2, tmp_path) as address:
         yield address
-    finally:
-        for proc in reversed(procs):
-            proc.terminate()
-        deadline = time.monotonic() + 20
-        for proc in procs:
-            try:
-                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=5)
-        for log in logs:
-            log.close()
 
 
 def test_two_worker_cluster_codes_like_one_process(cluster: str, tmp_path: Path) -> None:
