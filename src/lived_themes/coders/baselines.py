@@ -73,6 +73,26 @@ def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
 
 
+def per_code_logreg(x: Any, labels: np.ndarray, *, C: float, max_iter: int, solver: str, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """One class-balanced logistic regression per code: (coef (k, d), intercept (k,)).
+
+    A code with fewer than two positive (or negative) quotes cannot be learned and gets a constant
+    score, its prevalence. Shared by every coder that fits regressions on features (TF-IDF, embeddings).
+    """
+    from sklearn.linear_model import LogisticRegression
+
+    coef, intercept = np.zeros((labels.shape[1], x.shape[1])), np.zeros(labels.shape[1])
+    for j in range(labels.shape[1]):
+        positives = int(labels[:, j].sum())
+        if min(positives, len(labels) - positives) < 2:
+            intercept[j] = _logit(positives / max(len(labels), 1))
+            continue
+        model = LogisticRegression(C=C, class_weight="balanced", max_iter=max_iter, random_state=seed, solver=solver)
+        model.fit(x, labels[:, j].astype(int))
+        coef[j], intercept[j] = model.coef_[0], model.intercept_[0]
+    return coef, intercept
+
+
 class TfidfLogRegCoder(Coder):
     """Word 1–n-gram TF-IDF and one class-balanced logistic regression per code, thresholds tuned out-of-fold.
 
@@ -138,8 +158,6 @@ class TfidfLogRegCoder(Coder):
 
     def _learn(self, texts: list[str], labels: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray]:
         """Fit TF-IDF and one regression per learnable code; returns (vectorizers, coef (k, d), intercept (k,))."""
-        from sklearn.linear_model import LogisticRegression
-
         vectorizer = [self._vectorizer()] + ([self._char_vectorizer()] if self.char_ngrams is not None else [])
         try:
             x = _stack([v.fit_transform(texts) for v in vectorizer])
@@ -150,17 +168,7 @@ class TfidfLogRegCoder(Coder):
             vectorizer = [self._vectorizer(["\x00"])]
             vectorizer[0].idf_ = np.ones(1)
             x = vectorizer[0].transform(texts)
-        coef = np.zeros((labels.shape[1], x.shape[1]))
-        intercept = np.zeros(labels.shape[1])
-        for j in range(labels.shape[1]):
-            positives = int(labels[:, j].sum())
-            if min(positives, len(labels) - positives) < 2:
-                intercept[j] = _logit(positives / max(len(labels), 1))
-                continue
-            model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=self.max_iter, random_state=self.seed,
-                                       solver=self.solver)
-            model.fit(x, labels[:, j].astype(int))
-            coef[j], intercept[j] = model.coef_[0], model.intercept_[0]
+        coef, intercept = per_code_logreg(x, labels, C=self.C, max_iter=self.max_iter, solver=self.solver, seed=self.seed)
         return vectorizer, coef, intercept
 
     @staticmethod

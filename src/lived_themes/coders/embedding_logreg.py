@@ -32,11 +32,6 @@ log = logging.getLogger(__name__)
 WEIGHTS = "weights.npz"
 
 
-def _logit(p: float) -> float:
-    p = min(max(p, 1e-6), 1 - 1e-6)
-    return float(np.log(p / (1 - p)))
-
-
 class EmbeddingLogRegCoder(Coder):
     """Frozen sentence embeddings and one class-balanced logistic regression per code, thresholds tuned out-of-fold."""
 
@@ -78,20 +73,9 @@ class EmbeddingLogRegCoder(Coder):
         return encode(inputs, encoder=self.encoder, device=self.device, batch_size=self.batch_size, normalize=True).astype(np.float64)
 
     def _learn(self, x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(coef (k, d), intercept (k,)); a code with fewer than two positives (or negatives) gets its prevalence."""
-        from sklearn.linear_model import LogisticRegression
+        from lived_themes.coders.baselines import per_code_logreg
 
-        coef, intercept = np.zeros((labels.shape[1], x.shape[1])), np.zeros(labels.shape[1])
-        for j in range(labels.shape[1]):
-            positives = int(labels[:, j].sum())
-            if min(positives, len(labels) - positives) < 2:
-                intercept[j] = _logit(positives / max(len(labels), 1))
-                continue
-            model = LogisticRegression(C=self.C, class_weight="balanced", max_iter=self.max_iter, solver="liblinear",
-                                       random_state=self.seed)
-            model.fit(x, labels[:, j].astype(int))
-            coef[j], intercept[j] = model.coef_[0], model.intercept_[0]
-        return coef, intercept
+        return per_code_logreg(x, labels, C=self.C, max_iter=self.max_iter, solver="liblinear", seed=self.seed)
 
     @staticmethod
     def _scores(x: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
