@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -91,6 +92,23 @@ def per_code_logreg(x: Any, labels: np.ndarray, *, C: float, max_iter: int, solv
         model.fit(x, labels[:, j].astype(int))
         coef[j], intercept[j] = model.coef_[0], model.intercept_[0]
     return coef, intercept
+
+
+def out_of_fold(labels: np.ndarray, *, n_splits: int, seed: int,
+                fit_score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
+    """Scores for every quote from ``fit_score(train_positions, test_positions)`` over multilabel-stratified folds."""
+    from lived_themes.splits import kfold_multilabel
+
+    scores = np.zeros(labels.shape)
+    for fold in kfold_multilabel(labels, n_splits=int(n_splits), seed=seed):
+        scores[fold.test_idx] = fit_score(fold.train_idx, fold.test_idx)
+    return scores
+
+
+def thresholds_from_out_of_fold(labels: np.ndarray, oof: np.ndarray) -> np.ndarray:
+    """Per-code thresholds tuned on out-of-fold scores; a code :func:`per_code_logreg` cannot learn keeps 0.5."""
+    learnable = np.minimum(labels.sum(0), len(labels) - labels.sum(0)) >= 2
+    return np.where(learnable, tune_thresholds(labels, oof), 0.5)
 
 
 class TfidfLogRegCoder(Coder):
@@ -179,25 +197,20 @@ class TfidfLogRegCoder(Coder):
 
     def _out_of_fold(self, texts: list[str], labels: np.ndarray) -> np.ndarray | None:
         """Scores for each training quote from a model that did not see it, or None when folds are impossible."""
-        from lived_themes.splits import kfold_multilabel
-
         if not self.tune or len(texts) < 2 * self.inner_folds:
             return None
-        scores = np.zeros(labels.shape)
-        for fold in kfold_multilabel(labels, n_splits=self.inner_folds, seed=self.seed):
-            vec, coef, intercept = self._learn([texts[i] for i in fold.train_idx], labels[fold.train_idx])
-            scores[fold.test_idx] = self._scores(vec, coef, intercept, [texts[i] for i in fold.test_idx])
-        return scores
+        def fit_score(train: np.ndarray, test: np.ndarray) -> np.ndarray:
+            return self._scores(*self._learn([texts[i] for i in train], labels[train]), [texts[i] for i in test])
+
+        return out_of_fold(labels, n_splits=self.inner_folds, seed=self.seed, fit_score=fit_score)
 
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
         assert labels is not None
         self.vectorizer_, self.coef_, self.intercept_ = self._learn(texts, labels)
         oof = self._out_of_fold(texts, labels)
         if oof is not None:
-            learnable = np.minimum(labels.sum(0), len(labels) - labels.sum(0)) >= 2
-            tuned = tune_thresholds(labels, oof)
             self.tuning_ = (labels, oof)
-            self.thresholds_ = np.where(learnable, tuned, 0.5)
+            self.thresholds_ = thresholds_from_out_of_fold(labels, oof)
         log.info("%s: %d features, %d codes", self.name, self.coef_.shape[1], self.coef_.shape[0])
 
     def predict_proba(self, texts: Any, *, metadata: pd.DataFrame | None = None) -> np.ndarray:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, ClassVar
 import numpy as np
 
 from lived_themes.coders._context import with_context
-from lived_themes.coders.base import Coder, tune_thresholds
+from lived_themes.coders.base import Coder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,7 +84,7 @@ class EmbeddingLogRegCoder(Coder):
         return expit(x @ coef.T + intercept[None, :])
 
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
-        from lived_themes.splits import kfold_multilabel
+        from lived_themes.coders.baselines import out_of_fold, thresholds_from_out_of_fold
 
         assert labels is not None
         if not texts:
@@ -92,13 +92,10 @@ class EmbeddingLogRegCoder(Coder):
         x = self._embed(texts, metadata)
         self.coef_, self.intercept_ = self._learn(x, labels)
         if self.tune and len(texts) >= 2 * int(self.inner_folds):
-            oof = np.zeros(labels.shape)
-            for fold in kfold_multilabel(labels, n_splits=int(self.inner_folds), seed=self.seed):
-                coef, intercept = self._learn(x[fold.train_idx], labels[fold.train_idx])
-                oof[fold.test_idx] = self._scores(x[fold.test_idx], coef, intercept)
-            learnable = np.minimum(labels.sum(0), len(labels) - labels.sum(0)) >= 2
+            oof = out_of_fold(labels, n_splits=self.inner_folds, seed=self.seed,
+                              fit_score=lambda train, test: self._scores(x[test], *self._learn(x[train], labels[train])))
             self.tuning_ = (labels, oof)
-            self.thresholds_ = np.where(learnable, tune_thresholds(labels, oof), 0.5)
+            self.thresholds_ = thresholds_from_out_of_fold(labels, oof)
         log.info("%s: %d quotes, %d dimensions, %d codes", self.name, len(texts), x.shape[1], labels.shape[1])
 
     def predict_proba(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None) -> np.ndarray:
