@@ -6,8 +6,11 @@
 
 Quotes come from ``benchmarks/synthetic_corpus.py`` (NHS comments drawn with replacement, 35 codes, 12
 sites, participants of three quotes, a second coder on 10%). Every step runs in its own Python process
-and reports that process's peak resident memory (``ru_maxrss``, the high-water mark), so the peaks are
-separate. Steps:
+and reports that process's own peak resident memory (``VmHWM`` in ``/proc/self/status``, the high-water
+mark of its address space), so the peaks are separate. Not ``ru_maxrss``: Linux carries it across
+``fork`` + ``exec``, so a child's ``ru_maxrss`` is at least the parent's resident size when it started it,
+and the parent here holds the synthetic corpus it has just written (a 1M-row corpus made ``predict``
+look twice as big as it is). Steps:
 
 * ``predict-tfidf`` / ``predict-transformer``: ``lived-themes predict`` on ``inputs.parquet`` to Parquet,
   with ``tfidf-logreg.v2`` (trained on 10k synthetic quotes) or ``transformer.v1`` (the packaged MiniLM,
@@ -55,7 +58,19 @@ POOL = "nhs_pool_minilm"
 
 
 def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """This process's peak resident memory in MB: ``VmHWM`` (its own address space, reset by ``exec``).
+
+    ``ru_maxrss`` is the fallback where there is no /proc (macOS: bytes there, and inherited as on Linux).
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
 def step_train(kind: str, data: Path, out: Path) -> None:
