@@ -12,6 +12,11 @@ Coders are registered names, or one of the named variants in ``VARIANTS`` (a reg
 other parameters, e.g. ``tfidf-logreg.v2+chars``). ``ensemble.v1`` is the mean of ``tfidf-logreg.v2+chars``
 and ``transformer.v1``, with thresholds tuned on respondent-grouped inner folds.
 
+Every coder that reads text reads the survey question with it (``--context "FFT question"``, the
+default: "FFT question: What could we do better? | <comment>"), as pxtextmining's models use the
+question type as a feature; ``--context none`` gives the text alone. The zero-shot
+``codebook-similarity.v1`` reads the text alone.
+
 Reads ../shared/datasets (never copied into the repo). Offline: export HF_HUB_OFFLINE=1.
 """
 
@@ -61,7 +66,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--setfit-max-train", type=int, default=300, help="SetFit is few-shot: it trains on this many quotes")
     p.add_argument("--setfit-iterations", type=int, default=5)
     p.add_argument("--min-examples", type=int, default=20, help="codes need this many training quotes to be scored")
-    p.add_argument("--context", default=None, help="metadata column prepended to the text (e.g. 'FFT question')")
+    p.add_argument("--context", default="FFT question",
+                   help="metadata column every coder reads with the text (as pxtextmining's models read the question type); "
+                        "'none' for the text alone")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", type=Path, default=None, help="also write the figures as JSON here")
     return p.parse_args(argv)
@@ -87,13 +94,18 @@ def respondent_split(corpus, *, seed: int = 0, group: str = GROUP, reference: st
     return fold.train_idx, fold.test_idx
 
 
+def context_columns(args: argparse.Namespace) -> list[str] | None:
+    """The metadata column(s) read with the text, or None (``--context none``)."""
+    return None if not args.context or args.context.lower() == "none" else [args.context]
+
+
 def make(name: str, args: argparse.Namespace):  # noqa: ANN201 - returns a Coder
     from lived_themes.registry import make_coder
 
-    context = [args.context] if args.context else None
+    context = context_columns(args)
     if name in VARIANTS:
         base, params = VARIANTS[name]
-        return make_coder(base, **params, **({"seed": args.seed} if base.startswith("tfidf") else {}))
+        return make_coder(base, **params, **({"seed": args.seed, "context_columns": context} if base.startswith("tfidf") else {}))
     if name == "embedding-logreg.v1":
         return make_coder(name, context_columns=context, seed=args.seed)
     if name == "transformer.v1":
@@ -106,14 +118,14 @@ def make(name: str, args: argparse.Namespace):  # noqa: ANN201 - returns a Coder
         return make_coder(name, k=20, context_columns=context)
     if name == "ensemble.v1":  # mean of words+chars TF-IDF and the transformer, thresholds on respondent-grouped inner folds
         base, params = VARIANTS["tfidf-logreg.v2+chars"]
-        members = [{"name": base, "params": {**params, "seed": args.seed}},
+        members = [{"name": base, "params": {**params, "seed": args.seed, "context_columns": context}},
                    {"name": "transformer.v1", "params": {"epochs": args.epochs, "patience": args.patience, "validation_group": GROUP,
                                                           "context_columns": context, "seed": args.seed}}]
         return make_coder(name, members=members, combine="mean", inner_folds=args.ensemble_folds, inner_group=GROUP, seed=args.seed)
     if name == "codebook-similarity.v1":
         return make_coder(name, tune=True)
-    if name == "tfidf-logreg.v2":
-        return make_coder(name, seed=args.seed)
+    if name.startswith("tfidf-logreg"):
+        return make_coder(name, seed=args.seed, context_columns=context)
     return make_coder(name)
 
 
@@ -137,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     texts, meta = corpus.texts, corpus.quotes
     print(f"# NHS quality: {len(corpus)} comments ({len(corpus.set_aside)} set aside), {len(train_idx)} train / "
           f"{len(test_idx)} test, respondent-level split (seed {args.seed}); {len(codes)} of {len(all_codes)} codes "
-          f"have >= {args.min_examples} training examples")
+          f"have >= {args.min_examples} training examples; context read with the text: {context_columns(args) or 'none'}")
 
     results: dict[str, dict] = {}
     started_all = time.perf_counter()
@@ -180,7 +192,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"\nwall time, data loading excluded: {time.perf_counter() - started_all:.0f} s")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"codes": codes, "results": results}, indent=2), encoding="utf-8")
+        args.out.write_text(json.dumps({"codes": codes, "context_columns": context_columns(args), "results": results}, indent=2), encoding="utf-8")
     return 0
 
 

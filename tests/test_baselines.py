@@ -103,6 +103,27 @@ def test_tfidf_char_ngrams_add_features_that_survive_a_round_trip(tiny, tmp_path
         TfidfLogRegCoder(char_ngrams=[4, 2])
 
 
+def test_tfidf_context_columns_let_the_question_decide_and_survive_a_round_trip(tmp_path) -> None:
+    import pandas as pd
+
+    # the same answers under two questions: "praise" only under "what was good", "complaint" only under "what could be better"
+    answers = ["the staff", "the waiting room", "the food", "my nurse", "the doctor", "reception"] * 4
+    questions = ["What was good?", "What could be better?"] * 12
+    labels = np.array([[1.0, 0.0] if q.startswith("What was") else [0.0, 1.0] for q in questions])
+    meta = pd.DataFrame({"question": questions})
+    codes = ["praise", "complaint"]
+    blind = TfidfLogRegCoder(tune=False).fit(answers, labels, codes, metadata=meta)
+    reads = TfidfLogRegCoder(tune=False, context_columns=["question"]).fit(answers, labels, codes, metadata=meta)
+    new = pd.DataFrame({"question": ["What was good?", "What could be better?"]})
+    assert np.allclose(blind.predict_proba(["the staff"] * 2, metadata=new)[0], blind.predict_proba(["the staff"] * 2, metadata=new)[1])
+    scores = reads.predict_proba(["the staff", "the staff"], metadata=new)
+    assert scores[0].argmax() == 0 and scores[1].argmax() == 1
+    folder = reads.save(tmp_path / "m")
+    np.testing.assert_allclose(load_coder(folder).predict_proba(["the staff"] * 2, metadata=new), scores, rtol=0, atol=1e-9)
+    with pytest.raises(ValueError, match="need metadata"):
+        reads.predict_proba(["the staff"])
+
+
 def test_tfidf_model_with_char_terms_but_no_char_setting_is_refused(tiny, tmp_path) -> None:
     from lived_themes.errors import ModelFileError
 

@@ -20,9 +20,11 @@ from lived_themes.registry import CODERS, TOPIC_MODELS, get_coder_class, get_top
 PINNED_DEFAULTS = {
     "majority.v1": {},
     "tfidf-logreg.v1": {"min_df": 1, "max_ngram": 2, "max_features": None, "C": 1.0, "max_iter": 1000, "tune": True,
-                        "inner_folds": 3, "seed": 0, "solver": "lbfgs", "char_ngrams": None},
+                        "inner_folds": 3, "seed": 0, "solver": "lbfgs", "char_ngrams": None,
+                        "context_columns": None},
     "tfidf-logreg.v2": {"min_df": 1, "max_ngram": 2, "max_features": None, "C": 1.0, "max_iter": 1000, "tune": True,
-                        "inner_folds": 3, "seed": 0, "solver": "liblinear", "char_ngrams": None},
+                        "inner_folds": 3, "seed": 0, "solver": "liblinear", "char_ngrams": None,
+                        "context_columns": None},
     "codebook-similarity.v1": {"encoder": None, "threshold": 0.3, "top_k": None, "aggregate": "max", "scoring": "cosine",
                                "temperature": 0.05, "use_examples": True, "tune": False, "device": None},
     "transformer.v1": {"encoder": "all-MiniLM-L6-v2", "max_length": 128, "batch_size": 16, "predict_batch_size": 64, "epochs": 3,

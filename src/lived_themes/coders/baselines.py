@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lived_themes.coders.base import Coder, tune_thresholds
+from lived_themes.coders._context import with_context
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -135,6 +136,7 @@ class TfidfLogRegCoder(Coder):
         seed: int = 0,
         solver: str = "lbfgs",
         char_ngrams: list[int] | None = None,
+        context_columns: list[str] | None = None,
     ) -> None:
         self.min_df = min_df
         self.max_ngram = max_ngram
@@ -149,6 +151,9 @@ class TfidfLogRegCoder(Coder):
         self.char_ngrams = char_ngrams
         if char_ngrams is not None and (len(char_ngrams) != 2 or not 1 <= int(char_ngrams[0]) <= int(char_ngrams[1])):
             raise ValueError(f"char_ngrams must be [lo, hi] with 1 <= lo <= hi, got {char_ngrams!r}")
+        # metadata columns read with the text ("FFT question: What could we do better? | ..."): the same words
+        # mean different things as an answer to "what was good?" and to "what could be better?"
+        self.context_columns = context_columns
 
     # ----- the transform, rebuilt the same way after fitting and after loading --------------------
     def _vectorizer(self, vocabulary: list[str] | None = None) -> Any:
@@ -206,6 +211,7 @@ class TfidfLogRegCoder(Coder):
 
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
         assert labels is not None
+        texts = with_context(texts, metadata, self.context_columns)
         self.vectorizer_, self.coef_, self.intercept_ = self._learn(texts, labels)
         oof = self._out_of_fold(texts, labels)
         if oof is not None:
@@ -214,7 +220,7 @@ class TfidfLogRegCoder(Coder):
         log.info("%s: %d features, %d codes", self.name, self.coef_.shape[1], self.coef_.shape[0])
 
     def predict_proba(self, texts: Any, *, metadata: pd.DataFrame | None = None) -> np.ndarray:
-        return self._scores(self.vectorizer_, self.coef_, self.intercept_, list(texts))
+        return self._scores(self.vectorizer_, self.coef_, self.intercept_, with_context(list(texts), metadata, self.context_columns))
 
     # ----- persistence ------------------------------------------------------------------------------
     def _save_state(self, folder: Path) -> None:
@@ -279,6 +285,7 @@ class TfidfLogRegV2Coder(TfidfLogRegCoder):
         seed: int = 0,
         solver: str = "liblinear",
         char_ngrams: list[int] | None = None,
+        context_columns: list[str] | None = None,
     ) -> None:
         super().__init__(min_df=min_df, max_ngram=max_ngram, max_features=max_features, C=C, max_iter=max_iter, tune=tune,
-                         inner_folds=inner_folds, seed=seed, solver=solver, char_ngrams=char_ngrams)
+                         inner_folds=inner_folds, seed=seed, solver=solver, char_ngrams=char_ngrams, context_columns=context_columns)
