@@ -84,3 +84,24 @@ def test_evidence_is_kept_per_chunk(model: Path, tmp_path: Path) -> None:
     whole = list(predict_records(model, path, evidence=True))
     chunked = list(predict_records(model, path, evidence=True, chunk_size=3))
     assert whole == chunked and any(r.get("evidence") for r in whole)
+
+
+def test_a_model_that_reads_a_context_column_names_it_when_the_input_lacks_it(tmp_path: Path) -> None:
+    from lived_themes.coders.baselines import TfidfLogRegCoder
+    from lived_themes.coders.ensemble import EnsembleCoder
+
+    labels = np.array([[1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 0, 1], [0, 1, 0], [0, 0, 1]], float)
+    meta = pd.DataFrame({"site": ["a", "b"] * 3})
+    single = TfidfLogRegCoder(tune=False, context_columns=["site"]).fit(TEXTS, labels, ["staff", "meds", "wait"], metadata=meta)
+    ensemble = EnsembleCoder(members=[{"name": "tfidf-logreg.v2", "params": {"tune": False, "context_columns": ["site"]}},
+                                      {"name": "majority.v1"}], inner_folds=2).fit(TEXTS, labels, ["staff", "meds", "wait"], metadata=meta)
+    assert single.input_columns() == ["site"] and ensemble.input_columns() == ["site"]
+    path = _write(_table().drop(columns=["site"]), tmp_path / "in.csv")
+    for coder in (single, ensemble):
+        folder = coder.save(tmp_path / f"m-{coder.name}")
+        out = tmp_path / "out.jsonl"
+        with pytest.raises(InputError, match=r"field 'site': the model reads column\(s\) \['site'\]"):
+            predict_file(folder, path, out)
+        assert not out.exists()
+        assert predict_file(folder, _write(_table(), tmp_path / "with_site.csv"), out) == 23
+        out.unlink()

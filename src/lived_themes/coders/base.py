@@ -43,6 +43,13 @@ class Coder(ABC):
 
         return {key: getattr(self, key) for key in constructor_params(type(self))}
 
+    def input_columns(self) -> list[str]:
+        """Metadata columns the coder reads with each text when predicting (its ``context_columns``).
+
+        ``lived-themes predict`` checks them against the input's header before coding anything.
+        """
+        return list(getattr(self, "context_columns", None) or [])
+
     # ----- fitting and predicting ------------------------------------------------------------------
     def fit(
         self,

@@ -246,6 +246,11 @@ class EnsembleCoder(Coder):
         return clone._combine(oof[keep], calibrate=False)
 
     # ----- predicting --------------------------------------------------------------------------------
+    def input_columns(self) -> list[str]:
+        """Every member's context columns, in order, once each."""
+        members = getattr(self, "members_", [])
+        return list(dict.fromkeys(c for member in members for c in member.input_columns()))
+
     def member_scores(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None) -> np.ndarray:
         """(m, n, k): each member's scores, for inspecting what the ensemble combined."""
         texts = list(texts)

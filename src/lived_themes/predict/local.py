@@ -58,6 +58,10 @@ def _prepare(model: str | Path | Coder, source: Any, *, text_column: str, id_col
     (_, first), chunks = peek(chunks)
     _check_columns(first, name, text_column=text_column, id_column=id_column)
     coder = load_coder(model_folder(model)) if isinstance(model, (str, Path)) else model
+    missing = [c for c in coder.input_columns() if c not in first.columns]
+    if missing:
+        raise InputError(f"the model reads column(s) {missing} with each text (its context_columns), but the input has no such "
+                         f"column; columns present: {list(first.columns)}", file=name, field=missing[0])
     return coder, name, chunks
 
 
