@@ -118,3 +118,28 @@ def test_transformer_ablation_table(tiny_encoder: str, tmp_path: Path, capsys: p
     assert [r["row"] for r in out] == rows.split(",") and all(0 <= r["macro_f1"] <= 1 for r in out)
     with pytest.raises(SystemExit, match="unknown row"):
         ab.main(["--rows", "nope", "--encoder", tiny_encoder], task=task)
+
+
+def test_nhs_quality_runs_on_a_tiny_wide_file_with_the_question_as_context(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    nq = _benchmark("nhs_quality")
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(120):
+        good = i % 2 == 0
+        rows.append({"Comment ID": f"c{i}", "Respondent ID": f"r{i // 2}", "FFT question": "What was good?" if good else "How could we improve?",
+                     "FFT answer": f"the staff {rng.integers(50)}", "Not assigned": 0,
+                     "Positive experience & gratitude": int(good), "Negative experience & dissatisfaction": int(not good)})
+    data = tmp_path / "nhs.csv"
+    pd.DataFrame(rows).to_csv(data, index=False)
+    out = tmp_path / "q.json"
+    assert nq.main(["--data", str(data), "--coders", "majority.v1,tfidf-logreg.v2+chars", "--min-examples", "5", "--out", str(out)]) == 0
+    assert "context read with the text: ['FFT question']" in capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert result["context_columns"] == ["FFT question"]
+    # the answers say nothing: only the question separates the two codes
+    assert result["results"]["tfidf-logreg.v2+chars"]["macro_f1"] == 1.0
+    assert nq.main(["--data", str(data), "--coders", "tfidf-logreg.v2+chars", "--min-examples", "5", "--context", "none",
+                    "--out", str(out)]) == 0
+    assert json.loads(out.read_text())["results"]["tfidf-logreg.v2+chars"]["macro_f1"] < 0.8
