@@ -95,6 +95,13 @@ def per_code_logreg(x: Any, labels: np.ndarray, *, C: float, max_iter: int, solv
     return coef, intercept
 
 
+def logreg_scores(x: Any, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
+    """(n, k) probabilities of the regressions :func:`per_code_logreg` fitted, for dense or sparse features."""
+    from scipy.special import expit
+
+    return expit(np.asarray(x @ coef.T) + intercept[None, :])
+
+
 def out_of_fold(labels: np.ndarray, *, n_splits: int, seed: int,
                 fit_score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
     """Scores for every quote from ``fit_score(train_positions, test_positions)`` over multilabel-stratified folds."""
@@ -196,9 +203,7 @@ class TfidfLogRegCoder(Coder):
 
     @staticmethod
     def _scores(vectorizers: list[Any], coef: np.ndarray, intercept: np.ndarray, texts: list[str]) -> np.ndarray:
-        from scipy.special import expit
-
-        return expit(np.asarray(_stack([v.transform(texts) for v in vectorizers]) @ coef.T) + intercept[None, :])
+        return logreg_scores(_stack([v.transform(texts) for v in vectorizers]), coef, intercept)
 
     def _out_of_fold(self, texts: list[str], labels: np.ndarray) -> np.ndarray | None:
         """Scores for each training quote from a model that did not see it, or None when folds are impossible."""

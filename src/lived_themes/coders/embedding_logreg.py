@@ -77,14 +77,8 @@ class EmbeddingLogRegCoder(Coder):
 
         return per_code_logreg(x, labels, C=self.C, max_iter=self.max_iter, solver="liblinear", seed=self.seed)
 
-    @staticmethod
-    def _scores(x: np.ndarray, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray:
-        from scipy.special import expit
-
-        return expit(x @ coef.T + intercept[None, :])
-
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
-        from lived_themes.coders.baselines import out_of_fold, thresholds_from_out_of_fold
+        from lived_themes.coders.baselines import logreg_scores, out_of_fold, thresholds_from_out_of_fold
 
         assert labels is not None
         if not texts:
@@ -93,7 +87,7 @@ class EmbeddingLogRegCoder(Coder):
         self.coef_, self.intercept_ = self._learn(x, labels)
         if self.tune and len(texts) >= 2 * int(self.inner_folds):
             oof = out_of_fold(labels, n_splits=self.inner_folds, seed=self.seed,
-                              fit_score=lambda train, test: self._scores(x[test], *self._learn(x[train], labels[train])))
+                              fit_score=lambda train, test: logreg_scores(x[test], *self._learn(x[train], labels[train])))
             self.tuning_ = (labels, oof)
             self.thresholds_ = thresholds_from_out_of_fold(labels, oof)
         log.info("%s: %d quotes, %d dimensions, %d codes", self.name, len(texts), x.shape[1], labels.shape[1])
@@ -102,7 +96,9 @@ class EmbeddingLogRegCoder(Coder):
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.codes_)))
-        return self._scores(self._embed(texts, metadata), self.coef_, self.intercept_)
+        from lived_themes.coders.baselines import logreg_scores
+
+        return logreg_scores(self._embed(texts, metadata), self.coef_, self.intercept_)
 
     # ----- persistence -----------------------------------------------------------------------------
     def _save_state(self, folder: Path) -> None:
