@@ -259,6 +259,16 @@ def _run_command(experiment: Path, set_: list[str], out: Optional[Path], *, quie
     from lived_themes.experiment.run_folder import RunInterrupted
 
     config = load_config(experiment, overrides=set_)
+    if out is not None:
+        from lived_themes.files import refuse_overwrite
+
+        inputs: list[Path] = [experiment]
+        if isinstance(config, ExperimentConfig):
+            from lived_themes.experiment.data import resolve_path
+
+            base = config.base_dir if config.base_dir is not None else experiment.parent
+            inputs += [resolve_path(p, base) for p in (config.data.path, config.data.annotations, config.data.codebook) if p]
+        refuse_overwrite(out, inputs, folder=True)
     console = _console()
     progress = None if quiet else (lambda message: console.log(message))
     try:
@@ -289,7 +299,7 @@ def _print_headline(run_dir: Path) -> None:
 def predict(
     model_dir: Path = typer.Argument(..., help="A run folder with a saved model/ (runs/<exp>/<time>), or the model folder itself."),
     input: Path = typer.Argument(..., help="CSV, TSV, JSONL or Parquet file of texts."),
-    output: Path = typer.Option(..., "--output", "-o", help="Where to write one row per input row: Parquet for .parquet, else JSON lines. Read and written a chunk at a time."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write one row per input row: Parquet for .parquet, else JSON lines; - for standard output. Read and written a chunk at a time."),
     text_column: Optional[str] = typer.Option(None, help="Column holding the text (default: text, or the one --experiment maps to text)."),
     id_column: Optional[str] = typer.Option(None, help="Column holding the row id (default: quote_id, or the one --experiment maps to quote_id)."),
     experiment: Optional[Path] = typer.Option(None, "--experiment", "-e", help="Take the text and id columns from this experiment's data.column_mapping; "
@@ -300,8 +310,10 @@ def predict(
     from lived_themes.predict import predict_file
 
     text_column, id_column = _predict_columns(input, text_column, id_column, experiment)
+    from lived_themes.files import is_stdout
+
     count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column, evidence=evidence)
-    typer.echo(f"{count} rows -> {output}")
+    typer.echo(f"{count} rows -> {'standard output' if is_stdout(output) else output}", err=is_stdout(output))
 
 
 def _predict_columns(input: Path, text_column: Optional[str], id_column: Optional[str],
@@ -341,7 +353,10 @@ def evaluate(
 ) -> None:
     """Evaluate predictions made elsewhere against human coders, by group."""
     from lived_themes.experiment.evaluate import evaluate_external
+    from lived_themes.files import refuse_overwrite
 
+    if out is not None:
+        refuse_overwrite(out, [annotations, predictions, quotes, codebook, model], folder=True)
     run_dir = evaluate_external(annotations=annotations, predictions=predictions, reference=reference, quotes=quotes,
                                 codebook=codebook, groups=groups, model_name=model_name, out=out, n_boot=n_boot,
                                 model=model, min_report_group_size=min_report_group_size, cluster=cluster,
@@ -365,11 +380,13 @@ def init(
     import os
 
     from lived_themes.experiment.starter import detect_layout, read_header, starter_files
-    from lived_themes.files import write_text_atomic
+    from lived_themes.files import refuse_overwrite, write_text_atomic
 
     stem = data.stem
     experiment = experiment or Path(f"{stem}.yaml")
     codebook_out = codebook_out or Path(f"{stem}.codebook.yaml")
+    refuse_overwrite(experiment, [data, codebook_out])
+    refuse_overwrite(codebook_out, [data])
     existing = [str(p) for p in (experiment, codebook_out) if p.exists()]
     if existing:
         raise FileExistsError(f"{', '.join(existing)} already exist(s); init never overwrites: remove it or choose --experiment / --codebook")
@@ -398,8 +415,10 @@ def import_(
     format: str = typer.Option("jsonl", help="Table format for the corpus: jsonl, csv, tsv or parquet."),
 ) -> None:
     """Bring coding in from a QDA program: text sources, codebook and each user's coded segments as a corpus."""
+    from lived_themes.files import refuse_overwrite
     from lived_themes.interop.folder import check_target, write_codebook_folder, write_import
 
+    refuse_overwrite(output, [project], folder=True)
     check_target(output)
     if project.suffix.lower() == ".qdc":
         from lived_themes.interop import read_qdc
@@ -410,7 +429,10 @@ def import_(
         return
     from lived_themes.interop import import_project
 
+    from lived_themes.interop.folder import project_fingerprint
+
     result = import_project(project, unit=unit, offsets=offsets)
+    result.report.update(project_fingerprint(project))
     write_import(result, output, format=format)
     r = result.report
     typer.echo(f"{r['text_codings']} text codings in {r['text_selections']} selections -> {r['quotes']} quotes ({unit}), "
@@ -435,15 +457,18 @@ def export(
     from lived_themes.corpus import load_corpus
     from lived_themes.interop.folder import read_sources
     from lived_themes.interop.predictions import read_model_spans, with_model_codes
+    from lived_themes.interop.folder import export_inputs, imported_users
     from lived_themes.interop.writer import export_project, write_qdc
 
+    export_inputs(corpus, output, predictions=predictions, codebook_out=codebook_out)  # no output may be an input
     loaded = load_corpus(corpus)
     sources = read_sources(corpus) if corpus.is_dir() else None
     spans = None
     if predictions is not None:
         loaded = with_model_codes(loaded, predictions, model_name=model_name)
         spans = read_model_spans(predictions, model_name=model_name)  # the model's evidence becomes its coded segment
-    summary = export_project(loaded, output, sources=sources, offsets=offsets, spans=spans)
+    summary = export_project(loaded, output, sources=sources, offsets=offsets, spans=spans,
+                             users=imported_users(corpus) if corpus.is_dir() else None)
     if codebook_out is not None and loaded.codebook is not None:
         write_qdc(loaded.codebook, codebook_out)
     typer.echo(f"{summary['documents']} document(s), {summary['selections']} selection(s), {summary['codings']} coding(s) by "
@@ -463,7 +488,9 @@ def adjudicate(
 ) -> None:
     """Read the researcher's decisions back as a coder, usable as the reference of the next run."""
     from lived_themes.experiment.adjudicate import adjudicate_run
+    from lived_themes.files import refuse_overwrite
 
+    refuse_overwrite(output, [run_dir, decisions], folder=True)
     out = adjudicate_run(run_dir, output, decisions=decisions, coder=coder, undecided=undecided, base_dir=Path.cwd())
     typer.echo(f"{out['decided']} decision(s), {out['undecided_filled_by_majority']} undecided disagreement(s) filled by the "
                f"human majority, {out['quotes']} quote(s) coded by {out['coder']} -> {out['output']}")
@@ -488,7 +515,9 @@ def review(
 ) -> None:
     """Active learning: read the researcher's codes back, retrain, log the round, and propose the next batch to code."""
     from lived_themes.experiment.review import review_round
+    from lived_themes.files import refuse_overwrite
 
+    refuse_overwrite(folder, [corpus], folder=True)
     options = {"corpus": str(corpus) if corpus else None, "coder": coder, "strategy": strategy, "batch_size": batch_size,
                "features": features, "reviewer": reviewer, "reference": reference, "held_out_fraction": held_out_fraction,
                "recode": recode, "seed": seed}

@@ -7,7 +7,9 @@ from pathlib import Path
 
 import pytest
 
-SHARED_REFI = Path(__file__).resolve().parents[3] / "shared" / "datasets" / "refi_qda"
+#: ../shared beside the checkout (or beside the folder of worktrees that holds it)
+SHARED_REFI = next((p for p in (Path(__file__).resolve().parents[n] / "shared" / "datasets" / "refi_qda" for n in (3, 4)) if p.exists()),
+                   Path(__file__).resolve().parents[3] / "shared" / "datasets" / "refi_qda")
 NS = "urn:QDA-XML:project:1.0"
 
 

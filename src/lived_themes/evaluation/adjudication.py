@@ -89,7 +89,10 @@ def read_decisions(path: str | Path) -> pd.DataFrame:
     from lived_themes.corpus import read_table
 
     path = Path(path)
+    from lived_themes.files import unescape_columns
+
     table, _ = read_table(path)
+    unescape_columns(table, ["quote_id", "code"])  # disagreements.csv escapes formula-leading cells for spreadsheets
     for column in ("quote_id", "code", "decision"):
         if column not in table.columns:
             raise InputError(f"no {column!r} column (found {list(table.columns)})", file=path, row=0, field=column)

@@ -6,8 +6,6 @@ config, picks the coders and quotes, and writes ``disagreements.csv`` into the r
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -70,14 +68,9 @@ def write_disagreements(run_dir: Path, corpus: Corpus, codes: list[str], outputs
     matrices[model_name] = out["predicted"]
     queue = disagreement_queue(matrices, codes, corpus.quote_ids, humans=humans, model=model_name, model_scores=out["scores"])
     path = Path(run_dir) / "disagreements.csv"
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=".disagreements.", suffix=".csv")
-    os.close(handle)
-    try:
-        queue.to_csv(tmp, index=False)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    from lived_themes.files import csv_for_people, write_text_atomic
+
+    write_text_atomic(path, csv_for_people(queue))  # opened in a spreadsheet: formula-leading cells escaped
     top = top_per_code(queue, options.top_n)
     per_code = queue.groupby("code").size().to_dict()
     return {"file": path.name, "scheme": scheme, "coder": model_name, "humans": list(humans), "n_items": int(len(queue)),

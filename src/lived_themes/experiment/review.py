@@ -17,7 +17,6 @@ otherwise. Logs and the rounds log hold ids and counts, never quote text.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import tempfile
 import time
@@ -33,6 +32,7 @@ from lived_themes.corpus.model import MODEL_PREFIX, NO_CODE
 from lived_themes.corpus.tables import read_table
 from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, TEXT
 from lived_themes.errors import InputError
+from lived_themes.files import csv_for_people, unescape_cell, unescape_columns, write_text_atomic
 
 SETTINGS = "review.json"
 LABELS = "labels.jsonl"
@@ -101,6 +101,8 @@ def read_returned_codes(path: str | Path, codes: list[str], *, default_coder: st
     if path.suffix.lower() in (".qdpx", ".qde"):
         return _read_qdpx(path), 0
     frame, name = read_table(path)
+    frame.columns = [unescape_cell(c) for c in frame.columns]  # batch.csv escapes formula-leading cells for spreadsheets
+    unescape_columns(frame, [QUOTE_ID, CODER])
     if QUOTE_ID not in frame.columns:
         raise InputError(f"no {QUOTE_ID!r} column", file=name, field=QUOTE_ID)
     known = set(codes)
@@ -182,14 +184,7 @@ def training_labels(corpus: Corpus, codes: list[str], reference: str | None) -> 
 
 # ----- writing -------------------------------------------------------------------------------------------
 def _atomic_text(path: Path, text: str) -> None:
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_text_atomic(path, text)  # the one atomic writer: never over a device, FIFO or folder
 
 
 def _batch_frame(corpus: Corpus, idx: np.ndarray, codes: list[str], coder: str, extra: dict[str, list[Any]] | None = None) -> pd.DataFrame:
@@ -320,7 +315,7 @@ def review_round(folder: str | Path, *, returned: str | Path | None = None, base
                                    labelled_features=None if features is None else features[train],
                                    labelled_y=y[train], seed=settings.seed * 1000 + round_no)]
         batch = _batch_frame(corpus, picked, codes, settings.reviewer)
-        _atomic_text(round_dir / "batch.csv", batch.to_csv(index=False))
+        _atomic_text(round_dir / "batch.csv", csv_for_people(batch))  # opened in a spreadsheet: formulas escaped
         _export_batch(corpus, picked, round_dir / "batch.qdpx")
         record["proposed"] = np.asarray(corpus.quote_ids, dtype=object)[np.asarray(picked, dtype=int)].tolist()
         files += [str(round_dir / "batch.csv"), str(round_dir / "batch.qdpx")]
@@ -368,7 +363,7 @@ def _propose_recodes(corpus: Corpus, y: np.ndarray, who: list[str | None], train
     frame = _batch_frame(corpus, chosen, codes, "", {"first_coder": [who[i] for i in chosen],
                                                      "disagreement": [round(float(score[int(i)]), 4) for i in chosen]})
     frame[CODER] = second
-    _atomic_text(round_dir / "recode.csv", frame[[*RECODE_COLUMNS, *codes]].to_csv(index=False))
+    _atomic_text(round_dir / "recode.csv", csv_for_people(frame[[*RECODE_COLUMNS, *codes]]))
     files.append(str(round_dir / "recode.csv"))
     return np.asarray(corpus.quote_ids, dtype=object)[np.asarray(chosen, dtype=int)].tolist()
 

@@ -88,6 +88,10 @@ class ProjectArchive:
             if total > self.limits.max_total_bytes:
                 raise InputError(f"archive expands to more than {self.limits.max_total_bytes} bytes (zip bomb?)", file=self.path)
 
+    def members(self) -> list[str]:
+        """Names of the archive's files (folders left out)."""
+        return [i.filename for i in self._zip.infolist() if not i.is_dir()]
+
     def project_member(self) -> str:
         """``project.qde`` per the standard; else the single ``.qde`` at the top (newer ATLAS.ti names it after the project)."""
         top = [i.filename for i in self._zip.infolist() if "/" not in i.filename.strip("/") and i.filename.lower().endswith(".qde")]

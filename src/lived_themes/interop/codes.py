@@ -11,10 +11,15 @@ from pathlib import Path
 
 from lived_themes.codebook import Code, Codebook
 from lived_themes.errors import InputError
-from lived_themes.interop.project import RefiCode, read_codes
+from lived_themes.interop.project import RefiCode, check_namespace, read_codes
 from lived_themes.interop.xmlsafe import child, local, parse_xml
 
 SEP = "::"
+
+
+def short_guid(guid: str) -> str:
+    """The first 8 hex digits of a GUID (braces and case aside): what tells apart two codes that share a path."""
+    return guid.strip("{}").lower()[:8]
 
 
 def codebook_from_refi(codes: list[RefiCode], *, name: str, version: str, source: str = "",
@@ -49,7 +54,7 @@ def codebook_from_refi(codes: list[RefiCode], *, name: str, version: str, source
                 made_parents += 1
         code_id = SEP.join(path)
         if code_id in guid_to_id.values():
-            code_id = f"{code_id} [{code.guid[:8]}]"
+            code_id = f"{code_id} [{short_guid(code.guid)}]"
             renamed += 1
         entries[code_id] = Code(id=code_id, label=path[-1], definition=code.description, parent=SEP.join(path[:-1]) or None)
         guid_to_id[code.guid] = code_id
@@ -59,8 +64,26 @@ def codebook_from_refi(codes: list[RefiCode], *, name: str, version: str, source
         notes.append(f"{renamed} code(s) share a path with another and got their guid appended to the id")
     if not entries:
         return None, guid_to_id, ["the project has no codes"]
-    book = Codebook(name=name, version=version or "1", description=description, source=source, codes=list(entries.values()))
+    book = Codebook(name=name, version=version or "1", description=description, source=source, codes=_tree_order(list(entries.values())))
     return book, guid_to_id, notes
+
+
+def _tree_order(codes: list[Code]) -> list[Code]:
+    """Parents before their children, depth first, siblings in the file's order: how the hierarchy reads, and the
+    order an export nests them in, so that a round trip keeps the list (and the codebook's hash) as it was.
+    ATLAS.ti writes ``Coke::diet Coke`` before ``Coke``; the tree is the same."""
+    known = {c.id for c in codes}
+    kids: dict[str | None, list[Code]] = {}
+    for code in codes:
+        kids.setdefault(code.parent if code.parent in known and code.parent != code.id else None, []).append(code)
+    out: list[Code] = []
+    stack = list(reversed(kids.get(None, [])))
+    while stack:
+        code = stack.pop()
+        out.append(code)
+        stack += list(reversed(kids.get(code.id, [])))
+    done = {c.id for c in out}
+    return out + [c for c in codes if c.id not in done]  # a cycle, if any, keeps its place (refused by the codebook checks)
 
 
 def read_qdc(path: str | Path) -> tuple[Codebook, list[str]]:
@@ -73,7 +96,8 @@ def read_qdc(path: str | Path) -> tuple[Codebook, list[str]]:
     root = parse_xml(data, file=path)
     if local(root.tag) != "CodeBook":
         raise InputError(f"the root element is <{local(root.tag)}>, not <CodeBook>: not a REFI-QDA codebook", file=path)
-    book, _, notes = codebook_from_refi(read_codes(child(root, "Codes")), name=path.stem, version="1", source=path.name)
+    check_namespace(root, file=path, expected="urn:QDA-XML:codebook:1.0")
+    book, _, notes = codebook_from_refi(read_codes(child(root, "Codes"), file=path, where="Codes"), name=path.stem, version="1", source=path.name)
     if book is None:
         raise InputError("the codebook has no codes", file=path, field="Codes")
     return book, notes

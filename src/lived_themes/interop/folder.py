@@ -69,6 +69,69 @@ def write_codebook_folder(book: Codebook, notes: list[str], folder: str | Path, 
     return _publish(Path(folder), fill)
 
 
+def _sha256(path: Path) -> str | None:
+    import hashlib
+
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as handle:
+            while chunk := handle.read(1 << 20):
+                digest.update(chunk)
+    except OSError:
+        return None
+    return digest.hexdigest()
+
+
+def project_fingerprint(path: str | Path) -> dict[str, str | None]:
+    """Where an imported project was and what it held, kept in the import report so that ``export`` never writes over it."""
+    path = Path(path)
+    return {"file_resolved": str(path.resolve()), "file_sha256": _sha256(path)}
+
+
+def export_inputs(corpus: str | Path, output: str | Path, *, predictions: str | Path | None = None,
+                  codebook_out: str | Path | None = None) -> None:
+    """``export``'s outputs may not be its inputs: the corpus (or a file in it), the predictions, each other,
+    or the REFI-QDA project the corpus was imported from (found by path or by content: it holds memos and
+    media that the import did not read, so writing over it would lose them)."""
+    from lived_themes.files import refuse_overwrite
+
+    outputs = [Path(output)] + ([Path(codebook_out)] if codebook_out is not None else [])
+    for out in outputs:
+        refuse_overwrite(out, [corpus, predictions])
+    if codebook_out is not None:
+        refuse_overwrite(codebook_out, [output])
+    report_path = Path(corpus) / REPORT_FILE
+    if not Path(corpus).is_dir() or not report_path.is_file():
+        return
+    try:
+        report = json.loads(report_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return
+    if not isinstance(report, dict):
+        return
+    for out in outputs:
+        if not out.is_file():
+            continue
+        same_path = report.get("file_resolved") == str(out.resolve())
+        same_bytes = report.get("file_sha256") is not None and report.get("file_sha256") == _sha256(out)
+        if same_path or same_bytes:
+            raise InputError("the output is the REFI-QDA project this corpus was imported from; writing over it would lose "
+                             "what the import did not read (memos, media): choose another file", file=out)
+
+
+def imported_users(folder: str | Path) -> list[str] | None:
+    """The users of the project a corpus folder was imported from (coders or not), or None."""
+    path = Path(folder) / REPORT_FILE
+    if not path.is_file():
+        return None
+    try:
+        report = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    users = report.get("users") if isinstance(report, dict) else None
+    return [str(u) for u in users] if isinstance(users, list) else None
+
+
 def read_sources(folder: str | Path) -> pd.DataFrame | None:
     """The source texts an import kept, or None for a corpus that did not come from a REFI-QDA project."""
     path = Path(folder) / SOURCES_FILE

@@ -25,6 +25,7 @@ class RefiCode:
     description: str
     codable: bool
     parent_guid: str | None
+    where: str = ""
 
 
 @dataclass
@@ -68,6 +69,7 @@ class Project:
     cases: list[dict[str, object]]  # name, variables, sources
     sets: list[dict[str, object]]  # name, sources
     media_codings: int = 0
+    notes: list[str] = field(default_factory=list)
 
 
 def _int(element: Element, attr: str, *, file: Path, where: str) -> int:
@@ -78,21 +80,63 @@ def _int(element: Element, attr: str, *, file: Path, where: str) -> int:
         raise InputError(f"{attr} must be an integer, found {raw!r}", file=file, field=f"{where}@{attr}") from None
 
 
-def _codes(parent: Element, parent_guid: str | None, out: list[RefiCode]) -> None:
-    for element in children(parent, "Code"):
+def _codes(parent: Element, parent_guid: str | None, out: list[RefiCode], where: str) -> None:
+    for n, element in enumerate(children(parent, "Code"), start=1):
         guid = element.get("guid") or ""
         codable = (element.get("isCodable") or "true").strip().lower() in ("true", "1")
+        at = f"{where}/Code[{n}]"
         out.append(RefiCode(guid=guid, name=(element.get("name") or "").strip(), description=child_text(element, "Description").strip(),
-                            codable=codable, parent_guid=parent_guid))
-        _codes(element, guid, out)
+                            codable=codable, parent_guid=parent_guid, where=at))
+        _codes(element, guid, out, at)
 
 
-def read_codes(codes_element: Element | None) -> list[RefiCode]:
-    """Codes in document order, each with its parent's guid (nesting as NVivo and MAXQDA write it)."""
+def read_codes(codes_element: Element | None, *, file: Path | None = None, where: str = "CodeBook/Codes") -> list[RefiCode]:
+    """Codes in document order, each with its parent's guid (nesting as NVivo and MAXQDA write it).
+
+    Two codes with one GUID (a child sharing its parent's, or two unrelated codes) are refused: every
+    coding names its code by GUID, so there is no telling which one a coding meant.
+    """
     out: list[RefiCode] = []
     if codes_element is not None:
-        _codes(codes_element, None, out)
+        _codes(codes_element, None, out, where)
+    if file is not None:
+        refuse_duplicate_guids([(c.guid, c.where) for c in out], file=file)
     return out
+
+
+def refuse_duplicate_guids(items: list[tuple[str, str]], *, file: Path) -> None:
+    """One located line for the first GUID used twice (REFI-QDA GUIDs identify users, codes, sources, ... uniquely)."""
+    seen: dict[str, str] = {}
+    for guid, where in items:
+        if not guid:
+            continue
+        if guid in seen:
+            raise InputError(f"GUID {guid[:40]!r} is used twice (first at {seen[guid]}); a REFI-QDA GUID names one thing, so "
+                             "codings and references to it are ambiguous: fix the file in the program that wrote it",
+                             file=file, field=f"{where}@guid")
+        seen[guid] = where
+
+
+def _users(root: Element, *, file: Path) -> tuple[dict[str, str], list[str]]:
+    """guid -> coder name. Users are told apart by GUID: two users with one name become ``name [guid8]`` each."""
+    found = [(u.get("guid") or "", (u.get("name") or u.get("guid") or "").strip(), f"Users/User[{n}]")
+             for n, u in enumerate(_kids(root, "Users", "User"), start=1)]
+    refuse_duplicate_guids([(g, w) for g, _, w in found], file=file)
+    counts: dict[str, int] = {}
+    for _, name, _ in found:
+        counts[name] = counts.get(name, 0) + 1
+    users: dict[str, str] = {}
+    clashes = sorted({name for name, k in counts.items() if k > 1})
+    for guid, name, _ in found:
+        if counts[name] > 1:
+            short = guid.strip("{}").lower()[:8] or "no-guid"
+            name = f"{name} [{short}]"
+        users[guid] = name
+    if len(set(users.values())) < len(users):  # GUIDs alike in their first 8 characters: use them whole
+        users = {g: (f"{n} [{g}]" if n in clashes else n) for g, n, _ in found}
+    notes = [f"{sum(counts[n] for n in clashes)} users share the name(s) {clashes}: kept apart as separate coders, "
+             "each named with the start of its GUID"] if clashes else []
+    return users, notes
 
 
 def _value(vv: Element) -> object:
@@ -150,6 +194,34 @@ def _count_media_codings(element: Element) -> int:
     return sum(len(children(sel, "Coding")) for sel in element.iter() if local(sel.tag) in MEDIA_SELECTIONS)
 
 
+#: namespaces the standard and its vendors use start with this (``urn:QDA-XML:project:1.0``, ``...:1:0``, ...)
+QDA_NAMESPACE = "urn:qda-xml:"
+PROJECT_NAMESPACE = "urn:QDA-XML:project:1.0"
+
+
+def check_namespace(root: Element, *, file: Path, expected: str) -> None:
+    """Lenient on versions, strict on the standard: a root in another namespace (``urn:evil``) is not a REFI-QDA file.
+    A root with no namespace is read (hand-made files), as the element names say what it is."""
+    tag = str(root.tag)
+    namespace = tag[1:].split("}", 1)[0] if tag.startswith("{") else ""
+    if namespace and not namespace.lower().startswith(QDA_NAMESPACE):
+        raise InputError(f"the XML namespace is {namespace[:60]!r}, not {expected!r} (or another urn:QDA-XML: version): "
+                         "not a REFI-QDA file", file=file, field=f"<{local(tag)}>@xmlns")
+
+
+def _refuse_shared_guids(root: Element, users: dict[str, str], codes: list[RefiCode], docs: list[TextDoc], *, file: Path) -> None:
+    """Sources, cases, variables, sets and selections: each GUID once (users and codes are checked as they are read)."""
+    items: list[tuple[str, str]] = []
+    sources = child(root, "Sources")
+    for n, source in enumerate(list(sources) if sources is not None else [], start=1):
+        items.append((source.get("guid") or "", f"Sources/{local(source.tag)}[{n}]"))
+    for container, name in (("Cases", "Case"), ("Variables", "Variable"), ("Sets", "Set")):
+        items += [(e.get("guid") or "", f"{container}/{name}[{n}]") for n, e in enumerate(_kids(root, container, name), start=1)]
+    for doc in docs:
+        items += [(s.guid, f"{doc.where}/PlainTextSelection[{n}]") for n, s in enumerate(doc.selections, start=1)]
+    refuse_duplicate_guids(items, file=file)
+
+
 def _kids(root: Element, container: str, name: str) -> list[Element]:
     found = child(root, container)
     return children(found, name) if found is not None else []
@@ -159,9 +231,10 @@ def read_project(root: Element, *, file: Path) -> Project:
     """The project's users, codes, text documents, cases, variables and sets."""
     if local(root.tag) != "Project":
         raise InputError(f"the root element is <{local(root.tag)}>, not <Project>: not a REFI-QDA project", file=file)
-    users = {u.get("guid") or "": (u.get("name") or u.get("guid") or "").strip() for u in _kids(root, "Users", "User")}
+    check_namespace(root, file=file, expected=PROJECT_NAMESPACE)
+    users, notes = _users(root, file=file)
     book = child(root, "CodeBook")
-    codes = read_codes(child(book, "Codes") if book is not None else None)
+    codes = read_codes(child(book, "Codes") if book is not None else None, file=file)
     var_names = {v.get("guid") or "": (v.get("name") or "").strip() for v in _kids(root, "Variables", "Variable")}
     docs: list[TextDoc] = []
     media = 0
@@ -185,6 +258,7 @@ def read_project(root: Element, *, file: Path) -> Project:
     sets = []
     for item in _kids(root, "Sets", "Set"):
         sets.append({"name": (item.get("name") or "").strip(), "sources": [r.get("targetGUID") for r in children(item, "MemberSource")]})
+    _refuse_shared_guids(root, users, codes, docs, file=file)
     return Project(name=(root.get("name") or file.stem).strip() or file.stem, origin=root.get("origin") or "", modified=root.get("modifiedDateTime") or "",
                    description=child_text(root, "Description"), users=users, codes=codes, docs=docs, variables=var_names,
-                   cases=cases, sets=sets, media_codings=media)
+                   cases=cases, sets=sets, media_codings=media, notes=notes)

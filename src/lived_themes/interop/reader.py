@@ -39,17 +39,38 @@ class ImportResult:
     report: dict[str, Any] = field(default_factory=dict)
 
 
+def origin_metadata(origin: str) -> dict[str, str]:
+    """``key=value`` pairs in the origin of a project that lived-themes wrote (``codebook-version``, ``codebook-source``)."""
+    from urllib.parse import unquote
+
+    if not origin.startswith("lived-themes ") or "(" not in origin:
+        return {}
+    inside = origin[origin.index("(") + 1:].rstrip(")")
+    pairs = (part.strip().partition("=") for part in inside.split(";"))
+    return {key: unquote(value) for key, sep, value in pairs if sep and key}
+
+
 def _is_zip(path: Path) -> bool:
+    """A zip by its first bytes (a local header, or the end record of an empty archive); a .qdpx must be one."""
     try:
         with path.open("rb") as handle:
-            return handle.read(4) == b"PK\x03\x04"
+            head = handle.read(4)
     except FileNotFoundError:
         raise InputError("project file not found", file=path) from None
+    if head in (b"PK\x03\x04", b"PK\x05\x06"):
+        return True
+    if path.suffix.lower() == ".qdpx":
+        raise InputError("not a REFI-QDA archive: a .qdpx is a zip file and this one does not start like one "
+                         "(export the project again, or give the bare .qde XML)", file=path)
+    return False
 
 
 def _load_project(path: Path, limits: ArchiveLimits) -> tuple[Project, ProjectArchive | None]:
     if _is_zip(path):
         archive = ProjectArchive(path, limits=limits)
+        if not archive.members():
+            archive.close()
+            raise InputError("the archive is empty: a .qdpx holds project.qde and its Sources/", file=path)
         member = archive.project_member()
         root = parse_xml(archive.read(member), file=path, member=member)
         return read_project(root, file=path), archive
@@ -148,10 +169,11 @@ def import_project(path: str | Path, *, unit: str = "segment", offsets: str = "a
 
 
 def _build(project: Project, archive: ProjectArchive | None, path: Path, *, unit: str, offset_unit: str, name: str | None) -> ImportResult:
-    book, code_ids, notes = codebook_from_refi(project.codes, name=project.name, version=project.modified or "1",
-                                                source=path.name, description=project.description)
+    meta = origin_metadata(project.origin)
+    book, code_ids, notes = codebook_from_refi(project.codes, name=project.name, version=meta.get("codebook-version") or project.modified or "1",
+                                                source=meta.get("codebook-source") or path.name, description=project.description)
     groups, group_columns, group_notes = _group_values(project)
-    notes += group_notes
+    notes += project.notes + group_notes
     users = project.users
     quotes: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []

@@ -38,6 +38,8 @@ def offset_unit_for(origin: str, requested: str) -> str:
     if requested != "auto":
         return requested
     lowered = origin.lower()
+    if lowered.startswith("lived-themes "):  # our own export says which unit it used (its codebook source may name NVivo)
+        return "utf16" if "offsets=utf16" in lowered else "chars"
     return "utf16" if ("nvivo" in lowered or "offsets=utf16" in lowered) else "chars"
 
 

@@ -9,9 +9,7 @@ strict: they validate against the standard's XSD (tested), GUIDs are stable acro
 
 from __future__ import annotations
 
-import os
 import re
-import tempfile
 import uuid
 import zipfile
 from datetime import datetime, timezone
@@ -40,49 +38,89 @@ def guid(*parts: object) -> str:
     return str(uuid.uuid5(_NAMESPACE, "\x1f".join(str(p) for p in parts)))
 
 
-def _origin(offsets: str) -> str:
+def _origin(offsets: str, book: Codebook | None = None) -> str:
+    """``lived-themes <version> (offsets=chars; codebook-version=...; codebook-source=...)``: REFI-QDA has no place for a
+    codebook's version and source, so they ride in the origin, where ``import`` reads them back (a round trip keeps them)."""
     from importlib.metadata import PackageNotFoundError, version
+    from urllib.parse import quote
 
     try:
         ver = version("lived-themes")
     except PackageNotFoundError:  # pragma: no cover - running from a source tree
         ver = "dev"
-    return f"lived-themes {ver} (offsets={offsets})"
+    extra = ""
+    if book is not None:
+        extra = f"; codebook-version={quote(book.version, safe='')}" + (f"; codebook-source={quote(book.source, safe='')}" if book.source else "")
+    return f"lived-themes {ver} (offsets={offsets}{extra})"
 
 
 # ----- codes -------------------------------------------------------------------------------------
 def _code_elements(book: Codebook) -> ET.Element:
-    """<Codes> nested by parent. A code's name is its label when its id is the '::' path of labels, else its id."""
+    return _codes_with_guids(book)[0]
+
+
+def _codes_with_guids(book: Codebook) -> tuple[ET.Element, dict[str, str]]:
+    """(<Codes> nested by parent, code id -> GUID). A code's name is what makes ``import`` give back its id (:func:`_code_name`)."""
     ids = set(book.code_ids)
     themes = {t.id: t for t in book.themes}
     codes_el = ET.Element("Codes")
     made: dict[str, ET.Element] = {}
 
-    def element(parent: ET.Element, key: str, name: str, codable: bool, definition: str) -> ET.Element:
-        el = ET.SubElement(parent, "Code", {"guid": guid("code", key), "name": name, "isCodable": "true" if codable else "false"})
+    def element(parent: ET.Element, key: str, name: str, codable: bool, definition: str, code_guid: str | None = None) -> ET.Element:
+        el = ET.SubElement(parent, "Code", {"guid": code_guid or guid("code", key), "name": name, "isCodable": "true" if codable else "false"})
         if definition.strip():
             ET.SubElement(el, "Description").text = definition
         made[key] = el
         return el
 
+    placing: list[str] = []
+
     def place(code_id: str) -> ET.Element:
         if code_id in made:
             return made[code_id]
+        if code_id in placing:  # parents that lead back to the code: no nesting can hold them
+            cycle = placing[placing.index(code_id):] + [code_id]
+            raise InputError(f"the codebook's parents form a cycle ({' -> '.join(cycle)[:200]}): a code cannot be its own ancestor",
+                             field=f"codes[{code_id}].parent")
+        placing.append(code_id)
         code = book.code(code_id)
-        parent_el, expected = codes_el, code.label
+        parent_el, prefix = codes_el, ""
         if code.parent in ids and code.parent != code_id:
-            parent_el, expected = place(code.parent), f"{code.parent}{SEP}{code.label}"
+            parent_el, prefix = place(code.parent), f"{code.parent}{SEP}"
         elif code.parent in themes:
             theme_key = f"theme:{code.parent}"
             if theme_key not in made:
                 element(codes_el, theme_key, themes[code.parent].label, False, themes[code.parent].definition)
             parent_el = made[theme_key]
-        name = code.label if code.id == expected else code.id
-        return element(parent_el, code_id, name, True, code.definition)
+        name, code_guid = _code_name(code.id, code.label, prefix)
+        placing.pop()
+        return element(parent_el, code_id, name, True, code.definition, code_guid)
 
     for code_id in book.code_ids:
         place(code_id)
-    return codes_el
+    return codes_el, {key: str(el.get("guid")) for key, el in made.items()}
+
+
+_SHORT_GUID = re.compile(r"^(?P<path>.+) \[(?P<hex>[0-9a-f]{8})\]$")
+
+
+def _code_name(code_id: str, label: str, prefix: str) -> tuple[str, str | None]:
+    """(name to write, GUID to use or None) so that ``import`` gives back ``code_id``.
+
+    Import makes a code's id its path of names, so under a parent the name is the rest of the id after the
+    parent's; an id that is not such a path is written whole. A code import told apart from another with
+    the same path (``Waiting::Long wait [c0000000]``) is written under its plain name with a GUID that starts
+    with those 8 digits, which is what import appends again.
+    """
+    if prefix and not code_id.startswith(prefix):
+        return code_id, None
+    rest = code_id[len(prefix):]
+    if rest == label:
+        return label, None
+    short = _SHORT_GUID.match(rest)
+    if short and short.group("path").split(SEP)[-1] == label:
+        return short.group("path"), short.group("hex") + guid("code", code_id)[8:]
+    return rest, None
 
 
 def codebook_xml(book: Codebook) -> bytes:
@@ -133,12 +171,15 @@ def _variable_type(series: pd.Series) -> tuple[str, str]:
     return "Text", "TextValue"
 
 
-def _cases(root: ET.Element, corpus: Corpus, docs: list[dict[str, Any]], place: dict[str, tuple[str, int, int]]) -> list[str]:
-    """Group columns as case variables: one case per (case name, values), holding its documents. Returns notes."""
+def _cases(root: ET.Element, corpus: Corpus, docs: list[dict[str, Any]], place: dict[str, tuple[str, int, int]],
+           ) -> tuple[list[str], dict[str, list[ET.Element]]]:
+    """Group columns as variables. A document with a ``case`` value goes into that case, which carries the variables;
+    a document without one carries them itself (no case is invented for it, so a round trip adds none).
+    Returns (notes, document guid -> its own VariableValue elements)."""
     quotes = corpus.quotes
     columns = [c for c in quotes.columns if c not in BASE_COLUMNS and c != "case"]
     if not len(quotes) or (not columns and "case" not in quotes.columns):
-        return []
+        return [], {}
     notes: list[str] = []
     doc_of = [place[str(q)][0] for q in quotes[QUOTE_ID]]
     per_doc: dict[str, dict[str, object]] = {}
@@ -156,31 +197,44 @@ def _cases(root: ET.Element, corpus: Corpus, docs: list[dict[str, Any]], place: 
         variables = ET.SubElement(root, "Variables")
         for c in columns:
             ET.SubElement(variables, "Variable", {"guid": guid("variable", c), "name": str(c), "typeOfVariable": kinds[c][0]})
-    names = {d["guid"]: d["name"] for d in docs}
-    groups: dict[tuple, list[str]] = {}
-    for doc in dict.fromkeys(doc_of):
-        values = per_doc.get(doc, {})
-        key = (str(values.get("case", names[doc])), tuple((c, values.get(c)) for c in columns))
-        groups.setdefault(key, []).append(doc)
-    cases = ET.SubElement(root, "Cases")
-    for (case_name, values), members in groups.items():
-        case = ET.SubElement(cases, "Case", {"guid": guid("case", case_name, values), "name": case_name})
+
+    def value_elements(values: tuple[tuple[str, object], ...]) -> list[ET.Element]:
+        out = []
         for column, value in values:
             if value is None:
                 continue
-            vv = ET.SubElement(case, "VariableValue")
+            vv = ET.Element("VariableValue")
             ET.SubElement(vv, "VariableRef", {"targetGUID": guid("variable", column)})
-            text = ("true" if value else "false") if kinds[column][0] == "Boolean" else str(value)
-            ET.SubElement(vv, kinds[column][1]).text = text
-        for doc in members:
-            ET.SubElement(case, "SourceRef", {"targetGUID": doc})
-    return notes
+            ET.SubElement(vv, kinds[column][1]).text = ("true" if value else "false") if kinds[column][0] == "Boolean" else str(value)
+            out.append(vv)
+        return out
+
+    groups: dict[tuple, list[str]] = {}
+    own: dict[str, list[ET.Element]] = {}
+    for doc in dict.fromkeys(doc_of):
+        values = per_doc.get(doc, {})
+        row = tuple((c, values.get(c)) for c in columns)
+        if values.get("case") is None:
+            own[doc] = value_elements(row)
+            continue
+        groups.setdefault((str(values["case"]), row), []).append(doc)
+    if groups:
+        cases = ET.SubElement(root, "Cases")
+        for (case_name, values), members in groups.items():
+            case = ET.SubElement(cases, "Case", {"guid": guid("case", case_name, values), "name": case_name})
+            case.extend(value_elements(values))
+            for doc in members:
+                ET.SubElement(case, "SourceRef", {"targetGUID": doc})
+    return notes, own
 
 
 def project_xml(corpus: Corpus, *, sources: pd.DataFrame | None = None, offsets: str = "chars",
                 name: str | None = None, spans: dict[tuple[str, str, str], tuple[int, int]] | None = None,
-                ) -> tuple[bytes, list[dict[str, Any]], dict[str, Any]]:
+                users: list[str] | None = None) -> tuple[bytes, list[dict[str, Any]], dict[str, Any]]:
     """(project.qde bytes, documents to ship, a summary without text).
+
+    ``users`` are further users to declare beside the coders (the project's users who coded nothing, from the
+    import report), so that a round trip keeps them.
 
     ``spans`` maps (quote id, coder, code) to a (start, end) inside the quote: that coding's segment is
     the span (a model's evidence) instead of the whole quote.
@@ -191,14 +245,16 @@ def project_xml(corpus: Corpus, *, sources: pd.DataFrame | None = None, offsets:
     docs, place = _documents(corpus, sources)
     coded = corpus.annotations.dropna(subset=[CODE])
     coders = list(dict.fromkeys(coded[CODER].astype(str)))
+    declared = list(dict.fromkeys([*coders, *(str(u) for u in users or [])]))
     modified = book.version if _ISO.match(book.version) else datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    root = ET.Element("Project", {"xmlns": PROJECT_NS, "name": name or book.name, "origin": _origin(offsets), "modifiedDateTime": modified})
-    if coders:
-        users = ET.SubElement(root, "Users")
-        for coder in coders:
-            ET.SubElement(users, "User", {"guid": guid("user", coder), "name": coder})
-    ET.SubElement(root, "CodeBook").append(_code_elements(book))
-    notes = _cases(root, corpus, docs, place)
+    root = ET.Element("Project", {"xmlns": PROJECT_NS, "name": name or book.name, "origin": _origin(offsets, book), "modifiedDateTime": modified})
+    if declared:
+        users_el = ET.SubElement(root, "Users")
+        for coder in declared:
+            ET.SubElement(users_el, "User", {"guid": guid("user", coder), "name": coder})
+    codes_el, code_guids = _codes_with_guids(book)
+    ET.SubElement(root, "CodeBook").append(codes_el)
+    notes, doc_variables = _cases(root, corpus, docs, place)
     by_doc: dict[str, dict[tuple[int, int], list[tuple[str, str]]]] = {}
     for qid, coder, code in zip(coded[QUOTE_ID], coded[CODER], coded[CODE]):
         doc_guid, start, end = place[str(qid)]
@@ -223,19 +279,24 @@ def project_xml(corpus: Corpus, *, sources: pd.DataFrame | None = None, offsets:
             n_sel += 1
             for coder, code in pairs:
                 coding = ET.SubElement(sel, "Coding", {"guid": guid("coding", sel_guid, coder, code), "creatingUser": guid("user", coder)})
-                ET.SubElement(coding, "CodeRef", {"targetGUID": guid("code", code)})
+                ET.SubElement(coding, "CodeRef", {"targetGUID": code_guids[code]})
                 n_cod += 1
+        for vv in doc_variables.get(doc["guid"], []):  # a document in no case carries its variables itself
+            el.append(vv)
+    if book.description.strip():
+        ET.SubElement(root, "Description").text = book.description
     summary = {"documents": len(docs), "selections": n_sel, "codings": n_cod, "users": coders, "codes": len(book.codes), "offsets": offsets, "notes": notes}
     return ET.tostring(root, encoding="utf-8", xml_declaration=True), docs, summary
 
 
 def export_project(corpus: Corpus, path: str | Path, *, sources: pd.DataFrame | None = None, offsets: str = "chars",
-                   name: str | None = None, spans: dict[tuple[str, str, str], tuple[int, int]] | None = None) -> dict[str, Any]:
+                   name: str | None = None, spans: dict[tuple[str, str, str], tuple[int, int]] | None = None,
+                   users: list[str] | None = None) -> dict[str, Any]:
     """Write ``path`` (.qdpx): project.qde plus Sources/<guid>.txt (UTF-8, no BOM). Returns the summary."""
     unknown = sorted(set(corpus.annotations[CODE].dropna()) - set(corpus.codebook.code_ids)) if corpus.codebook else []
     if unknown:
         raise InputError(f"codes {unknown[:5]} are not in the corpus's codebook", field=CODE)
-    xml, docs, summary = project_xml(corpus, sources=sources, offsets=offsets, name=name, spans=spans)
+    xml, docs, summary = project_xml(corpus, sources=sources, offsets=offsets, name=name, spans=spans, users=users)
 
     def write(handle: Any) -> None:
         with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:
@@ -248,14 +309,9 @@ def export_project(corpus: Corpus, path: str | Path, *, sources: pd.DataFrame | 
 
 
 def _atomic_write(path: Path, write: Any) -> Path:
-    """Write to a temporary file beside ``path``, then rename it into place: no half-written file is ever left."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            write(out)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """The package's one atomic writer: a temporary file renamed into place, never over a device, FIFO or folder."""
+    from lived_themes.files import atomic_output
+
+    with atomic_output(path, mode="wb") as out:
+        write(out)
     return path

@@ -17,7 +17,7 @@ import pandas as pd
 from lived_themes.coders.base import Coder, load_coder
 from lived_themes.corpus.tables import read_table
 from lived_themes.errors import InputError
-from lived_themes.files import atomic_output, atomic_path, refuse_overwrite
+from lived_themes.files import atomic_path, is_stdout, refuse_overwrite, text_output
 
 
 def _text_problem(value: object) -> str | None:
@@ -140,7 +140,9 @@ def predict_records(model: str | Path | Coder, source: Any, *, text_column: str 
 
 
 def output_format(output: str | Path) -> str:
-    """``parquet`` for a .parquet/.pq output, else JSON lines (the default, whatever the suffix)."""
+    """``parquet`` for a .parquet/.pq output, else JSON lines (the default, whatever the suffix; ``-`` is standard output)."""
+    if is_stdout(output):
+        return "jsonl"
     return "parquet" if Path(output).suffix.lower() in (".parquet", ".pq") else "jsonl"
 
 
@@ -164,7 +166,7 @@ def predict_file(model_dir: str | Path, source: Any, output: str | Path, *, text
     if output_format(output) == "parquet":
         return _write_parquet(batches, output, list(coder.codes_), evidence=evidence)
     count = 0
-    with atomic_output(output) as handle:
+    with text_output(output) as handle:  # "-": standard output, as JSON lines
         for records in batches:
             handle.write("".join(json.dumps(record, ensure_ascii=False, allow_nan=False) + "\n" for record in records))
             count += len(records)
