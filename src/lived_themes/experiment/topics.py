@@ -227,12 +227,14 @@ def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, 
 
     Returns the model's alignment section (Markdown) for the run's report.
     """
+    from lived_themes.files import csv_for_people, write_text_atomic
+
     folder.mkdir(parents=True, exist_ok=True)
     out, codes, ids, texts = cfg["outputs"], corpus.codes, corpus.quote_ids, corpus.texts
     table = alignment.contingency_table(model.topics_, labels, codes, **cfg["alignment"])
     table.to_csv(folder / "contingency.csv")
     topics = outputs.topic_table(model, ids, texts, n_words=out["n_words"], n_examples=out["n_examples"], best=alignment.best_codes(table))
-    topics.to_csv(folder / "topics.csv", index=False)
+    write_text_atomic(folder / "topics.csv", csv_for_people(topics))  # example quotes: opened in spreadsheets, formulas escaped
     coverage = alignment.code_coverage(table)
     coverage.to_csv(folder / "code_coverage.csv", index=False)
     section = outputs.alignment_markdown(folder.name, topics, coverage)
@@ -248,7 +250,7 @@ def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, 
     floored = suppress_small_groups(corpus.quotes[list(cfg["groups"])].fillna(groups.MISSING), cfg.get("min_report_group_size", 5))[0]
     for column in cfg["groups"]:
         shares[column] = groups.topic_share_by_group(model.topics_, floored[column], name=column)
-        shares[column].to_csv(folder / f"groups_{_safe(column)}.csv", index=False)
+        write_text_atomic(folder / f"groups_{_safe(column)}.csv", csv_for_people(shares[column]))
     dates = None
     if cfg["date_column"] and cfg["date_column"] in corpus.quotes.columns:
         dates = corpus.quotes[cfg["date_column"]].tolist()
