@@ -87,9 +87,9 @@ def _check_target(path: Path) -> None:
     """An output path must be new or a regular file: renaming over a device, FIFO or socket would replace it."""
     try:
         mode = os.stat(path).st_mode  # follows symlinks: a link to /dev/null is /dev/null
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # new (a path through a file is named below)
         mode = None
-    except OSError as exc:  # a symlink loop, a path through a file, no permission
+    except OSError as exc:  # a symlink loop, no permission
         raise InputError(f"cannot write here: {exc.strerror or exc}", file=path) from None
     if mode is not None and stat.S_ISDIR(mode):
         raise InputError("the output path is a folder; give a file name", file=path)

@@ -242,3 +242,15 @@ def test_v12_review_batch_escapes_formula_text_and_reads_its_ids_back(tmp_path: 
     assert result.exit_code == 0, result.output
     labels = pd.read_json(review / "labels.jsonl", lines=True, dtype=False)
     assert set(labels["quote_id"]) == {"=q1", "q2", "-3", "q4"}
+
+
+def test_disagreements_csv_is_escaped_and_adjudicate_reads_its_ids_back(tmp_path: Path) -> None:
+    from lived_themes.evaluation.adjudication import read_decisions
+
+    queue = pd.DataFrame({"quote_id": ["=q1", "-2", "q3"], "code": ["@mention", "waiting", "waiting"], "vote_entropy": [1.0, 0.9, 0.5],
+                          "decision": ["1", "0", ""]})
+    path = tmp_path / "disagreements.csv"
+    path.write_text(csv_for_people(queue), encoding="utf-8")
+    assert "\"'=q1\",\"'@mention\",1.0" in path.read_text(encoding="utf-8")
+    decided = read_decisions(path)
+    assert list(zip(decided["quote_id"], decided["code"], decided["decision"])) == [("=q1", "@mention", 1.0), ("-2", "waiting", 0.0)]
