@@ -459,14 +459,18 @@ def adjudicate(
     output: Path = typer.Option(..., "--output", "-o", help="New corpus folder: the original annotations plus the adjudicated coder."),
     decisions: Optional[Path] = typer.Option(None, help="Decisions table (quote_id, code, decision) instead of the run's disagreements.csv."),
     coder: str = typer.Option("adjudicated", help="Name of the new coder."),
-    undecided: str = typer.Option("majority", help="Disagreements left undecided: 'majority' (human majority) or 'error'."),
+    undecided: str = typer.Option("majority", help="Disagreements left undecided: 'majority' (a strict human majority fills them; ties stay open, listed in undecided.csv) or 'error'."),
 ) -> None:
     """Read the researcher's decisions back as a coder, usable as the reference of the next run."""
     from lived_themes.experiment.adjudicate import adjudicate_run
 
     out = adjudicate_run(run_dir, output, decisions=decisions, coder=coder, undecided=undecided, base_dir=Path.cwd())
-    typer.echo(f"{out['decided']} decision(s), {out['undecided_filled_by_majority']} undecided disagreement(s) filled by the "
+    typer.echo(f"{out['decided']} decision(s), {out['filled_by_strict_majority']} undecided disagreement(s) filled by a strict "
                f"human majority, {out['quotes']} quote(s) coded by {out['coder']} -> {out['output']}")
+    if out["ties_undecided"]:
+        typer.echo(f"{out['ties_undecided']} tie(s) left for a human to decide, not filled: {out['quotes_left_for_ties']} quote(s) "
+                   f"not coded by {out['coder']} until decided; listed in {out['undecided_file']} (decide them in the run's "
+                   "disagreements.csv and run adjudicate again)")
     typer.echo(f"next run: --set data.format=corpus --set data.path={out['output']} --set reference.coder={out['coder']}")
 
 
