@@ -382,7 +382,7 @@ def init(
     experiment_text, codebook_text = starter_files(data_path, layout, name=name, codebook_path=book_path)
     write_text_atomic(codebook_out, codebook_text)
     write_text_atomic(experiment, experiment_text)
-    for key in ("text", "id", "codes", "groups", "encoding"):
+    for key in ("text", "id", "codes", "groups", "person", "encoding"):
         if key in layout.why:
             typer.echo(f"{key}: {layout.why[key]}")
     typer.echo(f"-> {experiment} and {codebook_out}; check the guesses, then: lived-themes run {experiment}")
