@@ -348,6 +348,9 @@ def load_config(
     """
     exp_path = Path(path) if path is not None else None
     experiment = _read_yaml(exp_path) if exp_path is not None else {}
+    if "models" in experiment and "coders" in experiment:
+        raise ConfigError(f"{exp_path}: lists both 'coders' (a coding experiment) and 'models' (a topic experiment); "
+                          "one file runs one kind: split it into two experiment files")
     topics = _is_topic(experiment)
     raw: dict[str, Any] = {}
     defaults = Path(defaults_dir) if defaults_dir else find_defaults_dir((exp_path.parent if exp_path else Path.cwd()).resolve())
