@@ -171,15 +171,18 @@ def describe(
     codebook: Optional[Path] = typer.Option(None, help="Codebook YAML."),
     by: list[str] = typer.Option([], "--by", help="Group column(s) to break counts down by (default: all low-cardinality metadata)."),
     min_report_group_size: int = typer.Option(5, min=1, help="Privacy floor: group values with fewer quotes are shown as 'suppressed (n < N)'; 1 turns it off."),
+    allow_free_text: list[str] = typer.Option([], "--allow-free-text-column", help="A --by column meant as groups although its values look like free text (repeatable; never the text column)."),
 ) -> None:
     """Counts per code, per coder and per group value, as tables in the terminal."""
     from lived_themes.corpus import load_corpus
     from lived_themes.corpus.describe import render_description
 
+    loaded_allowed: list[str] = []
     if experiment is not None:
         from lived_themes.experiment.data import load_from_config
 
         data = _experiment_data(experiment)
+        loaded_allowed = data.allow_free_text_columns
         if corpus is not None:
             data = data.model_copy(update={"path": str(corpus)})
         loaded = load_from_config(data, base_dir=experiment.parent)
@@ -188,7 +191,8 @@ def describe(
     else:
         loaded = load_corpus(corpus, annotations, codebook=codebook, column_mapping=_mapping(column_mapping, "--column-mapping"),
                              annotation_mapping=_mapping(annotation_mapping, "--annotation-mapping"))
-    render_description(loaded, by=by or None, console=_console(), min_group_size=min_report_group_size)
+    allowed = [*allow_free_text, *loaded_allowed]
+    render_description(loaded, by=by or None, console=_console(), min_group_size=min_report_group_size, allow_free_text=allowed)
 
 
 @app.command()
@@ -338,6 +342,7 @@ def evaluate(
     n_boot: int = typer.Option(1000, help="Bootstrap resamples for confidence intervals."),
     model: Optional[Path] = typer.Option(None, "--model", help="Model (or run) folder that made the predictions: warns if evaluated quotes were in its training data."),
     min_report_group_size: int = typer.Option(5, min=1, help="Privacy floor: smaller groups are reported as 'suppressed (n < N)', never by name; 1 turns it off."),
+    allow_free_text: list[str] = typer.Option([], "--allow-free-text-column", help="A --group column meant as groups although its values look like free text (repeatable; never the text column)."),
 ) -> None:
     """Evaluate predictions made elsewhere against human coders, by group."""
     from lived_themes.experiment.evaluate import evaluate_external
@@ -346,7 +351,8 @@ def evaluate(
                                 codebook=codebook, groups=groups, model_name=model_name, out=out, n_boot=n_boot,
                                 model=model, min_report_group_size=min_report_group_size, cluster=cluster,
                                 column_mapping=_mapping(column_mapping, "--column-mapping"),
-                                annotation_mapping=_mapping(annotation_mapping, "--annotation-mapping"))
+                                annotation_mapping=_mapping(annotation_mapping, "--annotation-mapping"),
+                                allow_free_text=allow_free_text)
     _print_headline(run_dir)
     typer.echo(str(run_dir))
 

@@ -75,6 +75,8 @@ class DataConfig(_Strict):
     label_map: dict[str, str | None] | None = None
     #: text encoding of CSV/TSV/JSONL files: utf-8, utf-8-or-cp1252 (per line, counted), or a Python codec name
     encoding: str = "utf-8"
+    #: columns whose values look like free text but are meant as codes, groups or ids (lived_themes.corpus.free_text)
+    allow_free_text_columns: list[str] = Field(default_factory=list)
 
     @field_validator("label_map", mode="before")
     @classmethod
