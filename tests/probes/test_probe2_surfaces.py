@@ -154,6 +154,7 @@ def test_the_free_text_rule() -> None:
     assert looks_like_free_text(_texts())
     assert not looks_like_free_text(["Black, African, Caribbean or Black British", "White British", "Asian or Asian British"] * 10)
     assert not looks_like_free_text([f"participant_{i:04d}_interview_2023-01-01_question" for i in range(30)])  # long, no spaces
+    assert not looks_like_free_text([f"NEAS PTS {i} - Q1" for i in range(30)])  # the NHS file's comment ids: codes, not words
     assert not looks_like_free_text(["north", "south"] * 15)
     assert not looks_like_free_text(["the same words said by everyone in the room"] * 30)  # one text: caught by name instead
     assert not looks_like_free_text([None, np.nan, ""])

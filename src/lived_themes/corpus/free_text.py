@@ -10,6 +10,7 @@ category names, say) is accepted once the user lists it in ``data.allow_free_tex
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,8 +20,10 @@ from lived_themes.errors import HEADER_ROW, MAX_SHOWN_CHARS, InputError
 
 #: the package's name for the quote text column (after column_mapping)
 TEXT_COLUMN = "text"
-#: a value with whitespace and at least this many words reads as a sentence
+#: a value with at least this many words (tokens of letters only) reads as a sentence
 MIN_WORDS = 5
+#: ... and so does a value longer than MAX_SHOWN_CHARS with at least this many words
+MIN_LONG_WORDS = 3
 #: share of non-blank values that must read as sentences
 MIN_SENTENCE_SHARE = 0.5
 #: share of those sentence-like values that must be distinct ("mostly unique")
@@ -30,8 +33,18 @@ ALLOW_KEY = "data.allow_free_text_columns"
 ALLOW_FLAG = "--allow-free-text-column"
 
 
+#: a word of a sentence: letters only (inner apostrophes and hyphens allowed), once surrounding punctuation is stripped
+_WORD = re.compile(r"[^\W\d_]+(?:['\u2019-][^\W\d_]+)*")
+_PUNCT = "\"'()[]{},.;:!?\u201c\u201d\u2018\u2019"
+
+
+def _n_words(text: str) -> int:
+    return sum(1 for token in text.split() if _WORD.fullmatch(token.strip(_PUNCT)))
+
+
 def _sentence_like(text: str) -> bool:
-    return any(ch.isspace() for ch in text) and (len(text) > MAX_SHOWN_CHARS or len(text.split()) >= MIN_WORDS)
+    words = _n_words(text)
+    return words >= MIN_WORDS or (len(text) > MAX_SHOWN_CHARS and words >= MIN_LONG_WORDS)
 
 
 def looks_like_free_text(values: Iterable[object]) -> bool:
@@ -39,15 +52,17 @@ def looks_like_free_text(values: Iterable[object]) -> bool:
 
     The rule, over the column's non-blank values (each as stripped text):
 
-    - a value is *sentence-like* when it contains whitespace and is either longer than
-      ``MAX_SHOWN_CHARS`` (40) characters or has at least ``MIN_WORDS`` (5) words;
+    - a *word* is a whitespace-separated token made of letters only (inner ``'`` and ``-`` allowed, surrounding
+      punctuation ignored): ``medication,`` is a word, ``528``, ``-`` and ``Q1`` are not;
+    - a value is *sentence-like* when it has at least ``MIN_WORDS`` (5) words, or is longer than
+      ``MAX_SHOWN_CHARS`` (40) characters with at least ``MIN_LONG_WORDS`` (3) words;
     - the column looks like free text when at least ``MIN_SENTENCE_SHARE`` (half) of its values are
       sentence-like and at least ``MIN_DISTINCT_SHARE`` (80%) of those sentence-like values are
       distinct (mostly unique).
 
     Labels repeat (``"Black, African, Caribbean or Black British"`` is long but shared by many rows)
-    and ids have no spaces, so neither matches; answers to an open question do. The same length and
-    whitespace test decides what error messages may echo (:func:`lived_themes.errors.shown`).
+    and ids are codes and numbers (``"NEAS PTS 528 - Q1"`` has two words), so neither matches; answers
+    to an open question do.
     """
     cells = [str(v).strip() for v in values if v is not None and not (isinstance(v, float) and pd.isna(v))]
     cells = [c for c in cells if c]
