@@ -111,6 +111,14 @@ def test_free_text_group_column_is_refused_unless_allowed(tmp_path: Path) -> Non
     assert_located(invoke("describe", corpus, "--by", "text", "--allow-free-text-column", "text"), "field 'text'")
     exp = _experiment(tmp_path / "g.yaml", str(corpus))
     assert_located(invoke("run", exp, "--out", tmp_path / "runs" / "g", "-q", "--set", "evaluation.groups=[note]"), "field 'note'")
+    assert_located(invoke("run", exp, "--out", tmp_path / "runs" / "s", "-q", "--set", "splits=[{kind: leave_one_group_out, group: text}]"),
+                   "field 'text'", "splits.0.group")
+    # evaluate without --quotes: --group text is refused all the same
+    ann = corpus / "annotations.csv"
+    preds = tmp_path / "preds.csv"
+    pd.read_csv(ann).query("coder == 'ben'").assign(coder="model:m").to_csv(preds, index=False)
+    assert_located(invoke("evaluate", "--annotations", ann, "--predictions", preds, "--reference", "ana", "--group", "text",
+                          "--n-boot", "0", "--out", tmp_path / "e"), "field 'text'")
 
 
 def test_pv05_a_free_text_label_column_without_a_map_is_refused(tmp_path: Path) -> None:

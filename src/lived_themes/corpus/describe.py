@@ -14,10 +14,12 @@ NOT_GROUPS = {"quote_id", "text", "line", "speaker_notation"}
 
 
 def group_columns(corpus: Corpus) -> list[str]:
-    """Metadata columns that look like groups: few distinct values, not one per quote."""
+    """Metadata columns that look like groups: few distinct values, not one per quote, not free text."""
+    from lived_themes.corpus.free_text import looks_like_free_text
+
     columns = []
     for column in corpus.quotes.columns:
-        if column in NOT_GROUPS:
+        if column in NOT_GROUPS or looks_like_free_text(corpus.quotes[column].tolist()):
             continue
         distinct = corpus.quotes[column].astype(str).nunique(dropna=False)
         if 1 < distinct <= MAX_GROUP_VALUES and distinct < len(corpus):

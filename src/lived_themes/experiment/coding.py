@@ -223,6 +223,10 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     corpus = load_from_config(config.data, base_dir=base_dir)
     check_corpus_groups(corpus, config.evaluation.groups, role="a group (evaluation.groups)",
                         allowed=config.data.allow_free_text_columns)
+    for i, split in enumerate(config.splits):  # each left-out group names its fold in the outputs
+        if split.kind == "leave_one_group_out" and split.group:
+            check_corpus_groups(corpus, [split.group], role=f"the group of a leave-one-group-out split (splits.{i}.group)",
+                                allowed=config.data.allow_free_text_columns)
     folder.protect(corpus.texts)
     folder.info["codebook_hash"] = corpus.codebook.content_hash() if corpus.codebook else None
     folder.info["text_sent_to"] = text_destinations(config)  # recorded before any coder runs

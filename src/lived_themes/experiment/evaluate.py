@@ -179,17 +179,17 @@ def evaluate_external(*, annotations: Path, predictions: Path, reference: str, q
     ann, _ = load_annotations(annotations, column_mapping=annotation_mapping)
     if cluster is not None and cluster != "group" and quotes is None:
         raise ValueError("--cluster names a quotes column: give --quotes too")
+    quotes_name: str | None = None
     if quotes is not None:
         quote_table, quotes_name = read_table(quotes)
         quote_table = apply_mapping(quote_table, column_mapping, source=quotes_name)
         if cluster is not None and cluster != "group" and cluster not in quote_table.columns:
             raise InputError(f"--cluster column {cluster!r} not found; columns present: {list(quote_table.columns)}", file=quotes_name,
                              row=0, field=cluster)
-        check_group_columns(quote_table, groups, role="a group (--group)", file=quotes_name,
-                            allowed=allow_free_text or [])
     else:
         ids = list(dict.fromkeys(ann["quote_id"].astype(str)))
         quote_table = pd.DataFrame({"quote_id": ids, "text": ["(text not provided)"] * len(ids)})
+    check_group_columns(quote_table, groups, role="a group (--group)", file=quotes_name, allowed=allow_free_text or [])
     book: Codebook | None = load_codebook(codebook) if codebook else None
     corpus = resolve_reference(Corpus(quotes=quote_table, annotations=ann, codebook=book, name=Path(annotations).stem), reference)
     codes = corpus.codes
