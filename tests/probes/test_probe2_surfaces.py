@@ -279,6 +279,23 @@ def test_k05_a_second_review_round_is_refused_while_one_holds_the_lock(tmp_path:
     assert rounds == [1, 2]
 
 
+@pytest.mark.slow  # two CLI processes: about 8 s under load; the lock itself is held by the fast test above
+def test_k05_two_review_processes_at_once_never_share_a_round_number(tmp_path: Path) -> None:
+    """The probe's own command: two rounds started together; each is a round of its own or refused by the lock."""
+    review, batch = _review_folder(tmp_path)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    command = [sys.executable, "-m", "lived_themes.cli", "review", str(review), "--codes", str(batch)]
+    runs = [subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env) for _ in range(2)]
+    results = [(p.wait(timeout=300), p.stdout.read()) for p in runs]
+    for code, output in results:
+        assert code in (0, 2) and "Traceback" not in output, output
+        if code == 2:
+            assert "another review round is running" in output and "review.lock" in output
+    rounds = [json.loads(line)["round"] for line in (review / "rounds.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert rounds == list(range(1, len(rounds) + 1)) and len(rounds) == 1 + sum(code == 0 for code, _ in results)
+    assert not (review / "review.lock").exists()
+
+
 def test_k05_a_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     import socket
 
