@@ -28,6 +28,8 @@ BINARY = {"0", "1", "0.0", "1.0", "true", "false"}
 SEPARATORS = (";", "|")
 MAX_LABELS = 50
 MAX_GROUP_VALUES = 30
+#: a person-id column with fewer distinct values is taken for roles, not people
+MIN_PEOPLE = 3
 
 
 @dataclass
@@ -98,9 +100,10 @@ def detect_layout(frame: pd.DataFrame, *, text_column: str | None = None, label_
 
     from lived_themes.evaluation.leakage import is_person_id_column
 
-    # a person-id column (quotes from one participant repeat its value) is the cluster, never a code or a group
-    people = [c for c in columns if c not in taken and c not in (text_column, label_column) and is_person_id_column(c)
-              and 1 < unique[c] < len(cells[c])]
+    # a person-id column (quotes from one participant repeat its value) is the cluster, never a code or a group;
+    # two values are more likely roles (interviewer / participant) than people: not a cluster, still never a label
+    named = [c for c in columns if c not in (text_column, label_column) and is_person_id_column(c)]
+    people = [c for c in named if c not in taken and MIN_PEOPLE <= unique[c] < len(cells[c])]
     if people:
         layout.person_column, layout.n_people = people[0], int(unique[people[0]])
         layout.why["person"] = (f"{people[0]!r}: a person id ({unique[people[0]]} people with several quotes each): intervals "
@@ -126,7 +129,7 @@ def detect_layout(frame: pd.DataFrame, *, text_column: str | None = None, label_
         taken.update(binary)
     else:
         if label_column is None:
-            short = [c for c in columns if c not in taken and 1 < unique[c] <= MAX_LABELS and unique[c] < len(frame)]
+            short = [c for c in columns if c not in taken and c not in named and 1 < unique[c] <= MAX_LABELS and unique[c] < len(frame)]
             named = [c for c in short if LABEL_NAME.search(c)]
             pool = named or short
             label_column = max(pool, key=lambda c: unique[c]) if pool else None
