@@ -171,15 +171,18 @@ def describe(
     codebook: Optional[Path] = typer.Option(None, help="Codebook YAML."),
     by: list[str] = typer.Option([], "--by", help="Group column(s) to break counts down by (default: all low-cardinality metadata)."),
     min_report_group_size: int = typer.Option(5, min=1, help="Privacy floor: group values with fewer quotes are shown as 'suppressed (n < N)'; 1 turns it off."),
+    allow_free_text: list[str] = typer.Option([], "--allow-free-text-column", help="A --by column meant as groups although its values look like free text (repeatable; never the text column)."),
 ) -> None:
     """Counts per code, per coder and per group value, as tables in the terminal."""
     from lived_themes.corpus import load_corpus
     from lived_themes.corpus.describe import render_description
 
+    loaded_allowed: list[str] = []
     if experiment is not None:
         from lived_themes.experiment.data import load_from_config
 
         data = _experiment_data(experiment)
+        loaded_allowed = data.allow_free_text_columns
         if corpus is not None:
             data = data.model_copy(update={"path": str(corpus)})
         loaded = load_from_config(data, base_dir=experiment.parent)
@@ -188,7 +191,8 @@ def describe(
     else:
         loaded = load_corpus(corpus, annotations, codebook=codebook, column_mapping=_mapping(column_mapping, "--column-mapping"),
                              annotation_mapping=_mapping(annotation_mapping, "--annotation-mapping"))
-    render_description(loaded, by=by or None, console=_console(), min_group_size=min_report_group_size)
+    allowed = [*allow_free_text, *loaded_allowed]
+    render_description(loaded, by=by or None, console=_console(), min_group_size=min_report_group_size, allow_free_text=allowed)
 
 
 @app.command()
@@ -350,6 +354,7 @@ def evaluate(
     n_boot: int = typer.Option(1000, help="Bootstrap resamples for confidence intervals."),
     model: Optional[Path] = typer.Option(None, "--model", help="Model (or run) folder that made the predictions: warns if evaluated quotes were in its training data."),
     min_report_group_size: int = typer.Option(5, min=1, help="Privacy floor: smaller groups are reported as 'suppressed (n < N)', never by name; 1 turns it off."),
+    allow_free_text: list[str] = typer.Option([], "--allow-free-text-column", help="A --group column meant as groups although its values look like free text (repeatable; never the text column)."),
 ) -> None:
     """Evaluate predictions made elsewhere against human coders, by group."""
     from lived_themes.experiment.evaluate import evaluate_external
@@ -361,7 +366,8 @@ def evaluate(
                                 codebook=codebook, groups=groups, model_name=model_name, out=out, n_boot=n_boot,
                                 model=model, min_report_group_size=min_report_group_size, cluster=cluster,
                                 column_mapping=_mapping(column_mapping, "--column-mapping"),
-                                annotation_mapping=_mapping(annotation_mapping, "--annotation-mapping"))
+                                annotation_mapping=_mapping(annotation_mapping, "--annotation-mapping"),
+                                allow_free_text=allow_free_text)
     _print_headline(run_dir)
     typer.echo(str(run_dir))
 
@@ -399,7 +405,7 @@ def init(
     experiment_text, codebook_text = starter_files(data_path, layout, name=name, codebook_path=book_path)
     write_text_atomic(codebook_out, codebook_text)
     write_text_atomic(experiment, experiment_text)
-    for key in ("text", "id", "codes", "groups", "encoding"):
+    for key in ("text", "id", "codes", "groups", "person", "encoding"):
         if key in layout.why:
             typer.echo(f"{key}: {layout.why[key]}")
     typer.echo(f"-> {experiment} and {codebook_out}; check the guesses, then: lived-themes run {experiment}")
@@ -484,7 +490,7 @@ def adjudicate(
     output: Path = typer.Option(..., "--output", "-o", help="New corpus folder: the original annotations plus the adjudicated coder."),
     decisions: Optional[Path] = typer.Option(None, help="Decisions table (quote_id, code, decision) instead of the run's disagreements.csv."),
     coder: str = typer.Option("adjudicated", help="Name of the new coder."),
-    undecided: str = typer.Option("majority", help="Disagreements left undecided: 'majority' (human majority) or 'error'."),
+    undecided: str = typer.Option("majority", help="Disagreements left undecided: 'majority' (a strict human majority fills them; ties stay open, listed in undecided.csv) or 'error'."),
 ) -> None:
     """Read the researcher's decisions back as a coder, usable as the reference of the next run."""
     from lived_themes.experiment.adjudicate import adjudicate_run
@@ -492,8 +498,12 @@ def adjudicate(
 
     refuse_overwrite(output, [run_dir, decisions], folder=True)
     out = adjudicate_run(run_dir, output, decisions=decisions, coder=coder, undecided=undecided, base_dir=Path.cwd())
-    typer.echo(f"{out['decided']} decision(s), {out['undecided_filled_by_majority']} undecided disagreement(s) filled by the "
+    typer.echo(f"{out['decided']} decision(s), {out['filled_by_strict_majority']} undecided disagreement(s) filled by a strict "
                f"human majority, {out['quotes']} quote(s) coded by {out['coder']} -> {out['output']}")
+    if out["ties_undecided"]:
+        typer.echo(f"{out['ties_undecided']} tie(s) left for a human to decide, not filled: {out['quotes_left_for_ties']} quote(s) "
+                   f"not coded by {out['coder']} until decided; listed in {out['undecided_file']} (decide them in the run's "
+                   "disagreements.csv and run adjudicate again)")
     typer.echo(f"next run: --set data.format=corpus --set data.path={out['output']} --set reference.coder={out['coder']}")
 
 

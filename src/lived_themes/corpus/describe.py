@@ -14,10 +14,12 @@ NOT_GROUPS = {"quote_id", "text", "line", "speaker_notation"}
 
 
 def group_columns(corpus: Corpus) -> list[str]:
-    """Metadata columns that look like groups: few distinct values, not one per quote."""
+    """Metadata columns that look like groups: few distinct values, not one per quote, not free text."""
+    from lived_themes.corpus.free_text import looks_like_free_text
+
     columns = []
     for column in corpus.quotes.columns:
-        if column in NOT_GROUPS:
+        if column in NOT_GROUPS or looks_like_free_text(corpus.quotes[column].tolist()):
             continue
         distinct = corpus.quotes[column].astype(str).nunique(dropna=False)
         if 1 < distinct <= MAX_GROUP_VALUES and distinct < len(corpus):
@@ -67,13 +69,24 @@ def _rich_table(frame: pd.DataFrame, title: str, index_name: str) -> Any:
     return table
 
 
-def render_description(corpus: Corpus, *, by: list[str] | None = None, console: Any, min_group_size: int = 5) -> None:
-    """Counts in the terminal; group values below ``min_group_size`` quotes are shown as suppressed."""
+def render_description(corpus: Corpus, *, by: list[str] | None = None, console: Any, min_group_size: int = 5,
+                       allow_free_text: list[str] | None = None) -> None:
+    """Counts in the terminal; group values below ``min_group_size`` quotes are shown as suppressed.
+
+    A ``by`` column that is the text column, or looks like free text and is not in ``allow_free_text``, is refused
+    (:mod:`lived_themes.corpus.free_text`): its values would be printed as column headers.
+    """
+    from lived_themes.corpus.free_text import check_group_columns
+
     columns = by or group_columns(corpus)
+    source = corpus.reports[0].source if corpus.reports else corpus.name
     for column in columns:  # checked before anything is printed
         if column not in corpus.quotes.columns:
             raise InputError(f"no such column to group by (--by); columns present: {list(corpus.quotes.columns)}",
-                             file=corpus.reports[0].source if corpus.reports else corpus.name, row=HEADER_ROW, field=column)
+                             file=source, row=HEADER_ROW, field=column)
+    if by:
+        check_group_columns(corpus.quotes, by, role="a group (--by)", file=source,
+                            allowed=allow_free_text or [])
     # Plain lines soft-wrap: rich would otherwise break a long file path with a hard newline,
     # and the path could no longer be copied or searched for.
     console.print(corpus.describe(), soft_wrap=True)

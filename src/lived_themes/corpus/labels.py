@@ -8,6 +8,7 @@ did not see the quote, like an all-blank row of a wide file; ``blank="zero"`` re
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -78,11 +79,15 @@ def load_labelled(
     generate_ids: bool = True,
     encoding: str = "utf-8",
     name: str | None = None,
+    allow_free_text: Sequence[str] = (),
 ) -> Corpus:
     """Load a one-row-per-quote table whose codes sit in ``label_column`` as quotes plus one coder's long annotations.
 
     ``generate_ids``: when the table has no ``quote_id`` column (after ``column_mapping``), ids are
     ``row-1``, ``row-2``, ... in file order (the same file always gets the same ids); the load report says so.
+    Without a ``label_map`` each value becomes a code id, printed in every report: a label column that is the
+    text column, or whose values look like free text and is not in ``allow_free_text``, is refused
+    (:mod:`lived_themes.corpus.free_text`).
     """
     from lived_themes.corpus.io import load_quotes
 
@@ -96,6 +101,7 @@ def load_labelled(
     generated = generate_ids and add_row_ids(frame)
     per_row = label_codes(frame[label_column].tolist(), label_map=label_map, separator=label_separator,
                           source=source_name, field=label_column, blank=blank)
+    _check_label_values(per_row, label_column=label_column, mapped=label_map is not None, source=source_name, allowed=allow_free_text)
     quotes, set_aside, report = load_quotes(frame.drop(columns=[label_column]), on_invalid=on_invalid, source_name=source_name)
     if generated:
         report.notes.append(f"no quote_id column: ids generated from row numbers ({ROW_ID_RULE})")
@@ -119,6 +125,17 @@ def load_labelled(
     check_annotations(annotations, quote_ids=quotes[QUOTE_ID], known_codes=codebook.code_ids, source=source_name)
     return Corpus(quotes=quotes, annotations=annotations, codebook=codebook, name=name or Path(str(source_name)).stem,
                   set_aside=set_aside, reports=[report])
+
+
+def _check_label_values(per_row: list[list[str] | None], *, label_column: str, mapped: bool, source: str,
+                        allowed: Sequence[str]) -> None:
+    """The codes a label column yields must not be quote text: the text column never, free text only when allowed."""
+    from lived_themes.corpus.free_text import TEXT_COLUMN, check_not_free_text
+
+    role = "the label column without a label_map (each value becomes a code id)"
+    if label_column == TEXT_COLUMN or not mapped:  # with a label_map, every code id was written by the user
+        codes = [c for codes in per_row if codes for c in codes]
+        check_not_free_text(codes, column=label_column, role=role, file=source, allowed=allowed)
 
 
 def _ids(frame: pd.DataFrame, quotes: pd.DataFrame, set_aside: pd.DataFrame) -> list[str]:

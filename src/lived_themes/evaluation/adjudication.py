@@ -13,7 +13,9 @@ where "informative" means the decision resolves the most uncertainty:
 
 ``rank_in_code`` numbers the queue within each code in that order (the report shows the top items
 per code, by id only). The researcher fills the ``decision`` column (1/0, yes/no, true/false;
-blank = not decided); ``read_decisions`` and ``adjudicated_matrix`` turn it into a coder.
+blank = not decided); ``read_decisions`` and ``adjudicated_matrix`` turn it into a coder. Undecided items are
+filled only by a strict human majority; an even human split stays a tie for a person to decide
+(``undecided_ties``), never filled.
 """
 
 from __future__ import annotations
@@ -117,11 +119,13 @@ def read_decisions(path: str | Path) -> pd.DataFrame:
 
 def adjudicated_matrix(labels: Mapping[str, np.ndarray], codes: Sequence[str], quote_ids: Sequence[str], decisions: pd.DataFrame, *,
                        humans: Sequence[str], undecided: str = "majority", source: str | Path | None = None) -> tuple[np.ndarray, dict[str, int]]:
-    """The adjudicated coder: the researcher's decision where given, else the human majority.
+    """The adjudicated coder: the researcher's decision where given, else a strict human majority; ties stay open.
 
     A (quote, code) outside the queue had every coder agree, so the majority is that agreed value.
-    ``undecided="majority"`` fills undecided disagreements with the human majority (a tie counts as
-    absent) and counts them; ``"error"`` refuses while any disagreement is undecided. Quotes no human
+    ``undecided="majority"`` fills an undecided disagreement only when more than half of the humans who
+    saw the quote agree (2 of 3, never 1 of 2); a tie is not filled: a quote with an undecided tie is
+    left uncoded by the adjudicated coder (NaN row) until a human decides it, and the ties are listed
+    by :func:`undecided_ties`. ``"error"`` refuses while any disagreement is undecided. Quotes no human
     saw stay unseen (NaN). Returns the matrix and counts of where each cell came from.
     """
     if undecided not in ("majority", "error"):
@@ -129,11 +133,12 @@ def adjudicated_matrix(labels: Mapping[str, np.ndarray], codes: Sequence[str], q
     stack = np.stack([np.asarray(labels[h], dtype=float) for h in humans])
     seen = ~np.isnan(stack)
     n_seen = seen.sum(axis=0)
-    share = np.where(n_seen > 0, np.nansum(stack, axis=0) / np.maximum(n_seen, 1), np.nan)
-    matrix = np.where(n_seen > 0, (share > 0.5).astype(float), np.nan)
+    n_yes = np.where(seen, stack > 0.5, False).sum(axis=0)
+    matrix = np.where(n_seen > 0, (2 * n_yes > n_seen).astype(float), np.nan)
     matrix[(n_seen == 0).all(axis=1)] = np.nan
     row_of = {str(q): i for i, q in enumerate(quote_ids)}
     col_of = {c: j for j, c in enumerate(codes)}
+    decided = np.zeros(matrix.shape, dtype=bool)
     for q, c, d, pos in decisions[["quote_id", "code", "decision", "row"]].itertuples(index=False):
         if q not in row_of:
             raise InputError(f"quote {q} is not in this run's corpus", file=source, row=int(pos), field="quote_id")
@@ -143,15 +148,39 @@ def adjudicated_matrix(labels: Mapping[str, np.ndarray], codes: Sequence[str], q
         if np.isnan(matrix[i]).all():
             matrix[i] = 0.0  # the researcher decided on a quote no human coded: it is now seen
         matrix[i, col_of[c]] = d
-    disagree = (n_seen >= 2) & (share > 0) & (share < 1)
-    decided = np.zeros_like(disagree)
-    for q, c in zip(decisions["quote_id"], decisions["code"]):
-        decided[row_of[q], col_of[c]] = True
+        decided[i, col_of[c]] = True
+    disagree = (n_seen >= 2) & (n_yes > 0) & (n_yes < n_seen)
     open_ = disagree & ~decided
     if undecided == "error" and open_.any():
         i, j = map(int, np.argwhere(open_)[0])
         raise InputError(f"{int(open_.sum())} human disagreement(s) have no decision, e.g. quote {quote_ids[i]} code {codes[j]}"
-                         " (use --undecided majority to fill them with the human majority)", file=source, field="decision")
-    counts = {"decided": int(len(decisions)), "undecided_filled_by_majority": int(open_.sum()),
+                         " (use --undecided majority to fill those with a strict human majority; ties stay open)", file=source,
+                         field="decision")
+    ties = open_ & (2 * n_yes == n_seen)
+    matrix[ties.any(axis=1)] = np.nan  # a coder codes a whole quote: one open tie leaves the quote for a human
+    counts = {"decided": int(len(decisions)), "filled_by_strict_majority": int((open_ & ~ties).sum()),
+              "ties_undecided": int(ties.sum()), "quotes_left_for_ties": int(ties.any(axis=1).sum()),
               "quotes": int((~np.isnan(matrix).all(axis=1)).sum())}
     return matrix, counts
+
+
+def undecided_ties(labels: Mapping[str, np.ndarray], codes: Sequence[str], quote_ids: Sequence[str], decisions: pd.DataFrame, *,
+                   humans: Sequence[str]) -> pd.DataFrame:
+    """Every undecided (quote, code) where the humans who saw the quote split evenly: for a human to decide.
+
+    Columns: quote_id, code, n_yes, n_no, said_yes, said_no, decision (blank, to fill); ids and coder names only.
+    """
+    stack = np.stack([np.asarray(labels[h], dtype=float) for h in humans])
+    seen = ~np.isnan(stack)
+    yes = np.where(seen, stack > 0.5, False)
+    n_seen, n_yes = seen.sum(axis=0), yes.sum(axis=0)
+    done = set(zip(decisions["quote_id"].astype(str), decisions["code"].astype(str)))
+    rows = []
+    for i, j in zip(*np.nonzero((n_seen >= 2) & (2 * n_yes == n_seen))):
+        if (str(quote_ids[i]), str(codes[j])) in done:
+            continue
+        rows.append({"quote_id": str(quote_ids[i]), "code": codes[j], "n_yes": int(n_yes[i, j]), "n_no": int(n_seen[i, j] - n_yes[i, j]),
+                     "said_yes": ";".join(h for h, s, y in zip(humans, seen[:, i, j], yes[:, i, j]) if y),
+                     "said_no": ";".join(h for h, s, y in zip(humans, seen[:, i, j], yes[:, i, j]) if s and not y),
+                     "decision": ""})
+    return pd.DataFrame(rows, columns=["quote_id", "code", "n_yes", "n_no", "said_yes", "said_no", "decision"])

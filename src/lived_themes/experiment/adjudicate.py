@@ -3,7 +3,9 @@
 The run folder's resolved config says where its corpus came from; the corpus is reloaded, the
 decisions are read (the ``decision`` column of ``disagreements.csv``, or another table with
 quote_id, code, decision), and a corpus folder is written with every original annotation plus a
-coder ``adjudicated``. A next run uses it as its reference with
+coder ``adjudicated``. Undecided disagreements are filled only by a strict human majority; a tie (1-1, 2-2)
+is never filled: it is listed in ``undecided.csv`` in the output folder, and its quote is left uncoded
+by the new coder until someone decides it. A next run uses it as its reference with
 ``--set data.format=corpus --set data.path=<folder> --set reference.coder=adjudicated``.
 """
 
@@ -16,6 +18,9 @@ from typing import Any
 
 from lived_themes.errors import InputError
 
+#: the ties no one has decided yet, written beside the adjudicated corpus for a person to decide
+UNDECIDED = "undecided.csv"
+
 
 def adjudicate_run(run_dir: str | Path, output: str | Path, *, decisions: str | Path | None = None, coder: str = "adjudicated",
                    undecided: str = "majority", base_dir: Path | None = None) -> dict[str, Any]:
@@ -23,7 +28,7 @@ def adjudicate_run(run_dir: str | Path, output: str | Path, *, decisions: str | 
     import json
 
     from lived_themes.corpus import save_corpus
-    from lived_themes.evaluation.adjudication import adjudicated_matrix, read_decisions
+    from lived_themes.evaluation.adjudication import adjudicated_matrix, read_decisions, undecided_ties
     from lived_themes.experiment.config import ExperimentConfig
     from lived_themes.experiment.data import load_from_config
 
@@ -44,8 +49,9 @@ def adjudicate_run(run_dir: str | Path, output: str | Path, *, decisions: str | 
     codes = list(metrics["codes"])
     humans = list((metrics.get("adjudication") or {}).get("humans") or
                   [h for h in corpus.human_coders if h in set(metrics.get("human_coders") or corpus.human_coders)])
-    matrix, counts = adjudicated_matrix(corpus.label_matrices(humans, codes), codes, corpus.quote_ids, decided,
-                                        humans=humans, undecided=undecided, source=source)
+    matrices = corpus.label_matrices(humans, codes)
+    matrix, counts = adjudicated_matrix(matrices, codes, corpus.quote_ids, decided, humans=humans, undecided=undecided, source=source)
+    ties = undecided_ties(matrices, codes, corpus.quote_ids, decided, humans=humans)
     adjudicated = corpus.with_coder(coder, matrix, codes)
     output = Path(output)
     if output.exists() and any(output.iterdir()):
@@ -54,10 +60,13 @@ def adjudicate_run(run_dir: str | Path, output: str | Path, *, decisions: str | 
     tmp = Path(tempfile.mkdtemp(dir=output.parent, prefix=f".{output.name}."))
     try:
         save_corpus(adjudicated, tmp, format="csv")
+        if len(ties):
+            ties.to_csv(tmp / UNDECIDED, index=False)  # ids, codes and coder names only
         if output.exists():
             output.rmdir()
         tmp.rename(output)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp)
-    return {**counts, "coder": coder, "output": str(output), "humans": humans}
+    return {**counts, "coder": coder, "output": str(output), "humans": humans,
+            "undecided_file": str(output / UNDECIDED) if len(ties) else None}

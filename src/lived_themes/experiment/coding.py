@@ -19,6 +19,7 @@ import pandas as pd
 
 from lived_themes.experiment.config import ExperimentConfig, SplitConfig, resolved_params
 from lived_themes.corpus import Corpus, consensus
+from lived_themes.corpus.free_text import check_corpus_groups
 from lived_themes.experiment.data import load_from_config
 from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders, metrics_document, privacy_floor
 from lived_themes.experiment.predictions import model_annotations, write_predictions
@@ -220,6 +221,12 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
 def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, say: Progress) -> None:
     _seed_everything(config.seed)
     corpus = load_from_config(config.data, base_dir=base_dir)
+    check_corpus_groups(corpus, config.evaluation.groups, role="a group (evaluation.groups)",
+                        allowed=config.data.allow_free_text_columns)
+    for i, split in enumerate(config.splits):  # each left-out group names its fold in the outputs
+        if split.kind == "leave_one_group_out" and split.group:
+            check_corpus_groups(corpus, [split.group], role=f"the group of a leave-one-group-out split (splits.{i}.group)",
+                                allowed=config.data.allow_free_text_columns)
     folder.protect(corpus.texts)
     folder.info["codebook_hash"] = corpus.codebook.content_hash() if corpus.codebook else None
     folder.info["text_sent_to"] = text_destinations(config)  # recorded before any coder runs

@@ -75,6 +75,8 @@ class DataConfig(_Strict):
     label_map: dict[str, str | None] | None = None
     #: text encoding of CSV/TSV/JSONL files: utf-8, utf-8-or-cp1252 (per line, counted), or a Python codec name
     encoding: str = "utf-8"
+    #: columns whose values look like free text but are meant as codes, groups or ids (lived_themes.corpus.free_text)
+    allow_free_text_columns: list[str] = Field(default_factory=list)
 
     @field_validator("label_map", mode="before")
     @classmethod
@@ -348,6 +350,9 @@ def load_config(
     """
     exp_path = Path(path) if path is not None else None
     experiment = _read_yaml(exp_path) if exp_path is not None else {}
+    if "models" in experiment and "coders" in experiment:
+        raise ConfigError(f"{exp_path}: lists both 'coders' (a coding experiment) and 'models' (a topic experiment); "
+                          "one file runs one kind: split it into two experiment files")
     topics = _is_topic(experiment)
     raw: dict[str, Any] = {}
     defaults = Path(defaults_dir) if defaults_dir else find_defaults_dir((exp_path.parent if exp_path else Path.cwd()).resolve())

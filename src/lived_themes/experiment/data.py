@@ -33,7 +33,7 @@ def load_from_config(data: DataConfig, *, base_dir: Path | None = None) -> Corpu
                       on_invalid=data.on_invalid, generate_ids=True, encoding=data.encoding)
         if data.label_column:
             corpus = load_labelled(path, label_column=data.label_column, label_separator=data.label_separator,
-                                   label_map=data.label_map, **common)
+                                   label_map=data.label_map, allow_free_text=data.allow_free_text_columns, **common)
         else:
             corpus = load_wide(path, code_columns=data.code_columns, code_columns_from=data.code_columns_from,
                                code_columns_to=data.code_columns_to, **common)
@@ -47,4 +47,15 @@ def load_from_config(data: DataConfig, *, base_dir: Path | None = None) -> Corpu
             annotation_mapping=data.annotation_mapping or None,
             on_invalid=data.on_invalid,
         )
+    check_ids(corpus, allowed=data.allow_free_text_columns)
     return corpus
+
+
+def check_ids(corpus: Corpus, *, allowed: list[str]) -> None:
+    """Quote ids are printed in every output: refuse ids that look like free text (a text column mapped to quote_id)."""
+    from lived_themes.corpus.free_text import check_not_free_text
+    from lived_themes.corpus.validate import QUOTE_ID
+
+    source = corpus.reports[0].source if corpus.reports else None
+    check_not_free_text(corpus.quotes[QUOTE_ID].tolist(), column=QUOTE_ID, role="the quote id",
+                        file=source, allowed=allowed)

@@ -117,6 +117,30 @@ def _outputs(table: dict[tuple[str, str], dict[str, tuple[int, Prediction]]], qu
     return outputs
 
 
+def refuse_same_file(annotations: Path, predictions: Path) -> None:
+    """The human annotations given again as predictions would score the humans as a model: refused, located."""
+    import filecmp
+
+    pred = _predictions_file(Path(predictions)) if Path(predictions).is_dir() else Path(predictions)
+    try:
+        same = Path(annotations).samefile(pred) or filecmp.cmp(annotations, pred, shallow=False)
+    except OSError:
+        return  # a missing file is reported by the reader, with its name
+    if same:
+        raise InputError("--predictions is the same file as --annotations (or an identical copy): the human codes would be "
+                         "scored as a model's; give the model's predictions", file=str(pred))
+
+
+def refuse_human_coders(table: dict[tuple[str, str], dict[str, tuple[int, Prediction]]], humans: list[str], *, name: str) -> None:
+    """A predictions table whose coder column names the annotations' human coders holds human codes, not a model's."""
+    clash = sorted({coder for (_, coder) in table} & set(humans))
+    if clash:
+        first = min(row for (_, coder), rows in table.items() if coder == clash[0] for row, _ in rows.values())
+        raise InputError(f"the predictions name human coder(s) {[shown(c) for c in clash]} of --annotations: this looks like human "
+                         "coding, not a model's predictions; give the model's output (or name its coder model:<name>)",
+                         file=name, row=first, field="coder")
+
+
 def training_overlap_warnings(model: Path | None, quote_ids: list[str]) -> list[str]:
     """A warning when quotes being scored were in the training data of ``model`` (a model or run folder)."""
     if model is None:
@@ -140,14 +164,22 @@ def training_overlap_warnings(model: Path | None, quote_ids: list[str]) -> list[
 def evaluate_external(*, annotations: Path, predictions: Path, reference: str, quotes: Path | None, codebook: Path | None,
                       groups: list[str], model_name: str, out: Path | None, n_boot: int = 1000, seed: int = 0,
                       model: Path | None = None, min_report_group_size: int = 5, cluster: str | None = None,
-                      column_mapping: dict[str, str] | None = None, annotation_mapping: dict[str, str] | None = None) -> Path:
-    """``cluster``: a quotes column of participant ids, so the intervals resample whole participants (as evaluation.cluster)."""
+                      column_mapping: dict[str, str] | None = None, annotation_mapping: dict[str, str] | None = None,
+                      allow_free_text: list[str] | None = None) -> Path:
+    """``cluster``: a quotes column of participant ids, so the intervals resample whole participants (as evaluation.cluster).
+
+    ``allow_free_text``: group columns meant as groups although their values look like free text
+    (:mod:`lived_themes.corpus.free_text`); the quote text column is never a group.
+    """
+    from lived_themes.corpus.free_text import check_group_columns
     from lived_themes.corpus.tables import apply_mapping
     from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
 
+    refuse_same_file(annotations, predictions)
     ann, _ = load_annotations(annotations, column_mapping=annotation_mapping)
     if cluster is not None and cluster != "group" and quotes is None:
         raise ValueError("--cluster names a quotes column: give --quotes too")
+    quotes_name: str | None = None
     if quotes is not None:
         quote_table, quotes_name = read_table(quotes)
         quote_table = apply_mapping(quote_table, column_mapping, source=quotes_name)
@@ -157,11 +189,13 @@ def evaluate_external(*, annotations: Path, predictions: Path, reference: str, q
     else:
         ids = list(dict.fromkeys(ann["quote_id"].astype(str)))
         quote_table = pd.DataFrame({"quote_id": ids, "text": ["(text not provided)"] * len(ids)})
+    check_group_columns(quote_table, groups, role="a group (--group)", file=quotes_name, allowed=allow_free_text or [])
     book: Codebook | None = load_codebook(codebook) if codebook else None
     corpus = resolve_reference(Corpus(quotes=quote_table, annotations=ann, codebook=book, name=Path(annotations).stem), reference)
     codes = corpus.codes
     name = str(_predictions_file(Path(predictions)))
     table = read_predictions(Path(predictions), model_name=model_name)
+    refuse_human_coders(table, corpus.human_coders, name=name)
     known = set(corpus.quote_ids)
     for rows in table.values():
         for qid, (row, _) in rows.items():

@@ -31,13 +31,14 @@ from lived_themes.corpus import Corpus, load_corpus
 from lived_themes.corpus.model import MODEL_PREFIX, NO_CODE
 from lived_themes.corpus.tables import read_table
 from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, TEXT
-from lived_themes.errors import InputError
+from lived_themes.errors import InputError, shown
 from lived_themes.files import csv_for_people, unescape_cell, unescape_columns, write_text_atomic
 
 SETTINGS = "review.json"
 LABELS = "labels.jsonl"
 ROUNDS = "rounds.jsonl"
 HELD_OUT = "held_out.json"
+LOCK = "review.lock"
 MODEL = "model"
 #: columns of a batch file that are not codes
 BATCH_COLUMNS = [QUOTE_ID, TEXT, CODER, "no_code"]
@@ -112,6 +113,7 @@ def read_returned_codes(path: str | Path, codes: list[str], *, default_coder: st
     code_columns = [c for c in frame.columns if c in known]
     rows: list[dict[str, Any]] = []
     uncoded = 0
+    first: dict[tuple[str, str], tuple[int, set[str]]] = {}  # (quote, coder) -> (row, codes) of its first coded row
     for row_no, record in enumerate(frame.to_dict("records"), start=2):  # row 1 is the header
         marks = {c: _mark(record.get(c), file=name, row=row_no, field=c) for c in [*code_columns, "no_code"] if c in frame.columns}
         if all(v is None for v in marks.values()):
@@ -127,6 +129,13 @@ def read_returned_codes(path: str | Path, codes: list[str], *, default_coder: st
         coder = str(coder) if isinstance(coder, str) and coder.strip() else default_coder
         if coder.startswith(MODEL_PREFIX):
             raise InputError(f"a person's codes cannot be filed under a model's name ({MODEL_PREFIX}...)", file=name, row=row_no, field=CODER)
+        key = (str(qid), coder)
+        if key in first:  # the same quote twice from one coder: the same codes are one coding, different ones a conflict
+            if first[key][1] != set(given):
+                raise InputError(f"quote {shown(str(qid))} is coded twice by {shown(coder)} with different codes (rows {first[key][0]} "
+                                 f"and {row_no}); keep one row", file=name, row=row_no, field=QUOTE_ID)
+            continue
+        first[key] = (row_no, set(given))
         rows += [{QUOTE_ID: str(qid), CODER: coder, CODE: c} for c in given] or [{QUOTE_ID: str(qid), CODER: coder, CODE: NO_CODE}]
     return pd.DataFrame.from_records(rows, columns=[QUOTE_ID, CODER, CODE]), uncoded
 
@@ -215,13 +224,30 @@ def _save_model(coder: Any, folder: Path) -> None:
 # ----- one round ---------------------------------------------------------------------------------------
 def review_round(folder: str | Path, *, returned: str | Path | None = None, base_dir: Path | None = None,
                  progress: Callable[[str], None] | None = None, **options: Any) -> dict[str, Any]:
-    """Read returned codes (if any), retrain, score on the held-out set, propose the next batch; returns the round record."""
+    """Read returned codes (if any), retrain, score on the held-out set, propose the next batch; returns the round record.
+
+    The round holds the folder's lock (``review.lock``) from reading the rounds log to appending to it: a second
+    round started meanwhile is refused with one line, never numbered the same.
+    """
+    from lived_themes.experiment.folder_lock import folder_lock
+
+    folder = Path(folder)
+    created = not folder.exists()
+    try:
+        with folder_lock(folder, name=LOCK, what="another review round"):  # two rounds at once would both be round N
+            return _locked_round(folder, returned=returned, base_dir=base_dir, progress=progress, **options)
+    finally:
+        if created and folder.is_dir() and not any(folder.iterdir()):
+            folder.rmdir()  # a first round that failed on its inputs leaves nothing behind
+
+
+def _locked_round(folder: Path, *, returned: str | Path | None, base_dir: Path | None,
+                  progress: Callable[[str], None] | None, **options: Any) -> dict[str, Any]:
     from lived_themes.active import select_batch, text_features
     from lived_themes.evaluation import summary_scores
     from lived_themes.registry import make_coder
 
     say = progress or (lambda message: None)
-    folder = Path(folder)
     settings = load_settings(folder, options)
     corpus_path = Path(settings.corpus)
     if not corpus_path.is_absolute() and base_dir is not None and not corpus_path.exists():

@@ -2,7 +2,9 @@
 
 The guesses are read from the header and the cells: the id column (unique values, a name like ``id``),
 the text column (the longest cells), code columns (only 0/1 cells) or else a label column (few distinct
-values), and group columns (other columns with a few repeated values). Every guess is written as a
+values), group columns (other columns with a few repeated values) and a person column (a name such as
+``participant`` or ``respondent_id`` with repeated values: the cluster of the intervals and the group of
+the split, never a label column or a group). Every guess is written as a
 comment next to its key, so the researcher can check it before running; nothing here is hidden.
 """
 
@@ -26,6 +28,8 @@ BINARY = {"0", "1", "0.0", "1.0", "true", "false"}
 SEPARATORS = (";", "|")
 MAX_LABELS = 50
 MAX_GROUP_VALUES = 30
+#: a person-id column with fewer distinct values is taken for roles, not people
+MIN_PEOPLE = 3
 
 
 @dataclass
@@ -40,6 +44,8 @@ class Layout:
     label_separator: str | None = None
     label_values: list[str] = field(default_factory=list)
     groups: list[str] = field(default_factory=list)
+    person_column: str | None = None
+    n_people: int = 0
     n_rows: int = 0
     empty_text: int = 0
     why: dict[str, str] = field(default_factory=dict)
@@ -92,6 +98,18 @@ def detect_layout(frame: pd.DataFrame, *, text_column: str | None = None, label_
     else:
         layout.why["id"] = "no id column found: ids are generated from row numbers (row-1, row-2, ... in file order)"
 
+    from lived_themes.evaluation.leakage import is_person_id_column
+
+    # a person-id column (quotes from one participant repeat its value) is the cluster, never a code or a group;
+    # two values are more likely roles (interviewer / participant) than people: not a cluster, still never a label
+    named = [c for c in columns if c not in (text_column, label_column) and is_person_id_column(c)]
+    people = [c for c in named if c not in taken and MIN_PEOPLE <= unique[c] < len(cells[c])]
+    if people:
+        layout.person_column, layout.n_people = people[0], int(unique[people[0]])
+        layout.why["person"] = (f"{people[0]!r}: a person id ({unique[people[0]]} people with several quotes each): intervals "
+                                "resample whole people and the split keeps each person's quotes on one side")
+        taken.add(people[0])
+
     if text_column is None:
         candidates = [c for c in columns if c not in taken and c != label_column]
         text_column = max(candidates, key=lambda c: mean_len[c]) if candidates else None
@@ -111,7 +129,7 @@ def detect_layout(frame: pd.DataFrame, *, text_column: str | None = None, label_
         taken.update(binary)
     else:
         if label_column is None:
-            short = [c for c in columns if c not in taken and 1 < unique[c] <= MAX_LABELS and unique[c] < len(frame)]
+            short = [c for c in columns if c not in taken and c not in named and 1 < unique[c] <= MAX_LABELS and unique[c] < len(frame)]
             named = [c for c in short if LABEL_NAME.search(c)]
             pool = named or short
             label_column = max(pool, key=lambda c: unique[c]) if pool else None
@@ -209,9 +227,19 @@ def starter_files(data_path: str, layout: Layout, *, name: str, codebook_path: s
         "reference:",
         f"  coder: {coder}           # the coding the models learn from and are scored against",
         "splits:",
-        "  - kind: kfold             # 5-fold cross-validation over quotes",
-        "    n_splits: 5",
     ]
+    if layout.person_column:
+        n_splits = max(2, min(5, layout.n_people))
+        lines += [
+            f"  - kind: group_kfold       # {n_splits}-fold cross-validation; each {layout.person_column}'s quotes stay on one side",
+            f"    group: {_yaml_value(layout.person_column)}",
+            f"    n_splits: {n_splits}",
+        ]
+    else:
+        lines += [
+            "  - kind: kfold             # 5-fold cross-validation over quotes",
+            "    n_splits: 5",
+        ]
     if layout.groups:
         lines += [
             f"  - kind: leave_one_group_out   # the honest test for a new {layout.groups[0]}: train on the others, test on it",
@@ -224,6 +252,7 @@ def starter_files(data_path: str, layout: Layout, *, name: str, codebook_path: s
         "  # - name: setfit.v1       # a fine-tuned sentence encoder: better, minutes to hours on a CPU",
         "evaluation:",
         f"  groups: {_yaml_value(layout.groups)}   # {layout.why['groups']}",
+        *([f"  cluster: {_yaml_value(layout.person_column)}   # {layout.why['person']}"] if layout.person_column else []),
         "  n_boot: 200               # bootstrap resamples for the intervals (1000 for a paper)",
         "final_model:",
         "  coder: tfidf-logreg.v2    # trained on every coded quote and saved under model/, for `lived-themes predict`",

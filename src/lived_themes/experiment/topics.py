@@ -79,6 +79,18 @@ def load_data(cfg: dict[str, Any], source: Path | None = None) -> Any:
     return corpus
 
 
+def check_topic_counts(typed: Any, n_quotes: int) -> None:
+    """A topic count asked for in the config fits the data: no more topics than quotes (a located line, before any fit)."""
+    from lived_themes.errors import InputError
+
+    for i, spec in enumerate(typed.models):
+        asked = spec.params.get("n_topics")
+        if isinstance(asked, (int, float)) and not isinstance(asked, bool) and asked > n_quotes:
+            raise InputError(f"{asked} topics asked for {n_quotes} quotes: a topic model finds at most one topic per quote; "
+                             f"ask for at most {n_quotes} (a handful per hundred quotes is usual)",
+                             file=typed.source or "config", field=f"models.{i}.params.n_topics")
+
+
 def reference_labels(corpus: Any, reference: str | None) -> tuple[Any, str, np.ndarray]:
     """(corpus, coder name, (n, k) matrix) for the reference coder, or a consensus, resolved as coding runs resolve it."""
     from lived_themes.experiment.coding import resolve_reference
@@ -134,6 +146,12 @@ def _run(typed: Any, folder: Any) -> None:
 
     cfg, run = typed.model_dump(mode="json"), folder.path
     corpus = load_data(cfg, typed.source)
+    from lived_themes.corpus.free_text import check_corpus_groups
+
+    check_corpus_groups(corpus, dict.fromkeys([*typed.groups, *_evaluation(typed).groups]),
+                        role="a group (groups / evaluation.groups)",
+                        allowed=typed.data.allow_free_text_columns)
+    check_topic_counts(typed, len(corpus))
     folder.protect(corpus.texts)
     folder.info["codebook_hash"] = corpus.codebook.content_hash() if corpus.codebook else None
     corpus, coder, labels = reference_labels(corpus, cfg["reference_coder"])

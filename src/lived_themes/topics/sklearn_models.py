@@ -8,6 +8,7 @@ the fitted matrices in ``.npz`` (read with ``allow_pickle=False``) plus the voca
 from __future__ import annotations
 
 import json
+import numbers
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,8 @@ class _SklearnTopicModel(TopicModel):
         spacy_pipeline: str = BLANK,
         seed: int | None = 42,
     ) -> None:
+        if isinstance(n_topics, bool) or not isinstance(n_topics, numbers.Integral) or n_topics < 2:
+            raise ValueError(f"n_topics must be a whole number of at least 2, got {n_topics!r}")  # one topic separates nothing
         self.n_topics = n_topics
         self.max_iter = max_iter
         self.min_df = min_df
