@@ -101,6 +101,10 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(payload)
 
+    def do_GET(self) -> None:  # noqa: N802 (a client that turns a redirected POST into a GET)
+        self.server.seen.append({"path": self.path, "auth": self.headers.get("Authorization")})  # type: ignore[attr-defined]
+        self._send(200, _reply('{"codes": []}'))
+
     def do_POST(self) -> None:  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode("utf-8"))
         self.server.seen.append({"path": self.path, "auth": self.headers.get("Authorization")})  # type: ignore[attr-defined]
@@ -119,7 +123,7 @@ class _Handler(BaseHTTPRequestHandler):
             elif "AWAY" in quote:  # L08: a redirect to another machine, the quote in its query
                 self._send(302, b"", {"Location": f"http://{ELSEWHERE}:8080/v1/chat/completions?q=ZQXMARKER"})
             elif "LOCALHOP" in quote:  # L08d: a redirect to another path of this server
-                self._send(307, b"", {"Location": f"http://127.0.0.1:{port}/ok/v1/chat/completions"})
+                self._send(302, b"", {"Location": f"http://127.0.0.1:{port}/ok/v1/chat/completions"})
             elif "DEEPANSWER" in quote:  # L10: the answer nests 100,000 lists
                 self._send(200, _reply('{"codes": ' + "[" * 100_000 + "]" * 100_000 + "}"))
             elif "DEEPBODY" in quote:  # L11: the HTTP body itself nests 200,000 lists
@@ -209,7 +213,7 @@ def test_l08d_a_local_redirect_is_not_followed_and_the_key_goes_nowhere_else(net
         coder.predict_proba(["The staff listened LOCALHOP"])
     assert [s["path"] for s in seen] == ["/v1/chat/completions"]  # one request, no retry, nothing sent to /ok
     assert seen[0]["auth"] == "Bearer sk-probe-key"
-    assert coder.last_notes_["errors"][0].startswith("HTTP 307") and net_guard == []
+    assert coder.last_notes_["errors"][0].startswith("HTTP 302") and net_guard == []
 
 
 def test_the_address_actually_connected_to_is_checked(net_guard: list, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -240,7 +244,12 @@ def test_the_address_actually_connected_to_is_checked(net_guard: list, monkeypat
 # ----- L06: a slow-drip server is bounded by timeout, and the quote gets an error --------------------------------
 def test_l06_slowloris_is_bounded_by_timeout_and_the_run_goes_on(tmp_path: Path, net_guard: list) -> None:
     with hostile_server() as (url, _):
-        folder = _llm(url).save(tmp_path / "model")
+        coder = _llm(url)
+        started = time.monotonic()
+        scores = coder.predict_proba(["The tablets made me sick DRIP", "I never got my medication"])
+        assert time.monotonic() - started < 6  # the dripping reply would take 8 s to arrive; the deadline is 2 s
+        assert coder.last_notes_["errors"][0].startswith("timed out") and scores[1].tolist() == [0, 1, 0]
+        folder = coder.save(tmp_path / "model")
         source = _csv(tmp_path, ["I never got my medication", "The tablets made me sick DRIP", "The waiting list was long"])
         params = json.loads((folder / "coder.json").read_text(encoding="utf-8"))["params"]
         assert params["timeout"] == 2.0
