@@ -227,7 +227,8 @@ def test_llm_coder_runs_end_to_end_beside_tfidf_and_the_human_ceiling(tmp_path: 
                                          "local": True, "allow_remote": False, "redacted": False, "cache_dir": None,
                                          "network": {"proxy_variables": "ignored", "redirects": "refused",
                                                      "address_checked": "each connection's peer address",
-                                                     "allowed_addresses": "loopback only"}}]
+                                                     "allowed_addresses": "loopback only"},
+                                         "connected_to": ["127.0.0.1"]}]
     report = (run_dir / "report.md").read_text(encoding="utf-8")
     assert "## LLM answer checks" in report and "llm.v1" in report and "tfidf-logreg.v1" in report
     for text in ("too many pills", "nobody listened"):  # counts and offsets only: no quote text in the report

@@ -203,6 +203,7 @@ def test_u19_l08_proxy_variables_are_ignored_and_a_redirect_elsewhere_is_an_erro
     assert all("error" not in e for q, e in entries.items() if q != "10")
     sent_to = json.loads((tmp_path / "run" / "run.json").read_text(encoding="utf-8"))["text_sent_to"][0]
     assert sent_to["local"] is True and sent_to["network"]["proxy_variables"] == "ignored"
+    assert sent_to["connected_to"] == ["127.0.0.1"]  # the addresses actually connected to, each checked
     assert sent_to["network"]["redirects"] == "refused" and sent_to["network"]["allowed_addresses"] == "loopback only"
 
 

@@ -36,6 +36,20 @@ MAX_TIMEOUT = 3600.0
 RULE = {"proxy_variables": "ignored", "redirects": "refused", "address_checked": "each connection's peer address"}
 
 
+#: Every peer address this process connected to, per endpoint (``scheme://host:port``): each passed the check.
+_CONNECTED: dict[str, set[str]] = {}
+
+
+def connected_to(endpoint: str) -> list[str]:
+    """The addresses this process actually connected to for ``endpoint``'s host and port (for run.json)."""
+    parts = urllib.parse.urlsplit(endpoint)
+    return sorted(_CONNECTED.get(_netloc(parts), set()))
+
+
+def _netloc(parts: urllib.parse.SplitResult) -> str:
+    return f"{parts.scheme}://{parts.hostname}:{parts.port or (443 if parts.scheme == 'https' else 80)}"
+
+
 class TransportError(Exception):
     """One request failed: ``str()`` is the reason (no text, no URL query); ``retry`` when trying again may help."""
 
@@ -163,6 +177,7 @@ def post(url: str, body: bytes, headers: dict[str, str], *, timeout: float, allo
     sock: Any = None
     try:
         sock, peer = _connect(parts.hostname, port, deadline, allow_remote=allow_remote)
+        _CONNECTED.setdefault(_netloc(parts), set()).add(peer)
         if https:
             sock.settimeout(deadline.left())
             sock = ssl.create_default_context().wrap_socket(sock, server_hostname=parts.hostname)
