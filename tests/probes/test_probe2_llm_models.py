@@ -523,3 +523,22 @@ def test_pv01_the_docs_say_what_a_shared_model_holds() -> None:
 def test_model_folder_checks_keep_an_intact_model_working(model_copy: Path) -> None:
     coder = load_coder(model_copy)
     assert coder.codes_ == CODES and np.isfinite(coder.predict_proba(["the staff"])).all()
+
+
+def test_an_ensemble_with_an_llm_member_saves_no_destination_and_takes_it_at_load(tmp_path: Path, net_guard: list) -> None:
+    from lived_themes.registry import make_coder
+
+    with hostile_server() as (url, seen):
+        members = [{"name": "majority.v1"}, {"name": "llm.v1", "params": {"base_url": url, "encoder": "hashing", "k": 1, "timeout": 2.0}}]
+        ensemble = make_coder("ensemble.v1", members=members, inner_folds=2).fit(TEXTS, LABELS, CODES)
+        folder = ensemble.save(tmp_path / "ensemble")
+        texts = ["I never got my medication"]
+        expected = ensemble.predict_proba(texts)
+        for meta_path in folder.rglob("coder.json"):
+            assert "base_url" not in meta_path.read_text(encoding="utf-8")
+        with pytest.raises(Exception, match="base_url"):
+            load_coder(folder)  # the member needs the user's setting
+        loaded = load_coder(folder, settings={"base_url": url})
+        np.testing.assert_allclose(loaded.predict_proba(texts), expected)
+    assert "llm.v1: the labelled training quotes" in json.loads((folder / "coder.json").read_text(encoding="utf-8"))["contains_training_text"]
+    assert seen and net_guard == []
