@@ -165,7 +165,8 @@ def _conformance(name: str, light: dict, tmp_path) -> None:
     np.testing.assert_array_equal(codes, coder.codes_from_scores(scores))  # the one rule, whoever holds the scores
 
     folder = coder.save(tmp_path / "model")
-    loaded = load_coder(folder)
+    settings = {key: light[key] for key in type(coder).runtime_params if key in light}  # where text goes: the user's, at load
+    loaded = load_coder(folder, settings=settings)
     assert type(loaded) is type(coder) and loaded.get_params() == params and loaded.codes_ == CODES
     np.testing.assert_allclose(loaded.predict_proba(texts), scores, rtol=0, atol=1e-6)
     np.testing.assert_array_equal(loaded.predict(texts), codes)

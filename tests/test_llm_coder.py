@@ -118,7 +118,10 @@ def test_save_and_load_keep_pool_codebook_and_params(tmp_path: Path) -> None:
     with fake_server() as (url, _):
         coder = _coder(url)
         scores = coder.predict_proba(["too many pills", "peer support"])
-        loaded = load_coder(coder.save(tmp_path / "model"))
+        folder = coder.save(tmp_path / "model")
+        saved = json.loads((folder / "coder.json").read_text(encoding="utf-8"))["params"]
+        assert not {"base_url", "allow_remote", "api_key_env", "cache_dir"} & set(saved)  # where text goes is never saved
+        loaded = load_coder(folder, settings={"base_url": url})  # the user's run-time setting
         np.testing.assert_array_equal(loaded.predict_proba(["too many pills", "peer support"]), scores)
     assert loaded.get_params() == coder.get_params() and loaded.codebook_ == BOOK
 
@@ -221,7 +224,11 @@ def test_llm_coder_runs_end_to_end_beside_tfidf_and_the_human_ceiling(tmp_path: 
     assert entries["meds-5"]["error"].startswith("the answer was not") and "error" not in entries["meds-0"]
     run_info = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
     assert run_info["text_sent_to"] == [{"coder": "llm.v1", "backend": "http", "endpoint": f"{url}/chat/completions", "model": None,
-                                         "local": True, "allow_remote": False, "redacted": False, "cache_dir": None}]
+                                         "local": True, "allow_remote": False, "redacted": False, "cache_dir": None,
+                                         "network": {"proxy_variables": "ignored", "redirects": "refused",
+                                                     "address_checked": "each connection's peer address",
+                                                     "allowed_addresses": "loopback only"},
+                                         "connected_to": ["127.0.0.1"]}]
     report = (run_dir / "report.md").read_text(encoding="utf-8")
     assert "## LLM answer checks" in report and "llm.v1" in report and "tfidf-logreg.v1" in report
     for text in ("too many pills", "nobody listened"):  # counts and offsets only: no quote text in the report
@@ -267,7 +274,7 @@ def test_predict_gives_a_failed_row_an_error_not_a_gap(tmp_path: Path) -> None:
     pd.DataFrame({"quote_id": ["a", "b", "c"], "text": ["too many pills", "FAIL500 please", ""]}).to_csv(source, index=False)
     with fake_server() as (url, _):
         folder = _coder(url).save(tmp_path / "model")
-        assert predict_file(folder, source, tmp_path / "out.jsonl") == 3
+        assert predict_file(folder, source, tmp_path / "out.jsonl", settings={"base_url": url}) == 3
     rows = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text(encoding="utf-8").splitlines()]
     assert [r["id"] for r in rows] == ["a", "b", "c"]
     assert rows[0]["codes"] == ["meds"] and "error" not in rows[0]

@@ -309,15 +309,37 @@ def predict(
     experiment: Optional[Path] = typer.Option(None, "--experiment", "-e", help="Take the text and id columns from this experiment's data.column_mapping; "
                                               "an input without the id column then gets row numbers (1, 2, ...) as ids."),
     evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="Give each predicted code the span of the text that most supports it (offsets and text, in the output file only)."),
+    llm_base_url: Optional[str] = typer.Option(None, "--llm-base-url", help="A model that asks an LLM server (llm.v1 over http): the server's address, up to /v1. "
+                                               "Yours to give, never the model folder's; on this machine unless --allow-remote."),
+    allow_remote: bool = typer.Option(False, "--allow-remote", help="Let --llm-base-url be another machine: the texts then leave this one."),
+    llm_cache_dir: Optional[Path] = typer.Option(None, "--llm-cache-dir", help="Folder for the LLM answer cache (it holds the texts); no cache by default."),
+    llm_api_key_env: Optional[str] = typer.Option(None, "--llm-api-key-env", help="Name of the environment variable holding the LLM server's bearer key."),
 ) -> None:
     """Apply a saved model to a file: one JSON line per input row, in input order; no row is dropped."""
     from lived_themes.predict import predict_file
 
+    settings = {key: value for key, value in (("base_url", llm_base_url), ("cache_dir", llm_cache_dir), ("api_key_env", llm_api_key_env),
+                                              ("allow_remote", allow_remote or None)) if value is not None}
     text_column, id_column = _predict_columns(input, text_column, id_column, experiment)
     from lived_themes.files import is_stdout
 
-    count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column, evidence=evidence)
+    count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column, evidence=evidence, settings=settings)
     typer.echo(f"{count} rows -> {'standard output' if is_stdout(output) else output}", err=is_stdout(output))
+
+
+@app.command("model-info")
+@located_errors()
+def model_info(
+    model_dir: Path = typer.Argument(..., help="A saved model folder, or a run folder holding model/."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Show what a model folder holds before you share it: coder, codes, files, training text, training ids, checksum. Loads no model."""
+    import json
+
+    from lived_themes.coders.model_info import describe_model, format_model_info
+
+    info = describe_model(model_dir)
+    typer.echo(json.dumps(info, indent=2, ensure_ascii=False) if as_json else format_model_info(info))
 
 
 def _predict_columns(input: Path, text_column: Optional[str], id_column: Optional[str],

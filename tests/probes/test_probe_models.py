@@ -21,6 +21,14 @@ from .conftest import CODES, assert_located, invoke
 PICKLE = pickle.dumps({"__reduce__": "os.system"}, protocol=4)
 
 
+def _write_meta(folder: Path, meta: dict) -> None:
+    """A hand-built coder.json, sealed as ``Coder.save`` seals one (format 2: file hashes and the checksum)."""
+    from lived_themes.coders._integrity import seal
+    from lived_themes.coders.base import FORMAT_VERSION
+
+    (folder / "coder.json").write_text(json.dumps(seal({**meta, "format_version": FORMAT_VERSION}, folder)), encoding="utf-8")
+
+
 def _json(path: Path, edit: Callable[[dict], object]) -> None:
     data = json.loads(path.read_text(encoding="utf-8"))
     path.write_text(json.dumps(edit(data)), encoding="utf-8")
@@ -122,8 +130,8 @@ def zs_model(tmp_path: Path) -> Path:
     folder = tmp_path / "zs"
     folder.mkdir()
     meta = {"format_version": 1, "coder": "codebook-similarity.v1", "params": {"threshold": 0.3}, "codes": CODES, "thresholds": [0.3] * 3}
-    (folder / "coder.json").write_text(json.dumps(meta), encoding="utf-8")
     save_file({"vectors": np.eye(4, dtype=np.float32)[:4], "owners": np.array([0, 1, 2, 2], dtype=np.int64)}, str(folder / "code_vectors.safetensors"))
+    _write_meta(folder, meta)
     return folder
 
 
@@ -172,7 +180,7 @@ def tr_model(tmp_path: Path) -> Path:
     _encoder_files(folder)
     save_file({"weight": np.zeros((3, 4), np.float32), "bias": np.zeros(3, np.float32)}, str(folder / "head.safetensors"))
     meta = {"format_version": 1, "coder": "transformer.v1", "params": {"max_length": 32}, "codes": CODES, "thresholds": [0.5] * 3}
-    (folder / "coder.json").write_text(json.dumps(meta), encoding="utf-8")
+    _write_meta(folder, meta)
     return folder
 
 
@@ -230,7 +238,7 @@ def sf_model(tmp_path: Path) -> Path:
     (body / "1_Pooling" / "config.json").write_text(json.dumps({"word_embedding_dimension": 4}), encoding="utf-8")
     np.savez(folder / "head.npz", coef=np.zeros((3, 4)), intercept=np.zeros(3), constant=np.full(3, np.nan))
     meta = {"format_version": 1, "coder": "setfit.v1", "params": {}, "codes": CODES, "thresholds": [0.5] * 3}
-    (folder / "coder.json").write_text(json.dumps(meta), encoding="utf-8")
+    _write_meta(folder, meta)
     return folder
 
 

@@ -23,10 +23,16 @@ PICKLED_WEIGHTS = ("pytorch_model.bin", "model.pt", "model.pkl", "model_head.pkl
 
 
 def require_file(path: Path) -> Path:
-    if not path.exists():
+    """``path`` when it is a regular file (or a link to one); a FIFO, a device or a socket is refused before it is opened."""
+    from lived_themes.coders._integrity import file_kind
+
+    kind = file_kind(path)
+    if kind == "missing":
         raise ModelFileError("missing from the model folder", file=path)
-    if not path.is_file():
+    if kind == "folder":
         raise ModelFileError("expected a file, found a folder", file=path)
+    if kind != "file":
+        raise ModelFileError(f"expected a regular file, found {kind}: refused before reading it", file=path)
     return path
 
 

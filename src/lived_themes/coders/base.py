@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -21,7 +23,11 @@ if TYPE_CHECKING:
     from lived_themes.codebook import Codebook
 
 CODER_FILE = "coder.json"
-FORMAT_VERSION = 1
+#: 2: coder.json carries a SHA-256 of each saved file and a checksum over codes, thresholds and parameters.
+FORMAT_VERSION = 2
+#: How ``lived-themes predict`` takes each run-time setting (named in messages).
+SETTING_OPTIONS = {"base_url": "--llm-base-url", "allow_remote": "--allow-remote", "cache_dir": "--llm-cache-dir",
+                   "api_key_env": "--llm-api-key-env"}
 
 
 class Coder(ABC):
@@ -36,6 +42,16 @@ class Coder(ABC):
     thresholds_: np.ndarray
     #: Single-label mode when set: the top code is given only if its score reaches this; None = multi-label.
     none_threshold_: float | None = None
+    #: Constructor parameters that decide where text is sent or stored: the user's run-time settings, never saved.
+    runtime_params: ClassVar[tuple[str, ...]] = ()
+
+    def required_settings(self) -> tuple[str, ...]:
+        """Run-time settings a saved model of this coder cannot be loaded without (``llm.v1`` over http: ``base_url``)."""
+        return ()
+
+    def training_text(self) -> str | None:
+        """What of the training quotes' text the saved state holds, said in coder.json (``contains_training_text``); None: none."""
+        return None
 
     # ----- parameters (sklearn-style: constructor arguments are the parameters) ------------------
     def get_params(self) -> dict[str, Any]:
@@ -116,19 +132,24 @@ class Coder(ABC):
 
     # ----- persistence -----------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
+        """The state files, then coder.json: parameters without run-time settings, and a checksum tying codes to weights."""
+        from lived_themes.coders._integrity import seal, without_runtime
+        from lived_themes.files import write_text_atomic
+
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
-        meta = {
+        self._save_state(folder)
+        meta: dict[str, Any] = {
             "format_version": FORMAT_VERSION,
             "coder": self.name,
-            "params": self.get_params(),
+            "params": without_runtime(self.get_params()),
             "codes": self.codes_,
             "thresholds": [float(t) for t in self.thresholds_],
         }
         if self.none_threshold_ is not None:
             meta["label_mode"], meta["none_threshold"] = "single", float(self.none_threshold_)
-        (folder / CODER_FILE).write_text(json.dumps(meta, indent=2, ensure_ascii=False), encoding="utf-8")
-        self._save_state(folder)
+        meta["contains_training_text"] = self.training_text() or False
+        write_text_atomic(folder / CODER_FILE, json.dumps(seal(meta, folder, exclude=CODER_FILE), indent=2, ensure_ascii=False))
         return folder
 
     @abstractmethod
@@ -149,25 +170,86 @@ class Coder(ABC):
         return coder
 
 
-def load_coder(directory: str | Path) -> Coder:
+@dataclass
+class _Settings:
+    """Run-time settings of one top-level load, shared with the nested loads of its members (an ensemble's)."""
+
+    values: dict[str, Any]
+    used: set[str] = field(default_factory=set)
+
+
+_SETTINGS: ContextVar[_Settings | None] = ContextVar("lived_themes_runtime_settings", default=None)
+
+
+def _checked_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
+    from lived_themes.coders._integrity import RUNTIME_KEYS
+    from lived_themes.errors import ConfigError
+
+    out: dict[str, Any] = {}
+    for key, value in (settings or {}).items():
+        if key not in RUNTIME_KEYS:
+            raise ConfigError(f"unknown run-time setting {key!r}; the run-time settings are {list(RUNTIME_KEYS)}")
+        if key == "allow_remote":
+            if not isinstance(value, bool):
+                raise ConfigError(f"run-time setting allow_remote must be true or false, got {value!r}")
+        elif value is not None and not isinstance(value, (str, Path)):
+            raise ConfigError(f"run-time setting {key} must be text, got {type(value).__name__}")
+        out[key] = str(value) if isinstance(value, Path) else value
+    return out
+
+
+def load_coder(directory: str | Path, settings: dict[str, Any] | None = None) -> Coder:
     """Load any saved coder: reads coder.json, looks its registered name up, and restores its state.
 
-    Everything is checked first (see ``coders/_modelfiles.py``): a missing, corrupt, pickled or
-    mismatched file raises :class:`~lived_themes.errors.ModelFileError` naming the file, never
-    a partial model.
+    Everything is checked (see ``coders/_modelfiles.py`` and ``coders/_integrity.py``): a missing, corrupt,
+    pickled, special or linked-from-outside file, an unknown ``format_version``, a checksum that no longer
+    matches the codes and weights, or a setting that decides where text goes raises
+    :class:`~lived_themes.errors.ModelFileError` naming the file, never a partial model.
+
+    ``settings`` are the user's run-time settings (``base_url``, ``allow_remote``, ``cache_dir``,
+    ``api_key_env``): where text may be sent or stored is decided here, never by the model folder. A setting
+    that no coder of the model takes is refused, and so is a model that needs one it was not given.
     """
-    from lived_themes.coders._modelfiles import finite_numbers, read_json
-    from lived_themes.errors import ModelFileError, shown
-    from lived_themes.registry import CODERS, constructor_params, get_coder_class
+    from lived_themes.errors import ConfigError
 
     folder = Path(directory)
+    outer = _SETTINGS.get()
+    if settings is None and outer is not None:  # a member of a model being loaded: the same settings
+        return _load(folder, outer)
+    state = _Settings(_checked_settings(settings))
+    token = _SETTINGS.set(state)
+    try:
+        coder = _load(folder, state)
+    finally:
+        _SETTINGS.reset(token)
+    unused = [key for key in state.values if key not in state.used]
+    if unused:
+        raise ConfigError(f"run-time setting {unused[0]} was given, but this model ({coder.name}) sends no text anywhere and "
+                          "keeps no cache: leave it out")
+    return coder
+
+
+def _load(folder: Path, state: _Settings) -> Coder:
+    from lived_themes.coders._integrity import check_model_files, runtime_key_in, verify
+    from lived_themes.coders._modelfiles import finite_numbers, read_json
+    from lived_themes.errors import ConfigError, LivedThemesError, ModelFileError, shown
+    from lived_themes.registry import CODERS, constructor_params, get_coder_class
+
     if not folder.is_dir():
         raise ModelFileError("not a saved model folder (no such folder)" if not folder.exists() else "not a saved model folder (a file)", file=folder)
     meta_path = folder / CODER_FILE
-    if not meta_path.exists():
+    if not meta_path.exists() and not meta_path.is_symlink():
         raise ModelFileError(f"not a saved model folder (no {CODER_FILE})", file=folder)
+    check_model_files(folder)  # special files and links out of the folder: refused before anything is read
     meta = read_json(meta_path)
-    missing = [key for key in ("coder", "params", "codes", "thresholds") if key not in meta]
+    version = meta.get("format_version")
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        older = isinstance(version, int) and not isinstance(version, bool) and version < FORMAT_VERSION
+        raise ModelFileError(f"format_version {shown(version)} is not supported: this lived-themes reads format_version {FORMAT_VERSION} "
+                             + ("(saved by an older version, without a checksum of its codes: re-train and save it)" if older
+                                else "(saved by a newer version, or edited: upgrade lived-themes, or re-save the model)"),
+                             file=meta_path, field="format_version")
+    missing = [key for key in ("coder", "params", "codes", "thresholds", "files", "checksum") if key not in meta]
     if missing:
         raise ModelFileError("a required key is missing", file=meta_path, field=missing[0])
     name = meta["coder"]
@@ -185,19 +267,44 @@ def load_coder(directory: str | Path) -> Coder:
     params = meta["params"]
     if not isinstance(params, dict):
         raise ModelFileError("expected a JSON object of parameters", file=meta_path, field="params")
+    carried = runtime_key_in(params)
+    if carried:
+        key = carried.rsplit(".", 1)[-1]
+        raise ModelFileError(f"{key} decides where quote text is sent or stored, which is the user's choice at run time, never a "
+                             f"saved model's: refused (remove it from {CODER_FILE}; give it to predict as {SETTING_OPTIONS.get(key, key)})",
+                             file=meta_path, field=f"params.{carried}")
     unknown = sorted(set(params) - set(constructor_params(cls)))
     if unknown:
         raise ModelFileError(f"unknown parameter(s) {unknown} for {name}; it takes {constructor_params(cls)}", file=meta_path, field="params")
     try:
-        cls(**params)
+        _checked(cls(**params))
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"parameters rejected by {name}: {exc}", file=meta_path, field="params") from None
+    taken = {key: value for key, value in state.values.items() if key in cls.runtime_params}
+    state.used.update(taken)
     try:
-        return cls._from_meta(meta, folder)
-    except (ModelFileError, ImportError, MemoryError, KeyboardInterrupt):
+        configured = _checked(cls(**params, **taken))
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"run-time settings rejected by {name}: {exc}") from None
+    needed = [key for key in configured.required_settings() if key not in taken]
+    if needed:
+        raise ConfigError(f"this {name} model ({folder}) sends each text to a server, and which one is the user's choice, not the "
+                          f"model's: give {needed[0]} at run time (predict {SETTING_OPTIONS.get(needed[0], needed[0])} ...)")
+    try:
+        coder = cls._from_meta({**meta, "params": {**params, **taken}}, folder)
+    except (LivedThemesError, ImportError, MemoryError, KeyboardInterrupt):
         raise
     except Exception as exc:  # a state file no reader check caught: still located, never a traceback
         raise ModelFileError(f"cannot load the model state ({type(exc).__name__}: {exc})", file=folder) from None
+    verify(meta, folder, meta_path)  # last, so a broken file is named by its own reader first
+    return coder
+
+
+def _checked(coder: Coder) -> Coder:
+    check = getattr(coder, "_check_params", None)
+    if callable(check):
+        check()
+    return coder
 
 
 def tune_thresholds(y_true: np.ndarray, scores: np.ndarray, *, grid: np.ndarray | None = None, default: float = 0.5) -> np.ndarray:

@@ -228,6 +228,11 @@ class TfidfLogRegCoder(Coder):
         return self._scores(self.vectorizer_, self.coef_, self.intercept_, with_context(list(texts), metadata, self.context_columns))
 
     # ----- persistence ------------------------------------------------------------------------------
+    def training_text(self) -> str | None:
+        chars = " and character n-grams" if self.char_ngrams is not None else ""
+        return (f"vocabulary of word n-grams (1 to {self.max_ngram} words){chars} from the training quotes ({STATE_JSON}): "
+                "phrases of the quotes can be read from it")
+
     def _save_state(self, folder: Path) -> None:
         def terms(v: Any) -> list[str]:
             return sorted(v.vocabulary_, key=v.vocabulary_.__getitem__)

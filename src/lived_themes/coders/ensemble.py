@@ -267,6 +267,10 @@ class EnsembleCoder(Coder):
         return self.contributions_
 
     # ----- persistence -------------------------------------------------------------------------------
+    def training_text(self) -> str | None:
+        notes = [f"{member.name}: {note}" for member in self.members_ if (note := member.training_text())]
+        return "; ".join(notes) or None
+
     def _member_folder(self, i: int, name: str) -> str:
         return f"{MEMBERS_DIR}/{i}-{name}"
 

@@ -146,6 +146,10 @@ class KnnCoder(Coder):
         return self._scores_from(*self._search(self._embed(texts, metadata)))
 
     # ----- persistence -----------------------------------------------------------------------------
+    def training_text(self) -> str | None:
+        return (f"sentence embeddings of the training quotes ({INDEX_TENSORS}) and their quote ids ({INDEX_JSON}): "
+                "no words, but an embedding can be matched to a quote that is known")
+
     def _save_state(self, folder: Path) -> None:
         from safetensors.numpy import save_file
 

@@ -184,6 +184,15 @@ def text_destinations(config: ExperimentConfig) -> list[dict[str, Any]]:
     return out
 
 
+def with_connections(destinations: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each HTTP destination with the addresses actually connected to (every one checked: loopback unless allow_remote)."""
+    if not any("endpoint" in d for d in destinations):
+        return destinations
+    from lived_themes.coders.llm.transport import connected_to
+
+    return [{**d, "connected_to": connected_to(d["endpoint"])} if "endpoint" in d else d for d in destinations]
+
+
 def resolve_label_mode(setting: str, labels: np.ndarray) -> str:
     """``auto`` becomes ``single`` when every reference-coded quote has at most one code, else ``multi``."""
     from lived_themes.evaluation.single_label import is_single_label
@@ -319,6 +328,7 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
         if inner is not None:
             folder.info["model"]["chosen_by"] = {"rule": "highest inner-validation macro-F1 (never the held-out quotes)",
                                                  "inner_macro_f1": inner}
+    folder.info["text_sent_to"] = with_connections(folder.info["text_sent_to"])
     folder.info["load_reports"] = [r.summary() for r in corpus.reports]
     folder.write_report(metrics, config=resolved_params(config), figures=config.output.figures, html=config.output.html)
     folder.finish()

@@ -26,12 +26,12 @@ SPARK_SCHEMA = "id string, codes array<string>, scores map<string,double>, error
 
 
 @lru_cache(maxsize=4)
-def _coder_for(model_dir: str) -> Any:
-    """One load per worker process and model, however many partitions it codes."""
+def _coder_for(model_dir: str, settings: tuple[tuple[str, Any], ...] = ()) -> Any:
+    """One load per worker process, model and run-time settings, however many partitions it codes."""
     from lived_themes.coders.base import load_coder
     from lived_themes.predict.local import model_folder
 
-    return load_coder(model_folder(model_dir))
+    return load_coder(model_folder(model_dir), settings=dict(settings))
 
 
 def prediction_meta() -> pd.DataFrame:
@@ -46,13 +46,17 @@ def predict_partition(
     text_column: str = "text",
     id_column: str = "quote_id",
     metadata_columns: bool = True,
+    settings: dict[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """Code one partition: ``ddf.map_partitions(predict_partition, MODEL_DIR, meta=prediction_meta())``."""
+    """Code one partition: ``ddf.map_partitions(predict_partition, MODEL_DIR, meta=prediction_meta())``.
+
+    ``settings``: the run-time settings of a model that sends text (``llm.v1``'s ``base_url``...), as for ``predict``.
+    """
     from lived_themes.predict import predict_records
 
     if id_column is None:
         raise ValueError("a distributed run needs id_column: row numbers restart in every partition")
-    coder = _coder_for(str(Path(model_dir).resolve()))
+    coder = _coder_for(str(Path(model_dir).resolve()), tuple(sorted((settings or {}).items())))
     rows = list(predict_records(coder, frame, text_column=text_column, id_column=id_column, metadata_columns=metadata_columns))
     out = pd.DataFrame(rows, columns=list(PREDICTION_COLUMNS), index=frame.index).astype(object)
     # object Series: pandas would otherwise infer a string dtype and turn None into NaN

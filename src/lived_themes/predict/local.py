@@ -46,7 +46,7 @@ def _check_columns(frame: pd.DataFrame, name: str, *, text_column: str, id_colum
 
 
 def _prepare(model: str | Path | Coder, source: Any, *, text_column: str, id_column: str | None,
-             chunk_size: int) -> tuple[Coder, str, Iterator[tuple[int, pd.DataFrame]]]:
+             chunk_size: int, settings: dict[str, Any] | None = None) -> tuple[Coder, str, Iterator[tuple[int, pd.DataFrame]]]:
     """Open the input as chunks, read and check the first one, and load the model, before any output is opened.
 
     Later chunks are checked as they come (a bad id or undecodable byte further down is still a
@@ -57,7 +57,7 @@ def _prepare(model: str | Path | Coder, source: Any, *, text_column: str, id_col
     name, chunks = iter_chunks(source, chunk_size)
     (_, first), chunks = peek(chunks)
     _check_columns(first, name, text_column=text_column, id_column=id_column)
-    coder = load_coder(model_folder(model)) if isinstance(model, (str, Path)) else model
+    coder = load_coder(model_folder(model), settings=settings) if isinstance(model, (str, Path)) else model
     missing = [c for c in coder.input_columns() if c not in first.columns]
     if missing:
         raise InputError(f"the model reads column(s) {missing} with each text (its context_columns), but the input has no such "
@@ -123,7 +123,8 @@ def _stream(coder: Coder, name: str, chunks: Iterator[tuple[int, pd.DataFrame]],
 
 
 def predict_records(model: str | Path | Coder, source: Any, *, text_column: str = "text", id_column: str | None = "quote_id",
-                    chunk_size: int = 4096, metadata_columns: bool = True, evidence: bool = False) -> Iterator[dict[str, Any]]:
+                    chunk_size: int = 4096, metadata_columns: bool = True, evidence: bool = False,
+                    settings: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
     """Yield ``{"id", "codes", "scores"}`` per input row, in input order, reading the input a chunk at a time.
 
     With ``evidence``, each row also gets ``"evidence": {code: {start, end, text}}``: the span of its
@@ -131,9 +132,10 @@ def predict_records(model: str | Path | Coder, source: Any, *, text_column: str 
 
     ``model`` is a saved model folder (or a run folder holding ``model/``), or a coder already loaded (a worker coding many partitions
     loads it once). Ids are normalised as everywhere else (:func:`normalise_id`: ``1.0`` -> ``"1"``);
-    without an id column they are the row numbers 1..n.
+    without an id column they are the row numbers 1..n. ``settings``: the user's run-time settings for a model that sends
+    text (``llm.v1``: ``base_url``, ``allow_remote``, ``cache_dir``, ``api_key_env``), see :func:`load_coder`.
     """
-    coder, name, chunks = _prepare(model, source, text_column=text_column, id_column=id_column, chunk_size=chunk_size)
+    coder, name, chunks = _prepare(model, source, text_column=text_column, id_column=id_column, chunk_size=chunk_size, settings=settings)
     for records in _stream(coder, name, chunks, text_column=text_column, id_column=id_column, metadata_columns=metadata_columns,
                            evidence=evidence):
         yield from records
@@ -148,19 +150,20 @@ def output_format(output: str | Path) -> str:
 
 def predict_file(model_dir: str | Path, source: Any, output: str | Path, *, text_column: str = "text",
                  id_column: str | None = "quote_id", chunk_size: int = 4096, metadata_columns: bool = True,
-                 evidence: bool = False) -> int:
+                 evidence: bool = False, settings: dict[str, Any] | None = None) -> int:
     """Write predictions as JSON lines, or Parquet when ``output`` ends in .parquet; returns the number of rows written.
 
     The input is read and coded a chunk at a time, so memory stays flat whatever its size. The output
     may not be the input or lie in the model folder; the first chunk is read and checked and the model
     loaded before the output is opened; rows go to a temporary file renamed into place at the end, so
     a failure or Ctrl-C midway (a bad id in the last chunk included) leaves the previous file untouched
-    and no partial output.
+    and no partial output. ``settings``: the run-time settings of a model that sends text (see :func:`predict_records`).
     """
     if isinstance(model_dir, (str, Path)):
         model_dir = model_folder(model_dir)
     refuse_overwrite(output, [source, model_dir] if isinstance(model_dir, (str, Path)) else [source])
-    coder, name, chunks = _prepare(model_dir, source, text_column=text_column, id_column=id_column, chunk_size=chunk_size)
+    coder, name, chunks = _prepare(model_dir, source, text_column=text_column, id_column=id_column, chunk_size=chunk_size,
+                                   settings=settings)
     batches = _stream(coder, name, chunks, text_column=text_column, id_column=id_column, metadata_columns=metadata_columns,
                       evidence=evidence)
     if output_format(output) == "parquet":

@@ -89,6 +89,9 @@ class TopicCoder(Coder):
     def predict_proba(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None, embeddings: np.ndarray | None = None) -> np.ndarray:
         return self._scores(self.predict_topics(texts, embeddings=embeddings))
 
+    def training_text(self) -> str | None:
+        return f"each topic's words, learned from the training quotes, and what its topic model keeps of them ({MODEL_DIR}/)"
+
     def _save_state(self, folder: Path) -> None:
         self.model_.save(folder / MODEL_DIR)
         np.savez(folder / MAP_FILE, topic_ids=self.map_topic_ids_, rates=self.rates_, base_rates=self.base_rates_)

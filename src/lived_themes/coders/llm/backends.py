@@ -2,8 +2,10 @@
 
 Nothing leaves the machine by default. The HTTP backend refuses any address that is not this machine
 (``localhost``, ``127.0.0.0/8``, ``::1``) unless ``allow_remote`` is set, and it checks before any request
-is made. The transformers backend loads a local folder, or a Hugging Face id already in the local cache
-(downloads follow :mod:`lived_themes.coders.offline`: off unless the user allows them).
+is made; each request then follows :mod:`.transport`'s one network rule (no proxy, no redirect, the
+connected address checked again, one deadline per request). The transformers backend loads a local
+folder, or a Hugging Face id already in the local cache (downloads follow
+:mod:`lived_themes.coders.offline`: off unless the user allows them).
 
 Answers are cached on disk by a hash of (backend, model, messages, sampling settings, sample number), so a
 rerun sends nothing again. The cache holds quote text: it lives only where the user says (``cache_dir``),
@@ -18,22 +20,22 @@ import json
 import logging
 import os
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from lived_themes.coders.llm.prompt import Message
+from lived_themes.coders.llm.transport import check_timeout
+from lived_themes.errors import ConfigError
 
 log = logging.getLogger(__name__)
 BACKENDS = ("http", "transformers")
 _LOCAL_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
-class RemoteRefused(ValueError):
+class RemoteRefused(ConfigError):
     """A non-local endpoint without ``allow_remote``: raised before any text is sent."""
 
 
@@ -56,7 +58,8 @@ def check_endpoint(url: str, *, allow_remote: bool) -> None:
     if not allow_remote and not is_local_url(url):
         raise RemoteRefused(
             f"base_url {url!r} is not on this machine: quotes would leave it. Use a local server "
-            "(e.g. http://127.0.0.1:8080/v1), or set allow_remote: true in the coder's params if you may send this text there")
+            "(e.g. http://127.0.0.1:8080/v1), or set allow_remote (allow_remote: true in the coder's params, or predict's --allow-remote) "
+            "if you may send this text there")
 
 
 @dataclass
@@ -147,9 +150,10 @@ class HttpBackend(Backend):
         super().__init__(**common)
         self.base_url = base_url.rstrip("/")
         self.allow_remote = allow_remote
-        self.timeout = timeout
+        self.timeout = check_timeout(timeout)
         self.max_retries = max_retries
         self.api_key_env = api_key_env
+        self.peers: set[str] = set()  # the addresses actually connected to (each checked: loopback unless allow_remote)
 
     def destination(self) -> dict[str, Any]:
         return {"backend": self.kind, "endpoint": f"{self.base_url}/chat/completions", "model": self.model,
@@ -159,10 +163,12 @@ class HttpBackend(Backend):
         return [self._one(p, sample) for p in prompts]
 
     def _one(self, messages: list[Message], sample: int) -> Reply:
+        from lived_themes.coders.llm.transport import TransportError, post
+
         check_endpoint(self.base_url, allow_remote=self.allow_remote)  # again, at the moment text would leave
         body = {"model": self.model or "local", "messages": messages, "temperature": self.temperature,
                 "max_tokens": self.max_new_tokens, "seed": self.seed + sample, "stream": False}
-        headers = {"Content-Type": "application/json"}
+        headers = {"Content-Type": "application/json", "Accept": "application/json"}
         key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
         if key:
             headers["Authorization"] = f"Bearer {key}"
@@ -172,21 +178,26 @@ class HttpBackend(Backend):
             if attempt:
                 time.sleep(min(0.25 * 2 ** (attempt - 1), 4.0))
             self.requests += 1
-            request = urllib.request.Request(f"{self.base_url}/chat/completions", data=data, headers=headers, method="POST")
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 (scheme checked above)
-                    payload = json.loads(response.read().decode("utf-8"))
-                return Reply(_message_text(payload))
-            except urllib.error.HTTPError as exc:
-                error = f"HTTP {exc.code} from the endpoint"
-                if exc.code < 500 and exc.code not in (408, 429):
+                reply = post(f"{self.base_url}/chat/completions", data, headers, timeout=self.timeout, allow_remote=self.allow_remote)
+            except TransportError as exc:
+                error = str(exc)
+                if not exc.retry:
+                    break
+                continue
+            self.peers.add(reply.peer)
+            if not 200 <= reply.status < 300:
+                error = f"HTTP {reply.status} from the endpoint"
+                if reply.status < 500 and reply.status not in (408, 429):
                     break  # a client error does not improve on retry
-            except (TimeoutError, urllib.error.URLError, ConnectionError, OSError) as exc:
-                reason = getattr(exc, "reason", exc)
-                error = "timed out" if isinstance(reason, TimeoutError) or "timed out" in str(reason) else f"connection failed ({type(reason).__name__})"
-            except (ValueError, KeyError, IndexError, TypeError):
+                continue
+            try:
+                return Reply(_message_text(json.loads(reply.body.decode("utf-8"))))
+            except RecursionError:
+                error = "the endpoint's reply is nested too deeply to be an OpenAI-style chat completion"
+            except (ValueError, KeyError, IndexError, TypeError):  # UnicodeDecodeError and JSONDecodeError are ValueErrors
                 error = "the endpoint's reply is not an OpenAI-style chat completion"
-                break
+            break
         log.warning("llm request failed after %d attempt(s): %s", attempt + 1, error)
         return Reply(None, error)
 

@@ -11,7 +11,9 @@ as no codes and its error is kept in :attr:`last_notes_` (``errors``), which the
 predictions.jsonl and counts in the report, with the invented codes and rejected spans.
 
 The saved model holds the labelled pool's text (``pool.json``): the examples are part of the prompt.
-Treat the model folder as you treat the corpus.
+Treat the model folder as you treat the corpus. It never holds where text goes (``base_url``,
+``allow_remote``, ``api_key_env``, ``cache_dir``): those are the user's run-time settings, and a model
+folder that carries them is refused (see :func:`lived_themes.coders.base.load_coder`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import numpy as np
 from lived_themes.coders.base import Coder, tune_thresholds
 from lived_themes.coders.llm.backends import BACKENDS, AnswerCache, Backend, check_endpoint
 from lived_themes.coders.llm.prompt import Message, build_messages, codebook_text, parse_answer
+from lived_themes.coders.llm.transport import RULE, check_timeout
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -45,6 +48,8 @@ class LlmCoder(Coder):
 
     name: ClassVar[str] = "llm.v1"
     zero_shot: ClassVar[bool] = True
+    #: Where text goes or is stored: the user's settings at run time (experiment params, or ``predict``'s options), never saved.
+    runtime_params: ClassVar[tuple[str, ...]] = ("base_url", "allow_remote", "api_key_env", "cache_dir")
 
     def __init__(
         self,
@@ -104,8 +109,9 @@ class LlmCoder(Coder):
             raise ValueError("k must be >= 0; n_samples, max_new_tokens and batch_size must be >= 1")
         if self.temperature < 0 or (int(self.n_samples) > 1 and self.temperature == 0):
             raise ValueError("temperature must be >= 0, and above 0 when n_samples > 1 (identical samples say nothing)")
-        if self.timeout <= 0 or int(self.max_retries) < 0:
-            raise ValueError("timeout must be positive and max_retries >= 0")
+        check_timeout(self.timeout)
+        if int(self.max_retries) < 0:
+            raise ValueError("max_retries must be >= 0")
         if self.redact_pipeline and not self.redact:
             raise ValueError("redact_pipeline is set but redact is false")
 
@@ -121,7 +127,16 @@ class LlmCoder(Coder):
         where["allow_remote"] = bool(self.allow_remote)
         where["redacted"] = bool(self.redact)
         where["cache_dir"] = self.cache_dir
+        if self.backend == "http":
+            where["network"] = {**RULE, "allowed_addresses": "any (allow_remote)" if self.allow_remote else "loopback only"}
         return where
+
+    def required_settings(self) -> tuple[str, ...]:
+        """Run-time settings a loaded model must be given: where an ``http`` model sends text is the user's choice."""
+        return ("base_url",) if self.backend == "http" else ()
+
+    def training_text(self) -> str | None:
+        return f"the labelled training quotes, verbatim ({POOL_JSON}): they are the prompt's examples"
 
     def _backend(self) -> Backend:
         if getattr(self, "_backend_obj", None) is None:

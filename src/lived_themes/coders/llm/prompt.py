@@ -86,6 +86,8 @@ def _json_object(text: str) -> Any:
                 value, _ = decoder.raw_decode(candidate[start:])
             except json.JSONDecodeError:
                 continue
+            except RecursionError:  # nested thousands deep: no answer of the asked-for form is
+                raise ValueError("the answer's JSON is nested too deeply") from None
             if isinstance(value, dict):
                 return value
     raise ValueError("no JSON object in the answer")
