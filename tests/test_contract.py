@@ -67,6 +67,12 @@ PINNED_DEFAULTS = {
 }
 
 
+#: Every coder takes the decision parameters (``coders/decision.py``); their defaults give the old behaviour.
+DECISION_DEFAULTS = {"label_mode": "multi", "top_k": None}
+for _name in CODERS:
+    PINNED_DEFAULTS[_name] = {**PINNED_DEFAULTS[_name], **DECISION_DEFAULTS}
+
+
 def _signature_defaults(cls: type) -> dict:
     """Defaults read from the constructor signature: no instance, so no weights are ever touched."""
     import inspect

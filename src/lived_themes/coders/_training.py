@@ -16,21 +16,13 @@ import numpy as np
 import torch
 
 from lived_themes.coders import _torch_utils as tu
-from lived_themes.coders.base import tune_thresholds
+from lived_themes.coders.decision import tuned_macro_f1
 from lived_themes.coders._inference import PROGRESS_FROM, progress_bar
 
 if TYPE_CHECKING:
     from lived_themes.coders.transformer import TransformerCoder
 
 log = logging.getLogger(__name__)
-
-
-def validation_macro_f1(y_true: np.ndarray, scores: np.ndarray) -> float:
-    """Macro-F1 at per-code thresholds tuned on these scores: the figure the saved model will be used at."""
-    from lived_themes.evaluation.metrics import macro_f1
-
-    predicted = (scores >= tune_thresholds(y_true, scores)[None, :]).astype(float)
-    return float(macro_f1(y_true, predicted))
 
 
 def train_loop(
@@ -102,7 +94,7 @@ def train_loop(
             continue
         net.eval()
         scores = coder._score([token_ids[j] for j in val_idx], device=device, progress=False)
-        f1 = validation_macro_f1(labels[val_idx], scores)
+        f1 = tuned_macro_f1(labels[val_idx], scores)
         log.info("epoch %d: validation macro-F1 %.4f", epoch + 1, f1)
         if f1 > best_f1:
             best_f1, best_state, best_scores, stale = f1, tu.cpu_state(net), scores, 0

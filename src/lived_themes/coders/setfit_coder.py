@@ -59,7 +59,10 @@ class SetFitCoder(Coder):
         seed: int = 0,
         device: str | None = None,
         max_steps: int = -1,
+        label_mode: str = "multi",
+        top_k: int | None = None,
     ) -> None:
+        self._set_decision_params(label_mode, top_k)
         self.encoder = encoder
         self.num_iterations = num_iterations
         self.num_epochs = num_epochs
@@ -224,11 +227,13 @@ class SetFitCoderV2(SetFitCoder):
         max_pairs: int | None = 4000,
         validation_fraction: float = 0.2,
         validation_group: str | None = None,
+        label_mode: str = "multi",
+        top_k: int | None = None,
     ) -> None:
         super().__init__(encoder, num_iterations=num_iterations, num_epochs=num_epochs, batch_size=batch_size,
                          body_learning_rate=body_learning_rate, max_length=max_length, class_weight=class_weight, C=C,
                          context_columns=context_columns, mixed_precision=mixed_precision, seed=seed, device=device,
-                         max_steps=max_steps)
+                         max_steps=max_steps, label_mode=label_mode, top_k=top_k)
         self.max_pairs = max_pairs
         self.validation_fraction = validation_fraction
         self.validation_group = validation_group

@@ -63,7 +63,10 @@ class TransformerCoder(Coder):
         max_steps: int | None = None,
         layer_decay: float = 1.0,
         tune: bool = True,
+        label_mode: str = "multi",
+        top_k: int | None = None,
     ) -> None:
+        self._set_decision_params(label_mode, top_k)
         self.encoder = encoder
         self.max_length = max_length
         self.batch_size = batch_size

@@ -69,7 +69,10 @@ class LlmCoder(Coder):
         redact_pipeline: str | None = None,
         device: str | None = None,
         seed: int = 0,
+        label_mode: str = "multi",
+        top_k: int | None = None,
     ) -> None:
+        self._set_decision_params(label_mode, top_k)
         self.backend = backend
         self.model = model
         self.base_url = base_url
