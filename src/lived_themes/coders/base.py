@@ -51,6 +51,18 @@ class Coder(ABC):
 
         return {key: getattr(self, key) for key in constructor_params(type(self))}
 
+    def set_params(self, **params: Any) -> Coder:
+        """Change constructor parameters of an unfitted coder (scikit-learn style); unknown names are an error."""
+        from lived_themes.registry import constructor_params
+
+        unknown = sorted(set(params) - set(constructor_params(type(self))))
+        if unknown:
+            raise ValueError(f"{self.name} takes no parameter(s) {unknown}")
+        for key, value in params.items():
+            setattr(self, key, value)
+        check_decision_params(self.label_mode, self.top_k)
+        return self
+
     def _set_decision_params(self, label_mode: str, top_k: int | None) -> None:
         """Store and check the decision parameters: a bad value fails when the coder is built (at config load)."""
         check_decision_params(label_mode, top_k)

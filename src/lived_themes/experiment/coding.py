@@ -91,9 +91,11 @@ def make_folds(split: SplitConfig, labels: np.ndarray, meta: pd.DataFrame, seed:
     return splits.train_test_split_by_group(labels, row_groups, test_size=split.test_size, seed=seed)
 
 
-def coder_params(coder_cfg: Any, label_mode: str) -> dict[str, Any]:
-    """A coder's params for this run: the run's label mode unless the coder's own params set one."""
-    return {"label_mode": label_mode, **coder_cfg.params}
+def coder_params(coder_cfg: Any, label_mode: str, labels: np.ndarray) -> dict[str, Any]:
+    """A coder's params for this run: its own ``label_mode`` when set (``auto`` read on all the run's labels,
+    as the run's is), else the run's resolved label mode, so every fold decides the same way."""
+    own = coder_cfg.params.get("label_mode")
+    return {**coder_cfg.params, "label_mode": label_mode if own is None else resolve_label_mode(own, labels)}
 
 
 def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], texts: list[str], labels: np.ndarray,
@@ -127,7 +129,7 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
                 evidence[j] = row
             evidence_s += time.perf_counter() - t2
 
-    params = coder_params(coder_cfg, label_mode)
+    params = coder_params(coder_cfg, label_mode, labels)
     result = cross_val_scores(lambda: make_coder(coder_cfg.name, **params), texts, labels, codes, folds, codebook=corpus.codebook,
                               metadata=meta, before_fold=announce, after_fold=keep)
     out = {"scores": result.scores, "predicted": result.predicted, "fold": result.fold,
@@ -289,7 +291,7 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
             say(f"best on inner validation: {chosen} (" + ", ".join(f"{c} {f:.3f}" for c, f in inner.items()) + ")")
         coder_cfg = next(c for c in config.coders if c.name == chosen)
         say(f"training the final {coder_cfg.name} on all {len(texts)} quotes")
-        final = make_coder(coder_cfg.name, **coder_params(coder_cfg, label_mode))
+        final = make_coder(coder_cfg.name, **coder_params(coder_cfg, label_mode, labels))
         final.fit(texts, labels, codes, codebook=corpus.codebook, metadata=meta)
         final.save(folder.path / "model")
         from lived_themes.evaluation.leakage import training_ids_record
