@@ -205,3 +205,33 @@ def test_label_mode_and_top_k_are_checked_params_and_old_saved_models_load(tmp_p
     assert old.label_mode == "single" and np.array_equal(old.predict(TEXTS), coder.predict(TEXTS))
     auto = make_coder("majority.v1", label_mode="auto").fit(TEXTS, LABELS[:, :1], CODES[:1])
     assert auto.decision.single_label  # at most one code per quote: auto decides single-label
+
+
+@pytest.mark.parametrize(("name", "params", "message"), [
+    ("transformer.v1", {"loss": "hinge"}, "loss must be 'bce' or 'focal'"),
+    ("setfit.v2", {"validation_fraction": 1.5}, "validation_fraction"),
+    ("ensemble.v1", {"members": [{"name": "knn.v1", "params": {"weighting": "loud"}}]}, "members\\[0\\]: knn.v1: weighting"),
+    ("tfidf-logreg.v2", {"top_k": -1}, "top_k must be at least 1"),
+])
+def test_every_parameter_is_checked_at_config_load_with_its_key_path(name: str, params: dict, message: str, tmp_path: Path) -> None:
+    import yaml
+
+    from lived_themes.errors import ConfigError
+    from lived_themes.experiment.config import load_config
+
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "defaults.yaml").write_text("seed: 0\n", encoding="utf-8")
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(yaml.safe_dump({"name": "x", "coders": [{"name": "majority.v1"}, {"name": name, "params": params}]}), encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"coders\\.1\\.params: {name}: .*{message}"):
+        load_config(exp, defaults_dir=tmp_path / "configs")
+
+
+def test_a_v2_that_only_changes_defaults_is_one_line() -> None:
+    from lived_themes.coders.baselines import TfidfLogRegCoder, TfidfLogRegV2Coder
+    from lived_themes.registry import constructor_params, with_defaults
+
+    assert constructor_params(TfidfLogRegV2Coder) == constructor_params(TfidfLogRegCoder)
+    assert TfidfLogRegV2Coder().solver == "liblinear" and TfidfLogRegV2Coder(solver="lbfgs", C=2.0).get_params()["C"] == 2.0
+    with pytest.raises(TypeError, match="no parameter"):
+        with_defaults(TfidfLogRegCoder.__init__, solvr="liblinear")

@@ -63,6 +63,15 @@ class Coder(ABC):
         check_decision_params(self.label_mode, self.top_k)
         return self
 
+    def _check_params(self) -> None:
+        """Check every parameter value without loading anything; raises ValueError naming the parameter.
+
+        The one place a coder checks its parameters: ``registry.check_params`` runs it at config load
+        (so a bad value fails there, with its key path) and ``fit`` runs it again before training.
+        Subclasses extend it (calling ``super()._check_params()``).
+        """
+        check_decision_params(self.label_mode, self.top_k)
+
     def _set_decision_params(self, label_mode: str, top_k: int | None) -> None:
         """Store and check the decision parameters: a bad value fails when the coder is built (at config load)."""
         check_decision_params(label_mode, top_k)
@@ -96,7 +105,7 @@ class Coder(ABC):
         """
         if label_mode is not None:
             self._set_decision_params(label_mode, self.top_k)
-        check_decision_params(self.label_mode, self.top_k)
+        self._check_params()
         if labels is not None:
             labels = np.asarray(labels, dtype=float)
             if labels.shape != (len(texts), len(codes)):

@@ -115,6 +115,19 @@ class EnsembleCoder(Coder):
             raise ValueError(f"inner_folds must be at least 2, got {self.inner_folds}")
         return s
 
+    def _check_params(self) -> None:
+        """The settings and every member's own parameters, checked at config load as each coder's are."""
+        from lived_themes.registry import check_params
+
+        super()._check_params()
+        specs = self._member_specs()
+        self._check(len(specs))
+        for i, (name, params) in enumerate(specs):
+            try:
+                check_params(name, params)
+            except ValueError as exc:
+                raise ValueError(f"members[{i}]: {exc}") from None
+
     # ----- fitting -----------------------------------------------------------------------------------
     def _inner_folds(self, labels: np.ndarray, metadata: pd.DataFrame | None) -> list[Any] | None:
         from lived_themes import splits

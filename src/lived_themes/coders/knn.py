@@ -69,6 +69,7 @@ class KnnCoder(Coder):
         self.device = device
 
     def _check_params(self) -> None:
+        super()._check_params()
         if int(self.k) < 1:
             raise ValueError(f"k must be at least 1, got {self.k}")
         if self.weighting not in WEIGHTINGS:

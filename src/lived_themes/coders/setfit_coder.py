@@ -77,6 +77,17 @@ class SetFitCoder(Coder):
         self.device = device
         self.max_steps = max_steps
 
+    def _check_params(self) -> None:
+        """Values checked without loading anything, so config load (registry.check_params) stops a bad one."""
+        super()._check_params()
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(f"class_weight must be 'balanced' or None, got {self.class_weight!r}")
+        for name in ("num_iterations", "num_epochs", "batch_size", "max_length"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+        if self.C <= 0 or self.body_learning_rate < 0:
+            raise ValueError("C must be positive and body_learning_rate not negative")
+
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
         assert labels is not None
         self._train(texts, labels, metadata, max_steps=self.max_steps)
@@ -250,6 +261,13 @@ class SetFitCoderV2(SetFitCoder):
             caps.append(max(1, math.ceil(int(self.max_pairs) / int(self.batch_size))))
         cap = min(caps) if caps else -1
         return cap if 0 < cap < natural else -1
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not 0.0 <= float(self.validation_fraction) < 1.0:
+            raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
+        if self.max_pairs is not None and int(self.max_pairs) < 1:
+            raise ValueError(f"max_pairs must be at least 1 or null, got {self.max_pairs!r}")
 
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
         from lived_themes.coders.base import tune_thresholds

@@ -67,6 +67,7 @@ class CodebookSimilarityCoder(Coder):
         self.device = device
 
     def _check_params(self) -> None:
+        super()._check_params()
         if self.aggregate not in AGGREGATES:
             raise ValueError(f"aggregate must be one of {AGGREGATES}, got {self.aggregate!r}")
         if self.scoring not in SCORINGS:

@@ -97,6 +97,7 @@ class LlmCoder(Coder):
 
     def _check_params(self) -> None:
         """Run at config load: a remote endpoint without ``allow_remote`` stops here, before any data is read."""
+        super()._check_params()
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.backend == "http":
