@@ -235,3 +235,21 @@ def test_a_v2_that_only_changes_defaults_is_one_line() -> None:
     assert TfidfLogRegV2Coder().solver == "liblinear" and TfidfLogRegV2Coder(solver="lbfgs", C=2.0).get_params()["C"] == 2.0
     with pytest.raises(TypeError, match="no parameter"):
         with_defaults(TfidfLogRegCoder.__init__, solvr="liblinear")
+
+
+def test_tuned_wrapper_tunes_any_coders_decision_on_its_out_of_fold_scores(tmp_path: Path) -> None:
+    from lived_themes.coders import load_coder
+    from lived_themes.coders.cross_validation import cross_val_scores
+    from lived_themes.coders.decision import tune_thresholds
+    from lived_themes.splits import kfold_multilabel
+
+    inner = {"name": "tfidf-logreg.v1", "params": {"tune": False}}  # a coder that keeps every threshold at 0.5
+    coder = make_coder("tuned.v1", coder=inner, seed=1).fit(TEXTS, LABELS, CODES)
+    oof = cross_val_scores(lambda: make_coder("tfidf-logreg.v1", tune=False), TEXTS, LABELS, CODES,
+                           kfold_multilabel(LABELS, n_splits=3, seed=1)).scores
+    np.testing.assert_allclose(coder.thresholds_, tune_thresholds(LABELS, oof))
+    assert not np.allclose(coder.thresholds_, 0.5)
+    coder.save(tmp_path / "m")
+    np.testing.assert_array_equal(load_coder(tmp_path / "m").predict(TEXTS), coder.predict(TEXTS))
+    single = make_coder("tuned.v1", coder=inner, label_mode="single").fit(TEXTS, LABELS, CODES)
+    assert single.decision.single_label and (single.predict(TEXTS).sum(axis=1) <= 1).all()

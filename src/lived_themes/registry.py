@@ -53,6 +53,7 @@ CODERS: dict[str, str] = {
     "embedding-logreg.v1": "lived_themes.coders.embedding_logreg:EmbeddingLogRegCoder",
     "ensemble.v1": "lived_themes.coders.ensemble:EnsembleCoder",
     "calibrated.v1": "lived_themes.coders.calibrated:CalibratedCoder",
+    "tuned.v1": "lived_themes.coders.tuned:TunedThresholdsCoder",
     "llm.v1": "lived_themes.coders.llm:LlmCoder",
     "topic-coder.v1": "lived_themes.topics.coder:TopicCoder",
 }

@@ -94,7 +94,7 @@ class EnsembleCoder(Coder):
                 raise ValueError(f"{self.name}: members[{i}] must be {{name, params}}; got keys {sorted(spec)}")
             if spec["name"] not in CODERS:
                 raise ValueError(f"{self.name}: members[{i}] names unknown coder {spec['name']!r}; registered: {sorted(CODERS)}")
-            if spec["name"] in ("ensemble.v1", "calibrated.v1"):
+            if spec["name"] in ("ensemble.v1", "calibrated.v1", "tuned.v1"):
                 raise ValueError(f"{self.name}: members[{i}] is {spec['name']}; wrappers cannot be nested")
             specs.append((spec["name"], dict(spec.get("params") or {})))
         return specs
