@@ -24,7 +24,7 @@ from lived_themes.experiment.scoring import evaluate_predictions, human_agreemen
 from lived_themes.experiment.predictions import model_annotations, write_predictions
 from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
 from lived_themes.coders.cross_validation import cross_val_scores
-from lived_themes.coders.decision import tuned_macro_f1
+from lived_themes.coders.decision import chosen_names, tuned_macro_f1
 from lived_themes.coders.evidence import evidence_examples, evidence_rows
 from lived_themes.registry import make_coder
 
@@ -122,9 +122,13 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
                 errors[j] = error
         if config.output.evidence:
             t2 = time.perf_counter()
-            spans = (notes["evidence"] if notes is not None and "evidence" in notes else
-                     evidence_rows(coder, [texts[j] for j in test], fold_scores, metadata=meta.iloc[test].reset_index(drop=True),
-                                   predicted=coder.codes_from_scores(fold_scores)))
+            given = coder.codes_from_scores(fold_scores)
+            if notes is not None and "evidence" in notes:  # the coder's own spans (llm.v1), kept for the codes it was given
+                names = chosen_names(given, codes)
+                spans = [None if row is None else {c: v for c, v in row.items() if c in set(kept)} for row, kept in zip(notes["evidence"], names)]
+            else:
+                spans = evidence_rows(coder, [texts[j] for j in test], fold_scores, metadata=meta.iloc[test].reset_index(drop=True),
+                                      predicted=given)
             for j, row in zip(test, spans):
                 evidence[j] = row
             evidence_s += time.perf_counter() - t2
