@@ -253,3 +253,17 @@ def test_tuned_wrapper_tunes_any_coders_decision_on_its_out_of_fold_scores(tmp_p
     np.testing.assert_array_equal(load_coder(tmp_path / "m").predict(TEXTS), coder.predict(TEXTS))
     single = make_coder("tuned.v1", coder=inner, label_mode="single").fit(TEXTS, LABELS, CODES)
     assert single.decision.single_label and (single.predict(TEXTS).sum(axis=1) <= 1).all()
+
+
+def test_active_learning_counts_codes_by_the_coders_decision() -> None:
+    from lived_themes.active import select_batch, simulate
+    from lived_themes.active.strategies import cardinality_inconsistency
+
+    proba = np.array([[0.9, 0.9, 0.9], [0.9, 0.1, 0.1], [0.1, 0.1, 0.1]])
+    t = np.full(3, 0.5)
+    assert cardinality_inconsistency(proba, Decision(t), np.ones((2, 1))).tolist() == [2.0, 0.0, 1.0]
+    assert cardinality_inconsistency(proba, Decision(t, top_k=1), np.ones((2, 1))).tolist() == [0.0, 0.0, 1.0]
+    assert select_batch("cardinality", 1, proba=proba, decision=Decision(t, top_k=1), labelled_y=np.ones((2, 1))).tolist() == [2]
+    curve = simulate(lambda: make_coder("tfidf-logreg.v1", tune=False, top_k=1), TEXTS, LABELS, CODES,
+                     pool=np.arange(16), test=np.arange(16, 24), strategy="cardinality", start=8, batch=4, rounds=1)
+    assert [p["labels"] for p in curve] == [8, 12]

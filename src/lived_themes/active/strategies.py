@@ -1,6 +1,7 @@
 """Which uncoded quotes to code next: multi-label uncertainty, diversity, and mixes of the two.
 
-Every strategy takes the coder's scores on the pool (``proba``, (n, k)) and its per-code thresholds,
+Every strategy takes the coder's scores on the pool (``proba``, (n, k)) and its decision (``coder.decision``:
+per-code thresholds, and the rule that turns scores into codes, so ``top_k`` and single-label mode count),
 and, where it needs them, feature vectors of the pool and of the labelled quotes, and returns the
 indices of the pool rows to code next, best first. Nothing here trains a model or reads a file, so
 a simulation and the review command choose the same way.
