@@ -201,23 +201,14 @@ def load_coder(directory: str | Path) -> Coder:
     mismatched file raises :class:`~lived_themes.errors.ModelFileError` naming the file, never
     a partial model.
     """
-    from lived_themes.coders._modelfiles import finite_numbers, read_json
-    from lived_themes.errors import ModelFileError, shown
-    from lived_themes.registry import CODERS, constructor_params, get_coder_class
+    from lived_themes.coders._modelfiles import finite_numbers, read_component_meta
+    from lived_themes.errors import ModelFileError
+    from lived_themes.registry import CODERS
 
     folder = Path(directory)
-    if not folder.is_dir():
-        raise ModelFileError("not a saved model folder (no such folder)" if not folder.exists() else "not a saved model folder (a file)", file=folder)
     meta_path = folder / CODER_FILE
-    if not meta_path.exists():
-        raise ModelFileError(f"not a saved model folder (no {CODER_FILE})", file=folder)
-    meta = read_json(meta_path)
-    missing = [key for key in ("coder", "params", "codes", "thresholds") if key not in meta]
-    if missing:
-        raise ModelFileError("a required key is missing", file=meta_path, field=missing[0])
-    name = meta["coder"]
-    if not isinstance(name, str) or name not in CODERS:
-        raise ModelFileError(f"unknown coder {shown(name)}; registered coders: {sorted(CODERS)}", file=meta_path, field="coder")
+    meta, cls = read_component_meta(folder, CODER_FILE, name_key="coder", table=CODERS, kind="coder", format_version=FORMAT_VERSION,
+                                    required=("codes", "thresholds"))
     codes = meta["codes"]
     if not isinstance(codes, list) or not codes or not all(isinstance(c, str) and c for c in codes):
         raise ModelFileError("expected a non-empty list of code names", file=meta_path, field="codes")
@@ -226,17 +217,6 @@ def load_coder(directory: str | Path) -> Coder:
     thresholds = finite_numbers(meta["thresholds"], path=meta_path, field="thresholds")
     if len(thresholds) != len(codes):
         raise ModelFileError(f"{len(thresholds)} thresholds for {len(codes)} codes", file=meta_path, field="thresholds")
-    cls = get_coder_class(name)
-    params = meta["params"]
-    if not isinstance(params, dict):
-        raise ModelFileError("expected a JSON object of parameters", file=meta_path, field="params")
-    unknown = sorted(set(params) - set(constructor_params(cls)))
-    if unknown:
-        raise ModelFileError(f"unknown parameter(s) {unknown} for {name}; it takes {constructor_params(cls)}", file=meta_path, field="params")
-    try:
-        cls(**params)
-    except (TypeError, ValueError) as exc:
-        raise ModelFileError(f"parameters rejected by {name}: {exc}", file=meta_path, field="params") from None
     try:
         return cls._from_meta(meta, folder)
     except (ModelFileError, ImportError, MemoryError, KeyboardInterrupt):
