@@ -98,6 +98,11 @@ class Decision:
     #: single-label mode when set: the top code is given only if its score reaches this
     none_threshold: float | None = None
 
+    def __post_init__(self) -> None:
+        thresholds = np.array(self.thresholds, dtype=float)  # a copy, read-only: the decision cannot change under its user
+        thresholds.flags.writeable = False
+        object.__setattr__(self, "thresholds", thresholds)
+
     @property
     def single_label(self) -> bool:
         return self.none_threshold is not None
