@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 
+from lived_themes.coders.cross_validation import cross_val_scores, cv_folds
 from lived_themes.coders.decision import Decision
 
 
@@ -22,8 +23,6 @@ def out_of_fold_scores(make: Callable[[], Any], texts: Sequence[str], labels: np
     quotes on one side, so the model never learnt the first coder's answer from the same person's
     other quotes. The codes are each fold's coder's own decision (thresholds, top_k, single-label).
     """
-    from lived_themes.coders.cross_validation import cross_val_scores, cv_folds
-
     labels = np.asarray(labels, dtype=float)
     folds = cv_folds(labels, n_splits=n_splits, seed=seed, groups=groups)
     result = cross_val_scores(make, texts, labels, codes, folds)
