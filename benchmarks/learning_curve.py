@@ -186,9 +186,9 @@ def run_curve(task: Task, coders: list[str], sizes: list[int], args: argparse.Na
                 continue
             started = time.perf_counter()
             try:
-                coder = make(name, task, args)
+                coder = make(name, task, args).set_params(label_mode=task.label_mode)
                 coder.fit([task.texts[i] for i in idx], task.labels[idx], task.codes, codebook=task.codebook,
-                          metadata=task.metadata.iloc[idx].reset_index(drop=True), label_mode=task.label_mode)
+                          metadata=task.metadata.iloc[idx].reset_index(drop=True))
                 predicted = coder.codes_from_scores(coder.predict_proba(test_texts, metadata=test_meta))
                 row["macro_f1"], row["ci_low"], row["ci_high"] = macro_f1_ci(task, predicted, args.n_boot, args.seed)
             except Exception as exc:  # noqa: BLE001 - a coder that cannot train at this size is a result, not a crash

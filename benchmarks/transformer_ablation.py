@@ -65,8 +65,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def fit_and_score(task: learning_curve.Task, train: np.ndarray, params: dict[str, Any], seeds: list[int]) -> tuple[np.ndarray, np.ndarray]:
-    """(test scores, thresholds): one model per seed; several seeds average both."""
+def fit_and_score(task: learning_curve.Task, train: np.ndarray, params: dict[str, Any], seeds: list[int]) -> tuple[np.ndarray, Any]:
+    """(test scores, decision): one model per seed; several seeds average both scores and thresholds."""
+    from lived_themes.coders.decision import Decision
     from lived_themes.registry import make_coder
 
     test_meta = task.metadata.iloc[task.test_idx].reset_index(drop=True)
@@ -76,8 +77,8 @@ def fit_and_score(task: learning_curve.Task, train: np.ndarray, params: dict[str
         coder.fit([task.texts[i] for i in train], task.labels[train], task.codes,
                   metadata=task.metadata.iloc[train].reset_index(drop=True))
         scores.append(coder.predict_proba([task.texts[i] for i in task.test_idx], metadata=test_meta))
-        thresholds.append(coder.thresholds_)
-    return np.mean(scores, axis=0), np.mean(thresholds, axis=0)
+        thresholds.append(coder.decision.thresholds)
+    return np.mean(scores, axis=0), Decision(np.mean(thresholds, axis=0))
 
 
 def run_ablation(task: learning_curve.Task, rows: list[str], args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -97,8 +98,8 @@ def run_ablation(task: learning_curve.Task, rows: list[str], args: argparse.Name
         started = time.perf_counter()
         row: dict[str, Any] = {"row": name, "change": description, "n_train": int(len(train))}
         try:
-            scores, thresholds = fit_and_score(task, train, {**base, **change}, seeds)
-            predicted = (scores >= thresholds[None, :]).astype(float)
+            scores, decision = fit_and_score(task, train, {**base, **change}, seeds)
+            predicted = decision.codes_from_scores(scores).astype(float)
             row["macro_f1"], row["ci_low"], row["ci_high"] = learning_curve.macro_f1_ci(task, predicted, args.n_boot, args.seed)
             row["micro_f1"] = float(micro_f1(task.labels[task.test_idx], predicted))
         except Exception as exc:  # noqa: BLE001 - e.g. a context column this corpus lacks: reported, not fatal

@@ -60,11 +60,18 @@ PINNED_DEFAULTS = {
     "ensemble.v1": {"members": None, "combine": "mean", "weights": None, "calibration": None, "inner_folds": 3, "inner_group": None,
                     "tune": True, "seed": 0},
     "calibrated.v1": {"coder": "tfidf-logreg.v1", "method": "platt", "max_ece": None, "inner_folds": 3, "inner_group": None, "seed": 0},
+    "tuned.v1": {"coder": "tfidf-logreg.v1", "inner_folds": 3, "inner_group": None, "seed": 0},
     "llm.v1": {"backend": "http", "model": None, "base_url": "http://127.0.0.1:8080/v1", "allow_remote": False, "api_key_env": None,
                "k": 8, "encoder": None, "codebook_examples": True, "n_samples": 1, "temperature": 0.0, "max_new_tokens": 256,
                "require_span": True, "tune": True, "timeout": 60.0, "max_retries": 2, "batch_size": 4, "cache_dir": None,
                "redact": False, "redact_pipeline": None, "device": None, "seed": 0},
 }
+
+
+#: Every coder takes the decision parameters (``coders/decision.py``); their defaults give the old behaviour.
+DECISION_DEFAULTS = {"label_mode": "multi", "top_k": None}
+for _name in CODERS:
+    PINNED_DEFAULTS[_name] = {**PINNED_DEFAULTS[_name], **DECISION_DEFAULTS}
 
 
 def _signature_defaults(cls: type) -> dict:

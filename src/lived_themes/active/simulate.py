@@ -36,7 +36,7 @@ def simulate(make: Callable[[], Any], texts: Sequence[str], labels: np.ndarray, 
         started = time.perf_counter()
         coder = make().fit([texts[i] for i in labelled], labels[labelled], list(codes))
         scores = coder.predict_proba(test_texts)
-        predicted = (scores >= coder.thresholds_[None, :]).astype(float)
+        predicted = coder.codes_from_scores(scores).astype(float)
         summary = summary_scores(labels[test], predicted, scores)
         point = {"labels": len(labelled), "macro_f1": float(summary["macro_f1"]), "micro_f1": float(summary["micro_f1"])}
         taken = set(labelled)
@@ -44,7 +44,7 @@ def simulate(make: Callable[[], Any], texts: Sequence[str], labels: np.ndarray, 
         if round_no < rounds and len(remaining):
             proba = coder.predict_proba([texts[i] for i in remaining]) if strategy != "random" else np.zeros((len(remaining), len(codes)))
             use_features = strategy in NEEDS_FEATURES
-            picked = select_batch(strategy, batch, proba=proba, thresholds=coder.thresholds_,
+            picked = select_batch(strategy, batch, proba=proba, decision=coder.decision,
                                   features=features[remaining] if use_features else None,
                                   labelled_features=features[labelled] if use_features else None,
                                   labelled_y=labels[labelled], seed=seed * 1000 + round_no)

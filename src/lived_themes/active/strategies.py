@@ -1,6 +1,7 @@
 """Which uncoded quotes to code next: multi-label uncertainty, diversity, and mixes of the two.
 
-Every strategy takes the coder's scores on the pool (``proba``, (n, k)) and its per-code thresholds,
+Every strategy takes the coder's scores on the pool (``proba``, (n, k)) and its decision (``coder.decision``:
+per-code thresholds, and the rule that turns scores into codes, so ``top_k`` and single-label mode count),
 and, where it needs them, feature vectors of the pool and of the labelled quotes, and returns the
 indices of the pool rows to code next, best first. Nothing here trains a model or reads a file, so
 a simulation and the review command choose the same way.
@@ -45,6 +46,8 @@ from typing import Any
 
 import numpy as np
 
+from lived_themes.coders.decision import Decision
+
 STRATEGIES = ("random", "uncertainty-mean", "uncertainty-max", "cardinality", "cvirs",
               "kmeans", "coreset", "weighted-kmeans", "cluster-margin")
 #: strategies that need feature vectors of the pool (and, for coreset, of the labelled quotes)
@@ -72,9 +75,9 @@ def uncertainty(proba: np.ndarray, thresholds: np.ndarray, how: str = "mean") ->
     return near.max(axis=1) if how == "max" else near.mean(axis=1)
 
 
-def cardinality_inconsistency(proba: np.ndarray, thresholds: np.ndarray, labelled_y: np.ndarray | None) -> np.ndarray:
+def cardinality_inconsistency(proba: np.ndarray, decision: Decision | np.ndarray, labelled_y: np.ndarray | None) -> np.ndarray:
     """(n,) |predicted number of codes − mean number of codes per labelled quote| (Li & Guo 2013)."""
-    predicted = (np.asarray(proba) >= np.asarray(thresholds)[None, :]).sum(axis=1)
+    predicted = _decision(decision).codes_from_scores(proba).sum(axis=1)
     mean = float(np.asarray(labelled_y).sum(axis=1).mean()) if labelled_y is not None and len(labelled_y) else 1.0
     return np.abs(predicted - mean)
 
@@ -181,13 +184,25 @@ def _cluster_round_robin(features: np.ndarray, candidates: np.ndarray, n: int, s
     return np.asarray(chosen, dtype=int)
 
 
-def select_batch(strategy: str, n: int, *, proba: np.ndarray, thresholds: np.ndarray, features: Any = None,
-                 labelled_features: Any = None, labelled_y: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
-    """Indices of ``n`` pool rows to code next (fewer if the pool is smaller), best first."""
+def _decision(decision: Decision | np.ndarray) -> Decision:
+    return decision if isinstance(decision, Decision) else Decision(np.asarray(decision, dtype=float))
+
+
+def select_batch(strategy: str, n: int, *, proba: np.ndarray, decision: Decision | None = None, thresholds: np.ndarray | None = None,
+                 features: Any = None, labelled_features: Any = None, labelled_y: np.ndarray | None = None, seed: int = 0) -> np.ndarray:
+    """Indices of ``n`` pool rows to code next (fewer if the pool is smaller), best first.
+
+    ``decision`` is the coder's (``coder.decision``): its thresholds say how uncertain a score is, and
+    its rule (``top_k``, single-label) which codes a quote would get. Plain ``thresholds`` still work.
+    """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {list(STRATEGIES)}")
+    if decision is None:
+        if thresholds is None:
+            raise ValueError("select_batch needs the coder's decision (or its thresholds)")
+        decision = _decision(thresholds)
     proba = np.asarray(proba, dtype=float)
-    thresholds = np.asarray(thresholds, dtype=float)
+    thresholds = np.asarray(decision.thresholds, dtype=float)
     size = len(proba)
     n = min(int(n), size)
     if n <= 0:
@@ -202,10 +217,10 @@ def select_batch(strategy: str, n: int, *, proba: np.ndarray, thresholds: np.nda
     if strategy in ("uncertainty-mean", "uncertainty-max"):
         return np.argsort(-(u + jitter), kind="stable")[:n]
     if strategy == "cardinality":
-        lci = cardinality_inconsistency(proba, thresholds, labelled_y)
+        lci = cardinality_inconsistency(proba, decision, labelled_y)
         return np.lexsort((-(u + jitter), -lci))[:n]
     if strategy == "cvirs":
-        predicted = (proba >= thresholds[None, :]).astype(float)
+        predicted = decision.codes_from_scores(proba).astype(float)
         labelled = labelled_y if labelled_y is not None else np.zeros((0, proba.shape[1]))
         score = margin_rank_score(proba, thresholds) * vector_inconsistency(predicted, labelled)
         return np.argsort(-(score + jitter), kind="stable")[:n]

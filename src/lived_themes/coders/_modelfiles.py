@@ -174,3 +174,47 @@ def check_hf_folder(folder: Path) -> dict[str, Any]:
     no_pickled_weights(folder, "model.safetensors")
     safetensors_header(folder / "model.safetensors")
     return config
+
+
+def read_component_meta(folder: str | Path, file_name: str, *, name_key: str, table: dict[str, str], kind: str,
+                        format_version: int, required: tuple[str, ...] = ()) -> tuple[dict[str, Any], type]:
+    """A saved component's metadata (``coder.json``, ``topic_model.json``) and its class, every part checked.
+
+    The one reader coders and topic models share: the folder exists and holds the file; the file is
+    JSON (never a pickle); ``required`` keys are present; its format version is one this package can
+    read (files saved before versions were written count as version 1); the registered name is
+    known; and the parameters are the class's own and accepted by its constructor. Anything else
+    raises :class:`ModelFileError` naming the file and field, never a partial model.
+    """
+    from lived_themes.errors import shown
+    from lived_themes.registry import _resolve, constructor_params
+
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise ModelFileError("not a saved model folder (no such folder)" if not folder.exists() else "not a saved model folder (a file)", file=folder)
+    meta_path = folder / file_name
+    if not meta_path.exists():
+        raise ModelFileError(f"not a saved model folder (no {file_name})", file=folder)
+    meta = read_json(meta_path)
+    missing = [key for key in (name_key, "params", *required) if key not in meta]
+    if missing:
+        raise ModelFileError("a required key is missing", file=meta_path, field=missing[0])
+    version = meta.get("format_version", 1)
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= format_version:
+        raise ModelFileError(f"format version {shown(version)} is not one this lived-themes reads (1 to {format_version}); "
+                             "a newer version saved it", file=meta_path, field="format_version")
+    name = meta[name_key]
+    if not isinstance(name, str) or name not in table:
+        raise ModelFileError(f"unknown {kind} {shown(name)}; registered {kind}s: {sorted(table)}", file=meta_path, field=name_key)
+    cls = _resolve(table, name, kind)
+    params = meta["params"]
+    if not isinstance(params, dict):
+        raise ModelFileError("expected a JSON object of parameters", file=meta_path, field="params")
+    unknown = sorted(set(params) - set(constructor_params(cls)))
+    if unknown:
+        raise ModelFileError(f"unknown parameter(s) {unknown} for {name}; it takes {constructor_params(cls)}", file=meta_path, field="params")
+    try:
+        cls(**params)
+    except (TypeError, ValueError) as exc:
+        raise ModelFileError(f"parameters rejected by {name}: {exc}", file=meta_path, field="params") from None
+    return meta, cls

@@ -17,10 +17,14 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from lived_themes.coders.decision import Decision, check_decision_params, tune_none_threshold, tune_thresholds
+
 if TYPE_CHECKING:
     import pandas as pd
 
     from lived_themes.codebook import Codebook
+
+__all__ = ["CODER_FILE", "Coder", "Decision", "load_coder", "tune_thresholds"]
 
 CODER_FILE = "coder.json"
 #: 2: coder.json carries a SHA-256 of each saved file and a checksum over codes, thresholds and parameters.
@@ -52,12 +56,43 @@ class Coder(ABC):
     def training_text(self) -> str | None:
         """What of the training quotes' text the saved state holds, said in coder.json (``contains_training_text``); None: none."""
         return None
+    #: The decision parameters every coder takes (constructor arguments, so ``get_params`` and config.yaml record them):
+    #: ``label_mode`` (multi / single / auto) and ``top_k`` (at most this many codes per quote; None = any number).
+    label_mode: str = "multi"
+    top_k: int | None = None
 
     # ----- parameters (sklearn-style: constructor arguments are the parameters) ------------------
     def get_params(self) -> dict[str, Any]:
         from lived_themes.registry import constructor_params
 
         return {key: getattr(self, key) for key in constructor_params(type(self))}
+
+    def set_params(self, **params: Any) -> Coder:
+        """Change constructor parameters of an unfitted coder (scikit-learn style); unknown names are an error."""
+        from lived_themes.registry import constructor_params
+
+        unknown = sorted(set(params) - set(constructor_params(type(self))))
+        if unknown:
+            raise ValueError(f"{self.name} takes no parameter(s) {unknown}")
+        for key, value in params.items():
+            setattr(self, key, value)
+        check_decision_params(self.label_mode, self.top_k)
+        return self
+
+    def _check_params(self) -> None:
+        """Check every parameter value without loading anything; raises ValueError naming the parameter.
+
+        The one place a coder checks its parameters: ``registry.check_params`` runs it at config load
+        (so a bad value fails there, with its key path) and ``fit`` runs it again before training.
+        Subclasses extend it (calling ``super()._check_params()``).
+        """
+        check_decision_params(self.label_mode, self.top_k)
+
+    def _set_decision_params(self, label_mode: str, top_k: int | None) -> None:
+        """Store and check the decision parameters: a bad value fails when the coder is built (at config load)."""
+        check_decision_params(label_mode, top_k)
+        self.label_mode = label_mode
+        self.top_k = top_k
 
     def input_columns(self) -> list[str]:
         """Metadata columns the coder reads with each text when predicting (its ``context_columns``).
@@ -75,17 +110,18 @@ class Coder(ABC):
         *,
         codebook: Codebook | None = None,
         metadata: pd.DataFrame | None = None,
-        label_mode: str = "multi",
+        label_mode: str | None = None,
     ) -> Coder:
         """Learn from texts and an (n, k) 0/1 matrix over ``codes``. ``labels`` may be None for zero-shot coders.
 
-        ``label_mode="single"``: the coder will give each quote its top code or none, with a none-threshold
-        tuned on the held-out scores a coder keeps in ``tuning_`` (labels, scores) while fitting (0.5 without).
+        With the ``label_mode`` parameter ``"single"`` (or ``"auto"`` on labels with at most one code per
+        quote) the coder gives each quote its top code or none, with a none-threshold tuned on the held-out
+        scores a coder keeps in ``tuning_`` (labels, scores) while fitting (0.5 without). ``label_mode``
+        here is the older way to set that parameter, kept so existing callers work.
         """
-        from lived_themes.coders.single_label import LABEL_MODES, tune_none_threshold
-
-        if label_mode not in LABEL_MODES:
-            raise ValueError(f"label_mode must be one of {LABEL_MODES}, got {label_mode!r}")
+        if label_mode is not None:
+            self._set_decision_params(label_mode, self.top_k)
+        self._check_params()
         if labels is not None:
             labels = np.asarray(labels, dtype=float)
             if labels.shape != (len(texts), len(codes)):
@@ -99,9 +135,17 @@ class Coder(ABC):
         self.none_threshold_ = None
         self.tuning_: tuple[np.ndarray, np.ndarray] | None = None
         self._fit(list(texts), labels, codebook=codebook, metadata=metadata)
-        if label_mode == "single":
+        if self._single_label(labels):
             self.none_threshold_ = tune_none_threshold(*self.tuning_) if self.tuning_ is not None else 0.5
         return self
+
+    def _single_label(self, labels: np.ndarray | None) -> bool:
+        """Whether this fit decides single-label: asked for, or ``auto`` on labels with at most one code per quote."""
+        if self.label_mode == "auto":
+            from lived_themes.evaluation.single_label import is_single_label
+
+            return labels is not None and is_single_label(labels)
+        return self.label_mode == "single"
 
     @abstractmethod
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
@@ -112,23 +156,22 @@ class Coder(ABC):
         """(n, k) scores in [0, 1], one column per code in ``codes_`` order."""
 
     def predict(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None) -> np.ndarray:
-        """(n, k) 0/1 codes: ``codes_from_scores(predict_proba(texts))``. Subclasses change the rule there, not here."""
+        """(n, k) 0/1 codes: ``codes_from_scores(predict_proba(texts))``."""
         return self.codes_from_scores(self.predict_proba(texts, metadata=metadata))
 
+    @property
+    def decision(self) -> Decision:
+        """The fitted coder's rule from scores to codes: its thresholds, ``top_k``, or single-label none-threshold."""
+        return Decision(np.asarray(self.thresholds_, dtype=float), top_k=getattr(self, "top_k", None), none_threshold=self.none_threshold_)
+
     def codes_from_scores(self, scores: np.ndarray) -> np.ndarray:
-        """(n, k) 0/1 codes from (n, k) scores: each score compared with its code's threshold, or, in single-label
-        mode, the top code when it clears the none-threshold.
+        """(n, k) 0/1 codes from (n, k) scores: ``self.decision.codes_from_scores``.
 
         The one rule that turns scores into codes. ``predict`` uses it, and so does every path that
-        already holds the scores (cross-validation, ``lived-themes predict``, topic scoring), so a
-        coder's own rule (e.g. ``top_k``) applies everywhere.
+        already holds the scores (cross-validation, evidence, review, ``lived-themes predict``, topic
+        scoring), so a coder's own rule (``top_k``, single-label) applies everywhere.
         """
-        scores = np.asarray(scores, dtype=float)
-        if self.none_threshold_ is not None:
-            from lived_themes.coders.single_label import argmax_or_none
-
-            return argmax_or_none(scores, self.none_threshold_)
-        return (scores >= self.thresholds_[None, :]).astype(int)
+        return self.decision.codes_from_scores(scores)
 
     # ----- persistence -----------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
@@ -166,6 +209,8 @@ class Coder(ABC):
         coder.codes_ = list(meta["codes"])
         coder.thresholds_ = np.asarray(meta["thresholds"], dtype=float)
         coder.none_threshold_ = float(meta["none_threshold"]) if meta.get("none_threshold") is not None else None
+        if coder.none_threshold_ is not None and "label_mode" not in meta["params"]:
+            coder.label_mode = "single"  # saved before label_mode was a parameter: the mode it was fitted in
         coder._load_state(folder)
         return coder
 
@@ -306,22 +351,3 @@ def _checked(coder: Coder) -> Coder:
         check()
     return coder
 
-
-def tune_thresholds(y_true: np.ndarray, scores: np.ndarray, *, grid: np.ndarray | None = None, default: float = 0.5) -> np.ndarray:
-    """Per-code threshold that maximises F1 on held-out data; codes with no positives keep ``default``.
-
-    Shared by every coder that tunes thresholds, so they all tune them the same way.
-    """
-    grid = np.linspace(0.05, 0.95, 19) if grid is None else grid
-    y_true = np.asarray(y_true, dtype=bool)
-    thresholds = np.full(y_true.shape[1], default)
-    for j in range(y_true.shape[1]):
-        if not y_true[:, j].any():
-            continue
-        predicted = scores[:, j][:, None] >= grid[None, :]
-        tp = (predicted & y_true[:, j][:, None]).sum(0)
-        fp = (predicted & ~y_true[:, j][:, None]).sum(0)
-        fn = (~predicted & y_true[:, j][:, None]).sum(0)
-        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
-        thresholds[j] = grid[int(np.argmax(f1))]
-    return thresholds

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lived_themes.coders import cross_validation
 from lived_themes.coders.base import Coder, tune_thresholds
 from lived_themes.coders._context import with_context
+from lived_themes.registry import with_defaults
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -36,8 +38,8 @@ class MajorityCoder(Coder):
     name = "majority.v1"
     zero_shot = False
 
-    def __init__(self) -> None:
-        pass
+    def __init__(self, label_mode: str = "multi", top_k: int | None = None) -> None:
+        self._set_decision_params(label_mode, top_k)
 
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
         assert labels is not None
@@ -107,10 +109,7 @@ def out_of_fold(labels: np.ndarray, *, n_splits: int, seed: int,
     """Scores for every quote from ``fit_score(train_positions, test_positions)`` over multilabel-stratified folds."""
     from lived_themes.splits import kfold_multilabel
 
-    scores = np.zeros(labels.shape)
-    for fold in kfold_multilabel(labels, n_splits=int(n_splits), seed=seed):
-        scores[fold.test_idx] = fit_score(fold.train_idx, fold.test_idx)
-    return scores
+    return cross_validation.out_of_fold(labels.shape, kfold_multilabel(labels, n_splits=int(n_splits), seed=seed), fit_score)
 
 
 def thresholds_from_out_of_fold(labels: np.ndarray, oof: np.ndarray) -> np.ndarray:
@@ -144,7 +143,10 @@ class TfidfLogRegCoder(Coder):
         solver: str = "lbfgs",
         char_ngrams: list[int] | None = None,
         context_columns: list[str] | None = None,
+        label_mode: str = "multi",
+        top_k: int | None = None,
     ) -> None:
+        self._set_decision_params(label_mode, top_k)
         self.min_df = min_df
         self.max_ngram = max_ngram
         self.max_features = max_features
@@ -282,20 +284,4 @@ class TfidfLogRegV2Coder(TfidfLogRegCoder):
     """
 
     name = "tfidf-logreg.v2"
-
-    def __init__(
-        self,
-        min_df: int | float = 1,
-        max_ngram: int = 2,
-        max_features: int | None = None,
-        C: float = 1.0,
-        max_iter: int = 1000,
-        tune: bool = True,
-        inner_folds: int = 3,
-        seed: int = 0,
-        solver: str = "liblinear",
-        char_ngrams: list[int] | None = None,
-        context_columns: list[str] | None = None,
-    ) -> None:
-        super().__init__(min_df=min_df, max_ngram=max_ngram, max_features=max_features, C=C, max_iter=max_iter, tune=tune,
-                         inner_folds=inner_folds, seed=seed, solver=solver, char_ngrams=char_ngrams, context_columns=context_columns)
+    __init__ = with_defaults(TfidfLogRegCoder.__init__, solver="liblinear")

@@ -29,7 +29,10 @@ class CalibratedCoder(EnsembleCoder):
         inner_folds: int = 3,
         inner_group: str | None = None,
         seed: int = 0,
+        label_mode: str = "multi",
+        top_k: int | None = None,
     ) -> None:
+        self._set_decision_params(label_mode, top_k)
         self.coder = coder
         self.method = method
         self.max_ece = max_ece

@@ -49,7 +49,10 @@ class EmbeddingLogRegCoder(Coder):
         batch_size: int = 64,
         device: str | None = None,
         seed: int = 0,
+        label_mode: str = "multi",
+        top_k: int | None = None,
     ) -> None:
+        self._set_decision_params(label_mode, top_k)
         self.encoder = encoder
         self.C = C  # 10 rather than 1: embeddings are dense and low-dimensional, so less shrinkage helps
         self.max_iter = max_iter

@@ -33,6 +33,8 @@ import numpy as np
 
 from lived_themes.coders._calibration import METHODS, apply_calibration, fit_calibration
 from lived_themes.coders.base import Coder, load_coder, tune_thresholds
+from lived_themes.coders.cross_validation import cross_val_scores
+from lived_themes.coders.decision import tuned_macro_f1
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -46,12 +48,6 @@ COMBINES = ("mean", "stack")
 DEFAULT_MEMBERS: list[dict[str, Any]] = [{"name": "tfidf-logreg.v1"}, {"name": "knn.v1"}]
 #: Stacking needs this many held-out positives and negatives for a code, else the mean is used.
 MIN_STACK_CLASS = 3
-
-
-def _macro_f1_tuned(y: np.ndarray, scores: np.ndarray) -> float:
-    from lived_themes.evaluation.metrics import macro_f1
-
-    return float(macro_f1(y, (scores >= tune_thresholds(y, scores)[None, :]).astype(float)))
 
 
 class EnsembleCoder(Coder):
@@ -70,7 +66,10 @@ class EnsembleCoder(Coder):
         inner_group: str | None = None,
         tune: bool = True,
         seed: int = 0,
+        label_mode: str = "multi",
+        top_k: int | None = None,
     ) -> None:
+        self._set_decision_params(label_mode, top_k)
         self.members = members
         self.combine = combine
         self.weights = weights
@@ -95,7 +94,7 @@ class EnsembleCoder(Coder):
                 raise ValueError(f"{self.name}: members[{i}] must be {{name, params}}; got keys {sorted(spec)}")
             if spec["name"] not in CODERS:
                 raise ValueError(f"{self.name}: members[{i}] names unknown coder {spec['name']!r}; registered: {sorted(CODERS)}")
-            if spec["name"] in ("ensemble.v1", "calibrated.v1"):
+            if spec["name"] in ("ensemble.v1", "calibrated.v1", "tuned.v1"):
                 raise ValueError(f"{self.name}: members[{i}] is {spec['name']}; wrappers cannot be nested")
             specs.append((spec["name"], dict(spec.get("params") or {})))
         return specs
@@ -116,6 +115,19 @@ class EnsembleCoder(Coder):
             raise ValueError(f"inner_folds must be at least 2, got {self.inner_folds}")
         return s
 
+    def _check_params(self) -> None:
+        """The settings and every member's own parameters, checked at config load as each coder's are."""
+        from lived_themes.registry import check_params
+
+        super()._check_params()
+        specs = self._member_specs()
+        self._check(len(specs))
+        for i, (name, params) in enumerate(specs):
+            try:
+                check_params(name, params)
+            except ValueError as exc:
+                raise ValueError(f"members[{i}]: {exc}") from None
+
     # ----- fitting -----------------------------------------------------------------------------------
     def _inner_folds(self, labels: np.ndarray, metadata: pd.DataFrame | None) -> list[Any] | None:
         from lived_themes import splits
@@ -134,6 +146,17 @@ class EnsembleCoder(Coder):
             log.warning("%s: no inner folds (%s)", self.name, exc)
             return None
 
+    def _member_oof(self, spec: tuple[str, dict[str, Any]], folds: list[Any], texts: list[str], labels: np.ndarray,
+                    codebook: Codebook | None, metadata: pd.DataFrame | None) -> np.ndarray:
+        """One member's out-of-fold scores on the inner folds (NaN where no fold tests a quote)."""
+        from lived_themes.registry import make_coder
+
+        def announce(f: int, fold: Any) -> None:
+            log.info("%s: inner fold %d/%d, member %s", self.name, f, len(folds), spec[0])
+
+        return cross_val_scores(lambda: make_coder(spec[0], **spec[1]), texts, labels, self.codes_, folds, codebook=codebook,
+                                metadata=metadata, before_fold=announce).scores
+
     def _fit_member(self, spec: tuple[str, dict[str, Any]], texts: list[str], labels: np.ndarray, codebook: Codebook | None,
                     metadata: pd.DataFrame | None) -> Coder:
         from lived_themes.registry import make_coder
@@ -149,14 +172,7 @@ class EnsembleCoder(Coder):
         folds = self._inner_folds(labels, metadata)
         oof: np.ndarray | None = None
         if folds is not None:
-            oof = np.full((m, n, k), np.nan)
-            for f, fold in enumerate(folds, start=1):
-                tr, te = np.asarray(fold.train_idx), np.asarray(fold.test_idx)
-                sub = (lambda idx: None if metadata is None else metadata.iloc[idx].reset_index(drop=True))
-                for i, spec in enumerate(specs):
-                    log.info("%s: inner fold %d/%d, member %s", self.name, f, len(folds), spec[0])
-                    member = self._fit_member(spec, [texts[j] for j in tr], labels[tr], codebook, sub(tr))
-                    oof[i, te] = member.predict_proba([texts[j] for j in te], metadata=sub(te))
+            oof = np.stack([self._member_oof(spec, folds, texts, labels, codebook, metadata) for spec in specs])
             tested = ~np.isnan(oof).any(axis=(0, 2))
             oof, y_oof = oof[:, tested], labels[tested]
         self.weights_ = self._mean_weights(settings["weights"], m)
@@ -216,10 +232,10 @@ class EnsembleCoder(Coder):
     def _contributions(self, specs: list[tuple[str, dict[str, Any]]], oof: np.ndarray, y: np.ndarray, combined: np.ndarray) -> dict[str, Any]:
         members = []
         for i, (name, _) in enumerate(specs):
-            row: dict[str, Any] = {"name": name, "inner_macro_f1": _macro_f1_tuned(y, oof[i]), "mean_weight": float(self.weights_[i])}
+            row: dict[str, Any] = {"name": name, "inner_macro_f1": tuned_macro_f1(y, oof[i]), "mean_weight": float(self.weights_[i])}
             if len(specs) > 1:
                 keep = [x for x in range(len(specs)) if x != i]
-                row["ensemble_without_macro_f1"] = _macro_f1_tuned(y, self._without(oof, keep, y))
+                row["ensemble_without_macro_f1"] = tuned_macro_f1(y, self._without(oof, keep, y))
             if self.stacked_.any():
                 row["mean_stacking_coef"] = float(self.coef_[self.stacked_, i].mean())
             members.append(row)
@@ -227,7 +243,7 @@ class EnsembleCoder(Coder):
             "inner_folds": int(self.inner_folds),
             "n_quotes": int(len(y)),
             "combine": self._settings()["combine"],
-            "ensemble_inner_macro_f1": _macro_f1_tuned(y, combined),
+            "ensemble_inner_macro_f1": tuned_macro_f1(y, combined),
             "members": members,
             "stacked_codes": [c for c, s in zip(self.codes_, self.stacked_) if s],
             "stacking_coef": {c: [float(v) for v in self.coef_[j]] for j, c in enumerate(self.codes_) if self.stacked_[j]},

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from lived_themes.coders.decision import chosen_names, decision_of
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -79,7 +81,10 @@ def spans(text: str, unit: str = "sentence") -> list[tuple[int, int]]:
 def find_evidence(coder: Any, texts: Sequence[str], *, codes: Sequence[Sequence[str]] | None = None,
                   quote_scores: np.ndarray | None = None, metadata: pd.DataFrame | None = None,
                   unit: str = "sentence", batch_size: int = 1024) -> list[dict[str, Evidence]]:
-    """Per quote, ``{code: Evidence}`` for each code in ``codes`` (default: the coder's predicted codes).
+    """Per quote, ``{code: Evidence}`` for each code in ``codes`` (default: the codes the coder's decision gives it).
+
+    Spans are only ever given for the codes a quote was given, so in single-label mode or with
+    ``top_k`` a quote never gets evidence for a code it was not coded with.
 
     ``quote_scores`` (the coder's scores on the whole quotes, when already computed) saves a call and
     gives the score of a one-span quote's evidence. ``metadata`` rows (for coders that read context
@@ -90,7 +95,7 @@ def find_evidence(coder: Any, texts: Sequence[str], *, codes: Sequence[Sequence[
     column = {c: j for j, c in enumerate(order)}
     if codes is None:
         scores = coder.predict_proba(texts, metadata=metadata) if quote_scores is None else np.asarray(quote_scores)
-        codes = [[c for c, s, t in zip(order, row, coder.thresholds_) if s >= t] for row in scores]
+        codes = decision_of(coder).chosen(scores, order)  # the coder's own rule: thresholds, top_k, or top code / none
         quote_scores = scores
     if len(codes) != len(texts):
         raise ValueError("codes must hold one list of codes per text")
@@ -135,9 +140,11 @@ def evidence_offsets(found: dict[str, Evidence], *, with_text: bool = False) -> 
 
 
 def evidence_rows(coder: Any, texts: Sequence[str], scores: np.ndarray, *, metadata: pd.DataFrame | None = None,
-                  unit: str = "sentence") -> list[dict[str, dict[str, int]]]:
-    """Offsets only, per quote, for the predicted codes: what a run's predictions.jsonl records (no text)."""
-    found = find_evidence(coder, texts, quote_scores=scores, metadata=metadata, unit=unit)
+                  unit: str = "sentence", predicted: np.ndarray | None = None) -> list[dict[str, dict[str, int]]]:
+    """Offsets only, per quote, for the predicted codes (the (n, k) 0/1 ``predicted``, else the coder's decision on
+    ``scores``): what a run's predictions.jsonl records (no text)."""
+    codes = None if predicted is None else chosen_names(predicted, coder.codes_)
+    found = find_evidence(coder, texts, codes=codes, quote_scores=scores, metadata=metadata, unit=unit)
     return [evidence_offsets(f) for f in found]
 
 

@@ -55,7 +55,10 @@ class KnnCoder(Coder):
         context_columns: list[str] | None = None,
         id_column: str = "quote_id",
         device: str | None = None,
+        label_mode: str = "multi",
+        top_k: int | None = None,
     ) -> None:
+        self._set_decision_params(label_mode, top_k)
         self.encoder = encoder
         self.k = k
         self.weighting = weighting
@@ -66,6 +69,7 @@ class KnnCoder(Coder):
         self.device = device
 
     def _check_params(self) -> None:
+        super()._check_params()
         if int(self.k) < 1:
             raise ValueError(f"k must be at least 1, got {self.k}")
         if self.weighting not in WEIGHTINGS:

@@ -59,7 +59,10 @@ class SetFitCoder(Coder):
         seed: int = 0,
         device: str | None = None,
         max_steps: int = -1,
+        label_mode: str = "multi",
+        top_k: int | None = None,
     ) -> None:
+        self._set_decision_params(label_mode, top_k)
         self.encoder = encoder
         self.num_iterations = num_iterations
         self.num_epochs = num_epochs
@@ -73,6 +76,17 @@ class SetFitCoder(Coder):
         self.seed = seed
         self.device = device
         self.max_steps = max_steps
+
+    def _check_params(self) -> None:
+        """Values checked without loading anything, so config load (registry.check_params) stops a bad one."""
+        super()._check_params()
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(f"class_weight must be 'balanced' or None, got {self.class_weight!r}")
+        for name in ("num_iterations", "num_epochs", "batch_size", "max_length"):
+            if int(getattr(self, name)) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)!r}")
+        if self.C <= 0 or self.body_learning_rate < 0:
+            raise ValueError("C must be positive and body_learning_rate not negative")
 
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
         assert labels is not None
@@ -224,11 +238,13 @@ class SetFitCoderV2(SetFitCoder):
         max_pairs: int | None = 4000,
         validation_fraction: float = 0.2,
         validation_group: str | None = None,
+        label_mode: str = "multi",
+        top_k: int | None = None,
     ) -> None:
         super().__init__(encoder, num_iterations=num_iterations, num_epochs=num_epochs, batch_size=batch_size,
                          body_learning_rate=body_learning_rate, max_length=max_length, class_weight=class_weight, C=C,
                          context_columns=context_columns, mixed_precision=mixed_precision, seed=seed, device=device,
-                         max_steps=max_steps)
+                         max_steps=max_steps, label_mode=label_mode, top_k=top_k)
         self.max_pairs = max_pairs
         self.validation_fraction = validation_fraction
         self.validation_group = validation_group
@@ -245,6 +261,13 @@ class SetFitCoderV2(SetFitCoder):
             caps.append(max(1, math.ceil(int(self.max_pairs) / int(self.batch_size))))
         cap = min(caps) if caps else -1
         return cap if 0 < cap < natural else -1
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not 0.0 <= float(self.validation_fraction) < 1.0:
+            raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
+        if self.max_pairs is not None and int(self.max_pairs) < 1:
+            raise ValueError(f"max_pairs must be at least 1 or null, got {self.max_pairs!r}")
 
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
         from lived_themes.coders.base import tune_thresholds

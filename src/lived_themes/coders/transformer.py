@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from lived_themes.codebook import Codebook
+    from lived_themes.coders._training import TrainingArguments
 
 log = logging.getLogger(__name__)
 HEAD_FILE = "head.safetensors"
@@ -63,7 +64,10 @@ class TransformerCoder(Coder):
         max_steps: int | None = None,
         layer_decay: float = 1.0,
         tune: bool = True,
+        label_mode: str = "multi",
+        top_k: int | None = None,
     ) -> None:
+        self._set_decision_params(label_mode, top_k)
         self.encoder = encoder
         self.max_length = max_length
         self.batch_size = batch_size
@@ -90,6 +94,25 @@ class TransformerCoder(Coder):
         self.tune = tune  # False: every threshold stays at 0.5 (the ablation's "tuned vs 0.5" row)
 
     # ----- training ------------------------------------------------------------------------------
+    def training_arguments(self) -> TrainingArguments:
+        """The loop's arguments from this coder's parameters, checked (a bad value raises ValueError)."""
+        from lived_themes.coders._training import TrainingArguments
+
+        if self.class_weight not in (None, "balanced"):
+            raise ValueError(f"class_weight must be 'balanced' or None, got {self.class_weight!r}")
+        return TrainingArguments(
+            batch_size=self.batch_size, epochs=self.epochs, lr_encoder=self.lr_encoder, lr_head=self.lr_head,
+            weight_decay=self.weight_decay, warmup_fraction=self.warmup_fraction, loss=self.loss, focal_gamma=self.focal_gamma,
+            grad_accumulation=self.grad_accumulation, patience=self.patience, mixed_precision=self.mixed_precision, seed=self.seed,
+            max_steps=self.max_steps, layer_decay=self.layer_decay)
+
+    def _check_params(self) -> None:
+        """Every parameter checked without loading anything: config load calls this (registry.check_params)."""
+        super()._check_params()
+        self.training_arguments()
+        if not 0.0 <= float(self.validation_fraction) < 1.0:
+            raise ValueError(f"validation_fraction must be in [0, 1), got {self.validation_fraction!r}")
+
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
@@ -97,10 +120,7 @@ class TransformerCoder(Coder):
         from lived_themes.coders import _torch_utils as tu
         from lived_themes.coders._training import train_loop
 
-        if self.loss not in ("bce", "focal"):
-            raise ValueError(f"loss must be 'bce' or 'focal', got {self.loss!r}")
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError(f"class_weight must be 'balanced' or None, got {self.class_weight!r}")
+        args = self.training_arguments()
         assert labels is not None
         tu.seed_everything(self.seed)
         device = pick_device(self.device)
@@ -112,7 +132,9 @@ class TransformerCoder(Coder):
         token_ids = self._token_ids(texts, metadata)
         train_idx, val_idx = self._inner_split(labels, metadata)
         weights = tu.pos_weights(labels[train_idx], cap=self.max_pos_weight) if self.class_weight else None
-        best_scores = train_loop(self, token_ids, labels, train_idx, val_idx, device=device, pos_weight=weights)
+        best_scores, self.train_examples_per_second_ = train_loop(
+            args, self.net_, token_ids, labels, train_idx, val_idx, device=device, pos_weight=weights,
+            pad_id=int(self.tokenizer_.pad_token_id or 0), score=lambda ids: self._score(ids, device=device, progress=False))
         if best_scores is not None:
             self.tuning_ = (labels[val_idx], best_scores)
             if self.tune:

@@ -54,10 +54,11 @@ class CodebookSimilarityCoder(Coder):
         use_examples: bool = True,
         tune: bool = False,
         device: str | None = None,
+        label_mode: str = "multi",
     ) -> None:
+        self._set_decision_params(label_mode, top_k)
         self.encoder = encoder
         self.threshold = threshold
-        self.top_k = top_k
         self.aggregate = aggregate
         self.scoring = scoring
         self.temperature = temperature
@@ -66,14 +67,13 @@ class CodebookSimilarityCoder(Coder):
         self.device = device
 
     def _check_params(self) -> None:
+        super()._check_params()
         if self.aggregate not in AGGREGATES:
             raise ValueError(f"aggregate must be one of {AGGREGATES}, got {self.aggregate!r}")
         if self.scoring not in SCORINGS:
             raise ValueError(f"scoring must be one of {SCORINGS}, got {self.scoring!r}")
         if self.temperature <= 0:
             raise ValueError(f"temperature must be positive, got {self.temperature}")
-        if self.top_k is not None and self.top_k < 1:
-            raise ValueError(f"top_k must be at least 1 or None, got {self.top_k}")
 
     def _encode(self, texts: list[str]) -> np.ndarray:
         from lived_themes.coders.embeddings import encode
@@ -120,17 +120,6 @@ class CodebookSimilarityCoder(Coder):
         logits -= logits.max(axis=1, keepdims=True)
         weights = np.exp(logits)
         return weights / weights.sum(axis=1, keepdims=True)
-
-    def codes_from_scores(self, scores: np.ndarray) -> np.ndarray:
-        """Codes whose score reaches their threshold; with ``top_k``, only among each quote's top_k scores."""
-        if self.none_threshold_ is not None:
-            return super().codes_from_scores(scores)
-        scores = np.asarray(scores, dtype=float)
-        chosen = scores >= self.thresholds_[None, :]
-        if self.top_k is not None and self.top_k < scores.shape[1]:
-            ranks = np.argsort(np.argsort(-scores, axis=1, kind="stable"), axis=1, kind="stable")
-            chosen &= ranks < self.top_k
-        return chosen.astype(int)
 
     def _save_state(self, folder: Path) -> None:
         from safetensors.numpy import save_file

@@ -24,6 +24,8 @@ from lived_themes.experiment.data import load_from_config
 from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders, metrics_document, privacy_floor
 from lived_themes.experiment.predictions import model_annotations, write_predictions
 from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
+from lived_themes.coders.cross_validation import cross_val_scores
+from lived_themes.coders.decision import chosen_names, tuned_macro_f1
 from lived_themes.coders.evidence import evidence_examples, evidence_rows
 from lived_themes.registry import make_coder
 
@@ -90,33 +92,29 @@ def make_folds(split: SplitConfig, labels: np.ndarray, meta: pd.DataFrame, seed:
     return splits.train_test_split_by_group(labels, row_groups, test_size=split.test_size, seed=seed)
 
 
+def coder_params(coder_cfg: Any, label_mode: str, labels: np.ndarray) -> dict[str, Any]:
+    """A coder's params for this run: its own ``label_mode`` when set (``auto`` read on all the run's labels,
+    as the run's is), else the run's resolved label mode, so every fold decides the same way."""
+    own = coder_cfg.params.get("label_mode")
+    return {**coder_cfg.params, "label_mode": label_mode if own is None else resolve_label_mode(own, labels)}
+
+
 def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], texts: list[str], labels: np.ndarray,
                   meta: pd.DataFrame, codes: list[str], corpus: Corpus, progress: Progress, *, label_mode: str = "multi") -> dict[str, Any]:
     """Out-of-fold scores and codes for one coder under one split scheme; untested rows stay NaN."""
-    n, k = labels.shape
-    scores = np.full((n, k), np.nan)
-    predicted = np.full((n, k), np.nan)
-    fold_of = np.full(n, None, dtype=object)
-    fit_s = predict_s = evidence_s = 0.0
+    n = len(texts)
     evidence: list[dict[str, Any] | None] = [None] * n
     errors: list[str | None] = [None] * n
     checks: dict[str, int] | None = None
     inner: list[float | None] = []
-    for i, fold in enumerate(folds, start=1):
+    evidence_s = 0.0
+
+    def announce(i: int, fold: Any) -> None:
         progress(f"{coder_cfg.name}: fold {i}/{len(folds)} ({fold.name})")
-        coder = make_coder(coder_cfg.name, **coder_cfg.params)
-        train, test = np.asarray(fold.train_idx), np.asarray(fold.test_idx)
-        t0 = time.perf_counter()
-        coder.fit([texts[j] for j in train], labels[train], codes, codebook=corpus.codebook, metadata=meta.iloc[train].reset_index(drop=True),
-                  label_mode=label_mode)
-        t1 = time.perf_counter()
-        fold_scores = coder.predict_proba([texts[j] for j in test], metadata=meta.iloc[test].reset_index(drop=True))
-        predict_s += time.perf_counter() - t1
-        fit_s += t1 - t0
+
+    def keep(fold: Any, coder: Any, test: np.ndarray, fold_scores: np.ndarray) -> None:
+        nonlocal checks, evidence_s
         inner.append(inner_macro_f1(coder))
-        scores[test] = fold_scores
-        predicted[test] = coder.codes_from_scores(fold_scores).astype(float)
-        fold_of[test] = fold.name
         notes = _coder_notes(coder, len(test))
         if notes is not None:  # a coder that reports per-quote errors and answer checks (llm.v1)
             checks = checks or dict.fromkeys(notes["counts"], 0)
@@ -125,12 +123,22 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
                 errors[j] = error
         if config.output.evidence:
             t2 = time.perf_counter()
-            spans = (notes["evidence"] if notes is not None and "evidence" in notes else
-                     evidence_rows(coder, [texts[j] for j in test], fold_scores, metadata=meta.iloc[test].reset_index(drop=True)))
+            given = coder.codes_from_scores(fold_scores)
+            if notes is not None and "evidence" in notes:  # the coder's own spans (llm.v1), kept for the codes it was given
+                names = chosen_names(given, codes)
+                spans = [None if row is None else {c: v for c, v in row.items() if c in set(kept)} for row, kept in zip(notes["evidence"], names)]
+            else:
+                spans = evidence_rows(coder, [texts[j] for j in test], fold_scores, metadata=meta.iloc[test].reset_index(drop=True),
+                                      predicted=given)
             for j, row in zip(test, spans):
                 evidence[j] = row
             evidence_s += time.perf_counter() - t2
-    out = {"scores": scores, "predicted": predicted, "fold": fold_of, "seconds": {"fit": fit_s, "predict": predict_s},
+
+    params = coder_params(coder_cfg, label_mode, labels)
+    result = cross_val_scores(lambda: make_coder(coder_cfg.name, **params), texts, labels, codes, folds, codebook=corpus.codebook,
+                              metadata=meta, before_fold=announce, after_fold=keep)
+    out = {"scores": result.scores, "predicted": result.predicted, "fold": result.fold,
+           "seconds": {"fit": result.fit_seconds, "predict": result.predict_seconds},
            "inner_macro_f1": float(np.mean(inner)) if inner and None not in inner else None}
     if config.output.evidence:
         out["evidence"], out["seconds"]["evidence"] = evidence, evidence_s
@@ -148,22 +156,11 @@ def inner_macro_f1(coder: Any, *, seed: int = 0) -> float | None:
     thresholds on a few hundred validation quotes does not look better than one tuned on thousands
     of out-of-fold scores merely because its thresholds fit its own validation set.
     """
-    from lived_themes.coders.base import tune_thresholds
-    from lived_themes.coders.single_label import argmax_or_none, tune_none_threshold
-    from lived_themes.evaluation.metrics import macro_f1
-
     tuning = getattr(coder, "tuning_", None)
     if tuning is None or len(tuning[0]) < 4:
         return None
-    y, held_out = np.asarray(tuning[0], dtype=float), np.asarray(tuning[1], dtype=float)
-    halves = np.array_split(np.random.default_rng(seed).permutation(len(y)), 2)
-    predicted = np.zeros_like(y)
-    for tune_on, score_on in (halves, halves[::-1]):
-        if getattr(coder, "none_threshold_", None) is not None:  # single-label mode: top code or none
-            predicted[score_on] = argmax_or_none(held_out[score_on], tune_none_threshold(y[tune_on], held_out[tune_on]))
-        else:
-            predicted[score_on] = held_out[score_on] >= tune_thresholds(y[tune_on], held_out[tune_on])[None, :]
-    return float(macro_f1(y, predicted))
+    single = getattr(coder, "none_threshold_", None) is not None  # single-label mode: top code or none
+    return tuned_macro_f1(tuning[0], tuning[1], single_label=single, cross_fit=True, seed=seed)
 
 
 def _coder_notes(coder: Any, n: int) -> dict[str, Any] | None:
@@ -314,8 +311,8 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
             say(f"best on inner validation: {chosen} (" + ", ".join(f"{c} {f:.3f}" for c, f in inner.items()) + ")")
         coder_cfg = next(c for c in config.coders if c.name == chosen)
         say(f"training the final {coder_cfg.name} on all {len(texts)} quotes")
-        final = make_coder(coder_cfg.name, **coder_cfg.params)
-        final.fit(texts, labels, codes, codebook=corpus.codebook, metadata=meta, label_mode=label_mode)
+        final = make_coder(coder_cfg.name, **coder_params(coder_cfg, label_mode, labels))
+        final.fit(texts, labels, codes, codebook=corpus.codebook, metadata=meta)
         final.save(folder.path / "model")
         from lived_themes.evaluation.leakage import training_ids_record
 

@@ -398,12 +398,17 @@ def is_topic_experiment(path: str | Path) -> bool:
 
 
 def resolved_params(config: Any) -> dict[str, Any]:
-    """The config as JSON data with each component's params replaced by its full constructor params (``get_params()``)."""
+    """The config as JSON data with each component's params replaced by its full constructor params (``get_params()``).
+
+    A coder whose params do not set ``label_mode`` records the run's (``data.label_mode``): the mode it is fitted in.
+    """
     from lived_themes.registry import get_coder_class, get_topic_model_class
 
     data = config.model_dump(mode="json")
+    run_mode = (data.get("data") or {}).get("label_mode")
     for spec in data.get("coders", []):
-        spec["params"] = get_coder_class(spec["name"])(**spec["params"]).get_params()
+        params = {"label_mode": run_mode, **spec["params"]} if run_mode is not None else spec["params"]
+        spec["params"] = get_coder_class(spec["name"])(**params).get_params()
     for spec in data.get("models", []):
         spec["params"] = get_topic_model_class(spec["name"])(**spec["params"]).get_params()
     from lived_themes.jsonutil import jsonable

@@ -27,6 +27,7 @@ from typing import Any, Callable
 import numpy as np
 import pandas as pd
 
+from lived_themes.coders.decision import Decision
 from lived_themes.corpus import Corpus, load_corpus
 from lived_themes.corpus.model import MODEL_PREFIX, NO_CODE
 from lived_themes.corpus.tables import read_table
@@ -322,7 +323,7 @@ def _locked_round(folder: Path, *, returned: str | Path | None, base_dir: Path |
         if held.any():
             h = np.flatnonzero(held & coded)
             scores = coder.predict_proba([texts[i] for i in h])
-            summary = summary_scores(y[h], (scores >= coder.thresholds_[None, :]).astype(float), scores)
+            summary = summary_scores(y[h], coder.codes_from_scores(scores).astype(float), scores)
             record["macro_f1"], record["micro_f1"] = float(summary["macro_f1"]), float(summary["micro_f1"])
 
     round_dir = folder / f"round-{round_no:03d}"
@@ -335,8 +336,8 @@ def _locked_round(folder: Path, *, returned: str | Path | None, base_dir: Path |
 
         features = text_features(texts, kind=settings.features, seed=settings.seed) if strategy in NEEDS_FEATURES else None
         proba = coder.predict_proba([texts[i] for i in pool]) if coder is not None else np.zeros((len(pool), len(codes)))
-        thresholds = coder.thresholds_ if coder is not None else np.full(len(codes), 0.5)
-        picked = pool[select_batch(strategy, settings.batch_size, proba=proba, thresholds=thresholds,
+        decision = coder.decision if coder is not None else Decision(np.full(len(codes), 0.5))
+        picked = pool[select_batch(strategy, settings.batch_size, proba=proba, decision=decision,
                                    features=None if features is None else features[pool],
                                    labelled_features=None if features is None else features[train],
                                    labelled_y=y[train], seed=settings.seed * 1000 + round_no)]
@@ -369,6 +370,8 @@ def _propose_recodes(corpus: Corpus, y: np.ndarray, who: list[str | None], train
                      make: Callable[[], Any], settings: ReviewSettings, round_dir: Path, files: list[str]) -> list[str]:
     """Coded quotes seen by one person only, where that person and an out-of-fold model disagree most."""
     from lived_themes.active import choose_recodes, out_of_fold_scores
+    from lived_themes.coders.cross_validation import person_groups
+    from lived_themes.evaluation.leakage import person_columns
 
     seen_by = {c: reviewed for c, reviewed in ((c, corpus.seen_by(c)) for c in corpus.human_coders)}
     n_seen = np.sum([m for m in seen_by.values()], axis=0) if seen_by else np.zeros(len(corpus))
@@ -376,11 +379,13 @@ def _propose_recodes(corpus: Corpus, y: np.ndarray, who: list[str | None], train
     if len(idx) < 2:
         return []
     texts = corpus.texts
-    scores, thresholds = out_of_fold_scores(make, [texts[i] for i in idx], y[idx], codes, seed=settings.seed)
+    quotes = corpus.quotes.iloc[idx].reset_index(drop=True)
+    groups = person_groups(quotes, person_columns(quotes.columns))  # one person's quotes never on both sides of a fold
+    scores, predicted = out_of_fold_scores(make, [texts[i] for i in idx], y[idx], codes, seed=settings.seed, groups=groups)
     single = np.array([n_seen[i] <= 1 for i in idx])
-    order = choose_recodes(y[idx][single], scores[single], settings.recode, thresholds[single])
+    order = choose_recodes(y[idx][single], scores[single], settings.recode, predicted[single])
     chosen = idx[single][order]
-    score = {int(i): s for i, s in zip(idx[single], _disagreements(y[idx][single], scores[single], thresholds[single]))}
+    score = {int(i): s for i, s in zip(idx[single], _disagreements(y[idx][single], scores[single], predicted[single]))}
     people = [c for c in corpus.human_coders] + ([settings.reviewer] if settings.reviewer not in corpus.human_coders else [])
     second: list[str] = []
     for k, i in enumerate(chosen):
@@ -394,7 +399,7 @@ def _propose_recodes(corpus: Corpus, y: np.ndarray, who: list[str | None], train
     return np.asarray(corpus.quote_ids, dtype=object)[np.asarray(chosen, dtype=int)].tolist()
 
 
-def _disagreements(y: np.ndarray, scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+def _disagreements(y: np.ndarray, scores: np.ndarray, predicted: np.ndarray) -> np.ndarray:
     from lived_themes.active import disagreement
 
-    return disagreement(y, scores, thresholds)
+    return disagreement(y, scores, predicted)

@@ -65,10 +65,13 @@ def _prepare(model: str | Path | Coder, source: Any, *, text_column: str, id_col
     return coder, name, chunks
 
 
-def _evidence(coder: Coder, texts: list[str], scores: np.ndarray, meta: pd.DataFrame | None) -> list[dict[str, Any]]:
+def _evidence(coder: Coder, texts: list[str], scores: np.ndarray, chosen: np.ndarray, meta: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """Spans for exactly the codes each quote was given (``chosen``, from the coder's decision)."""
+    from lived_themes.coders.decision import chosen_names
     from lived_themes.coders.evidence import evidence_offsets, find_evidence
 
-    return [evidence_offsets(found, with_text=True) for found in find_evidence(coder, texts, quote_scores=scores, metadata=meta)]
+    found = find_evidence(coder, texts, codes=chosen_names(chosen, coder.codes_), quote_scores=scores, metadata=meta)
+    return [evidence_offsets(f, with_text=True) for f in found]
 
 
 def _chunk_ids(frame: pd.DataFrame, first_row: int, name: str, id_column: str | None) -> list[Any]:
@@ -90,7 +93,7 @@ def _chunk_records(coder: Coder, frame: pd.DataFrame, ids: list[Any], *, text_co
     chunk_texts = [texts[i] for i in good]
     scores = coder.predict_proba(chunk_texts, metadata=meta) if good else np.zeros((0, len(coder.codes_)))
     chosen = coder.codes_from_scores(scores) if good else np.zeros((0, len(coder.codes_)))  # thresholds, or top code / none
-    spans = _evidence(coder, chunk_texts, scores, meta) if evidence and good else []
+    spans = _evidence(coder, chunk_texts, scores, chosen, meta) if evidence and good else []
     notes = getattr(coder, "last_notes_", None)  # a coder that reports per-row failures (llm.v1): no codes, an error
     failed = list(notes["errors"]) if good and isinstance(notes, dict) and len(notes.get("errors", ())) == len(good) else [None] * len(good)
     at = {i: k for k, i in enumerate(good)}

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from lived_themes.codebook import Codebook
 
 MODEL_FILE = "topic_model.json"
+#: Version of topic_model.json's layout, as coder.json has one; files without it are version 1.
+FORMAT_VERSION = 1
 OUTLIER = -1
 
 
@@ -118,6 +120,7 @@ class TopicModel(ABC):
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
         meta = {
+            "format_version": FORMAT_VERSION,
             "topic_model": self.name,
             "params": self.get_params(),
             "topic_codes": {str(k): v for k, v in self.topic_codes_.items()},
@@ -136,16 +139,27 @@ class TopicModel(ABC):
 
 
 def load_topic_model(directory: str | Path) -> TopicModel:
-    """Load any saved topic model by the registered name recorded in its folder."""
-    from lived_themes.registry import get_topic_model_class
+    """Load any saved topic model by the registered name recorded in its folder.
+
+    Checked as a saved coder is (``coders._modelfiles.read_component_meta``): a missing or corrupt
+    file, a newer format version, an unknown name or parameter raises ``ModelFileError`` naming the file.
+    """
+    from lived_themes.coders._modelfiles import read_component_meta
+    from lived_themes.errors import ModelFileError
+    from lived_themes.registry import TOPIC_MODELS
 
     folder = Path(directory)
-    meta_path = folder / MODEL_FILE
-    if not meta_path.exists():
-        raise FileNotFoundError(f"{folder} is not a saved topic model folder (no {MODEL_FILE})")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    model = get_topic_model_class(meta["topic_model"])(**meta["params"])
-    model.topic_codes_ = {int(k): v for k, v in meta.get("topic_codes", {}).items()}
+    meta, cls = read_component_meta(folder, MODEL_FILE, name_key="topic_model", table=TOPIC_MODELS, kind="topic model",
+                                    format_version=FORMAT_VERSION)
+    topic_codes = meta.get("topic_codes", {})
+    if not isinstance(topic_codes, dict) or not all(isinstance(v, str) for v in topic_codes.values()):
+        raise ModelFileError("expected a JSON object of topic id -> code id", file=folder / MODEL_FILE, field="topic_codes")
+    try:
+        codes = {int(k): v for k, v in topic_codes.items()}
+    except ValueError:
+        raise ModelFileError("topic ids must be whole numbers", file=folder / MODEL_FILE, field="topic_codes") from None
+    model = cls(**meta["params"])
+    model.topic_codes_ = codes
     model._load_state(folder)
     return model
 

@@ -44,7 +44,10 @@ class TopicCoder(Coder):
         *,
         smoothing: float = 1.0,
         tune: bool = True,
+        label_mode: str = "multi",
+        top_k: int | None = None,
     ) -> None:
+        self._set_decision_params(label_mode, top_k)
         self.topic_model = topic_model
         self.topic_params = topic_params
         self.smoothing = smoothing

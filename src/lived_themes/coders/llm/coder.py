@@ -74,7 +74,10 @@ class LlmCoder(Coder):
         redact_pipeline: str | None = None,
         device: str | None = None,
         seed: int = 0,
+        label_mode: str = "multi",
+        top_k: int | None = None,
     ) -> None:
+        self._set_decision_params(label_mode, top_k)
         self.backend = backend
         self.model = model
         self.base_url = base_url
@@ -99,6 +102,7 @@ class LlmCoder(Coder):
 
     def _check_params(self) -> None:
         """Run at config load: a remote endpoint without ``allow_remote`` stops here, before any data is read."""
+        super()._check_params()
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.backend == "http":
