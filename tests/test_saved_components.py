@@ -57,7 +57,7 @@ def test_a_coder_from_a_newer_format_is_refused(tmp_path: Path) -> None:
 
     coder = make_coder("majority.v1").fit(TEXTS, np.eye(6)[[0, 0, 1, 1, 2, 2] * 2][:, :3], ["a", "b", "c"])
     folder = coder.save(tmp_path / "c")
-    _edit(folder / "coder.json", format_version=2)
-    with pytest.raises(ModelFileError, match="format version 2") as caught:
+    _edit(folder / "coder.json", format_version=3)
+    with pytest.raises(ModelFileError, match="format_version 3 is not supported") as caught:
         load_coder(folder)
     assert caught.value.field == "format_version"

@@ -19,8 +19,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lived_themes.evaluation.metrics import macro_f1
-from lived_themes.evaluation.single_label import single_label_scores
 
 #: ``multi``: each code its own yes/no; ``single``: the top code or none; ``auto``: single when every training quote has at most one code.
 LABEL_MODES = ("multi", "single", "auto")
@@ -82,7 +80,7 @@ def tune_none_threshold(y_true: np.ndarray, scores: np.ndarray, *, grid: np.ndar
     grid = np.unique(np.concatenate([np.linspace(0.0, 1.0, 41), np.quantile(s.max(axis=1), np.linspace(0, 1, 21))])) if grid is None else grid
     best, best_f1 = default, -1.0
     for t in grid:
-        f1 = single_label_scores(y, argmax_or_none(s, float(t)))["macro_f1_with_none"]
+        f1 = _single_label_scores()(y, argmax_or_none(s, float(t)))["macro_f1_with_none"]
         if f1 > best_f1 + 1e-12:
             best, best_f1 = float(t), f1
     return best
@@ -169,9 +167,24 @@ def tuned_macro_f1(y_true: np.ndarray, scores: np.ndarray, *, single_label: bool
         return Decision(tune_thresholds(tune_y, tune_s)).codes_from_scores(rate_s)
 
     if not cross_fit:
-        return float(macro_f1(y, decide(y, s, s).astype(float)))
+        return float(_macro_f1()(y, decide(y, s, s).astype(float)))
     halves = np.array_split(np.random.default_rng(seed).permutation(len(y)), 2)
     predicted = np.zeros_like(y)
     for tune_on, rate_on in (halves, halves[::-1]):
         predicted[rate_on] = decide(y[tune_on], s[tune_on], s[rate_on])
-    return float(macro_f1(y, predicted))
+    return float(_macro_f1()(y, predicted))
+
+
+def _macro_f1():  # type: ignore[no-untyped-def]
+    """The metric, loaded on first use: evaluation.metrics loads pandas, which a model folder's summary
+    (``lived-themes model-info``) and ``import lived_themes`` must not pay for."""
+    from lived_themes.evaluation.metrics import macro_f1
+
+    return macro_f1
+
+
+def _single_label_scores():  # type: ignore[no-untyped-def]
+    """As :func:`_macro_f1`: loaded on first use."""
+    from lived_themes.evaluation.single_label import single_label_scores
+
+    return single_label_scores
