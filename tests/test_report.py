@@ -194,3 +194,33 @@ def test_report_renders_in_chromium(report: tuple[dict, dict, Path]) -> None:
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("OK")
+
+
+def test_drawing_never_changes_the_callers_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notebook that draws a report must keep showing its own figures: no matplotlib.use, no pyplot figures left open."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from lived_themes.report import topic_outputs
+    from lived_themes.report.standin_plot import plot_standin
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("report code called matplotlib.use: it would change the user's backend")
+
+    monkeypatch.setattr(matplotlib, "use", refuse)
+    backend, open_figures = matplotlib.get_backend(), plt.get_fignums()
+    paths = write_report(tmp_path, make_metrics(2))
+    assert any(k.startswith("figures/") for k in paths)
+    topics = pd.DataFrame({"label": ["waiting", "stigma"], "size": [5, 3]})
+    topic_outputs.plot_topic_sizes(topics, tmp_path / "sizes.png")
+    topic_outputs.plot_heatmap(pd.DataFrame([[0.1, 0.9]], index=["t0"], columns=["a", "b"]), tmp_path / "heat.png")
+    topic_outputs.plot_quality(pd.DataFrame({"model": ["m"], "npmi": [0.1], "diversity": [0.8]}), tmp_path / "quality.png")
+    standin = pd.DataFrame({"code": "macro", "group_column": "overall", "group": "overall", "others": "all",
+                            "coder": ["all coders", "coder_b"], "coder_group": ["", "lay"], "difference": [0.0, -0.1],
+                            "ci_low": [-0.1, -0.2], "ci_high": [0.1, 0.0], "statistic": "kappa"})
+    from lived_themes.evaluation.standin import ALL_CODERS, MACRO, OVERALL
+
+    standin = standin.assign(code=MACRO, group_column=OVERALL, group=OVERALL, coder=[ALL_CODERS, "coder_b"])
+    figure = plot_standin(standin, path=tmp_path / "standin.png")
+    assert type(figure).__name__ == "Figure" and (tmp_path / "standin.png").stat().st_size > 1000
+    assert matplotlib.get_backend() == backend and plt.get_fignums() == open_figures
