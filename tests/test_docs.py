@@ -192,7 +192,7 @@ def test_quick_start_is_first_runs_as_the_tested_page_does_and_shows_the_report(
     nav = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))["nav"]
     assert nav[0] == {"Quick start": "quickstart.md"}, "the quick start comes first in the navigation"
     page = (DOCS / "quickstart.md").read_text(encoding="utf-8")
-    first = re.search(r"^```bash\n(.*?)^```", page, flags=re.M | re.S).group(1)
+    first = re.search(r"^```bash\n(.*?)^```", page, flags=re.MULTILINE | re.DOTALL).group(1)
     steps = [line for line in first.splitlines() if line.strip() and not line.lstrip().startswith("#")]
     assert len(steps) == 5, f"five commands, from a CSV to report.html: {steps}"
     tested = documented_commands(DOCS / "own-data.md")

@@ -56,7 +56,7 @@ def test_cells_that_draw_are_tagged(path: Path) -> None:
 def test_last_section_is_what_to_conclude_with_the_caveats(path: Path) -> None:
     nbformat = pytest.importorskip("nbformat")
     cells = nbformat.read(path, as_version=4).cells
-    headed = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and re.search(r"^##? ", c.source, flags=re.M)]
+    headed = [i for i, c in enumerate(cells) if c.cell_type == "markdown" and re.search(r"^##? ", c.source, flags=re.MULTILINE)]
     last = headed[-1]
     assert cells[last].source.startswith(CONCLUDE), f"{path.name}: the last section is not '{CONCLUDE}'"
     text = cells[last].source.lower()

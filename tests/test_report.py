@@ -160,13 +160,13 @@ def test_gaps_flag_small_groups_and_coder_groups_shown(report: tuple[dict, dict,
 def test_contents_and_how_to_read_from_the_runs_figures(report: tuple[dict, dict, Path]) -> None:
     metrics, paths, _ = report
     page = paths["report.html"].read_text(encoding="utf-8")
-    toc = re.search(r'<nav id="contents" class="toc">(.*?)</nav>', page, flags=re.S)
+    toc = re.search(r'<nav id="contents" class="toc">(.*?)</nav>', page, flags=re.DOTALL)
     assert toc, "report.html has no table of contents"
     links = re.findall(r'href="#([^"]+)"', toc.group(1))
     headings = re.findall(r'<h2 id="([^"]+)">', page)
     assert links == headings and len(links) >= 5, "the contents link every section, in order"
     assert links[0] == "sec-how-to-read-this-report" and page.index("<nav") < page.index('<h2 id="sec-how-to-read')
-    reading = re.search(r'<ul class="reading">(.*?)</ul>', page, flags=re.S).group(1)
+    reading = re.search(r'<ul class="reading">(.*?)</ul>', page, flags=re.DOTALL).group(1)
     best = next(r for r in metrics["results"] if r["coder"] == "tfidf-logreg.v1")
     assert f"the best coder is tfidf-logreg.v1: macro-F1 {best['summary']['macro_f1']:.2f}" in reading
     assert "0.10 to 0.90, 0.80 wide" in reading and "The floor (majority.v1) scores 0.00" in reading

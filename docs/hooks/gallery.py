@@ -40,7 +40,7 @@ def _notebooks() -> list[Path]:
 def _title(notebook: dict[str, Any], fallback: str) -> str:
     for cell in notebook.get("cells", []):
         if cell.get("cell_type") == "markdown":
-            match = re.search(r"^#\s+(.+)$", "".join(cell.get("source", "")), flags=re.M)
+            match = re.search(r"^#\s+(.+)$", "".join(cell.get("source", "")), flags=re.MULTILINE)
             if match:
                 return match.group(1).strip()
     return fallback

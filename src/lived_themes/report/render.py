@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import base64
 import html as _html
-from pathlib import Path
-
 import re
+from pathlib import Path
 
 from lived_themes.report.blocks import MISSING, Block, Figure, Table
 
