@@ -126,10 +126,10 @@ def on_files(files: Files, config: Any) -> Files:
 
 
 def gallery_index() -> str:
-    """A thumbnail per notebook, linking its page."""
+    """A thumbnail per notebook, linking its page, and what the notebook shows (from ``gallery.md``'s list)."""
     cards = []
     for e in _ENTRIES:
-        image = f"[![{e['title']}]({e['thumb']}){{ width=260 }}]({e['page']})" if e["thumb"] else "(not executed here)"
+        image = f"[![{e['title']}]({e['thumb']}){{ width=240 }}]({e['page']})" if e["thumb"] else "(not executed here)"
         cards.append(f"| {image} | [{e['title']}]({e['page']}) |")
     return "| | notebook |\n|---|---|\n" + "\n".join(cards) + "\n"
 
