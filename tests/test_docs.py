@@ -229,3 +229,15 @@ def test_readme_fits_on_a_screen_and_keeps_the_two_commands_and_the_headline() -
     assert "make main" in readme and "make test" in readme and "<!-- headline:nsun2014 -->" in readme
     for page in re.findall(r"\]\((docs/[^)#]+)", readme):
         assert (REPO / page).exists(), f"README links {page}, which does not exist"
+
+
+def test_api_examples_run_and_their_imports_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API page's examples: the first two run as written; every import of the third resolves."""
+    monkeypatch.chdir(REPO)
+    blocks = re.findall(r"^```python\n(.*?)^```", (DOCS / "api" / "index.md").read_text(encoding="utf-8"),
+                        flags=re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 3
+    scope: dict = {}
+    exec(blocks[0] + blocks[1], scope)  # noqa: S102 - the page's own example code
+    assert scope["macro_f1"](scope["truth"], scope["never"]) == 0.0
+    exec("\n".join(line for line in blocks[2].splitlines() if line.startswith("from ")), {})  # noqa: S102
