@@ -30,7 +30,7 @@ NOTEBOOKS = REPO / "notebooks"
 EXECUTED = NOTEBOOKS / "_executed"
 MARKER = "<!-- gallery-index -->"  # not "generated:": that syntax belongs to reference.py
 NAV_TITLE = "Notebook gallery"
-_STAGE = Path(tempfile.mkdtemp(prefix="lived-themes-gallery-"))
+_STAGE = Path()  # the staging folder, made by on_config and removed by on_shutdown (importing makes nothing)
 
 
 def _notebooks() -> list[Path]:
@@ -108,6 +108,9 @@ _ENTRIES: list[dict[str, Any]] = []
 
 def on_config(config: Any) -> Any:
     """Stage the notebooks and list them in the navigation under the gallery entry."""
+    global _STAGE
+    if _STAGE == Path():
+        _STAGE = Path(tempfile.mkdtemp(prefix="lived-themes-gallery-"))
     _ENTRIES[:] = _stage()
     pages = [{e["title"]: e["page"]} for e in _ENTRIES]
     for item in config["nav"] or []:
@@ -136,3 +139,11 @@ def gallery_index() -> str:
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
     return markdown.replace(MARKER, gallery_index()) if MARKER in markdown else markdown
+
+
+def on_shutdown() -> None:
+    """Remove the staging folder (the published copies are in the site by now)."""
+    global _STAGE
+    if _STAGE != Path():
+        shutil.rmtree(_STAGE, ignore_errors=True)
+        _STAGE = Path()
