@@ -57,7 +57,9 @@ $(DOCS_STAMP): $(STAMP) pyproject.toml $(LOCK)
 	$(BIN)/python -m pip install -q -c $(LOCK) -e ".[docs]"
 	touch $(DOCS_STAMP)
 
+# The notebooks are executed first and published as the gallery (docs/hooks/gallery.py): one that fails stops the build.
 docs: $(DOCS_STAMP)
+	$(BIN)/python notebooks/run_notebooks.py $(NOTEBOOK_FLAGS)
 	$(BIN)/mkdocs build --strict -d $(SITE)
 	@echo "open $(SITE)/index.html"
 

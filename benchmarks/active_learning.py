@@ -135,12 +135,10 @@ def _print_saved(saved: dict[str, list[dict]], random_curve: list[dict]) -> None
 
 
 def _plot(mean: dict[str, list[dict]], path: Path, *, title: str) -> None:
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend is left alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4.5))
+    fig = Figure(figsize=(7, 4.5))
+    ax = fig.subplots()
     for strategy, curve in mean.items():
         ax.plot([p["labels"] for p in curve], [p["macro_f1"] for p in curve], marker="o", markersize=3,
                 linewidth=2.5 if strategy == "random" else 1.4, color="black" if strategy == "random" else None, label=strategy)
@@ -153,7 +151,6 @@ def _plot(mean: dict[str, list[dict]], path: Path, *, title: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")
     fig.savefig(tmp, dpi=130)
-    plt.close(fig)
     tmp.replace(path)
 
 

@@ -4,8 +4,9 @@ Usage: python benchmarks/check_report_html.py [RUN_DIR]   (default: the newest r
 
 What a mailed report needs is that a real browser shows it: the page is loaded by Chromium
 (Debian's ``chromium`` package), the DOM it builds is dumped after every image has loaded, and
-we assert that the main tables exist with data rows and that every figure decoded in the browser
-to a non-zero natural size. A screenshot must not be blank. Exit 0 with "chromium not installed"
+we assert that the main tables exist with data rows, that every figure decoded in the browser
+to a non-zero natural size, that the table of contents links to sections that exist, and that
+the "How to read this report" section has its points. A screenshot must not be blank. Exit 0 with "chromium not installed"
 when there is no browser, so machines without it are not failed.
 """
 
@@ -20,6 +21,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 REQUIRED_TABLES = ("headline", "per-code", "by-group", "agreement")
+READING_ID = "sec-how-to-read-this-report"
 # Runs after every image has loaded and writes what the browser decoded into the DOM we dump.
 PROBE = """<script>window.addEventListener('load', () => { for (const img of document.images) {
   img.setAttribute('data-natural', img.naturalWidth + 'x' + img.naturalHeight);
@@ -59,11 +61,26 @@ class DomSummary(HTMLParser):
         super().__init__()
         self.tables: dict[str, int] = {}
         self.images: list[dict[str, str]] = []
+        self.ids: set[str] = set()
+        self.toc_links: list[str] = []
+        self.reading_points = 0
         self._table: str | None = None
         self._in_body = False
+        self._in_toc = False
+        self._in_reading = False
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
+        if a.get("id"):
+            self.ids.add(a["id"])
+        if tag == "nav" and a.get("id") == "contents":
+            self._in_toc = True
+        elif tag == "a" and self._in_toc:
+            self.toc_links.append(a.get("href", ""))
+        elif tag == "ul" and "reading" in a.get("class", "").split():
+            self._in_reading = True
+        elif tag == "li" and self._in_reading:
+            self.reading_points += 1
         if tag == "table":
             self._table = a.get("id", "")
             self.tables.setdefault(self._table, 0)
@@ -75,6 +92,10 @@ class DomSummary(HTMLParser):
             self.images.append(a)
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "nav":
+            self._in_toc = False
+        elif tag == "ul":
+            self._in_reading = False
         if tag == "tbody":
             self._in_body = False
         elif tag == "table":
@@ -109,6 +130,15 @@ def check(run_dir: Path, binary: str) -> list[str]:
             problems.append(f'no <table id="{table}"> in the rendered page')
         elif dom.tables[table] < 1:
             problems.append(f'<table id="{table}"> has no data rows')
+    if len(dom.toc_links) < 3:
+        problems.append(f"the table of contents has {len(dom.toc_links)} link(s)")
+    broken = [link for link in dom.toc_links if not link.startswith("#") or link[1:] not in dom.ids]
+    if broken:
+        problems.append(f"table of contents links to sections that do not exist: {broken}")
+    if READING_ID not in dom.ids or f"#{READING_ID}" not in dom.toc_links:
+        problems.append('no "How to read this report" section (or it is missing from the contents)')
+    elif dom.reading_points < 3:
+        problems.append(f'"How to read this report" has {dom.reading_points} point(s)')
     if not dom.images:
         problems.append("no figures in the rendered page")
     for img in dom.images:
@@ -133,7 +163,7 @@ def main(argv: list[str]) -> int:
     for p in problems:
         print(f"FAIL: {p}", file=sys.stderr)
     if not problems:
-        print(f"OK: {run_dir / 'report.html'} renders in Chromium with its tables and figures")
+        print(f"OK: {run_dir / 'report.html'} renders in Chromium with its contents, reading, tables and figures")
     return 1 if problems else 0
 
 

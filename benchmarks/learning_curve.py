@@ -217,13 +217,11 @@ def print_table(rows: list[dict[str, Any]]) -> None:
 
 def plot(rows: list[dict[str, Any]], path: Path) -> Path:
     """One PNG: a panel per corpus, a line per coder (log-scale x), shaded intervals."""
-    import matplotlib
-
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: a notebook calling this keeps its backend
 
     corpora = list(dict.fromkeys(r["corpus"] for r in rows))
-    fig, axes = plt.subplots(1, len(corpora), figsize=(6 * len(corpora), 4.2), squeeze=False)
+    fig = Figure(figsize=(6 * len(corpora), 4.2))
+    axes = fig.subplots(1, len(corpora), squeeze=False)
     for ax, corpus in zip(axes[0], corpora):
         for coder in dict.fromkeys(r["coder"] for r in rows if r["corpus"] == corpus):
             pts = sorted((r["n_train"], r["macro_f1"], r["ci_low"], r["ci_high"]) for r in rows
@@ -243,7 +241,6 @@ def plot(rows: list[dict[str, Any]], path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.stem + ".tmp.png")
     fig.savefig(tmp, dpi=110, bbox_inches="tight")
-    plt.close(fig)
     tmp.replace(path)
     return path
 

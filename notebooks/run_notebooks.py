@@ -5,7 +5,8 @@
 Executed copies go to ``--out`` (default ``notebooks/_executed/``, ignored by git); the committed
 notebooks keep no outputs. A notebook whose shared corpus is absent (its ``lived_themes.needs``
 metadata) stops at its data cell with a message saying where to get the corpus: that is reported
-as skipped, not as a failure. Prints each notebook's wall time and its figure count.
+as skipped, not as a failure. A cell tagged "figure" that shows no figure fails the notebook (a
+figure that silently vanished is a failure too). Prints each notebook's wall time and figure count.
 """
 
 from __future__ import annotations
@@ -49,6 +50,10 @@ def main(argv: list[str] | None = None) -> int:
         except nbclient.exceptions.CellExecutionError as exc:
             status, failed = f"FAILED: {str(exc).strip().splitlines()[-1]}", failed + 1
         figures = sum("image/png" in o.get("data", {}) for c in notebook.cells for o in c.get("outputs", []))
+        blank = [i for i, c in enumerate(notebook.cells) if "figure" in c.get("metadata", {}).get("tags", [])
+                 and not any("image/png" in o.get("data", {}) for o in c.get("outputs", []))]
+        if blank and status == "ok":
+            status, failed = f"FAILED: cells {blank} are meant to draw but show no figure", failed + 1
         nbformat.write(notebook, args.out / path.name)
         print(f"{path.name}: {status}, {time.time() - start:.0f} s, {figures} figure(s) -> {args.out / path.name}")
     return 1 if failed else 0

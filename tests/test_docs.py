@@ -184,3 +184,60 @@ def test_registered_reference_lists_every_component_with_its_params() -> None:
     generated = _reference_module().registered_reference()
     assert all(f"| `{name}` |" in generated for name in [*CODERS, *TOPIC_MODELS])
     assert "`C=1.0`" in generated  # tfidf-logreg.v1's regularisation, with its default
+
+
+def test_quick_start_is_first_runs_as_the_tested_page_does_and_shows_the_report() -> None:
+    import yaml
+
+    nav = yaml.safe_load((REPO / "mkdocs.yml").read_text(encoding="utf-8"))["nav"]
+    assert nav[0] == {"Quick start": "quickstart.md"}, "the quick start comes first in the navigation"
+    page = (DOCS / "quickstart.md").read_text(encoding="utf-8")
+    first = re.search(r"^```bash\n(.*?)^```", page, flags=re.MULTILINE | re.DOTALL).group(1)
+    steps = [line for line in first.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    assert len(steps) == 5, f"five commands, from a CSV to report.html: {steps}"
+    tested = documented_commands(DOCS / "own-data.md")
+    assert all(c in tested for c in documented_commands(DOCS / "quickstart.md")), "its commands are the ones test_own_data runs"
+    shot = re.search(r"!\[[^\]]+\]\((images/[^)]+\.png)\)", page).group(1)
+    assert (DOCS / shot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    home = (DOCS / "index.md").read_text(encoding="utf-8")
+    assert "(quickstart.md)" in home and "(gallery.md)" in home, "the home page links the quick start and the gallery"
+
+
+def _gallery_hook():
+    pytest.importorskip("mkdocs")
+    spec = importlib.util.spec_from_file_location("docs_gallery", DOCS / "hooks" / "gallery.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_gallery_refuses_a_broken_notebook() -> None:
+    hook = _gallery_hook()
+    png = {"output_type": "display_data", "data": {"image/png": "iVBORw0KGgo="}}
+    good = {"cells": [{"cell_type": "code", "metadata": {"tags": ["figure"]}, "outputs": [png]}]}
+    assert hook._problems(good) == [] and hook._thumbnail(good)[:4] == b"\x89PNG"
+    blank = {"cells": [{"cell_type": "code", "metadata": {"tags": ["figure"]}, "outputs": []}]}
+    failed = {"cells": [{"cell_type": "code", "metadata": {}, "outputs": [
+        {"output_type": "error", "ename": "KeyError", "evalue": "'coder'", "traceback": []}]}]}
+    assert "cell 0 is meant to draw but shows no figure" in hook._problems(blank)
+    assert hook._problems(failed) == ["cell 0 raised KeyError: 'coder'"]
+
+
+def test_readme_fits_on_a_screen_and_keeps_the_two_commands_and_the_headline() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert len(readme.splitlines()) <= 220
+    assert "make main" in readme and "make test" in readme and "<!-- headline:nsun2014 -->" in readme
+    for page in re.findall(r"\]\((docs/[^)#]+)", readme):
+        assert (REPO / page).exists(), f"README links {page}, which does not exist"
+
+
+def test_api_examples_run_and_their_imports_exist(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The API page's examples: the first two run as written; every import of the third resolves."""
+    monkeypatch.chdir(REPO)
+    blocks = re.findall(r"^```python\n(.*?)^```", (DOCS / "api" / "index.md").read_text(encoding="utf-8"),
+                        flags=re.MULTILINE | re.DOTALL)
+    assert len(blocks) == 3
+    scope: dict = {}
+    exec(blocks[0] + blocks[1], scope)  # noqa: S102 - the page's own example code
+    assert scope["macro_f1"](scope["truth"], scope["never"]) == 0.0
+    exec("\n".join(line for line in blocks[2].splitlines() if line.startswith("from ")), {})  # noqa: S102

@@ -151,8 +151,44 @@ def test_gaps_flag_small_groups_and_coder_groups_shown(report: tuple[dict, dict,
     assert len(gaps) == 4  # two coders x two metrics, one group column
     for cells in gaps:
         small = "east (" in cells[5] or "east (" in cells[6]
-        assert ("too small to support a claim: east" in cells[7]) == small
+        assert (cells[7].strip() == "east") == small
+    section = md.split("*Largest gap between groups")[1].split("### ")[0]
+    assert section.count("too small to support a claim") == 1, "the small-group warning is said once, under the gaps table"
     assert ('<table id="coder-groups"' in paths["report.html"].read_text(encoding="utf-8")) == (len(metrics["human_coders"]) == 2)
+
+
+def test_contents_and_how_to_read_from_the_runs_figures(report: tuple[dict, dict, Path]) -> None:
+    metrics, paths, _ = report
+    page = paths["report.html"].read_text(encoding="utf-8")
+    toc = re.search(r'<nav id="contents" class="toc">(.*?)</nav>', page, flags=re.DOTALL)
+    assert toc, "report.html has no table of contents"
+    links = re.findall(r'href="#([^"]+)"', toc.group(1))
+    headings = re.findall(r'<h2 id="([^"]+)">', page)
+    assert links == headings and len(links) >= 5, "the contents link every section, in order"
+    assert links[0] == "sec-how-to-read-this-report" and page.index("<nav") < page.index('<h2 id="sec-how-to-read')
+    reading = re.search(r'<ul class="reading">(.*?)</ul>', page, flags=re.DOTALL).group(1)
+    best = next(r for r in metrics["results"] if r["coder"] == "tfidf-logreg.v1")
+    assert f"the best coder is tfidf-logreg.v1: macro-F1 {best['summary']['macro_f1']:.2f}" in reading
+    assert "0.10 to 0.90, 0.80 wide" in reading and "The floor (majority.v1) scores 0.00" in reading
+    assert "learned nothing" in reading and "too small to support a claim" in reading
+    ceiling = "none can be computed" if len(metrics["human_coders"]) == 1 else "agree with each other at a mean Cohen&#x27;s kappa"
+    assert ceiling in reading and "Alt-test: not run here" in reading
+    md = paths["report.md"].read_text(encoding="utf-8")
+    assert "**Contents**" in md and "- [How to read this report](#sec-how-to-read-this-report)" in md
+    assert '<a id="sec-how-to-read-this-report"></a>\n\n## How to read this report' in md
+    assert f"of {len(CODES)} (per coder, in column order)" in md, "the by-group table says what '10 / 12 / 13' counts"
+
+
+def test_how_to_read_warns_when_the_majority_baseline_passes_the_alt_test() -> None:
+    from lived_themes.report.reading import ALT_CAVEAT, how_to_read
+
+    metrics = make_metrics(2)
+    metrics["results"][0]["alt_test"] = {"verdict": "passes in 1 of 2", "summary": [
+        {"family": "expert", "passed": True, "n_annotators": 2}, {"family": "lay", "passed": False, "n_annotators": 2}]}
+    points = how_to_read(metrics)[-1][1]
+    alt = next(p for p in points if p.startswith("Alt-test"))
+    assert "majority.v1 (the majority baseline), leave-one-site-out: passes in 1 of 2 coder group(s)" in alt
+    assert ALT_CAVEAT in alt and "the majority baseline passes in at least one group" in alt
 
 
 def test_nan_and_missing_fields_render_as_dash(tmp_path: Path) -> None:
@@ -168,7 +204,7 @@ def test_nan_and_missing_fields_render_as_dash(tmp_path: Path) -> None:
                                                                "group_high": "18-30", "group_low": "31-69"}]}]}
     paths = write_report(tmp_path, metrics)
     md = paths["report.md"].read_text(encoding="utf-8")
-    assert f"| setfit.v1 | age | macro_f1 | 0.30 | 18-30 ({MISSING}) | 70+ ({MISSING}) | too small to support a claim: 70+ |" in md
+    assert f"| setfit.v1 | age | macro_f1 | 0.30 | 18-30 ({MISSING}) | 70+ ({MISSING}) | 70+ |" in md
     assert f"| setfit.v1 | age | micro_f1 | {MISSING} | 18-30 ({MISSING}) | 31-69 ({MISSING}) |  |" in md
     assert f"| random | setfit.v1 | {MISSING} | {MISSING} |" in md
     assert "no floor to compare against" in md and ONE_HUMAN in md
@@ -189,8 +225,39 @@ def test_import_stays_light() -> None:
 @pytest.mark.skipif(shutil.which("chromium") is None and not Path("/usr/bin/chromium").exists(),
                     reason="chromium not installed (apt-get install chromium)")
 def test_report_renders_in_chromium(report: tuple[dict, dict, Path]) -> None:
+    """Tables, figures, the table of contents (links to sections that exist) and "How to read" render in a browser."""
     _, _, run_dir = report
     done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "check_report_html.py"), str(run_dir)],
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("OK")
+
+
+def test_drawing_never_changes_the_callers_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A notebook that draws a report must keep showing its own figures: no matplotlib.use, no pyplot figures left open."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    from lived_themes.report import topic_outputs
+    from lived_themes.report.standin_plot import plot_standin
+
+    def refuse(*_: object, **__: object) -> None:
+        raise AssertionError("report code called matplotlib.use: it would change the user's backend")
+
+    monkeypatch.setattr(matplotlib, "use", refuse)
+    backend, open_figures = matplotlib.get_backend(), plt.get_fignums()
+    paths = write_report(tmp_path, make_metrics(2))
+    assert any(k.startswith("figures/") for k in paths)
+    topics = pd.DataFrame({"label": ["waiting", "stigma"], "size": [5, 3]})
+    topic_outputs.plot_topic_sizes(topics, tmp_path / "sizes.png")
+    topic_outputs.plot_heatmap(pd.DataFrame([[0.1, 0.9]], index=["t0"], columns=["a", "b"]), tmp_path / "heat.png")
+    topic_outputs.plot_quality(pd.DataFrame({"model": ["m"], "npmi": [0.1], "diversity": [0.8]}), tmp_path / "quality.png")
+    standin = pd.DataFrame({"code": "macro", "group_column": "overall", "group": "overall", "others": "all",
+                            "coder": ["all coders", "coder_b"], "coder_group": ["", "lay"], "difference": [0.0, -0.1],
+                            "ci_low": [-0.1, -0.2], "ci_high": [0.1, 0.0], "statistic": "kappa"})
+    from lived_themes.evaluation.standin import ALL_CODERS, MACRO, OVERALL
+
+    standin = standin.assign(code=MACRO, group_column=OVERALL, group=OVERALL, coder=[ALL_CODERS, "coder_b"])
+    figure = plot_standin(standin, path=tmp_path / "standin.png")
+    assert type(figure).__name__ == "Figure" and (tmp_path / "standin.png").stat().st_size > 1000
+    assert matplotlib.get_backend() == backend and plt.get_fignums() == open_figures

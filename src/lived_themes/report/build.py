@@ -42,6 +42,8 @@ from lived_themes.report.reliability import alt_test_blocks, reliability_blocks
 __all__ = ["ALL_CODES", "MISSING", "ONE_HUMAN", "build_blocks", "headline", "headline_table", "is_floor", "write_report"]
 
 MAX_MATRIX_CODERS = 25
+SMALL_GROUP_NOTE = ("Too small (see note): the highest or lowest group named there is too small to support a claim, so that "
+                    "gap may be noise; compare groups that are not named.")
 NO_FLOOR = "No majority baseline in this run, so there is no floor to compare against."
 FLOOR_NOTE = (
     "Bold: best macro-F1 in each scheme. The floor is the majority baseline; a coder whose interval "
@@ -139,7 +141,7 @@ def _per_code(metrics: Mapping, scheme: str, results: list[dict]) -> tuple[Table
     return table, f1, [f"{labels.get(c) or c} (n={row[2]})" for c, row in zip(codes, table.rows)]
 
 
-def _by_group(scheme: str, results: list[dict]) -> list[tuple[str, Table, np.ndarray, list[str]]]:
+def _by_group(scheme: str, results: list[dict], *, n_codes: int = 0) -> list[tuple[str, Table, np.ndarray, list[str]]]:
     """One table per group column: macro-F1 [CI] per coder, n, clusters and small-group warnings."""
     coders = [str(r.get("coder", "")) for r in results]
     recs = [records(r.get("by_group")) for r in results]
@@ -154,7 +156,7 @@ def _by_group(scheme: str, results: list[dict]) -> list[tuple[str, Table, np.nda
                 if str(x.get("group_column")) == column and str(x.get("metric")) == metric:
                     cells.setdefault(str(x.get("group")), {})[j] = x
         cols = (["Group", "n quotes (clusters)"] + [f"{c} {metric} [95% CI]" for c in coders]
-                + ["Codes averaged", "Codes absent", "Warning"])
+                + [_codes_header(coders, n_codes), "Codes absent", "Warning"])
         table = Table("by-group", cols, [], f"{metric} by {column}, {scheme}")
         values = np.full((len(cells), len(coders)), math.nan)
         names = []
@@ -170,6 +172,12 @@ def _by_group(scheme: str, results: list[dict]) -> list[tuple[str, Table, np.nda
     return out
 
 
+def _codes_header(coders: list[str], n_codes: int) -> str:
+    """Says what "10 / 12 / 13" means: codes each coder's macro figure averages over, in column order, of how many."""
+    of = f", of {n_codes}" if n_codes else ""
+    return f"Codes averaged{of} (per coder, in column order)" if len(coders) > 1 else f"Codes averaged{of}"
+
+
 def _codes_cells(per: Mapping[int, dict]) -> list[str]:
     """Codes averaged per coder (one number when they agree) and the codes absent for every coder."""
     counts = list(dict.fromkeys(str(x.get("n_codes", MISSING)) for x in per.values()))
@@ -180,7 +188,7 @@ def _codes_cells(per: Mapping[int, dict]) -> list[str]:
 
 def _gaps(scheme: str, results: list[dict]) -> Table:
     """Largest gap per coder, group column and metric; says when an extreme is a too-small group."""
-    cols = ["Coder", "Group column", "Metric", "Gap", "Highest group", "Lowest group", "Warning"]
+    cols = ["Coder", "Group column", "Metric", "Gap", "Highest group", "Lowest group", "Too small (see note)"]
     table = Table("max-gap", cols, [], f"Largest gap between groups, {scheme}")
     for r in results:
         by_group = records(r.get("by_group"))
@@ -189,7 +197,7 @@ def _gaps(scheme: str, results: list[dict]) -> Table:
             high = first_key(g, "group_high", "highest_group", default=MISSING)
             low = first_key(g, "group_low", "lowest_group", default=MISSING)
             flagged = list(dict.fromkeys(str(x) for x in (high, low) if (str(g.get("group_column")), str(x)) in small))
-            warning = f"too small to support a claim: {', '.join(flagged)}" if flagged else ""
+            warning = ", ".join(flagged)  # the warning itself is said once, under the table
             where = [str(g.get(k, MISSING)) for k in ("group_column", "metric")]
             hi, lo = f"{high} ({fmt(g.get('value_high'))})", f"{low} ({fmt(g.get('value_low'))})"
             table.rows.append([str(r.get("coder", "")), *where, fmt(g.get("gap")), hi, lo, warning])
@@ -248,9 +256,15 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
 
     blocks: list[Block] = [("h1", f"Run report: {metrics.get('experiment', MISSING)}")]
     blocks += [("p", str(metrics["description"]))] if metrics.get("description") else []
+    from lived_themes.report.reading import how_to_read
+
+    blocks += how_to_read(metrics)
     blocks += [("h2", "Corpus"), *_corpus(metrics), ("h2", "Headline"), headline(metrics)]
     floor = any(is_floor(r.get("coder", "")) for r in records(metrics.get("results")))
     blocks.append(("p", FLOOR_NOTE if floor else NO_FLOOR))
+    if metrics.get("codes"):
+        blocks.append(("p", f'"Codes averaged": how many of the run\'s {len(metrics["codes"])} codes each macro figure '
+                            "averages over (a code with no test examples has no F1, so it is left out)."))
     blocks += [("p", line) for line in (untested_codes(metrics), privacy_note(metrics)) if line]
     blocks += coder_group_section(metrics)
     if metrics.get("warnings"):
@@ -264,12 +278,13 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
         title = f"Per-code F1 by coder, {scheme}"
         blocks += figure(f"per_code_f1__{s}.png", title, fig.per_code_f1_chart, f1, names, coders)
         blocks.append(("h3", "By group"))
-        for column, gtable, values, groups in _by_group(scheme, results):
+        for column, gtable, values, groups in _by_group(scheme, results, n_codes=len(metrics.get("codes") or [])):
             blocks.append(gtable)
             blocks += figure(f"group_heatmap__{s}__{_slug(column)}.png", f"Macro-F1 by {column} and coder, {scheme}"
                              " (* = group too small to support a claim)", fig.group_heatmap, values, groups, coders)
         gaps = _gaps(scheme, results)
-        blocks += [gaps] if gaps.rows else []
+        if gaps.rows:
+            blocks += [gaps, *([("p", SMALL_GROUP_NOTE)] if any(row[-1] for row in gaps.rows) else [])]
         ablocks, matrix, all_coders = agreement_section(metrics, scheme, results)
         blocks += [("h3", "Agreement with human coders"), *ablocks, *group_agreement_tables(metrics, scheme, results)]
         if len(all_coders) > MAX_MATRIX_CODERS:

@@ -2,8 +2,9 @@
 
 Each function takes plain tables (already shaped by ``report``) and writes one PNG, so the
 figures can be regenerated or restyled without re-running an experiment. matplotlib is
-imported inside the functions with the Agg backend: no display is needed and importing the
-package stays fast. Missing values (NaN) are drawn grey and labelled "–", never dropped, so
+imported inside the functions, and figures are ``matplotlib.figure.Figure`` objects saved
+directly (no pyplot state), so drawing a report never changes the caller's backend (a notebook
+keeps showing its own figures) and no display is needed; importing the package stays fast. Missing values (NaN) are drawn grey and labelled "–", never dropped, so
 a coder that could not be scored is visible as such.
 """
 
@@ -18,14 +19,19 @@ MISSING = "–"
 _DPI = 110
 
 
-def _pyplot():  # noqa: ANN202 - matplotlib is an optional-at-import dependency
-    """matplotlib.pyplot on the Agg backend, imported only when a figure is drawn."""
+def new_figure(figsize: tuple[float, float]):
+    """A stand-alone Figure and its axes: no pyplot, so the user's backend and open figures are left alone."""
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
+
+
+def colormap(name: str):
+    """A registered colormap by name, without pyplot."""
     import matplotlib
 
-    matplotlib.use("Agg", force=True)
-    import matplotlib.pyplot as plt
-
-    return plt
+    return matplotlib.colormaps[name]
 
 
 def _short(text: str, width: int = 38) -> str:
@@ -36,12 +42,9 @@ def _short(text: str, width: int = 38) -> str:
     return (stem if len(stem) <= room else stem[: room - 1] + "…") + tail
 
 
-def _save(fig, path: Path) -> Path:  # noqa: ANN001
+def _save(fig, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=_DPI, bbox_inches="tight")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
     return path
 
 
@@ -58,13 +61,12 @@ def per_code_f1_chart(
     ``f1`` is (codes x coders); NaN bars are left empty and marked "–" so a code nobody
     could score is not mistaken for F1 = 0.
     """
-    plt = _pyplot()
     f1 = np.asarray(f1, dtype=float).reshape(len(code_names), len(coders))
     n_codes, n_coders = f1.shape
     height = 0.8 / max(n_coders, 1)
-    fig, ax = plt.subplots(figsize=(8, max(2.5, 0.35 * n_codes * max(n_coders, 2) ** 0.5 + 1.2)))
+    fig, ax = new_figure((8, max(2.5, 0.35 * n_codes * max(n_coders, 2) ** 0.5 + 1.2)))
     y = np.arange(n_codes)
-    colors = plt.get_cmap("tab10")
+    colors = colormap("tab10")
     for j, coder in enumerate(coders):
         pos = y - 0.4 + height * (j + 0.5)
         values = f1[:, j]
@@ -95,11 +97,10 @@ def heatmap(
     cmap: str = "viridis",
 ) -> Path:
     """Annotated heatmap (rows x columns); NaN cells are grey and labelled "–"."""
-    plt = _pyplot()
     data = np.asarray(values, dtype=float).reshape(len(rows), len(columns))
-    fig, ax = plt.subplots(figsize=(max(4.0, 1.3 * len(columns) + 2.5), max(2.2, 0.45 * len(rows) + 1.4)))
-    colormap = plt.get_cmap(cmap).with_extremes(bad="#d9d9d9")
-    image = ax.imshow(np.ma.masked_invalid(data), cmap=colormap, vmin=vmin, vmax=vmax, aspect="auto")
+    fig, ax = new_figure((max(4.0, 1.3 * len(columns) + 2.5), max(2.2, 0.45 * len(rows) + 1.4)))
+    colours = colormap(cmap).with_extremes(bad="#d9d9d9")
+    image = ax.imshow(np.ma.masked_invalid(data), cmap=colours, vmin=vmin, vmax=vmax, aspect="auto")
     for i in range(data.shape[0]):
         for j in range(data.shape[1]):
             v = data[i, j]
@@ -130,8 +131,7 @@ def reliability_diagram(curves: dict[str, list[dict]], path: Path, *, title: str
 
     ``curves`` maps a coder to its reliability bins (``mean_score``, ``observed``, ``n``); empty bins are skipped.
     """
-    plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5.2, 5.0))
+    fig, ax = new_figure((5.2, 5.0))
     ax.plot([0, 1], [0, 1], color="grey", linestyle="--", linewidth=1, label="perfectly calibrated")
     for coder, bins in curves.items():
         pts = [(b["mean_score"], b["observed"], b["n"]) for b in bins if b.get("n") and b.get("mean_score") is not None

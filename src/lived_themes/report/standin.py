@@ -8,7 +8,6 @@ p-value from :mod:`lived_themes.evaluation.standin`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from lived_themes.report.blocks import MISSING, Block, Figure, Table, fmt
 
@@ -50,9 +49,5 @@ def _figure(records: list[dict], path: Path, title: str) -> list[Block]:
     from lived_themes.report.standin_plot import plot_standin
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    figure: Any = plot_standin(pd.DataFrame(records), path=path, title=title)
-    if figure is not None:
-        import matplotlib.pyplot as plt
-
-        plt.close(figure)
+    plot_standin(pd.DataFrame(records), path=path, title=title)  # a stand-alone Figure: nothing to close
     return [Figure(path, title)] if path.exists() else []

@@ -2,7 +2,8 @@
 
 A forest plot reads at a glance: points left of zero are coders the model would replace at a
 loss, the dashed line is the non-inferiority margin, and the bold row is the mean over coders.
-matplotlib loads only when a figure is drawn (Agg backend, so it works on servers).
+matplotlib loads only when a figure is drawn; the figure is a stand-alone ``Figure`` (no pyplot),
+so drawing never changes the caller's backend and works on servers without a display.
 """
 
 from __future__ import annotations
@@ -40,14 +41,12 @@ def plot_standin(
 
     With ``path`` the figure is also written (format from the suffix: .png, .svg, .pdf).
     """
-    import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     rows = select_rows(table, code=code, group_column=group_column, group=group, others=others)
     y = np.arange(len(rows))
-    fig, ax = plt.subplots(figsize=(6.5, 1.2 + 0.28 * len(rows)))
+    fig = Figure(figsize=(6.5, 1.2 + 0.28 * len(rows)))  # no pyplot: the caller's backend stays as it is
+    ax = fig.subplots()
     diff = rows["difference"].to_numpy(float)
     low = rows["ci_low"].to_numpy(float)
     high = rows["ci_high"].to_numpy(float)

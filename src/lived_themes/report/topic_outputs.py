@@ -218,33 +218,29 @@ def _documents(bt: Any, model: Any, texts: list[str], embeddings: np.ndarray | N
     return bt.visualize_documents(texts, embeddings=vectors, sample=fraction)
 
 
-def _plt() -> Any:
-    import matplotlib
+def _figure(figsize: tuple[float, float], ncols: int = 1) -> Any:
+    """A stand-alone matplotlib Figure (no pyplot), so the caller's backend is never changed."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots(1, ncols) if ncols > 1 else fig.subplots()
 
 
 def plot_topic_sizes(table: pd.DataFrame, path: str | Path, *, title: str = "") -> Path:
     """Horizontal bar chart of topic sizes, labelled by topic label."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(7, 0.3 * max(len(table), 4) + 1))
+    fig, ax = _figure((7, 0.3 * max(len(table), 4) + 1))
     ax.barh([str(v)[:48] for v in table["label"]][::-1], table["size"].to_numpy()[::-1], color="#4C72B0")
     ax.set_xlabel("quotes")
     ax.set_title(title)
     fig.tight_layout()
     fig.savefig(path, dpi=200)
-    plt.close(fig)
     return Path(path)
 
 
 def plot_heatmap(frame: pd.DataFrame, path: str | Path, *, title: str = "", xlabel: str = "", ylabel: str = "", fmt: str = "{:.2f}") -> Path:
     """A labelled heatmap (topics x codes, or groups x topics) with the value in each cell when small enough."""
-    plt = _plt()
     values = frame.to_numpy(dtype=float)
-    fig, ax = plt.subplots(figsize=(min(2 + 0.45 * values.shape[1], 22), min(1.5 + 0.35 * values.shape[0], 22)))
+    fig, ax = _figure((min(2 + 0.45 * values.shape[1], 22), min(1.5 + 0.35 * values.shape[0], 22)))
     image = ax.imshow(values, aspect="auto", cmap="Blues")
     ax.set_xticks(range(values.shape[1]), [str(c)[:30] for c in frame.columns], rotation=60, ha="right", fontsize=7)
     ax.set_yticks(range(values.shape[0]), [str(i)[:40] for i in frame.index], fontsize=7)
@@ -257,14 +253,12 @@ def plot_heatmap(frame: pd.DataFrame, path: str | Path, *, title: str = "", xlab
     fig.colorbar(image, ax=ax, fraction=0.03)
     fig.tight_layout()
     fig.savefig(path, dpi=200)
-    plt.close(fig)
     return Path(path)
 
 
 def plot_quality(quality: pd.DataFrame, path: str | Path) -> Path:
     """NPMI and diversity of every model side by side, for the paper's model comparison."""
-    plt = _plt()
-    fig, axes = plt.subplots(1, 2, figsize=(9, 3.2))
+    fig, axes = _figure((9, 3.2), ncols=2)
     for ax, column in zip(axes, ("npmi", "diversity")):
         ax.bar(quality["model"].astype(str), quality[column].to_numpy(dtype=float), color="#55A868")
         ax.set_title(column)
@@ -272,5 +266,4 @@ def plot_quality(quality: pd.DataFrame, path: str | Path) -> Path:
         ax.axhline(0, color="grey", linewidth=0.5)
     fig.tight_layout()
     fig.savefig(path, dpi=200)
-    plt.close(fig)
     return Path(path)
