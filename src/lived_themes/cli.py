@@ -152,7 +152,7 @@ def _mapping(pairs: list[str], option: str) -> dict[str, str] | None:
 
 def _experiment_data(experiment: Path):
     """The ``data`` section of an experiment file, resolved as `run` resolves it (defaults, then the file)."""
-    from lived_themes.experiment.config import ExperimentConfig, load_config
+    from lived_themes.config.base import ExperimentConfig, load_config
 
     config = load_config(experiment)
     if not isinstance(config, ExperimentConfig):
@@ -246,15 +246,15 @@ def llm_prompt(
     """Dry run: print, as JSON, exactly what an LLM coder would send for one quote (after redaction). Sends nothing."""
     import json
 
-    from lived_themes.experiment.config import load_config
-    from lived_themes.experiment.llm_prompt import llm_prompt as build
+    from lived_themes.config.base import load_config
+    from lived_themes.workflows.llm_prompt import llm_prompt as build
 
     typer.echo(json.dumps(build(load_config(experiment, overrides=set_), quote_id, coder=coder), indent=2, ensure_ascii=False))
 
 
 def _run_command(experiment: Path, set_: list[str], out: Optional[Path], *, quiet: bool) -> None:
     """`run` and `topics`: the one config loader, then the one run(cfg)."""
-    from lived_themes.experiment.config import ExperimentConfig, load_config
+    from lived_themes.config.base import ExperimentConfig, load_config
     from lived_themes.experiment.run import run as run_config
     from lived_themes.experiment.run_folder import RunInterrupted
 
@@ -340,7 +340,7 @@ def evaluate(
     min_report_group_size: int = typer.Option(5, min=1, help="Privacy floor: smaller groups are reported as 'suppressed (n < N)', never by name; 1 turns it off."),
 ) -> None:
     """Evaluate predictions made elsewhere against human coders, by group."""
-    from lived_themes.experiment.evaluate import evaluate_external
+    from lived_themes.workflows.evaluate import evaluate_external
 
     run_dir = evaluate_external(annotations=annotations, predictions=predictions, reference=reference, quotes=quotes,
                                 codebook=codebook, groups=groups, model_name=model_name, out=out, n_boot=n_boot,
@@ -364,7 +364,7 @@ def init(
     """Write a starter experiment YAML and codebook from a data file, each guess explained in a comment; never overwrites."""
     import os
 
-    from lived_themes.experiment.starter import detect_layout, read_header, starter_files
+    from lived_themes.workflows.starter import detect_layout, read_header, starter_files
     from lived_themes.files import write_text_atomic
 
     stem = data.stem
@@ -462,7 +462,7 @@ def adjudicate(
     undecided: str = typer.Option("majority", help="Disagreements left undecided: 'majority' (human majority) or 'error'."),
 ) -> None:
     """Read the researcher's decisions back as a coder, usable as the reference of the next run."""
-    from lived_themes.experiment.adjudicate import adjudicate_run
+    from lived_themes.workflows.adjudicate import adjudicate_run
 
     out = adjudicate_run(run_dir, output, decisions=decisions, coder=coder, undecided=undecided, base_dir=Path.cwd())
     typer.echo(f"{out['decided']} decision(s), {out['undecided_filled_by_majority']} undecided disagreement(s) filled by the "
@@ -487,7 +487,7 @@ def review(
     seed: Optional[int] = typer.Option(None, help="Seed for the held-out draw and the strategies."),
 ) -> None:
     """Active learning: read the researcher's codes back, retrain, log the round, and propose the next batch to code."""
-    from lived_themes.experiment.review import review_round
+    from lived_themes.workflows.review import review_round
 
     options = {"corpus": str(corpus) if corpus else None, "coder": coder, "strategy": strategy, "batch_size": batch_size,
                "features": features, "reviewer": reviewer, "reference": reference, "held_out_fraction": held_out_fraction,
