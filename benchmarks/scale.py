@@ -107,7 +107,7 @@ def step_evaluate(data: Path, n_boot: int) -> dict:
     import numpy as np
 
     from lived_themes.corpus import load_corpus
-    from lived_themes.experiment.config import EvaluationConfig
+    from lived_themes.config.base import EvaluationConfig
     from lived_themes.experiment.scoring import evaluate_predictions, human_agreement
 
     corpus = load_corpus(data)
@@ -160,7 +160,7 @@ def step_embed_pool(work: Path) -> dict:
 
     import numpy as np
 
-    from lived_themes.coders.embeddings import encode_chunk, load_sentence_encoder
+    from lived_themes.encoders.sentence import encode_chunk, load_sentence_encoder
 
     unique, _ = _pool_texts()
     load_sentence_encoder(None)  # loading is not encoding

@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> int:
     import pandas as pd
     import torch
 
-    from lived_themes.coders.embeddings import pick_device
+    from lived_themes.encoders.sentence import pick_device
 
     if not args.data.exists():
         print(f"NHS file not found at {args.data}; see data/README.md", file=sys.stderr)

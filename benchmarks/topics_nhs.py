@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import pandas as pd
 
-    from lived_themes.coders.embeddings import encode
+    from lived_themes.encoders.sentence import encode
     from lived_themes.topics.base import make_topic_model
 
     corpus = load_nhs(args.data, args.limit)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lived_themes.experiment.config import (
+from lived_themes.config.base import (
     ExperimentConfig,
     apply_override,
     deep_merge,
@@ -109,7 +109,7 @@ def test_unknown_coder_param_stops_at_load_with_the_key_path(tmp_path: Path) -> 
 
 
 def test_topic_experiments_use_the_same_loader_and_defaults(tmp_path: Path) -> None:
-    from lived_themes.experiment.topic_config import TopicExperimentConfig
+    from lived_themes.config.topics import TopicExperimentConfig
 
     defaults = tmp_path / "configs"
     defaults.mkdir()

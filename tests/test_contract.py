@@ -213,7 +213,7 @@ def test_top_k_applies_wherever_scores_become_codes() -> None:
 
 
 def test_hashing_encoder_is_deterministic_and_offline() -> None:
-    from lived_themes.coders.embeddings import encode, load_sentence_encoder
+    from lived_themes.encoders.sentence import encode, load_sentence_encoder
 
     a = encode(["kind staff", "a long wait"], encoder="hashing")
     b = load_sentence_encoder("hashing:256").encode(["kind staff", "a long wait"])

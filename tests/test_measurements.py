@@ -15,7 +15,7 @@ from lived_themes.cli import app
 from lived_themes.corpus import Corpus, load_corpus, save_corpus
 from lived_themes.evaluation.leakage import is_person_id_column, training_ids_record, training_overlap
 from lived_themes.experiment.coding import run_experiment
-from lived_themes.experiment.config import EvaluationConfig, load_config
+from lived_themes.config.base import EvaluationConfig, load_config
 from lived_themes.experiment.scoring import evaluate_predictions
 
 REPO = Path(__file__).resolve().parents[1]
@@ -181,7 +181,7 @@ def test_describe_suppresses_small_group_values(tmp_path: Path) -> None:
 
 
 def test_topic_shares_by_group_respect_the_privacy_floor(tmp_path: Path) -> None:
-    from lived_themes.experiment.topics import run_topics
+    from lived_themes.experiment.topics.pipeline import run_topics
 
     cfg = {"name": "floor", "data": str(NSUN), "groups": ["focus_group"], "outputs": {"html": False, "png": False},
            "as_coder": None, "models": [{"name": "lda.v1", "params": {"n_topics": 2}}]}

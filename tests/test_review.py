@@ -14,7 +14,7 @@ from lived_themes.codebook import Codebook
 from lived_themes.corpus import Corpus
 from lived_themes.corpus.io import save_corpus
 from lived_themes.errors import InputError
-from lived_themes.experiment.review import read_returned_codes, review_round
+from lived_themes.workflows.review import read_returned_codes, review_round
 
 CODES = ["staff", "food"]
 STAFF = ["the nurse was kind", "doctors listened to me", "staff were rude", "the nurse ignored me", "kind helpful staff"]

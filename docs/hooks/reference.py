@@ -261,13 +261,13 @@ def schema_reference(model: type, *, heading: str = "###") -> str:
 
 
 def experiment_config_reference() -> str:
-    from lived_themes.experiment.config import ExperimentConfig
+    from lived_themes.config.base import ExperimentConfig
 
     return schema_reference(ExperimentConfig)
 
 
 def topic_config_reference() -> str:
-    from lived_themes.experiment.topic_config import TopicExperimentConfig
+    from lived_themes.config.topics import TopicExperimentConfig
 
     return schema_reference(TopicExperimentConfig)
 
@@ -329,8 +329,8 @@ def expand(markdown: str, *, where: str = "page") -> str:
 
 def schemas() -> dict[str, dict[str, Any]]:
     from lived_themes.codebook import Codebook
-    from lived_themes.experiment.config import ExperimentConfig
-    from lived_themes.experiment.topic_config import TopicExperimentConfig
+    from lived_themes.config.base import ExperimentConfig
+    from lived_themes.config.topics import TopicExperimentConfig
 
     return {
         "reference/experiment.schema.json": ExperimentConfig.model_json_schema(),

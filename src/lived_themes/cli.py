@@ -152,7 +152,7 @@ def _mapping(pairs: list[str], option: str) -> dict[str, str] | None:
 
 def _experiment_data(experiment: Path):
     """The ``data`` section of an experiment file, resolved as `run` resolves it (defaults, then the file)."""
-    from lived_themes.experiment.config import ExperimentConfig, load_config
+    from lived_themes.config.base import ExperimentConfig, load_config
 
     config = load_config(experiment)
     if not isinstance(config, ExperimentConfig):
@@ -250,15 +250,15 @@ def llm_prompt(
     """Dry run: print, as JSON, exactly what an LLM coder would send for one quote (after redaction). Sends nothing."""
     import json
 
-    from lived_themes.experiment.config import load_config
-    from lived_themes.experiment.llm_prompt import llm_prompt as build
+    from lived_themes.config.base import load_config
+    from lived_themes.workflows.llm_prompt import llm_prompt as build
 
     typer.echo(json.dumps(build(load_config(experiment, overrides=set_), quote_id, coder=coder), indent=2, ensure_ascii=False))
 
 
 def _run_command(experiment: Path, set_: list[str], out: Optional[Path], *, quiet: bool) -> None:
     """`run` and `topics`: the one config loader, then the one run(cfg)."""
-    from lived_themes.experiment.config import ExperimentConfig, load_config
+    from lived_themes.config.base import ExperimentConfig, load_config
     from lived_themes.experiment.run import run as run_config
     from lived_themes.experiment.run_folder import RunInterrupted
 
@@ -379,7 +379,7 @@ def evaluate(
     allow_free_text: list[str] = typer.Option([], "--allow-free-text-column", help="A --group column meant as groups although its values look like free text (repeatable; never the text column)."),
 ) -> None:
     """Evaluate predictions made elsewhere against human coders, by group."""
-    from lived_themes.experiment.evaluate import evaluate_external
+    from lived_themes.workflows.evaluate import evaluate_external
     from lived_themes.files import refuse_overwrite
 
     if out is not None:
@@ -407,7 +407,7 @@ def init(
     """Write a starter experiment YAML and codebook from a data file, each guess explained in a comment; never overwrites."""
     import os
 
-    from lived_themes.experiment.starter import detect_layout, read_header, starter_files
+    from lived_themes.workflows.starter import detect_layout, read_header, starter_files
     from lived_themes.files import refuse_overwrite, write_text_atomic
 
     stem = data.stem
@@ -515,7 +515,7 @@ def adjudicate(
     undecided: str = typer.Option("majority", help="Disagreements left undecided: 'majority' (a strict human majority fills them; ties stay open, listed in undecided.csv) or 'error'."),
 ) -> None:
     """Read the researcher's decisions back as a coder, usable as the reference of the next run."""
-    from lived_themes.experiment.adjudicate import adjudicate_run
+    from lived_themes.workflows.adjudicate import adjudicate_run
     from lived_themes.files import refuse_overwrite
 
     refuse_overwrite(output, [run_dir, decisions], folder=True)
@@ -546,7 +546,7 @@ def review(
     seed: Optional[int] = typer.Option(None, help="Seed for the held-out draw and the strategies."),
 ) -> None:
     """Active learning: read the researcher's codes back, retrain, log the round, and propose the next batch to code."""
-    from lived_themes.experiment.review import review_round
+    from lived_themes.workflows.review import review_round
     from lived_themes.files import refuse_overwrite
 
     refuse_overwrite(folder, [corpus], folder=True)

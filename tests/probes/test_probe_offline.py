@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lived_themes.coders.embeddings import resolve_encoder
+from lived_themes.encoders.sentence import resolve_encoder
 from lived_themes.errors import InputError
 
 from .conftest import assert_located, invoke

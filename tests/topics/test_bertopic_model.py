@@ -36,7 +36,7 @@ def test_mode_checks(tiny_texts) -> None:
 @pytest.mark.parametrize("mode", ["unsupervised", "guided", "zeroshot", "supervised", "semisupervised"])
 def test_modes_find_themes_and_round_trip(mode, tiny_texts, tiny_labels, tiny_theme_ids, tiny_corpus, tmp_path) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from lived_themes.coders.embeddings import encode
+    from lived_themes.encoders.sentence import encode
 
     embeddings = encode(tiny_texts)
     model = BERTopicModel(mode=mode).fit(tiny_texts, embeddings=embeddings, codebook=tiny_corpus.codebook, labels=tiny_labels)
@@ -56,7 +56,7 @@ def test_modes_find_themes_and_round_trip(mode, tiny_texts, tiny_labels, tiny_th
 @pytest.mark.parametrize("mode", ["unsupervised", "guided", "zeroshot", "supervised"])
 def test_v2_modes_with_minilm(mode, tiny_texts, tiny_labels, tiny_theme_ids, tiny_corpus, tmp_path) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from lived_themes.coders.embeddings import encode
+    from lived_themes.encoders.sentence import encode
     from lived_themes.topics.bertopic_v2 import BERTopicV2Model
 
     embeddings = encode(tiny_texts)
@@ -71,7 +71,7 @@ def test_v2_modes_with_minilm(mode, tiny_texts, tiny_labels, tiny_theme_ids, tin
 @pytest.mark.parametrize("representation", ["mmr", "keybert"])
 def test_v2_representations_offline(representation, tiny_texts, tiny_theme_ids) -> None:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    from lived_themes.coders.embeddings import encode
+    from lived_themes.encoders.sentence import encode
     from lived_themes.topics.bertopic_v2 import BERTopicV2Model
 
     model = BERTopicV2Model(n_topics=3, representation=representation, top_n_words=5).fit(tiny_texts, embeddings=encode(tiny_texts))

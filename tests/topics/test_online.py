@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
 
-from lived_themes.coders.embeddings import CHUNK_DIR, HashingEncoder, encode, encode_chunk
+from lived_themes.encoders.sentence import CHUNK_DIR, HashingEncoder, encode, encode_chunk
 from lived_themes.topics.base import load_topic_model, make_topic_model
 from lived_themes.topics.online import OnlineBERTopicModel, chunk_bounds
 
@@ -78,7 +78,7 @@ class _CountingEncoder(HashingEncoder):
 
 @pytest.fixture
 def counting(monkeypatch: pytest.MonkeyPatch) -> _CountingEncoder:
-    from lived_themes.coders import embeddings
+    from lived_themes.encoders import sentence as embeddings
 
     encoder = _CountingEncoder()
     monkeypatch.setattr(embeddings, "load_sentence_encoder", lambda name=None, device=None: encoder)
@@ -115,7 +115,7 @@ def test_topic_run_with_the_online_mode(tiny_corpus, tmp_path) -> None:
     import pandas as pd
 
     from lived_themes.corpus import save_corpus
-    from lived_themes.experiment.topics import run_topics
+    from lived_themes.experiment.topics.pipeline import run_topics
 
     save_corpus(tiny_corpus, tmp_path / "corpus")
     models = [{"name": "bertopic-online.v1", "label": "online", "params": {"encoder": "hashing", "n_topics": 3, "chunk_size": 8}}]

@@ -12,7 +12,7 @@ import yaml
 
 from lived_themes.corpus import save_corpus
 from lived_themes.errors import ConfigError
-from lived_themes.experiment.topics import load_data, resolve_config, run_topics
+from lived_themes.experiment.topics.pipeline import load_data, resolve_config, run_topics
 
 ROOT = Path(__file__).resolve().parents[2]
 NSUN = ROOT / "data" / "nsun2014"

@@ -1,7 +1,7 @@
 """Active learning: which quotes a researcher should code next, and which coded quotes a second coder should re-code.
 
 Library functions on arrays (scores, thresholds, feature vectors); the ``review`` command in
-``experiment/review.py`` is the application that reads a corpus and writes a review folder.
+``workflows/review.py`` is the application that reads a corpus and writes a review folder.
 """
 
 from lived_themes.active.recode import choose_recodes, disagreement, out_of_fold_scores

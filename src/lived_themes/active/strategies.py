@@ -239,7 +239,7 @@ def select_batch(strategy: str, n: int, *, proba: np.ndarray, decision: Decision
 def text_features(texts: list[str], *, kind: str = "tfidf", dims: int = 100, seed: int = 0, encoder: str | None = None) -> np.ndarray:
     """Unit-length vectors for diversity: TF-IDF reduced by truncated SVD (LSA, no model needed), or sentence embeddings."""
     if kind == "embeddings":
-        from lived_themes.coders.embeddings import encode
+        from lived_themes.encoders.sentence import encode
 
         return encode(texts, encoder=encoder, normalize=True)
     if kind != "tfidf":

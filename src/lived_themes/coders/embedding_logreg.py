@@ -68,7 +68,7 @@ class EmbeddingLogRegCoder(Coder):
             raise ValueError(f"inner_folds must be at least 2, got {inner_folds}")
 
     def _embed(self, texts: Sequence[str], metadata: pd.DataFrame | None) -> np.ndarray:
-        from lived_themes.coders.embeddings import encode
+        from lived_themes.encoders.sentence import encode
 
         inputs = with_context(list(texts), metadata, self.context_columns)
         if not inputs:

@@ -1,6 +1,6 @@
 """``knn.v1``: retrieval coding. A quote gets the codes of its most similar labelled quotes.
 
-Each quote is embedded with a sentence encoder (:mod:`lived_themes.coders.embeddings`); its ``k``
+Each quote is embedded with a sentence encoder (:mod:`lived_themes.encoders.sentence`); its ``k``
 nearest labelled quotes by cosine similarity vote for their codes, each vote weighted by its
 similarity (``weighting="similarity"``) or by a softmax of similarities (``"softmax"``). A code's
 score is the weighted share of neighbours that carry it, so it lies in [0, 1].
@@ -78,7 +78,7 @@ class KnnCoder(Coder):
             raise ValueError(f"temperature must be positive, got {self.temperature}")
 
     def _embed(self, texts: Sequence[str], metadata: pd.DataFrame | None) -> np.ndarray:
-        from lived_themes.coders.embeddings import encode
+        from lived_themes.encoders.sentence import encode
 
         inputs = with_context(list(texts), metadata, self.context_columns)
         if not inputs:

@@ -25,7 +25,7 @@ import numpy as np
 
 from lived_themes.coders._context import with_context
 from lived_themes.coders.base import Coder
-from lived_themes.coders.embeddings import pick_device, resolve_encoder
+from lived_themes.encoders.sentence import pick_device, resolve_encoder
 
 if TYPE_CHECKING:
     import pandas as pd

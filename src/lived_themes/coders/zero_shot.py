@@ -76,7 +76,7 @@ class CodebookSimilarityCoder(Coder):
             raise ValueError(f"temperature must be positive, got {self.temperature}")
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        from lived_themes.coders.embeddings import encode
+        from lived_themes.encoders.sentence import encode
 
         return encode(texts, encoder=self.encoder, device=self.device)
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lived_themes.experiment.config import ExperimentConfig, SplitConfig, resolved_params
+from lived_themes.config.base import ExperimentConfig, SplitConfig, resolved_params
 from lived_themes.corpus import Corpus, consensus
 from lived_themes.corpus.free_text import check_corpus_groups
 from lived_themes.experiment.data import load_from_config

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lived_themes.experiment.config import DataConfig
+from lived_themes.config.base import DataConfig
 from lived_themes.corpus import Corpus, load_corpus, load_labelled, load_wide
 
 

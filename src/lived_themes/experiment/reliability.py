@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from lived_themes.corpus import Corpus
-from lived_themes.experiment.config import EvaluationConfig, ExperimentConfig
+from lived_themes.config.base import EvaluationConfig, ExperimentConfig
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

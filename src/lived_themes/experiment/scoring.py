@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lived_themes.experiment.config import EvaluationConfig
+from lived_themes.config.base import EvaluationConfig
 from lived_themes.corpus import Corpus
 from lived_themes.evaluation import alpha_per_code, macro_f1, micro_f1, pairwise_kappa, per_code_scores, summary_scores, substitution_alpha
 from lived_themes.evaluation.disclosure import suppress_small_groups, suppression_notes

@@ -2,7 +2,7 @@
 codes, topic quality, and topics per group and over time.
 
 Kept light: only the plain-function modules load here; the models (BERTopic, spaCy, gensim)
-load when used. Topic experiments (config in, run folder out) live in :mod:`lived_themes.experiment.topics`.
+load when used. Topic experiments (config in, run folder out) live in :mod:`lived_themes.experiment.topics.pipeline`.
 """
 
 from lived_themes.topics.alignment import alignment_scores, contingency_table, topic_code_rates

@@ -116,7 +116,7 @@ class OnlineBERTopicModel(TopicModel):
         if embeddings is not None:
             block = np.asarray(embeddings[start:stop], dtype=np.float32)
         else:
-            from lived_themes.coders.embeddings import encode_chunk
+            from lived_themes.encoders.sentence import encode_chunk
 
             block = encode_chunk(texts[start:stop], encoder=self.encoder, cache_dir=cache, device=self.device)
         norms = np.linalg.norm(block, axis=1, keepdims=True)

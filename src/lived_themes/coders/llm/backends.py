@@ -229,7 +229,7 @@ class TransformersBackend(Backend):
         if self._loaded is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
-            from lived_themes.coders.embeddings import _local_or_cached, pick_device
+            from lived_themes.encoders.sentence import _local_or_cached, pick_device
             from lived_themes.coders.offline import downloads_allowed
 
             where = _local_or_cached(str(self.model))

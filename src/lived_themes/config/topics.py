@@ -1,6 +1,6 @@
 """Topic-experiment configuration: strict, pydantic-validated YAML, like the coding experiments'.
 
-The ``data`` section is the coding experiments' own (:class:`lived_themes.experiment.config.DataConfig`), read by
+The ``data`` section is the coding experiments' own (:class:`lived_themes.config.base.DataConfig`), read by
 the same loader, so a corpus folder, a wide file or a registered dataset works in both. A misspelt key, a wrong type, an unregistered topic model or a parameter its constructor does not
 take is an error naming the key path, before any model is fitted. The resolved config (every default
 filled in, each model's unique ``label``) is what the runner writes into the run folder.
@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from lived_themes.experiment.config import DataConfig, EvaluationConfig, OutputConfig, _Experiment, _Strict, checked_params
+from lived_themes.config.base import DataConfig, EvaluationConfig, OutputConfig, _Experiment, _Strict, checked_params
 
 #: Data keys that only coding experiments act on; a topic experiment refuses them rather than ignore them.
 CODING_ONLY_DATA_KEYS = ("min_code_count", "exclude_codes", "max_quotes", "label_mode")
@@ -87,7 +87,7 @@ class TopicExperimentConfig(_Experiment):
     @field_validator("name")
     @classmethod
     def _safe_name(cls, value: str) -> str:
-        from lived_themes.experiment.config import check_run_name
+        from lived_themes.config.base import check_run_name
 
         return check_run_name(value)
 

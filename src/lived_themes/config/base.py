@@ -367,7 +367,7 @@ def load_config(
         apply_override(raw, keys, value)
     model: Any = ExperimentConfig
     if topics:
-        from lived_themes.experiment.topic_config import TopicExperimentConfig
+        from lived_themes.config.topics import TopicExperimentConfig
 
         model = TopicExperimentConfig
     try:

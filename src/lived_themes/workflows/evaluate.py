@@ -25,7 +25,7 @@ from lived_themes.corpus import Corpus, load_annotations, read_table
 from lived_themes.corpus.validate import normalise_ids
 from lived_themes.errors import InputError, shown
 from lived_themes.experiment.coding import resolve_reference
-from lived_themes.experiment.config import EvaluationConfig
+from lived_themes.config.base import EvaluationConfig
 from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, metrics_document, privacy_floor
 
 log = logging.getLogger(__name__)

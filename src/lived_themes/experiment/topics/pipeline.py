@@ -2,8 +2,8 @@
 score its quality, break topics down by group and over time, and write tables and figures.
 
 One plain function that the CLI (through :func:`lived_themes.experiment.run.run`), notebooks and tests
-call. The config comes from the one loader (:func:`lived_themes.experiment.config.load_config`) or is a
-dict validated by :class:`lived_themes.experiment.topic_config.TopicExperimentConfig`. The run folder is
+call. The config comes from the one loader (:func:`lived_themes.config.base.load_config`) or is a
+dict validated by :class:`lived_themes.config.topics.TopicExperimentConfig`. The run folder is
 written by :class:`lived_themes.experiment.run_folder.RunFolder`, like a coding run's: ``config.yaml``
 (each model's full params), ``run.json``, ``metrics.json`` and the report, where each topic model is
 scored as one more coder by the coders' own scorer (intervals, groups, agreement).
@@ -26,21 +26,21 @@ import yaml
 
 from lived_themes.topics import alignment, groups
 from lived_themes.report import topic_outputs as outputs
-from lived_themes.experiment.topic_scoring import LABEL_MODES
+from lived_themes.experiment.topics.scoring import LABEL_MODES
 
 log = logging.getLogger(__name__)
 
 def resolve_config(config: dict[str, Any] | str | Path, *, where: str | None = None) -> tuple[dict[str, Any], Path | None]:
-    """Validate a topic config (see :mod:`lived_themes.experiment.topic_config`) and return it with every default filled in."""
+    """Validate a topic config (see :mod:`lived_themes.config.topics`) and return it with every default filled in."""
     from pydantic import ValidationError
 
-    from lived_themes.experiment.config import config_error
-    from lived_themes.experiment.topic_config import TopicExperimentConfig
+    from lived_themes.config.base import config_error
+    from lived_themes.config.topics import TopicExperimentConfig
 
     source = None
     if not isinstance(config, dict):
         source = Path(config)
-        from lived_themes.experiment.config import _read_yaml
+        from lived_themes.config.base import _read_yaml
 
         config = _read_yaml(source)
     try:
@@ -54,8 +54,8 @@ def typed_config(config: Any, *, where: str | None = None) -> Any:
     """A TopicExperimentConfig from a typed config (as :func:`load_config` returns), a dict, or a YAML path."""
     from pydantic import ValidationError
 
-    from lived_themes.experiment.config import config_error, load_config
-    from lived_themes.experiment.topic_config import TopicExperimentConfig
+    from lived_themes.config.base import config_error, load_config
+    from lived_themes.config.topics import TopicExperimentConfig
 
     if isinstance(config, TopicExperimentConfig):
         return config
@@ -69,7 +69,7 @@ def typed_config(config: Any, *, where: str | None = None) -> Any:
 
 def load_data(cfg: dict[str, Any], source: Path | None = None) -> Any:
     """The corpus named by ``data`` (read as coding experiments read it), optionally a seeded sample of it."""
-    from lived_themes.experiment.config import DataConfig
+    from lived_themes.config.base import DataConfig
     from lived_themes.experiment.data import load_from_config
 
     corpus = load_from_config(DataConfig.model_validate(cfg["data"]), base_dir=source.parent if source else None)
@@ -122,7 +122,7 @@ def _model_params(spec: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
 def run_topics(config: Any, *, out_dir: str | Path | None = None) -> Path:
     """Run a topic experiment and return its run folder (see the module docstring for what it holds).
 
-    ``config`` is a typed config from :func:`lived_themes.experiment.config.load_config`, a YAML path,
+    ``config`` is a typed config from :func:`lived_themes.config.base.load_config`, a YAML path,
     or a dict (validated, no project defaults merged).
     """
     from lived_themes.experiment.run_folder import RunFolder
@@ -138,7 +138,7 @@ def run_topics(config: Any, *, out_dir: str | Path | None = None) -> Path:
 
 
 def _run(typed: Any, folder: Any) -> None:
-    from lived_themes.experiment.config import resolved_params
+    from lived_themes.config.base import resolved_params
     from lived_themes.experiment.predictions import model_annotations
     from lived_themes.experiment.run_folder import METRICS_JSON
     from lived_themes.topics.base import make_topic_model
@@ -160,7 +160,7 @@ def _run(typed: Any, folder: Any) -> None:
 
     embeddings = None
     if any(make_topic_model(s["name"]).uses_embeddings for s in cfg["models"]):
-        from lived_themes.coders.embeddings import encode
+        from lived_themes.encoders.sentence import encode
 
         start = time.perf_counter()
         embeddings = encode(texts, encoder=cfg["encoder"], cache_dir=cfg["embedding_cache"])
@@ -205,7 +205,7 @@ def _score_as_coders(typed: Any, folder: Any, fitted: dict[str, Any], *, corpus:
                      embeddings: np.ndarray | None, model_annotations: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """Each topic model scored as one more coder by the coders' own scorer: intervals, groups, agreement."""
     from lived_themes.experiment.scoring import evaluate_predictions
-    from lived_themes.experiment.topic_scoring import score_as_coders
+    from lived_themes.experiment.topics.scoring import score_as_coders
 
     cfg = typed.model_dump(mode="json")
     outputs_by_label, train, test = score_as_coders(fitted, cfg, corpus=corpus, labels=labels, embeddings=embeddings)

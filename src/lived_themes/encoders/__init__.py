@@ -1,0 +1,1 @@
+"""Sentence encoders, the infrastructure shared by coders, topic models and active learning."""
