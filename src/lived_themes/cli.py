@@ -152,7 +152,8 @@ def _mapping(pairs: list[str], option: str) -> dict[str, str] | None:
 
 def _experiment_data(experiment: Path):
     """The ``data`` section of an experiment file, resolved as `run` resolves it (defaults, then the file)."""
-    from lived_themes.config.base import ExperimentConfig, load_config
+    from lived_themes.config.coding import ExperimentConfig
+    from lived_themes.config.load import load_config
 
     config = load_config(experiment)
     if not isinstance(config, ExperimentConfig):
@@ -246,7 +247,7 @@ def llm_prompt(
     """Dry run: print, as JSON, exactly what an LLM coder would send for one quote (after redaction). Sends nothing."""
     import json
 
-    from lived_themes.config.base import load_config
+    from lived_themes.config.load import load_config
     from lived_themes.workflows.llm_prompt import llm_prompt as build
 
     typer.echo(json.dumps(build(load_config(experiment, overrides=set_), quote_id, coder=coder), indent=2, ensure_ascii=False))
@@ -254,7 +255,8 @@ def llm_prompt(
 
 def _run_command(experiment: Path, set_: list[str], out: Optional[Path], *, quiet: bool) -> None:
     """`run` and `topics`: the one config loader, then the one run(cfg)."""
-    from lived_themes.config.base import ExperimentConfig, load_config
+    from lived_themes.config.coding import ExperimentConfig
+    from lived_themes.config.load import load_config
     from lived_themes.experiment.run import run as run_config
     from lived_themes.experiment.run_folder import RunInterrupted
 

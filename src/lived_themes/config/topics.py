@@ -12,7 +12,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from lived_themes.config.base import DataConfig, EvaluationConfig, OutputConfig, _Experiment, _Strict, checked_params
+from lived_themes import registry
+from lived_themes.config.base import DataConfig, EvaluationConfig, OutputConfig, _Experiment, _Strict, check_run_name, checked_params
 
 #: Data keys that only coding experiments act on; a topic experiment refuses them rather than ignore them.
 CODING_ONLY_DATA_KEYS = ("min_code_count", "exclude_codes", "max_quotes", "label_mode")
@@ -28,10 +29,8 @@ class TopicModelSpec(_Strict):
     @field_validator("name")
     @classmethod
     def _registered(cls, value: str) -> str:
-        from lived_themes.registry import TOPIC_MODELS
-
-        if value not in TOPIC_MODELS:
-            raise ValueError(f"unknown topic model {value!r}; registered: {sorted(TOPIC_MODELS)}")
+        if value not in registry.TOPIC_MODELS:
+            raise ValueError(f"unknown topic model {value!r}; registered: {sorted(registry.TOPIC_MODELS)}")
         return value
 
     @field_validator("params")
@@ -65,6 +64,8 @@ def _default_models() -> list[TopicModelSpec]:
 
 
 class TopicExperimentConfig(_Experiment):
+    #: what the file describes: a topic experiment (``coding`` is :class:`lived_themes.config.coding.ExperimentConfig`)
+    kind: Literal["topics"] = "topics"
     name: str = "topics"
     description: str = ""
     data: DataConfig  # the same data section, and the same loader, as coding experiments
@@ -87,8 +88,6 @@ class TopicExperimentConfig(_Experiment):
     @field_validator("name")
     @classmethod
     def _safe_name(cls, value: str) -> str:
-        from lived_themes.config.base import check_run_name
-
         return check_run_name(value)
 
     @field_validator("data", mode="before")

@@ -17,7 +17,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lived_themes.config.base import ExperimentConfig, SplitConfig, resolved_params
+from lived_themes.config.coding import ExperimentConfig, SplitConfig
+from lived_themes.config.load import resolved_params
 from lived_themes.corpus import Corpus, consensus
 from lived_themes.experiment.data import load_from_config
 from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders, metrics_document, privacy_floor

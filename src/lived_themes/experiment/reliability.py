@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from lived_themes.corpus import Corpus
-from lived_themes.config.base import EvaluationConfig, ExperimentConfig
+from lived_themes.config.base import EvaluationConfig
+from lived_themes.config.coding import ExperimentConfig
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:

@@ -1,6 +1,6 @@
 """``run(config)``: the one entry point for an experiment, coding or topics, as the CLI calls it.
 
-:func:`lived_themes.config.base.load_config` reads either kind of experiment file; ``run``
+:func:`lived_themes.config.load.load_config` reads either kind of experiment file; ``run``
 dispatches on the config's type. Both kinds write their run folder with the same writer.
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from lived_themes.config.base import ExperimentConfig
+from lived_themes.config.coding import ExperimentConfig
 
 
 def run(config: Any, *, out_dir: str | Path | None = None, progress: Callable[[str], None] | None = None) -> Path:

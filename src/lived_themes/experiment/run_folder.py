@@ -86,7 +86,7 @@ class RunFolder:
 
     def write_config(self, config: Any) -> Path:
         """``config.yaml``: the resolved config, each component's params complete."""
-        from lived_themes.config.base import dump_config
+        from lived_themes.config.load import dump_config
 
         return self.write_text(CONFIG_YAML, dump_config(config))
 

@@ -24,7 +24,7 @@ def adjudicate_run(run_dir: str | Path, output: str | Path, *, decisions: str | 
 
     from lived_themes.corpus import save_corpus
     from lived_themes.evaluation.adjudication import adjudicated_matrix, read_decisions
-    from lived_themes.config.base import ExperimentConfig
+    from lived_themes.config.coding import ExperimentConfig
     from lived_themes.experiment.data import load_from_config
 
     import yaml

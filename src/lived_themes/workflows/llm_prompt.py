@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from lived_themes.errors import InputError
-from lived_themes.config.base import ExperimentConfig
+from lived_themes.config.coding import ExperimentConfig
 
 
 def llm_prompt(config: ExperimentConfig, quote_id: str, *, coder: str | None = None) -> dict[str, Any]:

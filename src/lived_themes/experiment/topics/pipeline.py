@@ -2,7 +2,7 @@
 score its quality, break topics down by group and over time, and write tables and figures.
 
 One plain function that the CLI (through :func:`lived_themes.experiment.run.run`), notebooks and tests
-call. The config comes from the one loader (:func:`lived_themes.config.base.load_config`) or is a
+call. The config comes from the one loader (:func:`lived_themes.config.load.load_config`) or is a
 dict validated by :class:`lived_themes.config.topics.TopicExperimentConfig`. The run folder is
 written by :class:`lived_themes.experiment.run_folder.RunFolder`, like a coding run's: ``config.yaml``
 (each model's full params), ``run.json``, ``metrics.json`` and the report, where each topic model is
@@ -40,9 +40,9 @@ def resolve_config(config: dict[str, Any] | str | Path, *, where: str | None = N
     source = None
     if not isinstance(config, dict):
         source = Path(config)
-        from lived_themes.config.base import _read_yaml
+        from lived_themes.config.load import read_yaml
 
-        config = _read_yaml(source)
+        config = read_yaml(source)
     try:
         resolved = TopicExperimentConfig.model_validate(config)
     except ValidationError as exc:
@@ -54,7 +54,8 @@ def typed_config(config: Any, *, where: str | None = None) -> Any:
     """A TopicExperimentConfig from a typed config (as :func:`load_config` returns), a dict, or a YAML path."""
     from pydantic import ValidationError
 
-    from lived_themes.config.base import config_error, load_config
+    from lived_themes.config.base import config_error
+    from lived_themes.config.load import load_config
     from lived_themes.config.topics import TopicExperimentConfig
 
     if isinstance(config, TopicExperimentConfig):
@@ -110,7 +111,7 @@ def _model_params(spec: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
 def run_topics(config: Any, *, out_dir: str | Path | None = None) -> Path:
     """Run a topic experiment and return its run folder (see the module docstring for what it holds).
 
-    ``config`` is a typed config from :func:`lived_themes.config.base.load_config`, a YAML path,
+    ``config`` is a typed config from :func:`lived_themes.config.load.load_config`, a YAML path,
     or a dict (validated, no project defaults merged).
     """
     from lived_themes.experiment.run_folder import RunFolder
@@ -126,7 +127,7 @@ def run_topics(config: Any, *, out_dir: str | Path | None = None) -> Path:
 
 
 def _run(typed: Any, folder: Any) -> None:
-    from lived_themes.config.base import resolved_params
+    from lived_themes.config.load import resolved_params
     from lived_themes.experiment.predictions import model_annotations
     from lived_themes.experiment.run_folder import METRICS_JSON
     from lived_themes.topics.base import make_topic_model
