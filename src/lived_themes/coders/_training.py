@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import math
 import time
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -19,10 +19,30 @@ from lived_themes.coders import _torch_utils as tu
 from lived_themes.coders.base import tune_thresholds
 from lived_themes.coders._inference import PROGRESS_FROM, progress_bar
 
-if TYPE_CHECKING:
-    from lived_themes.coders.transformer import TransformerCoder
-
 log = logging.getLogger(__name__)
+
+
+class Trainee(Protocol):
+    """What the loop reads off the coder it trains (``TransformerCoder``), named here so this module needs not import it."""
+
+    net_: Any
+    tokenizer_: Any
+    seed: int
+    epochs: int
+    batch_size: int
+    grad_accumulation: int
+    max_steps: int | None
+    lr_encoder: float
+    lr_head: float
+    weight_decay: float
+    warmup_fraction: float
+    mixed_precision: bool
+    loss: str
+    focal_gamma: float
+    patience: int
+    train_examples_per_second_: float
+
+    def _score(self, token_ids: list[list[int]], *, device: str, progress: bool | None = None) -> np.ndarray: ...
 
 
 def validation_macro_f1(y_true: np.ndarray, scores: np.ndarray) -> float:
@@ -34,7 +54,7 @@ def validation_macro_f1(y_true: np.ndarray, scores: np.ndarray) -> float:
 
 
 def train_loop(
-    coder: TransformerCoder,
+    coder: Trainee,
     token_ids: list[list[int]],
     labels: np.ndarray,
     train_idx: np.ndarray,

@@ -22,6 +22,7 @@ from lived_themes.config.load import resolved_params
 from lived_themes.corpus import Corpus, consensus
 from lived_themes.experiment.data import load_from_config
 from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders, metrics_document, privacy_floor
+from lived_themes.experiment.reliability import write_disagreements
 from lived_themes.experiment.predictions import model_annotations, write_predictions
 from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
 from lived_themes.coders.evidence import evidence_examples, evidence_rows
@@ -318,11 +319,46 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     folder.finish()
 
 
+def stability_section(config: ExperimentConfig, texts: list[str], labels: np.ndarray, meta: pd.DataFrame, codes: list[str],
+                      corpus: Corpus, progress: Any) -> dict[str, Any]:
+    """Each non-floor coder retrained with each seed in ``evaluation.stability_seeds`` (new folds, new coder
+    seed) on the first split scheme; Krippendorff's alpha across the seeds' out-of-fold codes, per code."""
+    from lived_themes.evaluation.agreement import krippendorff_alpha
+    from lived_themes.registry import constructor_params, get_coder_class
+
+    seeds = list(config.evaluation.stability_seeds)
+    if len(seeds) < 2:
+        return {}
+    split = config.splits[0]
+    threshold = config.evaluation.stability_min_alpha
+    rows, flagged = [], []
+    for coder_cfg in config.coders:
+        if "majority" in coder_cfg.name.lower():
+            continue
+        accepts = [p for p in ("seed", "random_state") if p in constructor_params(get_coder_class(coder_cfg.name))]
+        runs = []
+        for s in seeds:
+            cfg = coder_cfg.model_copy(update={"params": {**coder_cfg.params, **({accepts[0]: s} if accepts else {})}})
+            folds = make_folds(split, labels, meta, s)
+            progress(f"stability: {coder_cfg.name} seed {s}")
+            runs.append(cross_predict(config, cfg, folds, texts, labels, meta, codes, corpus, progress)["predicted"])
+        stack = np.stack(runs)  # (seeds, n, k)
+        for j, code in enumerate(codes):
+            res = krippendorff_alpha(stack[:, :, j])
+            col = stack[:, :, j][:, ~np.isnan(stack[:, :, j]).any(axis=0)]
+            changed = float(np.mean(col.max(axis=0) != col.min(axis=0))) if col.size else float("nan")
+            unstable = bool(np.isfinite(res.value) and res.value < threshold)
+            rows.append({"coder": coder_cfg.name, "code": code, "alpha_across_seeds": res.value, "share_changed": changed,
+                         "n_units": res.n_units, "unstable": unstable, "note": res.note})
+            if unstable:
+                flagged.append(f"{coder_cfg.name}: {code}")
+    return {"scheme": split.label, "seeds": seeds, "min_alpha": threshold, "per_code": rows, "unstable": flagged,
+            "seed_param": "varied where the coder takes a seed; folds always reshuffled"}
+
+
 def _reliability_extras(run_dir: Path, eval_corpus: Corpus, codes: list[str], outputs: dict, config: ExperimentConfig,
                         texts: list[str], labels: np.ndarray, meta: pd.DataFrame, corpus: Corpus, say: Progress) -> dict[str, Any]:
     """disagreements.csv (two or more coders, the model included) and the stability across seeds; None where not run."""
-    from lived_themes.experiment.reliability import stability_section, write_disagreements
-
     extras: dict[str, Any] = {"adjudication": None, "stability": None}
     humans = [h for h in human_coders(eval_corpus, config.evaluation) if not h.startswith("consensus:")]
     if config.evaluation.adjudication.enabled and humans:
