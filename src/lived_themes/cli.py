@@ -107,7 +107,7 @@ def main(
         for name in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS", "TQDM_DISABLE"):
             os.environ.setdefault(name, "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from lived_themes.coders.offline import set_offline_mode
+    from lived_themes.encoders.offline import set_offline_mode
 
     set_offline_mode(allow_download=allow_download)
 

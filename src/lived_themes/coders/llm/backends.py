@@ -3,7 +3,7 @@
 Nothing leaves the machine by default. The HTTP backend refuses any address that is not this machine
 (``localhost``, ``127.0.0.0/8``, ``::1``) unless ``allow_remote`` is set, and it checks before any request
 is made. The transformers backend loads a local folder, or a Hugging Face id already in the local cache
-(downloads follow :mod:`lived_themes.coders.offline`: off unless the user allows them).
+(downloads follow :mod:`lived_themes.encoders.offline`: off unless the user allows them).
 
 Answers are cached on disk by a hash of (backend, model, messages, sampling settings, sample number), so a
 rerun sends nothing again. The cache holds quote text: it lives only where the user says (``cache_dir``),
@@ -219,7 +219,7 @@ class TransformersBackend(Backend):
             from transformers import AutoModelForCausalLM, AutoTokenizer
 
             from lived_themes.encoders.sentence import _local_or_cached, pick_device
-            from lived_themes.coders.offline import downloads_allowed
+            from lived_themes.encoders.offline import downloads_allowed
 
             where = _local_or_cached(str(self.model))
             local_only = not downloads_allowed()
