@@ -12,6 +12,9 @@ from pathlib import Path
 from typing import Optional
 
 import typer
+from lived_themes.encoders.offline import set_offline_mode
+from lived_themes.errors import LivedThemesError
+from lived_themes.files import refuse_overwrite, write_text_atomic
 
 app = typer.Typer(
     add_completion=False,
@@ -62,8 +65,6 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     import yaml
     from pydantic import ValidationError
 
-    from lived_themes.errors import LivedThemesError
-
     return (LivedThemesError, ValidationError, yaml.YAMLError, OSError)
 
 
@@ -107,7 +108,6 @@ def main(
         for name in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS", "TQDM_DISABLE"):
             os.environ.setdefault(name, "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from lived_themes.encoders.offline import set_offline_mode
 
     set_offline_mode(allow_download=allow_download)
 
@@ -124,7 +124,6 @@ def extract(
     from lived_themes.corpus import write_table
     from lived_themes.corpus.tables import table_format
     from lived_themes.extract import extract_quotes
-    from lived_themes.files import refuse_overwrite
 
     table_format(output)  # an unknown output format is refused before the (slow) extraction
     refuse_overwrite(output, [report])
@@ -200,7 +199,6 @@ def codebook(
 ) -> None:
     """Validate a codebook, print its content hash, and export it as a Markdown table for papers."""
     from lived_themes.codebook import load_codebook
-    from lived_themes.files import refuse_overwrite, write_text_atomic
 
     if markdown:
         refuse_overwrite(markdown, [path])
@@ -367,7 +365,6 @@ def init(
     import os
 
     from lived_themes.workflows.starter import detect_layout, read_header, starter_files
-    from lived_themes.files import write_text_atomic
 
     stem = data.stem
     experiment = experiment or Path(f"{stem}.yaml")

@@ -18,6 +18,7 @@ import torch
 from lived_themes.coders import _torch_utils as tu
 from lived_themes.coders.base import tune_thresholds
 from lived_themes.coders._inference import PROGRESS_FROM, progress_bar
+from lived_themes.evaluation.metrics import macro_f1
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +48,6 @@ class Trainee(Protocol):
 
 def validation_macro_f1(y_true: np.ndarray, scores: np.ndarray) -> float:
     """Macro-F1 at per-code thresholds tuned on these scores: the figure the saved model will be used at."""
-    from lived_themes.evaluation.metrics import macro_f1
 
     predicted = (scores >= tune_thresholds(y_true, scores)[None, :]).astype(float)
     return float(macro_f1(y_true, predicted))

@@ -14,6 +14,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+from lived_themes.coders._modelfiles import finite_numbers, read_json
+from lived_themes.coders.single_label import LABEL_MODES, tune_none_threshold, argmax_or_none
+from lived_themes.errors import ModelFileError, shown
+from lived_themes.registry import CODERS, constructor_params, get_coder_class
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -39,8 +43,6 @@ class Coder(ABC):
 
     # ----- parameters (sklearn-style: constructor arguments are the parameters) ------------------
     def get_params(self) -> dict[str, Any]:
-        from lived_themes.registry import constructor_params
-
         return {key: getattr(self, key) for key in constructor_params(type(self))}
 
     def input_columns(self) -> list[str]:
@@ -66,7 +68,6 @@ class Coder(ABC):
         ``label_mode="single"``: the coder will give each quote its top code or none, with a none-threshold
         tuned on the held-out scores a coder keeps in ``tuning_`` (labels, scores) while fitting (0.5 without).
         """
-        from lived_themes.coders.single_label import LABEL_MODES, tune_none_threshold
 
         if label_mode not in LABEL_MODES:
             raise ValueError(f"label_mode must be one of {LABEL_MODES}, got {label_mode!r}")
@@ -109,8 +110,6 @@ class Coder(ABC):
         """
         scores = np.asarray(scores, dtype=float)
         if self.none_threshold_ is not None:
-            from lived_themes.coders.single_label import argmax_or_none
-
             return argmax_or_none(scores, self.none_threshold_)
         return (scores >= self.thresholds_[None, :]).astype(int)
 
@@ -156,9 +155,6 @@ def load_coder(directory: str | Path) -> Coder:
     mismatched file raises :class:`~lived_themes.errors.ModelFileError` naming the file, never
     a partial model.
     """
-    from lived_themes.coders._modelfiles import finite_numbers, read_json
-    from lived_themes.errors import ModelFileError, shown
-    from lived_themes.registry import CODERS, constructor_params, get_coder_class
 
     folder = Path(directory)
     if not folder.is_dir():

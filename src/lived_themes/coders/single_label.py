@@ -8,6 +8,7 @@ yes/no leaves many quotes with no code and some with several. Here one threshold
 from __future__ import annotations
 
 import numpy as np
+from lived_themes.evaluation.single_label import single_label_scores
 
 LABEL_MODES = ("multi", "single")
 
@@ -26,7 +27,6 @@ def argmax_or_none(scores: np.ndarray, none_threshold: float) -> np.ndarray:
 
 def tune_none_threshold(y_true: np.ndarray, scores: np.ndarray, *, grid: np.ndarray | None = None, default: float = 0.5) -> float:
     """The none-threshold that maximises macro-F1 over codes + none on held-out scores (ties: the lowest)."""
-    from lived_themes.evaluation.single_label import single_label_scores
 
     y = np.asarray(y_true, dtype=float)
     s = np.asarray(scores, dtype=float)

@@ -1,9 +1,10 @@
 """Topic-experiment configuration: strict, pydantic-validated YAML, like the coding experiments'.
 
 The ``data`` section is the coding experiments' own (:class:`lived_themes.config.base.DataConfig`), read by
-the same loader, so a corpus folder, a wide file or a registered dataset works in both. A misspelt key, a wrong type, an unregistered topic model or a parameter its constructor does not
-take is an error naming the key path, before any model is fitted. The resolved config (every default
-filled in, each model's unique ``label``) is what the runner writes into the run folder.
+the same loader, so a corpus folder, a wide file or a registered dataset works in both. A misspelt key, a
+wrong type, an unregistered topic model or a parameter its constructor does not take is an error naming the
+key path, before any model is fitted. The resolved config (every default filled in, each model's unique
+``label``) is what the runner writes into the run folder.
 """
 
 from __future__ import annotations

@@ -26,7 +26,14 @@ from lived_themes.experiment.reliability import write_disagreements
 from lived_themes.experiment.predictions import model_annotations, write_predictions
 from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
 from lived_themes.coders.evidence import evidence_examples, evidence_rows
-from lived_themes.registry import make_coder
+from lived_themes.registry import make_coder, constructor_params, get_coder_class
+from lived_themes import splits
+from lived_themes.coders.base import tune_thresholds
+from lived_themes.coders.single_label import argmax_or_none, tune_none_threshold
+from lived_themes.evaluation.agreement import krippendorff_alpha
+from lived_themes.evaluation.leakage import person_columns, split_leaks, training_ids_record
+from lived_themes.evaluation.metrics import macro_f1
+from lived_themes.evaluation.single_label import is_single_label
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +80,6 @@ def select_codes(corpus: Corpus, reference: str, *, min_count: int, exclude: lis
 
 
 def make_folds(split: SplitConfig, labels: np.ndarray, meta: pd.DataFrame, seed: int) -> list[Any]:
-    from lived_themes import splits
-
     groups = None
     if split.group:
         if split.group not in meta.columns:
@@ -149,9 +154,6 @@ def inner_macro_f1(coder: Any, *, seed: int = 0) -> float | None:
     thresholds on a few hundred validation quotes does not look better than one tuned on thousands
     of out-of-fold scores merely because its thresholds fit its own validation set.
     """
-    from lived_themes.coders.base import tune_thresholds
-    from lived_themes.coders.single_label import argmax_or_none, tune_none_threshold
-    from lived_themes.evaluation.metrics import macro_f1
 
     tuning = getattr(coder, "tuning_", None)
     if tuning is None or len(tuning[0]) < 4:
@@ -187,7 +189,6 @@ def text_destinations(config: ExperimentConfig) -> list[dict[str, Any]]:
 
 def resolve_label_mode(setting: str, labels: np.ndarray) -> str:
     """``auto`` becomes ``single`` when every reference-coded quote has at most one code, else ``multi``."""
-    from lived_themes.evaluation.single_label import is_single_label
 
     if setting == "auto":
         return "single" if is_single_label(labels) else "multi"
@@ -247,8 +248,6 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     if label_mode == "single":
         say("single-label mode: each quote gets its top code or none")
 
-    from lived_themes.evaluation.leakage import person_columns, split_leaks
-
     outputs: dict[tuple[str, str], dict[str, Any]] = {}
     leaks: list[str] = []
     cluster = config.evaluation.cluster if config.evaluation.cluster != "group" else None
@@ -303,7 +302,6 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
         final = make_coder(coder_cfg.name, **coder_cfg.params)
         final.fit(texts, labels, codes, codebook=corpus.codebook, metadata=meta, label_mode=label_mode)
         final.save(folder.path / "model")
-        from lived_themes.evaluation.leakage import training_ids_record
 
         record = training_ids_record(meta["quote_id"].tolist())  # salted hashes, never raw ids
         folder.write_json("model/training_ids.json", record)
@@ -323,8 +321,6 @@ def stability_section(config: ExperimentConfig, texts: list[str], labels: np.nda
                       corpus: Corpus, progress: Any) -> dict[str, Any]:
     """Each non-floor coder retrained with each seed in ``evaluation.stability_seeds`` (new folds, new coder
     seed) on the first split scheme; Krippendorff's alpha across the seeds' out-of-fold codes, per code."""
-    from lived_themes.evaluation.agreement import krippendorff_alpha
-    from lived_themes.registry import constructor_params, get_coder_class
 
     seeds = list(config.evaluation.stability_seeds)
     if len(seeds) < 2:

@@ -17,6 +17,7 @@ import pandas as pd
 
 from lived_themes.corpus import Corpus
 from lived_themes.config.coding import ExperimentConfig
+from lived_themes.evaluation.adjudication import disagreement_queue, top_per_code
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -36,7 +37,6 @@ def _adjudication_coder(config: ExperimentConfig) -> str:
 def write_disagreements(run_dir: Path, corpus: Corpus, codes: list[str], outputs: dict[tuple[str, str], dict[str, Any]],
                         config: ExperimentConfig, humans: list[str]) -> dict[str, Any]:
     """Write ``disagreements.csv`` (first split scheme, the configured coder) and return its summary for metrics."""
-    from lived_themes.evaluation.adjudication import disagreement_queue, top_per_code
 
     options = config.evaluation.adjudication
     coder = _adjudication_coder(config)

@@ -18,6 +18,11 @@ from lived_themes.evaluation.alt_test import alt_test_from_matrices
 from lived_themes.evaluation.chance_corrected import chance_corrected_table
 from lived_themes.evaluation.disclosure import suppress_small_groups, suppression_notes
 from lived_themes.evaluation.groups import agreement_by_group, max_gap, metric_by_group
+from lived_themes.evaluation import coder_group_agreement
+from lived_themes.evaluation.calibration import calibration_summary
+from lived_themes.evaluation.single_label import single_label_scores
+from lived_themes.evaluation.standin import standin_analysis
+from lived_themes.jsonutil import jsonable
 
 HEADLINE_METRICS = {"macro_f1": macro_f1, "micro_f1": micro_f1}
 
@@ -68,8 +73,6 @@ def _clusters(corpus: Corpus, evaluation: EvaluationConfig, rows: np.ndarray | N
 def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any], *, codes: list[str], scheme: str, coder: str,
                          reference: str, evaluation: EvaluationConfig, seed: int, label_mode: str = "multi") -> dict[str, Any]:
     """All figures for one (split scheme, coder) pair, as JSON-ready records."""
-    from lived_themes.evaluation.calibration import calibration_summary
-    from lived_themes.evaluation.single_label import single_label_scores
 
     tested = ~np.isnan(out["scores"]).any(axis=1)
     rows = np.flatnonzero(tested)
@@ -174,8 +177,6 @@ def chance_corrected_section(matrices: dict[str, np.ndarray], codes: list[str], 
 
 def _standin(matrices: dict[str, np.ndarray], codes: list[str], model_name: str, humans: list[str], corpus: Corpus,
              evaluation: EvaluationConfig, *, seed: int) -> pd.DataFrame:
-    from lived_themes.evaluation.standin import standin_analysis
-
     options = evaluation.standin
     groups = _group_frame(corpus, evaluation) if evaluation.groups else None
     clusters = _clusters(corpus, evaluation)
@@ -217,8 +218,6 @@ def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluat
     if evaluation.chance_corrected:
         out["chance_corrected"] = chance_corrected_section(matrices, codes, humans, corpus, evaluation)
     if evaluation.coder_groups:
-        from lived_themes.evaluation import coder_group_agreement
-
         members = {c: g for c, g in resolve_coder_groups(corpus, evaluation).items() if c in humans}
         out["coder_groups"] = _records(coder_group_agreement(matrices, codes, members))
     return out
@@ -240,7 +239,6 @@ def metrics_document(*, experiment: str, description: str, reference: str, corpu
 
     ``warnings`` are run-level (leakage, training overlap) and come before the per-result ones; ``privacy``
     records how many groups the reporting floor suppressed, never their names."""
-    from lived_themes.jsonutil import jsonable
 
     book = corpus.codebook
     labels = {c: (book.code(c).label if book is not None and c in book.code_ids else c) for c in codes}

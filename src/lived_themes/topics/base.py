@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+from lived_themes.registry import get_topic_model_class, constructor_params
 
 if TYPE_CHECKING:
     from lived_themes.codebook import Codebook
@@ -52,8 +53,6 @@ class TopicModel(ABC):
     topic_codes_: dict[int, str]
 
     def get_params(self) -> dict[str, Any]:
-        from lived_themes.registry import constructor_params
-
         return {k: getattr(self, k) for k in constructor_params(type(self))}
 
     # ----- fitting ---------------------------------------------------------------------------
@@ -137,7 +136,6 @@ class TopicModel(ABC):
 
 def load_topic_model(directory: str | Path) -> TopicModel:
     """Load any saved topic model by the registered name recorded in its folder."""
-    from lived_themes.registry import get_topic_model_class
 
     folder = Path(directory)
     meta_path = folder / MODEL_FILE
@@ -152,6 +150,5 @@ def load_topic_model(directory: str | Path) -> TopicModel:
 
 def make_topic_model(name: str, **params: Any) -> TopicModel:
     """Instantiate a registered topic model (config keys equal constructor arguments)."""
-    from lived_themes.registry import get_topic_model_class
 
     return get_topic_model_class(name)(**params)

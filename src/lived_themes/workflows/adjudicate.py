@@ -16,9 +16,11 @@ from typing import Any
 
 import pandas as pd
 
-from lived_themes.corpus import read_table
+from lived_themes.corpus import read_table, save_corpus
 from lived_themes.errors import InputError
-from lived_themes.evaluation.adjudication import NO, YES
+from lived_themes.evaluation.adjudication import NO, YES, adjudicated_matrix
+from lived_themes.config.coding import ExperimentConfig
+from lived_themes.experiment.data import load_from_config
 
 
 def read_decisions(path: str | Path) -> pd.DataFrame:
@@ -54,11 +56,6 @@ def adjudicate_run(run_dir: str | Path, output: str | Path, *, decisions: str | 
                    undecided: str = "majority", base_dir: Path | None = None) -> dict[str, Any]:
     """Write ``output`` (a corpus folder) with the adjudicated coder; return counts for the message."""
     import json
-
-    from lived_themes.corpus import save_corpus
-    from lived_themes.evaluation.adjudication import adjudicated_matrix
-    from lived_themes.config.coding import ExperimentConfig
-    from lived_themes.experiment.data import load_from_config
 
     import yaml
 

@@ -27,6 +27,9 @@ from lived_themes.errors import InputError, shown
 from lived_themes.experiment.coding import resolve_reference
 from lived_themes.config.base import EvaluationConfig
 from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, metrics_document, privacy_floor
+from lived_themes.corpus.tables import apply_mapping
+from lived_themes.evaluation.leakage import overlap_warning, training_overlap
+from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -121,7 +124,6 @@ def training_overlap_warnings(model: Path | None, quote_ids: list[str]) -> list[
     """A warning when quotes being scored were in the training data of ``model`` (a model or run folder)."""
     if model is None:
         return []
-    from lived_themes.evaluation.leakage import overlap_warning, training_overlap
 
     candidates = [Path(model) / "training_ids.json", Path(model) / "model" / "training_ids.json"]
     found = next((c for c in candidates if c.is_file()), None)
@@ -142,8 +144,6 @@ def evaluate_external(*, annotations: Path, predictions: Path, reference: str, q
                       model: Path | None = None, min_report_group_size: int = 5, cluster: str | None = None,
                       column_mapping: dict[str, str] | None = None, annotation_mapping: dict[str, str] | None = None) -> Path:
     """``cluster``: a quotes column of participant ids, so the intervals resample whole participants (as evaluation.cluster)."""
-    from lived_themes.corpus.tables import apply_mapping
-    from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
 
     ann, _ = load_annotations(annotations, column_mapping=annotation_mapping)
     if cluster is not None and cluster != "group" and quotes is None:

@@ -27,6 +27,9 @@ from pathlib import Path
 from typing import Any
 
 from lived_themes.coders.llm.prompt import Message
+from lived_themes.encoders.offline import downloads_allowed
+from lived_themes.encoders.sentence import _local_or_cached, pick_device
+from lived_themes.files import write_text_atomic
 
 log = logging.getLogger(__name__)
 BACKENDS = ("http", "transformers")
@@ -94,7 +97,6 @@ class AnswerCache:
     def put(self, key: str, prompt: list[Message], response: str) -> None:
         if self.folder is None:
             return
-        from lived_themes.files import write_text_atomic
 
         write_text_atomic(self._path(key), json.dumps({"prompt": prompt, "response": response}, ensure_ascii=False))
 
@@ -217,9 +219,6 @@ class TransformersBackend(Backend):
     def _load(self) -> tuple[Any, Any, str]:
         if self._loaded is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer
-
-            from lived_themes.encoders.sentence import _local_or_cached, pick_device
-            from lived_themes.encoders.offline import downloads_allowed
 
             where = _local_or_cached(str(self.model))
             local_only = not downloads_allowed()

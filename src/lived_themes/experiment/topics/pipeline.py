@@ -22,11 +22,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from lived_themes.topics import alignment, groups
 from lived_themes.report import topic_outputs as outputs
-from lived_themes.experiment.topics.scoring import LABEL_MODES
+from lived_themes.experiment.topics.scoring import LABEL_MODES, score_as_coders
+from lived_themes.config.base import config_error, DataConfig
+from lived_themes.config.load import load_config, resolved_params, read_yaml
+from lived_themes.config.topics import TopicExperimentConfig
+from lived_themes.encoders.sentence import encode
+from lived_themes.evaluation.disclosure import suppress_small_groups
+from lived_themes.experiment.coding import resolve_reference
+from lived_themes.experiment.data import load_from_config
+from lived_themes.experiment.predictions import model_annotations
+from lived_themes.experiment.run_folder import RunFolder, METRICS_JSON
+from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders, metrics_document, privacy_floor
+from lived_themes.topics.base import make_topic_model
+from lived_themes.topics.quality import quality_table
 
 log = logging.getLogger(__name__)
 
@@ -34,13 +45,9 @@ def resolve_config(config: dict[str, Any] | str | Path, *, where: str | None = N
     """Validate a topic config (see :mod:`lived_themes.config.topics`) and return it with every default filled in."""
     from pydantic import ValidationError
 
-    from lived_themes.config.base import config_error
-    from lived_themes.config.topics import TopicExperimentConfig
-
     source = None
     if not isinstance(config, dict):
         source = Path(config)
-        from lived_themes.config.load import read_yaml
 
         config = read_yaml(source)
     try:
@@ -54,10 +61,6 @@ def typed_config(config: Any, *, where: str | None = None) -> Any:
     """A TopicExperimentConfig from a typed config (as :func:`load_config` returns), a dict, or a YAML path."""
     from pydantic import ValidationError
 
-    from lived_themes.config.base import config_error
-    from lived_themes.config.load import load_config
-    from lived_themes.config.topics import TopicExperimentConfig
-
     if isinstance(config, TopicExperimentConfig):
         return config
     if not isinstance(config, dict):
@@ -70,8 +73,6 @@ def typed_config(config: Any, *, where: str | None = None) -> Any:
 
 def load_data(cfg: dict[str, Any], source: Path | None = None) -> Any:
     """The corpus named by ``data`` (read as coding experiments read it), optionally a seeded sample of it."""
-    from lived_themes.config.base import DataConfig
-    from lived_themes.experiment.data import load_from_config
 
     corpus = load_from_config(DataConfig.model_validate(cfg["data"]), base_dir=source.parent if source else None)
     if cfg["sample"] and cfg["sample"] < len(corpus):
@@ -82,7 +83,6 @@ def load_data(cfg: dict[str, Any], source: Path | None = None) -> Any:
 
 def reference_labels(corpus: Any, reference: str | None) -> tuple[Any, str, np.ndarray]:
     """(corpus, coder name, (n, k) matrix) for the reference coder, or a consensus, resolved as coding runs resolve it."""
-    from lived_themes.experiment.coding import resolve_reference
 
     name = reference or (corpus.human_coders[0] if corpus.human_coders else None)
     if name is None:
@@ -97,8 +97,6 @@ def _safe(name: str) -> str:
 
 
 def _model_params(spec: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
-    from lived_themes.topics.base import make_topic_model
-
     params = dict(spec["params"])
     defaults = make_topic_model(spec["name"]).get_params()
     if "seed" in defaults:
@@ -114,7 +112,6 @@ def run_topics(config: Any, *, out_dir: str | Path | None = None) -> Path:
     ``config`` is a typed config from :func:`lived_themes.config.load.load_config`, a YAML path,
     or a dict (validated, no project defaults merged).
     """
-    from lived_themes.experiment.run_folder import RunFolder
 
     typed = typed_config(config).model_copy(deep=True)
     for spec in typed.models:
@@ -127,12 +124,6 @@ def run_topics(config: Any, *, out_dir: str | Path | None = None) -> Path:
 
 
 def _run(typed: Any, folder: Any) -> None:
-    from lived_themes.config.load import resolved_params
-    from lived_themes.experiment.predictions import model_annotations
-    from lived_themes.experiment.run_folder import METRICS_JSON
-    from lived_themes.topics.base import make_topic_model
-    from lived_themes.topics.quality import quality_table
-
     cfg, run = typed.model_dump(mode="json"), folder.path
     corpus = load_data(cfg, typed.source)
     folder.protect(corpus.texts)
@@ -143,8 +134,6 @@ def _run(typed: Any, folder: Any) -> None:
 
     embeddings = None
     if any(make_topic_model(s["name"]).uses_embeddings for s in cfg["models"]):
-        from lived_themes.encoders.sentence import encode
-
         start = time.perf_counter()
         embeddings = encode(texts, encoder=cfg["encoder"], cache_dir=cfg["embedding_cache"])
         log.info("embeddings: %d x %d in %.1f s", *embeddings.shape, time.perf_counter() - start)
@@ -187,8 +176,6 @@ def _evaluation(typed: Any) -> Any:
 def _score_as_coders(typed: Any, folder: Any, fitted: dict[str, Any], *, corpus: Any, coder: str, labels: np.ndarray,
                      embeddings: np.ndarray | None, model_annotations: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """Each topic model scored as one more coder by the coders' own scorer: intervals, groups, agreement."""
-    from lived_themes.experiment.scoring import evaluate_predictions
-    from lived_themes.experiment.topics.scoring import score_as_coders
 
     cfg = typed.model_dump(mode="json")
     outputs_by_label, train, test = score_as_coders(fitted, cfg, corpus=corpus, labels=labels, embeddings=embeddings)
@@ -209,8 +196,6 @@ def _score_as_coders(typed: Any, folder: Any, fitted: dict[str, Any], *, corpus:
 
 def _metrics(typed: Any, corpus: Any, coder: str, codes: list[str], results: list[dict[str, Any]],
              not_evaluated: list[dict[str, Any]], n_evaluated: int) -> dict[str, Any]:
-    from lived_themes.experiment.scoring import human_agreement, human_coders, metrics_document, privacy_floor
-
     evaluation = _evaluation(typed)
     humans = human_coders(corpus, evaluation)
     aside = [{"quote_id": q, "reason": f"set aside on load: {r}"} for q, r in zip(corpus.set_aside.get("quote_id", []), corpus.set_aside.get("reason", []))]
@@ -243,7 +228,6 @@ def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, 
     for column in cfg["groups"]:
         if column not in corpus.quotes.columns:
             raise ValueError(f"group column {column!r} not in the quotes table; columns: {list(corpus.quotes.columns)}")
-    from lived_themes.evaluation.disclosure import suppress_small_groups
 
     # groups below the privacy floor are never named in a table or figure
     floored = suppress_small_groups(corpus.quotes[list(cfg["groups"])].fillna(groups.MISSING), cfg.get("min_report_group_size", 5))[0]
