@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,17 @@ def test_the_kind_key_names_the_experiment_and_a_missing_one_is_guessed_with_a_w
     (tmp_path / "bad.yaml").write_text("kind: topic\n", encoding="utf-8")
     with pytest.raises(ConfigError, match="kind: 'topic' is not one of"):
         load_config(tmp_path / "bad.yaml", defaults_dir=REPO / "configs")
+
+
+def test_the_cli_shows_the_kind_guess_as_one_warning_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from lived_themes.cli import app
+
+    (tmp_path / "old.yaml").write_text("data: {path: nowhere}\nmodels: [{name: lda.v1}]\n", encoding="utf-8")
+    with warnings.catch_warnings():  # pyproject's test filter hides this warning; here it is the subject
+        warnings.simplefilter("always", FutureWarning)
+        result = CliRunner().invoke(app, ["run", str(tmp_path / "old.yaml")])
+    lines = result.output.splitlines()
+    assert result.exit_code == 2 and any(line.startswith("warning: ") and "add 'kind: topics'" in line for line in lines), result.output
+    assert "FutureWarning" not in result.output

@@ -8,10 +8,12 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional
 
 import typer
+
 from lived_themes.encoders.offline import set_offline_mode
 from lived_themes.errors import LivedThemesError
 from lived_themes.files import refuse_overwrite, write_text_atomic
@@ -94,6 +96,18 @@ def _console():
     return Console(stderr=False)
 
 
+_PACKAGE = Path(__file__).resolve().parent
+_show_warning = warnings.showwarning
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """The package's own warnings (a deprecated config form) as one ``warning:`` line, not a source location."""
+    if Path(filename).resolve().is_relative_to(_PACKAGE):
+        typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
+    else:
+        _show_warning(message, category, filename, lineno, file, line)
+
+
 @app.callback()
 def main(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details (never quote text) and show tracebacks."),
@@ -110,6 +124,7 @@ def main(
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
     set_offline_mode(allow_download=allow_download)
+    warnings.showwarning = _one_line_warning
 
 
 @app.command()
