@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     for seed in range(args.seeds):
         for strategy in strategies:
             t0 = time.perf_counter()
-            curve = simulate(lambda: make_coder("tfidf-logreg.v1", seed=seed), texts, labels, codes, pool=pool, test=test,
+            curve = simulate(lambda seed=seed: make_coder("tfidf-logreg.v1", seed=seed), texts, labels, codes, pool=pool, test=test,
                              strategy=strategy, start=args.start, batch=args.batch, rounds=args.rounds, features=features, seed=seed)
             curves[strategy].append(curve)
             print(f"seed {seed} {strategy}: macro-F1 {curve[0]['macro_f1']:.3f} -> {curve[-1]['macro_f1']:.3f} at "

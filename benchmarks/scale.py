@@ -139,7 +139,6 @@ def step_describe(data: Path) -> dict:
 
 def _pool_texts() -> tuple[list[str], Any]:
     """The distinct NHS comments in a fixed order, and coder_a's first code of each (as synthetic_corpus draws them)."""
-    import numpy as np
 
     sys.path.insert(0, str(HERE))
     from synthetic_corpus import nhs_pool

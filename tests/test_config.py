@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import pytest
 import yaml
 
-from lived_themes.config.base import (
-    ExperimentConfig,
-    apply_override,
-    deep_merge,
-    dump_config,
-    is_topic_experiment,
-    load_config,
-    parse_override,
-    resolved_params,
-)
+from lived_themes.config.coding import ExperimentConfig
+from lived_themes.config.load import apply_override, deep_merge, dump_config, is_topic_experiment, load_config, parse_override, resolved_params
 from lived_themes.registry import make_coder
 from lived_themes.errors import ConfigError
 
@@ -36,7 +29,7 @@ def test_every_experiment_file_loads(path: Path) -> None:
 def test_defaults_file_matches_the_model_defaults() -> None:
     raw = yaml.safe_load((REPO / "configs" / "defaults.yaml").read_text(encoding="utf-8"))
     expected = ExperimentConfig().model_dump(mode="json")
-    expected.pop("name"), expected.pop("description")
+    expected.pop("name"), expected.pop("description"), expected.pop("kind")  # per file, not a default
     assert raw == expected
 
 
@@ -124,3 +117,29 @@ def test_topic_experiments_use_the_same_loader_and_defaults(tmp_path: Path) -> N
     assert (config.seed, config.output.dir, config.evaluation.n_boot) == (7, "elsewhere", 11)  # shared keys come from defaults
     assert config.source == path and config.base_dir == path.parent.resolve()
     assert TopicExperimentConfig(data="x").seed == ExperimentConfig().seed == 0
+
+
+def test_the_kind_key_names_the_experiment_and_a_missing_one_is_guessed_with_a_warning(tmp_path):
+    """``kind:`` says coding or topics; old files without it are read by the old guess, with a deprecation warning."""
+    (tmp_path / "topics.yaml").write_text("kind: topics\ndata: {path: x}\nmodels: [{name: lda.v1}]\n", encoding="utf-8")
+    assert is_topic_experiment(tmp_path / "topics.yaml")
+    (tmp_path / "old.yaml").write_text("data: {path: x}\nmodels: [{name: lda.v1}]\n", encoding="utf-8")
+    with pytest.warns(FutureWarning, match="kind: topics"):
+        assert load_config(tmp_path / "old.yaml", defaults_dir=REPO / "configs").kind == "topics"
+    (tmp_path / "bad.yaml").write_text("kind: topic\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="kind: 'topic' is not one of"):
+        load_config(tmp_path / "bad.yaml", defaults_dir=REPO / "configs")
+
+
+def test_the_cli_shows_the_kind_guess_as_one_warning_line(tmp_path):
+    from typer.testing import CliRunner
+
+    from lived_themes.cli import app
+
+    (tmp_path / "old.yaml").write_text("data: {path: nowhere}\nmodels: [{name: lda.v1}]\n", encoding="utf-8")
+    with warnings.catch_warnings():  # pyproject's test filter hides this warning; here it is the subject
+        warnings.simplefilter("always", FutureWarning)
+        result = CliRunner().invoke(app, ["run", str(tmp_path / "old.yaml")])
+    lines = result.output.splitlines()
+    assert result.exit_code == 2 and any(line.startswith("warning: ") and "add 'kind: topics'" in line for line in lines), result.output
+    assert "FutureWarning" not in result.output

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lived_themes.config.base import load_config
+from lived_themes.config.load import load_config
 from lived_themes.experiment.coding import run_experiment
 
 REPO = Path(__file__).resolve().parents[1]

@@ -155,7 +155,7 @@ def _backticked_words(text: str) -> set[str]:
     return {word for span in re.findall(r"`([^`]+)`", text) for word in re.findall(r"\w+", span)}
 
 
-@pytest.mark.parametrize("model_path", ["lived_themes.config.base:ExperimentConfig",
+@pytest.mark.parametrize("model_path", ["lived_themes.config.coding:ExperimentConfig",
                                         "lived_themes.config.topics:TopicExperimentConfig"])
 def test_every_config_key_is_in_the_reference_and_explained(model_path: str) -> None:
     module, name = model_path.split(":")

@@ -132,7 +132,7 @@ def test_a_run_with_output_evidence_records_offsets_and_the_report_shows_ids_not
     import json
 
     from lived_themes.experiment.coding import run_experiment
-    from lived_themes.config.base import load_config
+    from lived_themes.config.load import load_config
 
     repo = Path(__file__).resolve().parents[1]
     config = load_config(repo / "experiments" / "nsun2014.yaml", overrides=[

@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from lived_themes.cli import app
-from lived_themes.config.base import load_config
+from lived_themes.config.load import load_config
 from lived_themes.corpus import Corpus, save_corpus
 from lived_themes.experiment.coding import run_experiment
 

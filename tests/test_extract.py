@@ -97,7 +97,7 @@ _"An underscored quote... kept as written."_
 
 *“Another quote from a writing group.” [woman, NW – creative writing group]*
 
-- **An idea** for a service:  
+- **An idea** for a service:
 *“A network to support people.” [quote needs completing]*
 
 **Bold pseudo heading**

@@ -36,7 +36,7 @@ def bag_of_words(texts, **_kwargs):  # noqa: ANN001, ANN201 - a stand-in for emb
 
 @pytest.fixture(autouse=True)
 def fake_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("lived_themes.encoders.sentence.encode", bag_of_words)
+    monkeypatch.setattr("lived_themes.coders.knn.encode", bag_of_words)  # patched where the coder looks it up
 
 
 def test_knn_neighbours_are_the_most_similar_labelled_quotes() -> None:

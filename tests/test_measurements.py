@@ -15,7 +15,8 @@ from lived_themes.cli import app
 from lived_themes.corpus import Corpus, load_corpus, save_corpus
 from lived_themes.evaluation.leakage import is_person_id_column, training_ids_record, training_overlap
 from lived_themes.experiment.coding import run_experiment
-from lived_themes.config.base import EvaluationConfig, load_config
+from lived_themes.config.base import EvaluationConfig
+from lived_themes.config.load import load_config
 from lived_themes.experiment.scoring import evaluate_predictions
 
 REPO = Path(__file__).resolve().parents[1]

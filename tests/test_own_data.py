@@ -15,7 +15,8 @@ from typer.testing import CliRunner
 from lived_themes.cli import app
 from lived_themes.corpus import load_labelled
 from lived_themes.errors import InputError
-from lived_themes.config.base import DataConfig, load_config
+from lived_themes.config.base import DataConfig
+from lived_themes.config.load import load_config
 from lived_themes.experiment.data import load_from_config
 
 WORDS = {"fear": "scared afraid frightened", "pity": "sorry pity poor thing", "none": "fine okay normal day"}

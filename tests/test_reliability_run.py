@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from lived_themes.cli import app
 from lived_themes.corpus import Corpus, load_corpus, save_corpus
 from lived_themes.errors import InputError
-from lived_themes.evaluation.adjudication import disagreement_queue, read_decisions
+from lived_themes.evaluation.adjudication import disagreement_queue
+from lived_themes.workflows.adjudicate import read_decisions
 
 THEMES = {
     "meds": ["too many pills", "the medication made me numb", "they just upped my dose", "tablets were all they offered"],

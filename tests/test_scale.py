@@ -17,7 +17,7 @@ import pytest
 from lived_themes.corpus import Corpus, save_corpus
 from lived_themes.corpus.model import Corpus as CorpusClass
 from lived_themes.experiment.coding import run_experiment
-from lived_themes.config.base import ExperimentConfig
+from lived_themes.config.coding import ExperimentConfig
 
 PROPERTIES = ("texts", "quote_ids", "coders", "human_coders", "codes")
 

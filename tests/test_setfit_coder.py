@@ -29,24 +29,6 @@ TEXTS = [
 LABELS = np.array([[1, 0, 0], [1, 0, 0], [0, 1, 0], [0, 1, 0], [1, 1, 0], [0, 0, 0]], dtype=float)
 
 
-@pytest.fixture(scope="module")
-def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A random-init one-layer BERT with the MiniLM tokenizer (sentence-transformers adds mean pooling)."""
-    import torch
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    folder = tmp_path_factory.mktemp("tiny-bert-setfit")
-    tokenizer = AutoTokenizer.from_pretrained(minilm.get_model_path())
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128,
-    )
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
-
-
 def test_fit_save_load_predict_reproduces_scores(tiny_encoder: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)  # SetFit must not leave ./checkpoints behind
     coder = SetFitCoder(tiny_encoder, max_steps=2, num_iterations=2, batch_size=4, device="cpu").fit(TEXTS, LABELS, CODES)

@@ -42,23 +42,6 @@ LABELS = np.array(
 )
 
 
-@pytest.fixture(scope="module")
-def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> str:
-    """A random-init one-layer BERT with the MiniLM tokenizer: real code paths, a fraction of a second to train."""
-    from transformers import AutoTokenizer, BertConfig, BertModel
-
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    tokenizer = AutoTokenizer.from_pretrained(minilm.get_model_path())
-    config = BertConfig(
-        vocab_size=tokenizer.vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=128,
-    )
-    torch.manual_seed(0)
-    BertModel(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
-
-
 def _coder(encoder: str, **params: object) -> TransformerCoder:
     base = dict(encoder=encoder, epochs=2, batch_size=4, max_length=32, device="cpu", seed=3)
     base.update(params)

@@ -261,7 +261,7 @@ def schema_reference(model: type, *, heading: str = "###") -> str:
 
 
 def experiment_config_reference() -> str:
-    from lived_themes.config.base import ExperimentConfig
+    from lived_themes.config.coding import ExperimentConfig
 
     return schema_reference(ExperimentConfig)
 
@@ -329,7 +329,7 @@ def expand(markdown: str, *, where: str = "page") -> str:
 
 def schemas() -> dict[str, dict[str, Any]]:
     from lived_themes.codebook import Codebook
-    from lived_themes.config.base import ExperimentConfig
+    from lived_themes.config.coding import ExperimentConfig
     from lived_themes.config.topics import TopicExperimentConfig
 
     return {

@@ -8,10 +8,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Optional
 
 import typer
+
+from lived_themes.encoders.offline import set_offline_mode
+from lived_themes.errors import LivedThemesError
+from lived_themes.files import refuse_overwrite, write_text_atomic
 
 app = typer.Typer(
     add_completion=False,
@@ -62,8 +67,6 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     import yaml
     from pydantic import ValidationError
 
-    from lived_themes.errors import LivedThemesError
-
     return (LivedThemesError, ValidationError, yaml.YAMLError, OSError)
 
 
@@ -93,6 +96,18 @@ def _console():
     return Console(stderr=False)
 
 
+_PACKAGE = Path(__file__).resolve().parent
+_show_warning = warnings.showwarning
+
+
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """The package's own warnings (a deprecated config form) as one ``warning:`` line, not a source location."""
+    if Path(filename).resolve().is_relative_to(_PACKAGE):
+        typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
+    else:
+        _show_warning(message, category, filename, lineno, file, line)
+
+
 @app.callback()
 def main(
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details (never quote text) and show tracebacks."),
@@ -107,9 +122,9 @@ def main(
         for name in ("HF_HUB_DISABLE_PROGRESS_BARS", "HF_DATASETS_DISABLE_PROGRESS_BARS", "TQDM_DISABLE"):
             os.environ.setdefault(name, "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-    from lived_themes.coders.offline import set_offline_mode
 
     set_offline_mode(allow_download=allow_download)
+    warnings.showwarning = _one_line_warning
 
 
 @app.command()
@@ -124,7 +139,6 @@ def extract(
     from lived_themes.corpus import write_table
     from lived_themes.corpus.tables import table_format
     from lived_themes.extract import extract_quotes
-    from lived_themes.files import refuse_overwrite
 
     table_format(output)  # an unknown output format is refused before the (slow) extraction
     refuse_overwrite(output, [report])
@@ -152,7 +166,8 @@ def _mapping(pairs: list[str], option: str) -> dict[str, str] | None:
 
 def _experiment_data(experiment: Path):
     """The ``data`` section of an experiment file, resolved as `run` resolves it (defaults, then the file)."""
-    from lived_themes.config.base import ExperimentConfig, load_config
+    from lived_themes.config.coding import ExperimentConfig
+    from lived_themes.config.load import load_config
 
     config = load_config(experiment)
     if not isinstance(config, ExperimentConfig):
@@ -203,7 +218,6 @@ def codebook(
 ) -> None:
     """Validate a codebook, print its content hash, and export it as a Markdown table for papers."""
     from lived_themes.codebook import load_codebook
-    from lived_themes.files import refuse_overwrite, write_text_atomic
 
     if markdown:
         refuse_overwrite(markdown, [path])
@@ -250,7 +264,7 @@ def llm_prompt(
     """Dry run: print, as JSON, exactly what an LLM coder would send for one quote (after redaction). Sends nothing."""
     import json
 
-    from lived_themes.config.base import load_config
+    from lived_themes.config.load import load_config
     from lived_themes.workflows.llm_prompt import llm_prompt as build
 
     typer.echo(json.dumps(build(load_config(experiment, overrides=set_), quote_id, coder=coder), indent=2, ensure_ascii=False))
@@ -258,7 +272,8 @@ def llm_prompt(
 
 def _run_command(experiment: Path, set_: list[str], out: Optional[Path], *, quiet: bool) -> None:
     """`run` and `topics`: the one config loader, then the one run(cfg)."""
-    from lived_themes.config.base import ExperimentConfig, load_config
+    from lived_themes.config.coding import ExperimentConfig
+    from lived_themes.config.load import load_config
     from lived_themes.experiment.run import run as run_config
     from lived_themes.experiment.run_folder import RunInterrupted
 
@@ -408,7 +423,6 @@ def init(
     import os
 
     from lived_themes.workflows.starter import detect_layout, read_header, starter_files
-    from lived_themes.files import refuse_overwrite, write_text_atomic
 
     stem = data.stem
     experiment = experiment or Path(f"{stem}.yaml")

@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from lived_themes.errors import InputError
-from lived_themes.files import load_yaml
+from lived_themes.files import load_yaml, write_text_atomic
 
 
 class Theme(BaseModel):
@@ -123,8 +123,6 @@ class Codebook(BaseModel):
         return cls(name=name, version=version, codes=[Code(id=c, label=c) for c in codes])
 
     def to_yaml(self, path: str | Path) -> None:
-        from lived_themes.files import write_text_atomic
-
         write_text_atomic(path, yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
 
 

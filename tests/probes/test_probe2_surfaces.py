@@ -260,7 +260,7 @@ def test_k05_a_second_review_round_is_refused_while_one_holds_the_lock(tmp_path:
         [sys.executable, "-c", textwrap.dedent(f"""
             import sys, time
             from pathlib import Path
-            from lived_themes.experiment.folder_lock import folder_lock
+            from lived_themes.workflows.folder_lock import folder_lock
             with folder_lock(Path({str(review)!r}), name="review.lock", what="another review round"):
                 print("held", flush=True)
                 sys.stdin.readline()

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from lived_themes.active.strategies import NEEDS_FEATURES, select_batch
+from lived_themes.evaluation import summary_scores
 
 
 def simulate(make: Callable[[], Any], texts: Sequence[str], labels: np.ndarray, codes: Sequence[str], *,
@@ -24,7 +25,6 @@ def simulate(make: Callable[[], Any], texts: Sequence[str], labels: np.ndarray, 
     ``pool`` and ``test`` index ``texts``; the first ``start`` labels are a seeded random draw from
     the pool (the same draw for every strategy), then ``rounds`` batches of ``batch`` follow.
     """
-    from lived_themes.evaluation import summary_scores
 
     labels = np.asarray(labels, dtype=float)
     pool = np.asarray(pool, dtype=int)

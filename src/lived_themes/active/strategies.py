@@ -45,6 +45,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from lived_themes.encoders.sentence import encode
 
 from lived_themes.coders.decision import Decision
 
@@ -239,8 +240,6 @@ def select_batch(strategy: str, n: int, *, proba: np.ndarray, decision: Decision
 def text_features(texts: list[str], *, kind: str = "tfidf", dims: int = 100, seed: int = 0, encoder: str | None = None) -> np.ndarray:
     """Unit-length vectors for diversity: TF-IDF reduced by truncated SVD (LSA, no model needed), or sentence embeddings."""
     if kind == "embeddings":
-        from lived_themes.encoders.sentence import encode
-
         return encode(texts, encoder=encoder, normalize=True)
     if kind != "tfidf":
         raise ValueError("features must be 'tfidf' or 'embeddings'")

@@ -16,6 +16,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+from lived_themes.coders._integrity import RUNTIME_KEYS, check_model_files, runtime_key_in, seal, verify, without_runtime
+from lived_themes.coders._modelfiles import finite_numbers, read_json
+from lived_themes.errors import ConfigError, LivedThemesError, ModelFileError, shown
+from lived_themes.files import write_text_atomic
+from lived_themes.registry import CODERS, constructor_params, get_coder_class
 
 from lived_themes.coders.decision import Decision, check_decision_params, tune_none_threshold, tune_thresholds
 
@@ -63,13 +68,10 @@ class Coder(ABC):
 
     # ----- parameters (sklearn-style: constructor arguments are the parameters) ------------------
     def get_params(self) -> dict[str, Any]:
-        from lived_themes.registry import constructor_params
-
         return {key: getattr(self, key) for key in constructor_params(type(self))}
 
     def set_params(self, **params: Any) -> Coder:
         """Change constructor parameters of an unfitted coder (scikit-learn style); unknown names are an error."""
-        from lived_themes.registry import constructor_params
 
         unknown = sorted(set(params) - set(constructor_params(type(self))))
         if unknown:
@@ -176,8 +178,6 @@ class Coder(ABC):
     # ----- persistence -----------------------------------------------------------------------------
     def save(self, directory: str | Path) -> Path:
         """The state files, then coder.json: parameters without run-time settings, and a checksum tying codes to weights."""
-        from lived_themes.coders._integrity import seal, without_runtime
-        from lived_themes.files import write_text_atomic
 
         folder = Path(directory)
         folder.mkdir(parents=True, exist_ok=True)
@@ -227,8 +227,6 @@ _SETTINGS: ContextVar[_Settings | None] = ContextVar("lived_themes_runtime_setti
 
 
 def _checked_settings(settings: dict[str, Any] | None) -> dict[str, Any]:
-    from lived_themes.coders._integrity import RUNTIME_KEYS
-    from lived_themes.errors import ConfigError
 
     out: dict[str, Any] = {}
     for key, value in (settings or {}).items():
@@ -255,7 +253,6 @@ def load_coder(directory: str | Path, settings: dict[str, Any] | None = None) ->
     ``api_key_env``): where text may be sent or stored is decided here, never by the model folder. A setting
     that no coder of the model takes is refused, and so is a model that needs one it was not given.
     """
-    from lived_themes.errors import ConfigError
 
     folder = Path(directory)
     outer = _SETTINGS.get()
@@ -275,10 +272,6 @@ def load_coder(directory: str | Path, settings: dict[str, Any] | None = None) ->
 
 
 def _load(folder: Path, state: _Settings) -> Coder:
-    from lived_themes.coders._integrity import check_model_files, runtime_key_in, verify
-    from lived_themes.coders._modelfiles import finite_numbers, read_json
-    from lived_themes.errors import ConfigError, LivedThemesError, ModelFileError, shown
-    from lived_themes.registry import CODERS, constructor_params, get_coder_class
 
     if not folder.is_dir():
         raise ModelFileError("not a saved model folder (no such folder)" if not folder.exists() else "not a saved model folder (a file)", file=folder)

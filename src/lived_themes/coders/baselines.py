@@ -19,6 +19,9 @@ from lived_themes.coders import cross_validation
 from lived_themes.coders.base import Coder, tune_thresholds
 from lived_themes.coders._context import with_context
 from lived_themes.registry import with_defaults
+from lived_themes.coders._modelfiles import finite_numbers, read_json, expect_shape, load_npz
+from lived_themes.errors import ModelFileError
+from lived_themes.splits import kfold_multilabel
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -52,9 +55,6 @@ class MajorityCoder(Coder):
         (folder / STATE_JSON).write_text(json.dumps({"prevalence": [float(p) for p in self.prevalence_]}), encoding="utf-8")
 
     def _load_state(self, folder: Path) -> None:
-        from lived_themes.coders._modelfiles import finite_numbers, read_json
-        from lived_themes.errors import ModelFileError
-
         path = folder / STATE_JSON
         state = read_json(path)
         prevalence = finite_numbers(state.get("prevalence"), path=path, field="prevalence")
@@ -107,7 +107,6 @@ def logreg_scores(x: Any, coef: np.ndarray, intercept: np.ndarray) -> np.ndarray
 def out_of_fold(labels: np.ndarray, *, n_splits: int, seed: int,
                 fit_score: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> np.ndarray:
     """Scores for every quote from ``fit_score(train_positions, test_positions)`` over multilabel-stratified folds."""
-    from lived_themes.splits import kfold_multilabel
 
     return cross_validation.out_of_fold(labels.shape, kfold_multilabel(labels, n_splits=int(n_splits), seed=seed), fit_score)
 
@@ -248,8 +247,6 @@ class TfidfLogRegCoder(Coder):
 
     def _load_state(self, folder: Path) -> None:
         """Vocabulary (JSON) and weights (.npz, no pickles), checked against each other and the codes."""
-        from lived_themes.coders._modelfiles import expect_shape, load_npz, read_json
-        from lived_themes.errors import ModelFileError
 
         state_path, weights_path = folder / STATE_JSON, folder / WEIGHTS
         state = read_json(state_path)

@@ -133,7 +133,7 @@ def decision_of(coder: object) -> Decision:
     decision = getattr(coder, "decision", None)
     if isinstance(decision, Decision):
         return decision
-    return Decision(np.asarray(getattr(coder, "thresholds_"), dtype=float), top_k=getattr(coder, "top_k", None),
+    return Decision(np.asarray(coder.thresholds_, dtype=float), top_k=getattr(coder, "top_k", None),
                     none_threshold=getattr(coder, "none_threshold_", None))
 
 

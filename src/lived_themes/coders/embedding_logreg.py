@@ -22,6 +22,9 @@ import numpy as np
 
 from lived_themes.coders._context import with_context
 from lived_themes.coders.base import Coder
+from lived_themes.coders._modelfiles import expect_shape, load_npz
+from lived_themes.coders.baselines import per_code_logreg, logreg_scores, out_of_fold, thresholds_from_out_of_fold
+from lived_themes.encoders.sentence import encode
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,21 +71,15 @@ class EmbeddingLogRegCoder(Coder):
             raise ValueError(f"inner_folds must be at least 2, got {inner_folds}")
 
     def _embed(self, texts: Sequence[str], metadata: pd.DataFrame | None) -> np.ndarray:
-        from lived_themes.encoders.sentence import encode
-
         inputs = with_context(list(texts), metadata, self.context_columns)
         if not inputs:
             return np.zeros((0, self.coef_.shape[1] if hasattr(self, "coef_") else 0), dtype=np.float32)
         return encode(inputs, encoder=self.encoder, device=self.device, batch_size=self.batch_size, normalize=True).astype(np.float64)
 
     def _learn(self, x: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        from lived_themes.coders.baselines import per_code_logreg
-
         return per_code_logreg(x, labels, C=self.C, max_iter=self.max_iter, solver="liblinear", seed=self.seed)
 
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
-        from lived_themes.coders.baselines import logreg_scores, out_of_fold, thresholds_from_out_of_fold
-
         assert labels is not None
         if not texts:
             raise ValueError(f"{self.name} needs at least one labelled quote")
@@ -99,7 +96,6 @@ class EmbeddingLogRegCoder(Coder):
         texts = list(texts)
         if not texts:
             return np.zeros((0, len(self.codes_)))
-        from lived_themes.coders.baselines import logreg_scores
 
         return logreg_scores(self._embed(texts, metadata), self.coef_, self.intercept_)
 
@@ -108,8 +104,6 @@ class EmbeddingLogRegCoder(Coder):
         np.savez(folder / WEIGHTS, coef=self.coef_, intercept=self.intercept_)
 
     def _load_state(self, folder: Path) -> None:
-        from lived_themes.coders._modelfiles import expect_shape, load_npz
-
         path = folder / WEIGHTS
         weights = load_npz(path, {"coef": 2, "intercept": 1})
         k = len(self.codes_)

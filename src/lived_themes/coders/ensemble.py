@@ -35,6 +35,10 @@ from lived_themes.coders._calibration import METHODS, apply_calibration, fit_cal
 from lived_themes.coders.base import Coder, load_coder, tune_thresholds
 from lived_themes.coders.cross_validation import cross_val_scores
 from lived_themes.coders.decision import tuned_macro_f1
+from lived_themes import splits
+from lived_themes.evaluation.calibration import expected_calibration_errors
+from lived_themes.jsonutil import jsonable
+from lived_themes.registry import CODERS, make_coder
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,8 +85,6 @@ class EnsembleCoder(Coder):
 
     # ----- settings (a subclass may derive them from other parameters) -----------------------------
     def _member_specs(self) -> list[tuple[str, dict[str, Any]]]:
-        from lived_themes.registry import CODERS
-
         raw = DEFAULT_MEMBERS if self.members is None else self.members
         if not raw:
             raise ValueError(f"{self.name}: members is empty; name at least one coder")
@@ -130,8 +132,6 @@ class EnsembleCoder(Coder):
 
     # ----- fitting -----------------------------------------------------------------------------------
     def _inner_folds(self, labels: np.ndarray, metadata: pd.DataFrame | None) -> list[Any] | None:
-        from lived_themes import splits
-
         if len(labels) < 2 * int(self.inner_folds):
             return None
         try:
@@ -159,8 +159,6 @@ class EnsembleCoder(Coder):
 
     def _fit_member(self, spec: tuple[str, dict[str, Any]], texts: list[str], labels: np.ndarray, codebook: Codebook | None,
                     metadata: pd.DataFrame | None) -> Coder:
-        from lived_themes.registry import make_coder
-
         member = make_coder(spec[0], **spec[1])
         return member.fit(texts, labels, self.codes_, codebook=codebook, metadata=metadata)
 
@@ -207,7 +205,6 @@ class EnsembleCoder(Coder):
     def _needs_calibration(y: np.ndarray, scores: np.ndarray, max_ece: float | None) -> np.ndarray | None:
         if max_ece is None:
             return None
-        from lived_themes.evaluation.calibration import expected_calibration_errors
 
         return expected_calibration_errors(y, scores) > max_ece
 
@@ -291,8 +288,6 @@ class EnsembleCoder(Coder):
         return f"{MEMBERS_DIR}/{i}-{name}"
 
     def _save_state(self, folder: Path) -> None:
-        from lived_themes.jsonutil import jsonable
-
         subfolders = []
         for i, member in enumerate(self.members_):
             sub = self._member_folder(i, member.name)

@@ -19,12 +19,13 @@ import json
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 import numpy as np
 
 from lived_themes.coders._context import with_context
 from lived_themes.coders.base import Coder, tune_thresholds
+from lived_themes.encoders.sentence import encode
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -78,8 +79,6 @@ class KnnCoder(Coder):
             raise ValueError(f"temperature must be positive, got {self.temperature}")
 
     def _embed(self, texts: Sequence[str], metadata: pd.DataFrame | None) -> np.ndarray:
-        from lived_themes.encoders.sentence import encode
-
         inputs = with_context(list(texts), metadata, self.context_columns)
         if not inputs:
             return np.zeros((0, self.embeddings_.shape[1] if hasattr(self, "embeddings_") else 0), dtype=np.float32)

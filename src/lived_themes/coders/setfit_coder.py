@@ -24,8 +24,11 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from lived_themes.coders._context import with_context
-from lived_themes.coders.base import Coder
+from lived_themes.coders.base import Coder, tune_thresholds
 from lived_themes.encoders.sentence import pick_device, resolve_encoder
+from lived_themes.coders._modelfiles import check_hf_folder, no_pickled_weights, read_json, safetensors_header, expect_shape, load_npz
+from lived_themes.coders.transformer import inner_validation_split
+from lived_themes.errors import ModelFileError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -160,7 +163,6 @@ class SetFitCoder(Coder):
 
     def _load_state(self, folder: Path) -> None:
         """Body and head files checked first (no custom modules, no pickles, shapes per code), then loaded."""
-        from lived_themes.coders._modelfiles import expect_shape, load_npz
 
         _check_body(folder / BODY_DIR)
         head_path = folder / HEAD_FILE
@@ -181,8 +183,6 @@ class SetFitCoder(Coder):
 
 def _check_body(body: Path) -> None:
     """The SetFit body: sentence-transformers modules only (no custom code), every weight file safetensors."""
-    from lived_themes.coders._modelfiles import check_hf_folder, no_pickled_weights, read_json, safetensors_header
-    from lived_themes.errors import ModelFileError
 
     modules_path = body / "modules.json"
     modules = read_json(modules_path, kind=list)
@@ -270,9 +270,6 @@ class SetFitCoderV2(SetFitCoder):
             raise ValueError(f"max_pairs must be at least 1 or null, got {self.max_pairs!r}")
 
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
-        from lived_themes.coders.base import tune_thresholds
-        from lived_themes.coders.transformer import inner_validation_split
-
         assert labels is not None
         train_idx, val_idx = inner_validation_split(labels, metadata, fraction=self.validation_fraction,
                                                     group=self.validation_group, seed=self.seed)

@@ -20,6 +20,10 @@ import numpy as np
 from lived_themes.coders.base import Coder, tune_thresholds
 from lived_themes.coders._context import with_context
 from lived_themes.encoders.sentence import pick_device, resolve_encoder
+from lived_themes.coders._inference import tokenize, score_token_ids
+from lived_themes.coders._modelfiles import check_hf_folder, expect_shape, safetensors_header
+from lived_themes.errors import ModelFileError
+from lived_themes.splits import validation_split
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -148,13 +152,9 @@ class TransformerCoder(Coder):
 
     # ----- predicting ----------------------------------------------------------------------------
     def _token_ids(self, texts: Sequence[str], metadata: pd.DataFrame | None) -> list[list[int]]:
-        from lived_themes.coders._inference import tokenize
-
         return tokenize(self.tokenizer_, with_context(texts, metadata, self.context_columns), max_length=self.max_length)
 
     def _score(self, token_ids: list[list[int]], *, device: str, progress: bool | None = None) -> np.ndarray:
-        from lived_themes.coders._inference import score_token_ids
-
         return score_token_ids(
             self.net_,
             token_ids,
@@ -183,8 +183,6 @@ class TransformerCoder(Coder):
 
     def _load_state(self, folder: Path) -> None:
         """Reads safetensors and JSON only, each file checked first (before torch is even imported)."""
-        from lived_themes.coders._modelfiles import check_hf_folder, expect_shape, safetensors_header
-        from lived_themes.errors import ModelFileError
 
         config = check_hf_folder(folder)
         head_path = folder / HEAD_FILE
@@ -215,7 +213,6 @@ def inner_validation_split(labels: np.ndarray, metadata: pd.DataFrame | None, *,
     Too few quotes for a validation set (fewer than 5 on a side) means all quotes train and none validate:
     no early stopping and thresholds left at 0.5.
     """
-    from lived_themes.splits import validation_split
 
     n = len(labels)
     n_val = int(round(n * fraction))

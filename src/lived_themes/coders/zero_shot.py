@@ -24,6 +24,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lived_themes.coders.base import Coder, tune_thresholds
+from lived_themes.codebook import Codebook
+from lived_themes.coders._modelfiles import expect_shape, safetensors_header
+from lived_themes.encoders.sentence import encode
+from lived_themes.errors import ModelFileError
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -76,13 +80,9 @@ class CodebookSimilarityCoder(Coder):
             raise ValueError(f"temperature must be positive, got {self.temperature}")
 
     def _encode(self, texts: list[str]) -> np.ndarray:
-        from lived_themes.encoders.sentence import encode
-
         return encode(texts, encoder=self.encoder, device=self.device)
 
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
-        from lived_themes.codebook import Codebook
-
         self._check_params()
         book = codebook if codebook is not None else Codebook.from_codes(self.codes_)
         missing = [c for c in self.codes_ if c not in book.code_ids]
@@ -129,9 +129,6 @@ class CodebookSimilarityCoder(Coder):
     def _load_state(self, folder: Path) -> None:
         """Code vectors from safetensors, checked: every code owns at least one vector."""
         from safetensors.numpy import load_file
-
-        from lived_themes.coders._modelfiles import expect_shape, safetensors_header
-        from lived_themes.errors import ModelFileError
 
         path = folder / VECTORS
         header = safetensors_header(path)

@@ -1,17 +1,18 @@
-"""Experiment configuration: YAML validated on load, defaults + differences, --set overrides.
+"""What every experiment config shares: strictness, the data, evaluation and output sections, param checks.
 
 Components are named by registered, versioned strings (``tfidf-logreg.v1``), never by import path.
-The resolved config, with every default filled in, is written into each run folder.
+The two kinds of experiment are :mod:`lived_themes.config.coding` and :mod:`lived_themes.config.topics`;
+:mod:`lived_themes.config.load` reads either from YAML.
 """
 
 from __future__ import annotations
 
-import copy
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
+
+from lived_themes import registry
 
 from lived_themes.errors import ConfigError
 
@@ -103,60 +104,11 @@ class DataConfig(_Strict):
         return self
 
 
-class ReferenceConfig(_Strict):
-    """The human coding the model is trained on and scored against: a coder, or a consensus rule."""
-
-    coder: str = "report"
-
-
-class SplitConfig(_Strict):
-    kind: Literal["kfold", "group_kfold", "leave_one_group_out", "holdout"]
-    n_splits: int = Field(default=5, ge=2)
-    group: str | None = None
-    exclude: list[str] = Field(default_factory=list)
-    test_size: float = Field(default=0.2, gt=0, lt=1)
-
-    @model_validator(mode="after")
-    def _group_needed(self) -> SplitConfig:
-        if self.kind in ("group_kfold", "leave_one_group_out") and not self.group:
-            raise ValueError(f"split kind {self.kind!r} needs 'group' (the column that holds participants or groups)")
-        return self
-
-    @property
-    def label(self) -> str:
-        if self.kind == "leave_one_group_out":
-            return f"leave-one-{self.group}-out"
-        if self.kind == "holdout":
-            return f"holdout-{self.group or 'rows'}"
-        return f"{self.kind}-{self.n_splits}" + (f"-by-{self.group}" if self.group else "")
-
-
-class CoderConfig(_Strict):
-    name: str
-    params: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("name")
-    @classmethod
-    def _registered(cls, value: str) -> str:
-        from lived_themes.registry import CODERS
-
-        if value not in CODERS:
-            raise ValueError(f"unknown coder {value!r}; registered coders: {sorted(CODERS)}")
-        return value
-
-    @field_validator("params")
-    @classmethod
-    def _known_params(cls, value: dict[str, Any], info: ValidationInfo) -> dict[str, Any]:
-        return checked_params(value, info, kind="coder")
-
-
 def checked_params(params: dict[str, Any], info: ValidationInfo, *, kind: str) -> dict[str, Any]:
     """Params of a component config, checked by the registry's one function (skipped when the name was refused)."""
-    from lived_themes.registry import check_params
-
     name = info.data.get("name")
     if name is not None:
-        check_params(name, params, kind=kind)
+        registry.check_params(name, params, kind=kind)
     return params
 
 
@@ -212,170 +164,11 @@ class EvaluationConfig(_Strict):
     stability_min_alpha: float = Field(default=0.8, ge=-1, le=1)
 
 
-class FinalModelConfig(_Strict):
-    #: a listed coder, or "best": the coder with the highest out-of-fold macro-F1 under the first split scheme
-    coder: str | None = None
-
-
 class OutputConfig(_Strict):
     dir: str = "runs"
     html: bool = True
     figures: bool = True
     evidence: bool = False
-
-
-class ExperimentConfig(_Experiment):
-    name: str = "experiment"
-    description: str = ""
-    seed: int = 0
-    data: DataConfig = Field(default_factory=DataConfig)
-    reference: ReferenceConfig = Field(default_factory=ReferenceConfig)
-    splits: list[SplitConfig] = Field(default_factory=lambda: [SplitConfig(kind="kfold", n_splits=5)])
-    coders: list[CoderConfig] = Field(default_factory=lambda: [CoderConfig(name="majority.v1"), CoderConfig(name="tfidf-logreg.v2")])
-    evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
-    final_model: FinalModelConfig = Field(default_factory=FinalModelConfig)
-    output: OutputConfig = Field(default_factory=OutputConfig)
-
-    @field_validator("name")
-    @classmethod
-    def _safe_name(cls, value: str) -> str:
-        return check_run_name(value)
-
-    @model_validator(mode="after")
-    def _final_model_is_a_coder(self) -> ExperimentConfig:
-        names = [c.name for c in self.coders]
-        if self.final_model.coder not in (None, "best") and self.final_model.coder not in names:
-            raise ValueError(f"final_model.coder {self.final_model.coder!r} is not among the coders {names}")
-        if len(set(names)) != len(names):
-            raise ValueError(f"each coder may be listed once; got {names}")
-        return self
-
-
-# ----- loading, merging and overrides -----------------------------------------------------------
-
-def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
-    """Mappings merge key by key; lists and scalars in ``override`` replace those in ``base``."""
-    out = copy.deepcopy(base)
-    for key, value in override.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def _read_yaml(path: Path) -> dict[str, Any]:
-    from lived_themes.files import load_yaml
-
-    try:
-        raw = load_yaml(path.read_text(encoding="utf-8")) or {}  # duplicate keys and alias bombs refused
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{path}: expected a YAML file, found a folder") from None
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a config must be a YAML mapping")
-    return raw
-
-
-def find_defaults_dir(start: Path) -> Path | None:
-    """The nearest ``configs/`` folder at or above ``start`` (the project's defaults)."""
-    for folder in [start, *start.parents]:
-        if (folder / "configs" / "defaults.yaml").exists():
-            return folder / "configs"
-    return None
-
-
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """``a.b.0.c=value`` -> (['a', 'b', '0', 'c'], value parsed as YAML)."""
-    if "=" not in text:
-        raise ConfigError(f"--set expects key.sub=value, got {text!r}")
-    key, value = text.split("=", 1)
-    if not key.strip():
-        raise ConfigError(f"--set expects key.sub=value, got {text!r}")
-    from lived_themes.files import load_yaml
-
-    try:
-        parsed = load_yaml(value)
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"--set {key.strip()}: the value is not valid YAML: {' '.join(str(exc).split())}") from None
-    return key.strip().split("."), parsed
-
-
-def apply_override(raw: dict[str, Any], path: list[str], value: Any) -> None:
-    node: Any = raw
-    for i, part in enumerate(path[:-1]):
-        if isinstance(node, list):
-            node = node[_index(node, part, path)]
-        elif isinstance(node, dict):
-            if node.get(part) is None:  # absent, or an empty YAML key
-                node[part] = {}
-            node = node[part]
-        else:
-            raise ConfigError(f"--set {'.'.join(path)}: {'.'.join(path[:i])} is a single value, not a mapping")
-    last = path[-1]
-    if isinstance(node, list):
-        node[_index(node, last, path)] = value
-    elif isinstance(node, dict):
-        node[last] = value
-    else:
-        raise ConfigError(f"--set {'.'.join(path)}: {'.'.join(path[:-1])} is a single value, not a mapping")
-
-
-def _index(node: list[Any], part: str, path: list[str]) -> int:
-    if not part.isdigit() or int(part) >= len(node):
-        raise ConfigError(f"--set {'.'.join(path)}: {part!r} is not an index of a list with {len(node)} item(s)")
-    return int(part)
-
-
-#: Keys of configs/defaults.yaml that topic experiments share with coding experiments.
-SHARED_KEYS = ("seed", "data", "evaluation", "output")
-
-
-def load_config(
-    path: str | Path | None = None,
-    *,
-    overrides: list[str] | None = None,
-    defaults_dir: str | Path | None = None,
-) -> Any:
-    """The one config loader: model defaults <- configs/defaults.yaml <- experiment file <- --set overrides, validated.
-
-    Returns an :class:`ExperimentConfig`, or a ``TopicExperimentConfig`` when the file lists topic
-    ``models``; topic experiments take only the shared keys (``SHARED_KEYS``) from the defaults.
-    The config remembers its file (``.source``), so relative paths resolve beside it.
-    """
-    exp_path = Path(path) if path is not None else None
-    experiment = _read_yaml(exp_path) if exp_path is not None else {}
-    if "models" in experiment and "coders" in experiment:
-        raise ConfigError(f"{exp_path}: lists both 'coders' (a coding experiment) and 'models' (a topic experiment); "
-                          "one file runs one kind: split it into two experiment files")
-    topics = _is_topic(experiment)
-    raw: dict[str, Any] = {}
-    defaults = Path(defaults_dir) if defaults_dir else find_defaults_dir((exp_path.parent if exp_path else Path.cwd()).resolve())
-    if defaults is not None:
-        base = _read_yaml(defaults / "defaults.yaml")
-        raw = deep_merge(raw, {k: v for k, v in base.items() if k in SHARED_KEYS} if topics else base)
-    if exp_path is not None:
-        raw = deep_merge(raw, experiment)
-        raw.setdefault("name", exp_path.stem)
-    for text in overrides or []:
-        keys, value = parse_override(text)
-        apply_override(raw, keys, value)
-    model: Any = ExperimentConfig
-    if topics:
-        from lived_themes.config.topics import TopicExperimentConfig
-
-        model = TopicExperimentConfig
-    try:
-        config = model.model_validate(raw)
-    except ValidationError as exc:
-        raise config_error(exc, str(exp_path) if exp_path else "config") from None
-    config._source = exp_path
-    return config
 
 
 def config_error(exc: ValidationError, where: str) -> ConfigError:
@@ -386,36 +179,3 @@ def config_error(exc: ValidationError, where: str) -> ConfigError:
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         lines.append(f"  {loc}: {msg}")
     return ConfigError(f"{where}: {exc.error_count()} problem(s):\n" + "\n".join(lines))
-
-
-def _is_topic(raw: dict[str, Any]) -> bool:
-    return "models" in raw and "coders" not in raw
-
-
-def is_topic_experiment(path: str | Path) -> bool:
-    """Topic experiments list ``models`` (topic models); coding experiments list ``coders``."""
-    return _is_topic(_read_yaml(Path(path)))
-
-
-def resolved_params(config: Any) -> dict[str, Any]:
-    """The config as JSON data with each component's params replaced by its full constructor params (``get_params()``).
-
-    A coder whose params do not set ``label_mode`` records the run's (``data.label_mode``): the mode it is fitted in.
-    """
-    from lived_themes.registry import get_coder_class, get_topic_model_class
-
-    data = config.model_dump(mode="json")
-    run_mode = (data.get("data") or {}).get("label_mode")
-    for spec in data.get("coders", []):
-        params = {"label_mode": run_mode, **spec["params"]} if run_mode is not None else spec["params"]
-        spec["params"] = get_coder_class(spec["name"])(**params).get_params()
-    for spec in data.get("models", []):
-        spec["params"] = get_topic_model_class(spec["name"])(**spec["params"]).get_params()
-    from lived_themes.jsonutil import jsonable
-
-    return jsonable(data)
-
-
-def dump_config(config: Any) -> str:
-    """The resolved config as YAML: every default filled in, each component's params complete."""
-    return yaml.safe_dump(resolved_params(config), sort_keys=False, allow_unicode=True)

@@ -1,9 +1,10 @@
 """Topic-experiment configuration: strict, pydantic-validated YAML, like the coding experiments'.
 
 The ``data`` section is the coding experiments' own (:class:`lived_themes.config.base.DataConfig`), read by
-the same loader, so a corpus folder, a wide file or a registered dataset works in both. A misspelt key, a wrong type, an unregistered topic model or a parameter its constructor does not
-take is an error naming the key path, before any model is fitted. The resolved config (every default
-filled in, each model's unique ``label``) is what the runner writes into the run folder.
+the same loader, so a corpus folder, a wide file or a registered dataset works in both. A misspelt key, a
+wrong type, an unregistered topic model or a parameter its constructor does not take is an error naming the
+key path, before any model is fitted. The resolved config (every default filled in, each model's unique
+``label``) is what the runner writes into the run folder.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from lived_themes.config.base import DataConfig, EvaluationConfig, OutputConfig, _Experiment, _Strict, checked_params
+from lived_themes import registry
+from lived_themes.config.base import DataConfig, EvaluationConfig, OutputConfig, _Experiment, _Strict, check_run_name, checked_params
 
 #: Data keys that only coding experiments act on; a topic experiment refuses them rather than ignore them.
 CODING_ONLY_DATA_KEYS = ("min_code_count", "exclude_codes", "max_quotes", "label_mode")
@@ -28,10 +30,8 @@ class TopicModelSpec(_Strict):
     @field_validator("name")
     @classmethod
     def _registered(cls, value: str) -> str:
-        from lived_themes.registry import TOPIC_MODELS
-
-        if value not in TOPIC_MODELS:
-            raise ValueError(f"unknown topic model {value!r}; registered: {sorted(TOPIC_MODELS)}")
+        if value not in registry.TOPIC_MODELS:
+            raise ValueError(f"unknown topic model {value!r}; registered: {sorted(registry.TOPIC_MODELS)}")
         return value
 
     @field_validator("params")
@@ -65,6 +65,8 @@ def _default_models() -> list[TopicModelSpec]:
 
 
 class TopicExperimentConfig(_Experiment):
+    #: what the file describes: a topic experiment (``coding`` is :class:`lived_themes.config.coding.ExperimentConfig`)
+    kind: Literal["topics"] = "topics"
     name: str = "topics"
     description: str = ""
     data: DataConfig  # the same data section, and the same loader, as coding experiments
@@ -87,8 +89,6 @@ class TopicExperimentConfig(_Experiment):
     @field_validator("name")
     @classmethod
     def _safe_name(cls, value: str) -> str:
-        from lived_themes.config.base import check_run_name
-
         return check_run_name(value)
 
     @field_validator("data", mode="before")

@@ -8,13 +8,13 @@ from lived_themes.corpus.model import NO_CODE, Corpus, LoadReport
 from lived_themes.corpus.io import (
     load_annotations,
     load_corpus,
-    load_labelled,
     load_quotes,
     load_wide,
     read_table,
     save_corpus,
     write_table,
 )
+from lived_themes.corpus.labels import load_labelled
 from lived_themes.corpus.consensus import consensus
 
 __all__ = [

@@ -8,6 +8,7 @@ import pandas as pd
 
 from lived_themes.corpus import Corpus
 from lived_themes.errors import HEADER_ROW, InputError
+from lived_themes.evaluation.disclosure import suppress_small_groups
 
 MAX_GROUP_VALUES = 20
 NOT_GROUPS = {"quote_id", "text", "line", "speaker_notation"}
@@ -46,7 +47,6 @@ def group_code_counts(corpus: Corpus, column: str, coder: str, *, min_group_size
     Values with fewer than ``min_group_size`` quotes are counted together as
     ``suppressed (n < min_group_size)`` and never shown by name (the privacy floor).
     """
-    from lived_themes.evaluation.disclosure import suppress_small_groups
 
     values = suppress_small_groups(corpus.quotes[[column]].reset_index(drop=True), min_group_size)[0][column]
     frame = pd.DataFrame({"quotes": values.value_counts()})

@@ -12,16 +12,16 @@ import pandas as pd
 
 from lived_themes.codebook import Codebook, load_codebook
 from lived_themes.corpus.model import Corpus, LoadReport, annotations_from_matrix
-from lived_themes.corpus.labels import ROW_ID_RULE, add_row_ids, load_labelled
 from lived_themes.corpus.tables import REPAIRED_LINES, TableSource, apply_mapping, read_table, write_table
 from lived_themes.corpus.validate import (
-    CODE, CODER, QUOTE_ID, TEXT, check_annotations, check_quote_ids, invalid_text_rows, normalise_ids, require_columns,
+    CODE, CODER, QUOTE_ID, ROW_ID_RULE, TEXT, add_row_ids, check_annotations, check_quote_ids, invalid_text_rows, normalise_ids,
+    require_columns,
 )
 from lived_themes.errors import HEADER_ROW, InputError, shown
 
 log = logging.getLogger(__name__)
 
-__all__ = ["load_annotations", "load_corpus", "load_labelled", "load_quotes", "load_wide", "read_table", "save_corpus", "write_table"]
+__all__ = ["load_annotations", "load_corpus", "load_quotes", "load_wide", "read_table", "save_corpus", "write_table"]
 
 
 def load_quotes(

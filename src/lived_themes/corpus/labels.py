@@ -17,22 +17,11 @@ import pandas as pd
 from lived_themes.codebook import Codebook, load_codebook
 from lived_themes.corpus.model import NO_CODE, Corpus
 from lived_themes.corpus.tables import TableSource, apply_mapping, read_table
-from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, check_annotations
+from lived_themes.corpus.io import load_quotes
+from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, ROW_ID_RULE, add_row_ids, check_annotations
 from lived_themes.errors import HEADER_ROW, InputError
 
 __all__ = ["add_row_ids", "label_codes", "load_labelled", "ROW_ID_RULE"]
-
-#: how ids are made when the data has none; recorded in the load report (and so in run.json)
-ROW_ID_RULE = "row-<n>, n = the data row (1 = the first row after the header)"
-
-
-def add_row_ids(frame: pd.DataFrame) -> bool:
-    """Give a table without a ``quote_id`` column ids from its row numbers, in place; True when it did."""
-    if QUOTE_ID in frame.columns:
-        return False
-    frame.insert(0, QUOTE_ID, [f"row-{i + 1}" for i in range(len(frame))])
-    return True
-
 
 def _blank(value: object) -> bool:
     return value is None or (isinstance(value, float) and np.isnan(value)) or (isinstance(value, str) and not value.strip())
@@ -89,8 +78,6 @@ def load_labelled(
     text column, or whose values look like free text and is not in ``allow_free_text``, is refused
     (:mod:`lived_themes.corpus.free_text`).
     """
-    from lived_themes.corpus.io import load_quotes
-
     if blank not in ("error", "zero"):
         raise ValueError("blank must be 'error' or 'zero'")
     frame, source_name = read_table(source, encoding=encoding)

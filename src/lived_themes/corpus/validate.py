@@ -153,3 +153,15 @@ def check_annotations(
             row=pos + 1,
             field=CODE,
         )
+
+
+#: how ids are made when the data has none; recorded in the load report (and so in run.json)
+ROW_ID_RULE = "row-<n>, n = the data row (1 = the first row after the header)"
+
+
+def add_row_ids(frame: pd.DataFrame) -> bool:
+    """Give a table without a ``quote_id`` column ids from its row numbers, in place; True when it did."""
+    if QUOTE_ID in frame.columns:
+        return False
+    frame.insert(0, QUOTE_ID, [f"row-{i + 1}" for i in range(len(frame))])
+    return True

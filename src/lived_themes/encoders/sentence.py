@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from lived_themes.encoders.offline import downloads_allowed, set_offline_mode
+from lived_themes.errors import InputError
 
 log = logging.getLogger(__name__)
 
@@ -100,8 +102,6 @@ def _local_or_cached(name: str) -> str:
     With downloads allowed (``--allow-download`` / ``LIVED_THEMES_ALLOW_DOWNLOAD=1``) the name is
     passed on as it is and the hub libraries may fetch it.
     """
-    from lived_themes.coders.offline import downloads_allowed, set_offline_mode
-    from lived_themes.errors import InputError
 
     path = Path(name).expanduser()
     if path.exists():

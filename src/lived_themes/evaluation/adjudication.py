@@ -13,9 +13,10 @@ where "informative" means the decision resolves the most uncertainty:
 
 ``rank_in_code`` numbers the queue within each code in that order (the report shows the top items
 per code, by id only). The researcher fills the ``decision`` column (1/0, yes/no, true/false;
-blank = not decided); ``read_decisions`` and ``adjudicated_matrix`` turn it into a coder. Undecided items are
-filled only by a strict human majority; an even human split stays a tie for a person to decide
-(``undecided_ties``), never filled.
+blank = not decided); ``adjudicated_matrix`` turns the decisions (read by
+:func:`lived_themes.workflows.adjudicate.read_decisions`) into a coder. Undecided items are filled only
+by a strict human majority; an even human split stays a tie for a person to decide (``undecided_ties``),
+never filled.
 """
 
 from __future__ import annotations
@@ -81,40 +82,6 @@ def disagreement_queue(labels: Mapping[str, np.ndarray], codes: Sequence[str], q
 def top_per_code(queue: pd.DataFrame, n: int = 5) -> pd.DataFrame:
     """The first ``n`` queue rows of each code (ids and counts only)."""
     return queue[queue["rank_in_code"] <= n].sort_values(["code", "rank_in_code"]).reset_index(drop=True)
-
-
-def read_decisions(path: str | Path) -> pd.DataFrame:
-    """A filled queue (or any table with quote_id, code, decision): rows with a decision, as 0/1.
-
-    Unreadable decisions raise an InputError naming the file, row and field; blank means undecided.
-    """
-    from lived_themes.corpus import read_table
-
-    path = Path(path)
-    from lived_themes.files import unescape_columns
-
-    table, _ = read_table(path)
-    unescape_columns(table, ["quote_id", "code"])  # disagreements.csv escapes formula-leading cells for spreadsheets
-    for column in ("quote_id", "code", "decision"):
-        if column not in table.columns:
-            raise InputError(f"no {column!r} column (found {list(table.columns)})", file=path, row=0, field=column)
-    out = []
-    for pos, (qid, code, raw) in enumerate(zip(table["quote_id"], table["code"], table["decision"]), start=1):
-        text = "" if pd.isna(raw) else str(raw).strip().lower()
-        if not text:
-            continue
-        if text not in YES | NO:
-            raise InputError("decision must be 1/0, yes/no or true/false (blank = not decided)", file=path, row=pos, field="decision")
-        if pd.isna(qid) or pd.isna(code):
-            raise InputError("a decision needs its quote_id and code", file=path, row=pos, field="quote_id" if pd.isna(qid) else "code")
-        out.append((str(qid), str(code), 1.0 if text in YES else 0.0, pos))
-    decided = pd.DataFrame(out, columns=["quote_id", "code", "decision", "row"])
-    dup = decided[decided.duplicated(["quote_id", "code"], keep=False)]
-    if len(dup):
-        first = dup.iloc[1]
-        raise InputError(f"a second decision for quote {first['quote_id']} and code {first['code']}", file=path,
-                         row=int(first["row"]), field="decision")
-    return decided
 
 
 def adjudicated_matrix(labels: Mapping[str, np.ndarray], codes: Sequence[str], quote_ids: Sequence[str], decisions: pd.DataFrame, *,

@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
+from lived_themes.evaluation.agreement import fleiss_kappa
 
 WEIGHTS = ("identity", "linear", "quadratic")
 
@@ -163,7 +164,6 @@ def chance_corrected_table(labels: Mapping[str, np.ndarray], codes: Sequence[str
                            groups: pd.DataFrame | None = None, ci: float = 0.95) -> pd.DataFrame:
     """Per code (and per group level when ``groups`` is given): AC1 and Brennan-Prediger with intervals,
     Fleiss' kappa for contrast, the observed agreement, prevalence and bias indices."""
-    from lived_themes.evaluation.agreement import fleiss_kappa
 
     n = len(np.asarray(labels[coders[0]]))
     subsets: list[tuple[str, str, np.ndarray]] = [("overall", "overall", np.ones(n, bool))]

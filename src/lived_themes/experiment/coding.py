@@ -17,17 +17,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lived_themes.config.base import ExperimentConfig, SplitConfig, resolved_params
+from lived_themes.config.coding import ExperimentConfig, SplitConfig
+from lived_themes.config.load import resolved_params
 from lived_themes.corpus import Corpus, consensus
 from lived_themes.corpus.free_text import check_corpus_groups
 from lived_themes.experiment.data import load_from_config
 from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders, metrics_document, privacy_floor
+from lived_themes.experiment.reliability import write_disagreements
 from lived_themes.experiment.predictions import model_annotations, write_predictions
 from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
 from lived_themes.coders.cross_validation import cross_val_scores
 from lived_themes.coders.decision import chosen_names, tuned_macro_f1
 from lived_themes.coders.evidence import evidence_examples, evidence_rows
-from lived_themes.registry import make_coder
+from lived_themes.registry import make_coder, constructor_params, get_coder_class
+from lived_themes import splits
+from lived_themes.evaluation.agreement import krippendorff_alpha
+from lived_themes.evaluation.leakage import person_columns, split_leaks, training_ids_record
+from lived_themes.evaluation.single_label import is_single_label
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +80,6 @@ def select_codes(corpus: Corpus, reference: str, *, min_count: int, exclude: lis
 
 
 def make_folds(split: SplitConfig, labels: np.ndarray, meta: pd.DataFrame, seed: int) -> list[Any]:
-    from lived_themes import splits
-
     groups = None
     if split.group:
         if split.group not in meta.columns:
@@ -156,6 +160,7 @@ def inner_macro_f1(coder: Any, *, seed: int = 0) -> float | None:
     thresholds on a few hundred validation quotes does not look better than one tuned on thousands
     of out-of-fold scores merely because its thresholds fit its own validation set.
     """
+
     tuning = getattr(coder, "tuning_", None)
     if tuning is None or len(tuning[0]) < 4:
         return None
@@ -192,7 +197,6 @@ def with_connections(destinations: list[dict[str, Any]]) -> list[dict[str, Any]]
 
 def resolve_label_mode(setting: str, labels: np.ndarray) -> str:
     """``auto`` becomes ``single`` when every reference-coded quote has at most one code, else ``multi``."""
-    from lived_themes.evaluation.single_label import is_single_label
 
     if setting == "auto":
         return "single" if is_single_label(labels) else "multi"
@@ -258,8 +262,6 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     if label_mode == "single":
         say("single-label mode: each quote gets its top code or none")
 
-    from lived_themes.evaluation.leakage import person_columns, split_leaks
-
     outputs: dict[tuple[str, str], dict[str, Any]] = {}
     leaks: list[str] = []
     cluster = config.evaluation.cluster if config.evaluation.cluster != "group" else None
@@ -314,7 +316,6 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
         final = make_coder(coder_cfg.name, **coder_params(coder_cfg, label_mode, labels))
         final.fit(texts, labels, codes, codebook=corpus.codebook, metadata=meta)
         final.save(folder.path / "model")
-        from lived_themes.evaluation.leakage import training_ids_record
 
         record = training_ids_record(meta["quote_id"].tolist())  # salted hashes, never raw ids
         folder.write_json("model/training_ids.json", record)
@@ -331,11 +332,44 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     folder.finish()
 
 
+def stability_section(config: ExperimentConfig, texts: list[str], labels: np.ndarray, meta: pd.DataFrame, codes: list[str],
+                      corpus: Corpus, progress: Any) -> dict[str, Any]:
+    """Each non-floor coder retrained with each seed in ``evaluation.stability_seeds`` (new folds, new coder
+    seed) on the first split scheme; Krippendorff's alpha across the seeds' out-of-fold codes, per code."""
+
+    seeds = list(config.evaluation.stability_seeds)
+    if len(seeds) < 2:
+        return {}
+    split = config.splits[0]
+    threshold = config.evaluation.stability_min_alpha
+    rows, flagged = [], []
+    for coder_cfg in config.coders:
+        if "majority" in coder_cfg.name.lower():
+            continue
+        accepts = [p for p in ("seed", "random_state") if p in constructor_params(get_coder_class(coder_cfg.name))]
+        runs = []
+        for s in seeds:
+            cfg = coder_cfg.model_copy(update={"params": {**coder_cfg.params, **({accepts[0]: s} if accepts else {})}})
+            folds = make_folds(split, labels, meta, s)
+            progress(f"stability: {coder_cfg.name} seed {s}")
+            runs.append(cross_predict(config, cfg, folds, texts, labels, meta, codes, corpus, progress)["predicted"])
+        stack = np.stack(runs)  # (seeds, n, k)
+        for j, code in enumerate(codes):
+            res = krippendorff_alpha(stack[:, :, j])
+            col = stack[:, :, j][:, ~np.isnan(stack[:, :, j]).any(axis=0)]
+            changed = float(np.mean(col.max(axis=0) != col.min(axis=0))) if col.size else float("nan")
+            unstable = bool(np.isfinite(res.value) and res.value < threshold)
+            rows.append({"coder": coder_cfg.name, "code": code, "alpha_across_seeds": res.value, "share_changed": changed,
+                         "n_units": res.n_units, "unstable": unstable, "note": res.note})
+            if unstable:
+                flagged.append(f"{coder_cfg.name}: {code}")
+    return {"scheme": split.label, "seeds": seeds, "min_alpha": threshold, "per_code": rows, "unstable": flagged,
+            "seed_param": "varied where the coder takes a seed; folds always reshuffled"}
+
+
 def _reliability_extras(run_dir: Path, eval_corpus: Corpus, codes: list[str], outputs: dict, config: ExperimentConfig,
                         texts: list[str], labels: np.ndarray, meta: pd.DataFrame, corpus: Corpus, say: Progress) -> dict[str, Any]:
     """disagreements.csv (two or more coders, the model included) and the stability across seeds; None where not run."""
-    from lived_themes.experiment.reliability import stability_section, write_disagreements
-
     extras: dict[str, Any] = {"adjudication": None, "stability": None}
     humans = [h for h in human_coders(eval_corpus, config.evaluation) if not h.startswith("consensus:")]
     if config.evaluation.adjudication.enabled and humans:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from lived_themes.config.base import DataConfig
 from lived_themes.corpus import Corpus, load_corpus, load_labelled, load_wide
+from lived_themes.corpus.datasets import load_dataset
 
 
 def resolve_path(path: str, base_dir: Path | None) -> Path:
@@ -23,8 +24,6 @@ def load_from_config(data: DataConfig, *, base_dir: Path | None = None) -> Corpu
     path = resolve_path(data.path, base_dir)
     codebook = resolve_path(data.codebook, base_dir) if data.codebook else None
     if data.format == "dataset":
-        from lived_themes.corpus.datasets import load_dataset
-
         if not data.dataset:
             raise ValueError("data.format 'dataset' needs data.dataset (a registered dataset name)")
         corpus = load_dataset(data.dataset, path=path)

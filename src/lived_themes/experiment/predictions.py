@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lived_themes.corpus import Corpus
+from lived_themes.files import write_text_atomic
 
 
 def _human_codes(corpus: Corpus, codes_order: list[str]) -> dict[str, dict[str, list[str] | None]]:
@@ -91,6 +92,5 @@ def write_predictions(path: Path, corpus: Corpus, evaluated_ids: list[str], code
         else:
             record["reason"] = reasons.get(qid, "not evaluated")
         lines.append(json.dumps(record, ensure_ascii=False) + "\n")
-    from lived_themes.files import write_text_atomic
 
     return write_text_atomic(Path(path), "".join(lines))

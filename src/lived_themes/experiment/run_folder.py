@@ -13,7 +13,6 @@ half a file. ``--out`` must name a new or empty folder: old and new files are ne
 from __future__ import annotations
 
 import json
-import os
 import signal
 import threading
 from collections.abc import Iterator
@@ -25,6 +24,9 @@ from typing import Any
 from lived_themes.files import write_text_atomic
 from lived_themes.errors import ConfigError
 from lived_themes.experiment.provenance import run_info, utc_now
+from lived_themes.config.load import dump_config
+from lived_themes.jsonutil import jsonable
+from lived_themes.report.build import write_report
 
 INCOMPLETE = "INCOMPLETE"
 RUN_JSON = "run.json"
@@ -80,13 +82,10 @@ class RunFolder:
         return write_text_atomic(self.path / name, text)
 
     def write_json(self, name: str, data: Any) -> Path:
-        from lived_themes.jsonutil import jsonable
-
         return self.write_text(name, json.dumps(jsonable(data), indent=2, ensure_ascii=False, allow_nan=False))
 
     def write_config(self, config: Any) -> Path:
         """``config.yaml``: the resolved config, each component's params complete."""
-        from lived_themes.config.base import dump_config
 
         return self.write_text(CONFIG_YAML, dump_config(config))
 
@@ -95,8 +94,6 @@ class RunFolder:
         self._texts = [t for t in texts if isinstance(t, str) and len(t.strip()) >= _MIN_QUOTED]
 
     def write_report(self, metrics: dict[str, Any], *, config: dict[str, Any] | None, figures: bool, html: bool) -> None:
-        from lived_themes.report.build import write_report
-
         info = {k: v for k, v in self.info.items() if k != "status"}  # the report is written before the run is complete
         write_report(self.path, metrics, config=config, run_info=info, figures=figures, html=html)
 

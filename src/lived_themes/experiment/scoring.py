@@ -14,14 +14,26 @@ import pandas as pd
 from lived_themes.config.base import EvaluationConfig
 from lived_themes.corpus import Corpus
 from lived_themes.evaluation import alpha_per_code, macro_f1, micro_f1, pairwise_kappa, per_code_scores, summary_scores, substitution_alpha
+from lived_themes.evaluation.alt_test import alt_test_from_matrices
+from lived_themes.evaluation.chance_corrected import chance_corrected_table
 from lived_themes.evaluation.disclosure import suppress_small_groups, suppression_notes
 from lived_themes.evaluation.groups import agreement_by_group, max_gap, metric_by_group
+from lived_themes.evaluation import coder_group_agreement
+from lived_themes.evaluation.calibration import calibration_summary
+from lived_themes.evaluation.single_label import single_label_scores
+from lived_themes.evaluation.standin import standin_analysis
+from lived_themes.jsonutil import jsonable
 
 HEADLINE_METRICS = {"macro_f1": macro_f1, "micro_f1": micro_f1}
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     return frame.replace({np.nan: None}).to_dict(orient="records")
+
+
+def _plain_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as Python objects, missing values as None (the chance-corrected table mixes numbers and notes)."""
+    return frame.astype(object).where(frame.notna(), None).to_dict(orient="records")
 
 
 def _group_frame(corpus: Corpus, evaluation: EvaluationConfig, rows: np.ndarray | None = None) -> pd.DataFrame:
@@ -61,8 +73,6 @@ def _clusters(corpus: Corpus, evaluation: EvaluationConfig, rows: np.ndarray | N
 def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any], *, codes: list[str], scheme: str, coder: str,
                          reference: str, evaluation: EvaluationConfig, seed: int, label_mode: str = "multi") -> dict[str, Any]:
     """All figures for one (split scheme, coder) pair, as JSON-ready records."""
-    from lived_themes.evaluation.calibration import calibration_summary
-    from lived_themes.evaluation.single_label import single_label_scores
 
     tested = ~np.isnan(out["scores"]).any(axis=1)
     rows = np.flatnonzero(tested)
@@ -128,8 +138,6 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
 def _reliability(result: dict[str, Any], matrices: dict[str, np.ndarray], codes: list[str], model_name: str,
                  real_humans: list[str], corpus: Corpus, evaluation: EvaluationConfig) -> None:
     """Alt-test and chance-corrected agreement with the model as one more coder (two or more humans)."""
-    from lived_themes.experiment.reliability import alt_test_section, chance_corrected_section
-
     result["alt_test"] = {}
     result["chance_corrected"] = []
     if len(real_humans) >= 2 and evaluation.alt_test.enabled:
@@ -149,10 +157,26 @@ def resolve_coder_groups(corpus: Corpus, evaluation: EvaluationConfig) -> dict[s
     return dict(evaluation.coder_groups)
 
 
+def alt_test_section(matrices: dict[str, np.ndarray], model_name: str, humans: list[str], corpus: Corpus,
+                     evaluation: EvaluationConfig) -> dict[str, Any]:
+    """The alt-test for one model against the human coders: per coder group (joint FDR) and per quote group."""
+    options = evaluation.alt_test
+    coder_groups = resolve_coder_groups(corpus, evaluation) if evaluation.coder_groups else {}
+    groups = _group_frame(corpus, evaluation) if (evaluation.groups and options.by_group) else None
+    return alt_test_from_matrices(matrices, model=model_name, humans=humans, coder_groups=coder_groups or None,
+                                  epsilon=options.epsilon, groups=groups, scoring=options.scoring, q=options.q,
+                                  min_instances_per_human=options.min_instances, small_sample=options.small_sample)
+
+
+def chance_corrected_section(matrices: dict[str, np.ndarray], codes: list[str], coders: list[str], corpus: Corpus,
+                             evaluation: EvaluationConfig, *, by_group: bool = True) -> list[dict[str, Any]]:
+    """AC1 and Brennan-Prediger with intervals, prevalence and bias indices, per code (and group)."""
+    groups = _group_frame(corpus, evaluation) if (evaluation.groups and by_group) else None
+    return _plain_records(chance_corrected_table(matrices, codes, coders, groups=groups, ci=evaluation.ci))
+
+
 def _standin(matrices: dict[str, np.ndarray], codes: list[str], model_name: str, humans: list[str], corpus: Corpus,
              evaluation: EvaluationConfig, *, seed: int) -> pd.DataFrame:
-    from lived_themes.evaluation.standin import standin_analysis
-
     options = evaluation.standin
     groups = _group_frame(corpus, evaluation) if evaluation.groups else None
     clusters = _clusters(corpus, evaluation)
@@ -192,12 +216,8 @@ def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluat
                                    n_boot=evaluation.n_boot, ci=evaluation.ci, seed=seed, min_group_size=evaluation.min_group_size)
         out["by_group"] = _records(frame)
     if evaluation.chance_corrected:
-        from lived_themes.experiment.reliability import chance_corrected_section
-
         out["chance_corrected"] = chance_corrected_section(matrices, codes, humans, corpus, evaluation)
     if evaluation.coder_groups:
-        from lived_themes.evaluation import coder_group_agreement
-
         members = {c: g for c, g in resolve_coder_groups(corpus, evaluation).items() if c in humans}
         out["coder_groups"] = _records(coder_group_agreement(matrices, codes, members))
     return out
@@ -219,7 +239,6 @@ def metrics_document(*, experiment: str, description: str, reference: str, corpu
 
     ``warnings`` are run-level (leakage, training overlap) and come before the per-result ones; ``privacy``
     records how many groups the reporting floor suppressed, never their names."""
-    from lived_themes.jsonutil import jsonable
 
     book = corpus.codebook
     labels = {c: (book.code(c).label if book is not None and c in book.code_ids else c) for c in codes}

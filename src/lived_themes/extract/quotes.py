@@ -32,6 +32,7 @@ from lived_themes.extract.markdown import (
     match_note_line,
 )
 from lived_themes.extract.notation import NotationParser, Speaker, focus_group_aliases, load_pipeline
+from lived_themes.files import atomic_output
 
 __all__ = ["COLUMNS", "extract_quotes", "read_report", "write_quotes_jsonl"]
 
@@ -154,7 +155,6 @@ def _row(quote_id: str, text: str, section: str, line: int, speaker: Speaker | N
 
 def write_quotes_jsonl(df: pd.DataFrame, path: str | Path) -> None:
     """One JSON object per quote (UTF-8, readable non-ASCII), missing values as null, so diffs stay clean."""
-    from lived_themes.files import atomic_output
 
     with atomic_output(path, newline="\n") as handle:  # a crash leaves the old file, never a partial one
         for record in df.to_dict(orient="records"):

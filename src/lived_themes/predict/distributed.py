@@ -18,6 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from lived_themes.coders.base import load_coder
+from lived_themes.predict import predict_records
+from lived_themes.predict.local import model_folder
 
 #: The output columns, as in ``lived-themes predict``'s JSON lines.
 PREDICTION_COLUMNS = ("id", "codes", "scores", "error")
@@ -28,8 +31,6 @@ SPARK_SCHEMA = "id string, codes array<string>, scores map<string,double>, error
 @lru_cache(maxsize=4)
 def _coder_for(model_dir: str, settings: tuple[tuple[str, Any], ...] = ()) -> Any:
     """One load per worker process, model and run-time settings, however many partitions it codes."""
-    from lived_themes.coders.base import load_coder
-    from lived_themes.predict.local import model_folder
 
     return load_coder(model_folder(model_dir), settings=dict(settings))
 
@@ -52,7 +53,6 @@ def predict_partition(
 
     ``settings``: the run-time settings of a model that sends text (``llm.v1``'s ``base_url``...), as for ``predict``.
     """
-    from lived_themes.predict import predict_records
 
     if id_column is None:
         raise ValueError("a distributed run needs id_column: row numbers restart in every partition")

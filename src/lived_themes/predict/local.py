@@ -14,10 +14,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from lived_themes.coders.base import Coder, load_coder
+from lived_themes.coders.base import Coder, load_coder, CODER_FILE
 from lived_themes.corpus.tables import read_table
 from lived_themes.errors import InputError
 from lived_themes.files import atomic_path, is_stdout, refuse_overwrite, text_output
+from lived_themes.coders.decision import chosen_names
+from lived_themes.coders.evidence import evidence_offsets, find_evidence
+from lived_themes.corpus.validate import normalise_id
+from lived_themes.predict.stream import iter_chunks, peek
 
 
 def _text_problem(value: object) -> str | None:
@@ -30,7 +34,6 @@ def _text_problem(value: object) -> str | None:
 
 def model_folder(path: str | Path) -> Path:
     """The saved model in ``path``: the folder itself, or a run folder's ``model/``."""
-    from lived_themes.coders.base import CODER_FILE
 
     folder = Path(path)
     if not (folder / CODER_FILE).exists() and (folder / "model" / CODER_FILE).exists():
@@ -52,7 +55,6 @@ def _prepare(model: str | Path | Coder, source: Any, *, text_column: str, id_col
     Later chunks are checked as they come (a bad id or undecodable byte further down is still a
     located error; the atomic output then leaves nothing behind).
     """
-    from lived_themes.predict.stream import iter_chunks, peek
 
     name, chunks = iter_chunks(source, chunk_size)
     (_, first), chunks = peek(chunks)
@@ -67,16 +69,12 @@ def _prepare(model: str | Path | Coder, source: Any, *, text_column: str, id_col
 
 def _evidence(coder: Coder, texts: list[str], scores: np.ndarray, chosen: np.ndarray, meta: pd.DataFrame | None) -> list[dict[str, Any]]:
     """Spans for exactly the codes each quote was given (``chosen``, from the coder's decision)."""
-    from lived_themes.coders.decision import chosen_names
-    from lived_themes.coders.evidence import evidence_offsets, find_evidence
-
     found = find_evidence(coder, texts, codes=chosen_names(chosen, coder.codes_), quote_scores=scores, metadata=meta)
     return [evidence_offsets(f, with_text=True) for f in found]
 
 
 def _chunk_ids(frame: pd.DataFrame, first_row: int, name: str, id_column: str | None) -> list[Any]:
     """Ids normalised as everywhere else (1.0 -> "1"), errors numbered by the row in the whole file; else row numbers."""
-    from lived_themes.corpus.validate import normalise_id
 
     if id_column is None:
         return list(range(first_row, first_row + len(frame)))

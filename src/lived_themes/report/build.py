@@ -38,6 +38,10 @@ from lived_themes.report.blocks import (
 )
 from lived_themes.report.render import md_table, render_html, render_markdown
 from lived_themes.report.reliability import alt_test_blocks, reliability_blocks
+from lived_themes.report import figures as fig
+from lived_themes.report.calibration import calibration_blocks
+from lived_themes.report.llm import llm_blocks
+from lived_themes.report.standin import standin_blocks
 
 __all__ = ["ALL_CODES", "MISSING", "ONE_HUMAN", "build_blocks", "headline", "headline_table", "is_floor", "write_report"]
 
@@ -249,7 +253,6 @@ def _provenance(metrics: Mapping, config: Mapping | None, run_info: Mapping | No
 def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: Mapping | None = None,
                  figure_dir: Path | None = None) -> list[Block]:
     """The whole report as blocks; figures are drawn into ``figure_dir`` when it is given."""
-    from lived_themes.report import figures as fig
 
     def figure(name: str, alt: str, draw: Any, *args: Any) -> list[Block]:
         return [Figure(draw(*args, figure_dir / name, title=alt), alt)] if figure_dir is not None else []
@@ -293,8 +296,6 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
         elif len(all_coders) >= 2:
             blocks += figure(f"agreement__{s}.png", f"Mean Cohen's kappa across codes between coders, {scheme}",
                              fig.agreement_matrix, matrix, all_coders)
-        from lived_themes.report.calibration import calibration_blocks
-        from lived_themes.report.standin import standin_blocks
 
         blocks += calibration_blocks(scheme, results, figure_dir=figure_dir, slug=s)
         blocks += standin_blocks(scheme, results, figure_dir=figure_dir, slug=s)
@@ -304,7 +305,6 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
         blocks += [("h2", "Saved model"), ("p", f"The final {model.get('coder')} model, trained on every evaluated quote, is saved in "
                                                f"`{model.get('folder')}/`. Code new text with: `{model.get('use')}`")]
     blocks += _evidence_examples(metrics)
-    from lived_themes.report.llm import llm_blocks
 
     blocks += llm_blocks(metrics, run_info)
     return blocks + reliability_blocks(metrics) + _provenance(metrics, config, run_info)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lived_themes.report.blocks import Block, Figure, Table, fmt, records
+from lived_themes.report.figures import reliability_diagram
 
 EXPLAIN = (
     "Out-of-fold scores against the reference coder. Brier: mean squared gap between score and 0/1 "
@@ -29,8 +30,6 @@ def calibration_blocks(scheme: str, results: list[dict], *, figure_dir: Path | N
         blocks += [("h3", "Calibration"), ("p", EXPLAIN),
                    Table("calibration", ["Coder", "mean Brier", "mean ECE"], rows, f"Calibration of scores, {scheme}")]
         if figure_dir is not None:
-            from lived_themes.report.figures import reliability_diagram
-
             curves = {str(r.get("coder", "")): records(r["calibration"].get("reliability")) for r in scored}
             title = f"Reliability of scores, {scheme}"
             blocks.append(Figure(reliability_diagram(curves, figure_dir / f"reliability__{slug}.png", title=title), title))

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from lived_themes.report.blocks import MISSING, Block, Table, fmt, fmt_ci, records
+from lived_themes.report.render import md_table
 
 MAX_ANNOTATOR_ROWS = 30
 ALT_TEST_NOTE = (
@@ -121,7 +122,6 @@ def reliability_blocks(metrics: Mapping[str, Any]) -> list[Block]:
 
 def alt_test_table(metrics: Mapping[str, Any]) -> str:
     """Markdown: the alt-test per coder and coder group, with the range of BY-adjusted p over its humans (for the README)."""
-    from lived_themes.report.render import md_table
 
     cols = ["Scheme", "Coder", "Coder group", "ε", "Humans tested", "Won", "Winning rate", "Advantage probability",
             "BY-adjusted p (min–max)", "Verdict"]

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lived_themes.report.blocks import MISSING, Block, Figure, Table, fmt
+from lived_themes.report.standin_plot import plot_standin
 
 MACRO = "(macro)"
 EXPLAIN = (
@@ -45,8 +46,6 @@ def standin_blocks(scheme: str, results: list[dict], *, figure_dir: Path | None,
 
 def _figure(records: list[dict], path: Path, title: str) -> list[Block]:
     import pandas as pd
-
-    from lived_themes.report.standin_plot import plot_standin
 
     path.parent.mkdir(parents=True, exist_ok=True)
     plot_standin(pd.DataFrame(records), path=path, title=title)  # a stand-alone Figure: nothing to close

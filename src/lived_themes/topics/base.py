@@ -16,6 +16,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
+from lived_themes.coders._modelfiles import read_component_meta
+from lived_themes.errors import ModelFileError
+from lived_themes.registry import TOPIC_MODELS, constructor_params, get_topic_model_class
 
 if TYPE_CHECKING:
     from lived_themes.codebook import Codebook
@@ -54,8 +57,6 @@ class TopicModel(ABC):
     topic_codes_: dict[int, str]
 
     def get_params(self) -> dict[str, Any]:
-        from lived_themes.registry import constructor_params
-
         return {k: getattr(self, k) for k in constructor_params(type(self))}
 
     # ----- fitting ---------------------------------------------------------------------------
@@ -144,9 +145,6 @@ def load_topic_model(directory: str | Path) -> TopicModel:
     Checked as a saved coder is (``coders._modelfiles.read_component_meta``): a missing or corrupt
     file, a newer format version, an unknown name or parameter raises ``ModelFileError`` naming the file.
     """
-    from lived_themes.coders._modelfiles import read_component_meta
-    from lived_themes.errors import ModelFileError
-    from lived_themes.registry import TOPIC_MODELS
 
     folder = Path(directory)
     meta, cls = read_component_meta(folder, MODEL_FILE, name_key="topic_model", table=TOPIC_MODELS, kind="topic model",
@@ -166,6 +164,5 @@ def load_topic_model(directory: str | Path) -> TopicModel:
 
 def make_topic_model(name: str, **params: Any) -> TopicModel:
     """Instantiate a registered topic model (config keys equal constructor arguments)."""
-    from lived_themes.registry import get_topic_model_class
 
     return get_topic_model_class(name)(**params)

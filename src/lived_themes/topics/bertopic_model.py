@@ -31,6 +31,7 @@ import numpy as np
 
 from lived_themes.topics.base import OUTLIER, TopicModel, primary_codes
 from lived_themes.topics.vectorizer import BLANK, LemmaTokenizer, make_vectorizer
+from lived_themes.encoders.sentence import HashingEncoder, encode, load_sentence_encoder, resolve_encoder
 
 if TYPE_CHECKING:
     from lived_themes.codebook import Codebook
@@ -102,8 +103,6 @@ class BERTopicModel(TopicModel):
 
     # ----- building ----------------------------------------------------------------------------
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
-        from lived_themes.encoders.sentence import encode
-
         return encode(list(texts), encoder=self.encoder, device=self.device)
 
     def _components(self, n: int, labels_y: list[int] | None) -> dict[str, Any]:
@@ -151,9 +150,6 @@ class BERTopicModel(TopicModel):
 
         embeddings = np.array(self._embed(texts) if embeddings is None else embeddings, dtype=np.float32)  # a copy: guided mode edits it
         needs_encoder = self.mode in ("guided", "zeroshot") or self._needs_encoder()
-        if needs_encoder:
-            from lived_themes.encoders.sentence import load_sentence_encoder
-
         model = BERTopic(
             embedding_model=_backend(load_sentence_encoder(self.encoder, self.device)) if needs_encoder else None,
             top_n_words=self.top_n_words,
@@ -242,7 +238,6 @@ class BERTopicModel(TopicModel):
         np.savez(folder / STATE_FILE, ids=self.topic_embedding_ids_, embeddings=self.topic_embeddings_)
         (folder / WORDS_FILE).write_text(json.dumps({str(k): v for k, v in self.words_.items()}, ensure_ascii=False), encoding="utf-8")
         if getattr(self, "model_", None) is not None:  # BERTopic's own safetensors folder, for its plots and tools
-            from lived_themes.encoders.sentence import resolve_encoder
 
             self.model_.save(
                 str(folder / BERTOPIC_DIR), serialization="safetensors", save_ctfidf=True, save_embedding_model=resolve_encoder(self.encoder)
@@ -265,7 +260,6 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
 
 def _backend(encoder: Any) -> Any:
     """BERTopic recognises sentence-transformers models; other encoders (the hashing one) go in its embedder wrapper."""
-    from lived_themes.encoders.sentence import HashingEncoder
 
     if not isinstance(encoder, HashingEncoder):
         return encoder

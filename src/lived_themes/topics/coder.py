@@ -20,6 +20,7 @@ import numpy as np
 
 from lived_themes.coders.base import Coder, tune_thresholds
 from lived_themes.topics.alignment import topic_code_rates
+from lived_themes.topics.base import make_topic_model, load_topic_model
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -54,8 +55,6 @@ class TopicCoder(Coder):
         self.tune = tune
 
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
-        from lived_themes.topics.base import make_topic_model
-
         assert labels is not None  # Coder.fit refuses None for a coder that is not zero-shot
         self.model_ = make_topic_model(self.topic_model, **(self.topic_params or {}))
         self.model_.fit(texts, codebook=codebook, labels=labels)
@@ -100,8 +99,6 @@ class TopicCoder(Coder):
         np.savez(folder / MAP_FILE, topic_ids=self.map_topic_ids_, rates=self.rates_, base_rates=self.base_rates_)
 
     def _load_state(self, folder: Path) -> None:
-        from lived_themes.topics.base import load_topic_model
-
         self.model_ = load_topic_model(folder / MODEL_DIR)
         with np.load(folder / MAP_FILE, allow_pickle=False) as data:
             self.map_topic_ids_ = data["topic_ids"].astype(int)

@@ -35,6 +35,7 @@ import numpy as np
 from lived_themes.topics.base import TopicModel
 from lived_themes.topics.bertopic_v2 import auto_topics
 from lived_themes.topics.vectorizer import BLANK, LemmaTokenizer
+from lived_themes.encoders.sentence import encode_chunk
 
 if TYPE_CHECKING:
     from lived_themes.codebook import Codebook
@@ -116,8 +117,6 @@ class OnlineBERTopicModel(TopicModel):
         if embeddings is not None:
             block = np.asarray(embeddings[start:stop], dtype=np.float32)
         else:
-            from lived_themes.encoders.sentence import encode_chunk
-
             block = encode_chunk(texts[start:stop], encoder=self.encoder, cache_dir=cache, device=self.device)
         norms = np.linalg.norm(block, axis=1, keepdims=True)
         return block / np.where(norms > 0, norms, 1.0)

@@ -16,7 +16,45 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
+from lived_themes.corpus import read_table, save_corpus
 from lived_themes.errors import InputError
+from lived_themes.evaluation.adjudication import NO, YES, adjudicated_matrix, undecided_ties
+from lived_themes.files import unescape_columns
+from lived_themes.config.coding import ExperimentConfig
+from lived_themes.experiment.data import load_from_config
+
+
+def read_decisions(path: str | Path) -> pd.DataFrame:
+    """A filled queue (or any table with quote_id, code, decision): rows with a decision, as 0/1.
+
+    Unreadable decisions raise an InputError naming the file, row and field; blank means undecided.
+    """
+    path = Path(path)
+    table, _ = read_table(path)
+    unescape_columns(table, ["quote_id", "code"])  # disagreements.csv escapes formula-leading cells for spreadsheets
+    for column in ("quote_id", "code", "decision"):
+        if column not in table.columns:
+            raise InputError(f"no {column!r} column (found {list(table.columns)})", file=path, row=0, field=column)
+    out = []
+    for pos, (qid, code, raw) in enumerate(zip(table["quote_id"], table["code"], table["decision"]), start=1):
+        text = "" if pd.isna(raw) else str(raw).strip().lower()
+        if not text:
+            continue
+        if text not in YES | NO:
+            raise InputError("decision must be 1/0, yes/no or true/false (blank = not decided)", file=path, row=pos, field="decision")
+        if pd.isna(qid) or pd.isna(code):
+            raise InputError("a decision needs its quote_id and code", file=path, row=pos, field="quote_id" if pd.isna(qid) else "code")
+        out.append((str(qid), str(code), 1.0 if text in YES else 0.0, pos))
+    decided = pd.DataFrame(out, columns=["quote_id", "code", "decision", "row"])
+    dup = decided[decided.duplicated(["quote_id", "code"], keep=False)]
+    if len(dup):
+        first = dup.iloc[1]
+        raise InputError(f"a second decision for quote {first['quote_id']} and code {first['code']}", file=path,
+                         row=int(first["row"]), field="decision")
+    return decided
+
 
 #: the ties no one has decided yet, written beside the adjudicated corpus for a person to decide
 UNDECIDED = "undecided.csv"
@@ -26,11 +64,6 @@ def adjudicate_run(run_dir: str | Path, output: str | Path, *, decisions: str | 
                    undecided: str = "majority", base_dir: Path | None = None) -> dict[str, Any]:
     """Write ``output`` (a corpus folder) with the adjudicated coder; return counts for the message."""
     import json
-
-    from lived_themes.corpus import save_corpus
-    from lived_themes.evaluation.adjudication import adjudicated_matrix, read_decisions, undecided_ties
-    from lived_themes.config.base import ExperimentConfig
-    from lived_themes.experiment.data import load_from_config
 
     import yaml
 

@@ -27,6 +27,10 @@ from lived_themes.errors import InputError, shown
 from lived_themes.experiment.coding import resolve_reference
 from lived_themes.config.base import EvaluationConfig
 from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, metrics_document, privacy_floor
+from lived_themes.corpus.free_text import check_group_columns
+from lived_themes.corpus.tables import apply_mapping
+from lived_themes.evaluation.leakage import overlap_warning, training_overlap
+from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
 
 log = logging.getLogger(__name__)
 
@@ -145,7 +149,6 @@ def training_overlap_warnings(model: Path | None, quote_ids: list[str]) -> list[
     """A warning when quotes being scored were in the training data of ``model`` (a model or run folder)."""
     if model is None:
         return []
-    from lived_themes.evaluation.leakage import overlap_warning, training_overlap
 
     candidates = [Path(model) / "training_ids.json", Path(model) / "model" / "training_ids.json"]
     found = next((c for c in candidates if c.is_file()), None)
@@ -171,9 +174,6 @@ def evaluate_external(*, annotations: Path, predictions: Path, reference: str, q
     ``allow_free_text``: group columns meant as groups although their values look like free text
     (:mod:`lived_themes.corpus.free_text`); the quote text column is never a group.
     """
-    from lived_themes.corpus.free_text import check_group_columns
-    from lived_themes.corpus.tables import apply_mapping
-    from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
 
     refuse_same_file(annotations, predictions)
     ann, _ = load_annotations(annotations, column_mapping=annotation_mapping)

@@ -10,16 +10,15 @@ from __future__ import annotations
 from typing import Any
 
 from lived_themes.errors import InputError
-from lived_themes.config.base import ExperimentConfig
+from lived_themes.config.coding import ExperimentConfig
+from lived_themes.experiment.coding import resolve_reference, select_codes
+from lived_themes.experiment.data import load_from_config
+from lived_themes.registry import make_coder
 
 
 def llm_prompt(config: ExperimentConfig, quote_id: str, *, coder: str | None = None) -> dict[str, Any]:
     """``{"coder", "quote_id", "destination", "messages"}`` for ``quote_id``; no request is made."""
     import numpy as np
-
-    from lived_themes.experiment.coding import resolve_reference, select_codes
-    from lived_themes.experiment.data import load_from_config
-    from lived_themes.registry import make_coder
 
     if not isinstance(config, ExperimentConfig):
         raise ValueError("llm-prompt needs a coding experiment (one with coders), not a topic experiment")

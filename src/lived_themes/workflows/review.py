@@ -34,6 +34,16 @@ from lived_themes.corpus.tables import read_table
 from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, TEXT
 from lived_themes.errors import InputError, shown
 from lived_themes.files import csv_for_people, unescape_cell, unescape_columns, write_text_atomic
+from lived_themes.active import select_batch, text_features, choose_recodes, out_of_fold_scores, disagreement, STRATEGIES
+from lived_themes.active.strategies import NEEDS_FEATURES
+from lived_themes.codebook import Codebook
+from lived_themes.coders.cross_validation import person_groups
+from lived_themes.evaluation import summary_scores
+from lived_themes.evaluation.leakage import person_columns
+from lived_themes.interop import import_project
+from lived_themes.interop.writer import export_project
+from lived_themes.registry import make_coder, CODERS
+from lived_themes.workflows.folder_lock import folder_lock
 
 SETTINGS = "review.json"
 LABELS = "labels.jsonl"
@@ -65,9 +75,6 @@ class ReviewSettings:
     seed: int = 0
 
     def check(self) -> None:
-        from lived_themes.active import STRATEGIES
-        from lived_themes.registry import CODERS
-
         if self.strategy not in STRATEGIES:
             raise ValueError(f"unknown strategy {self.strategy!r}; choose one of {list(STRATEGIES)}")
         if self.coder not in CODERS:
@@ -156,7 +163,6 @@ def _mark(value: object, *, file: str, row: int, field: str) -> bool | None:
 
 def _read_qdpx(path: Path) -> pd.DataFrame:
     """A batch project coded in a QDA program: each document is a quote (named by its id), each user a coder."""
-    from lived_themes.interop import import_project
 
     result = import_project(path, unit="document")
     ann = result.corpus.annotations
@@ -230,8 +236,6 @@ def review_round(folder: str | Path, *, returned: str | Path | None = None, base
     The round holds the folder's lock (``review.lock``) from reading the rounds log to appending to it: a second
     round started meanwhile is refused with one line, never numbered the same.
     """
-    from lived_themes.experiment.folder_lock import folder_lock
-
     folder = Path(folder)
     created = not folder.exists()
     try:
@@ -244,9 +248,6 @@ def review_round(folder: str | Path, *, returned: str | Path | None = None, base
 
 def _locked_round(folder: Path, *, returned: str | Path | None, base_dir: Path | None,
                   progress: Callable[[str], None] | None, **options: Any) -> dict[str, Any]:
-    from lived_themes.active import select_batch, text_features
-    from lived_themes.evaluation import summary_scores
-    from lived_themes.registry import make_coder
 
     say = progress or (lambda message: None)
     settings = load_settings(folder, options)
@@ -332,8 +333,6 @@ def _locked_round(folder: Path, *, returned: str | Path | None, base_dir: Path |
     record["strategy_used"] = strategy
     files: list[str] = []
     if len(pool):
-        from lived_themes.active.strategies import NEEDS_FEATURES
-
         features = text_features(texts, kind=settings.features, seed=settings.seed) if strategy in NEEDS_FEATURES else None
         proba = coder.predict_proba([texts[i] for i in pool]) if coder is not None else np.zeros((len(pool), len(codes)))
         decision = coder.decision if coder is not None else Decision(np.full(len(codes), 0.5))
@@ -358,8 +357,6 @@ def _locked_round(folder: Path, *, returned: str | Path | None, base_dir: Path |
 
 def _export_batch(corpus: Corpus, picked: np.ndarray, path: Path) -> None:
     """The batch as a REFI-QDA project: one document per quote (named by its id), the codebook, no codings."""
-    from lived_themes.codebook import Codebook
-    from lived_themes.interop.writer import export_project
 
     quotes = corpus.quotes.iloc[picked][[QUOTE_ID, TEXT]].reset_index(drop=True)
     book = corpus.codebook or Codebook.from_codes(corpus.codes, name=corpus.name)
@@ -369,9 +366,6 @@ def _export_batch(corpus: Corpus, picked: np.ndarray, path: Path) -> None:
 def _propose_recodes(corpus: Corpus, y: np.ndarray, who: list[str | None], train: np.ndarray, codes: list[str],
                      make: Callable[[], Any], settings: ReviewSettings, round_dir: Path, files: list[str]) -> list[str]:
     """Coded quotes seen by one person only, where that person and an out-of-fold model disagree most."""
-    from lived_themes.active import choose_recodes, out_of_fold_scores
-    from lived_themes.coders.cross_validation import person_groups
-    from lived_themes.evaluation.leakage import person_columns
 
     seen_by = {c: reviewed for c, reviewed in ((c, corpus.seen_by(c)) for c in corpus.human_coders)}
     n_seen = np.sum([m for m in seen_by.values()], axis=0) if seen_by else np.zeros(len(corpus))
@@ -400,6 +394,4 @@ def _propose_recodes(corpus: Corpus, y: np.ndarray, who: list[str | None], train
 
 
 def _disagreements(y: np.ndarray, scores: np.ndarray, predicted: np.ndarray) -> np.ndarray:
-    from lived_themes.active import disagreement
-
     return disagreement(y, scores, predicted)

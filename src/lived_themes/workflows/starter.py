@@ -184,6 +184,7 @@ def starter_files(data_path: str, layout: Layout, *, name: str, codebook_path: s
         f"# Starter experiment written by `lived-themes init` from {Path(data_path).name} ({layout.n_rows} rows).",
         "# Each guess is explained beside its key: check them, then `lived-themes run` this file.",
         "# Every key: docs/configuration.md. Keys not given take their defaults (configs/defaults.yaml).",
+        "kind: coding",
         f"name: {_yaml_value(name)}",
         "data:",
         f"  path: {_yaml_value(data_path)}        # read from the working directory, then from this file's folder",

@@ -5,7 +5,7 @@ Nothing leaves the machine by default. The HTTP backend refuses any address that
 is made; each request then follows :mod:`.transport`'s one network rule (no proxy, no redirect, the
 connected address checked again, one deadline per request). The transformers backend loads a local
 folder, or a Hugging Face id already in the local cache (downloads follow
-:mod:`lived_themes.coders.offline`: off unless the user allows them).
+:mod:`lived_themes.encoders.offline`: off unless the user allows them).
 
 Answers are cached on disk by a hash of (backend, model, messages, sampling settings, sample number), so a
 rerun sends nothing again. The cache holds quote text: it lives only where the user says (``cache_dir``),
@@ -29,6 +29,9 @@ from typing import Any
 from lived_themes.coders.llm.prompt import Message
 from lived_themes.coders.llm.transport import check_timeout
 from lived_themes.errors import ConfigError
+from lived_themes.encoders.offline import downloads_allowed
+from lived_themes.encoders.sentence import _local_or_cached, pick_device
+from lived_themes.files import write_text_atomic
 
 log = logging.getLogger(__name__)
 BACKENDS = ("http", "transformers")
@@ -97,7 +100,6 @@ class AnswerCache:
     def put(self, key: str, prompt: list[Message], response: str) -> None:
         if self.folder is None:
             return
-        from lived_themes.files import write_text_atomic
 
         write_text_atomic(self._path(key), json.dumps({"prompt": prompt, "response": response}, ensure_ascii=False))
 
@@ -228,9 +230,6 @@ class TransformersBackend(Backend):
     def _load(self) -> tuple[Any, Any, str]:
         if self._loaded is None:
             from transformers import AutoModelForCausalLM, AutoTokenizer
-
-            from lived_themes.encoders.sentence import _local_or_cached, pick_device
-            from lived_themes.coders.offline import downloads_allowed
 
             where = _local_or_cached(str(self.model))
             local_only = not downloads_allowed()

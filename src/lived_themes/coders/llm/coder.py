@@ -27,9 +27,15 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from lived_themes.coders.base import Coder, tune_thresholds
-from lived_themes.coders.llm.backends import BACKENDS, AnswerCache, Backend, check_endpoint
+from lived_themes.coders.llm.backends import BACKENDS, AnswerCache, Backend, check_endpoint, is_local_url, HttpBackend, TransformersBackend
 from lived_themes.coders.llm.prompt import Message, build_messages, codebook_text, parse_answer
 from lived_themes.coders.llm.transport import RULE, check_timeout
+from lived_themes.codebook import Codebook
+from lived_themes.coders._modelfiles import read_json
+from lived_themes.coders.knn import KnnCoder
+from lived_themes.coders.llm.redact import redact, check_pipeline
+from lived_themes.errors import ModelFileError
+from lived_themes.files import write_text_atomic
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -125,7 +131,6 @@ class LlmCoder(Coder):
         self._check_params()
         where = ({"backend": "http", "endpoint": f"{self.base_url.rstrip('/')}/chat/completions", "model": self.model}
                  if self.backend == "http" else {"backend": "transformers", "model": self.model})
-        from lived_themes.coders.llm.backends import is_local_url
 
         where["local"] = self.backend == "transformers" or is_local_url(self.base_url)
         where["allow_remote"] = bool(self.allow_remote)
@@ -144,8 +149,6 @@ class LlmCoder(Coder):
 
     def _backend(self) -> Backend:
         if getattr(self, "_backend_obj", None) is None:
-            from lived_themes.coders.llm.backends import HttpBackend, TransformersBackend
-
             common = {"model": self.model, "temperature": float(self.temperature), "max_new_tokens": int(self.max_new_tokens),
                       "seed": int(self.seed), "cache": AnswerCache(self.cache_dir)}
             if self.backend == "http":
@@ -158,12 +161,8 @@ class LlmCoder(Coder):
 
     # ----- fitting ---------------------------------------------------------------------------------
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
-        from lived_themes.codebook import Codebook
-
         self._check_params()
         if self.redact:
-            from lived_themes.coders.llm.redact import check_pipeline
-
             check_pipeline(self.redact_pipeline)
         book = codebook if codebook is not None else Codebook.from_codes(self.codes_)
         missing = [c for c in self.codes_ if c not in book.code_ids]
@@ -184,8 +183,6 @@ class LlmCoder(Coder):
         """The retrieval index over the pool: knn.v1 with this coder's encoder (no thresholds needed)."""
         self.retriever_ = None
         if int(self.k) > 0 and len(self.pool_texts_):
-            from lived_themes.coders.knn import KnnCoder
-
             self.retriever_ = KnnCoder(encoder=self.encoder, k=int(self.k), tune=False, device=self.device)
             self.retriever_.fit(self.pool_texts_, self.pool_labels_, self.codes_)
 
@@ -193,7 +190,6 @@ class LlmCoder(Coder):
     def _sent_text(self, text: str) -> str:
         if not self.redact:
             return text
-        from lived_themes.coders.llm.redact import redact
 
         return redact(text, pipeline=self.redact_pipeline)
 
@@ -268,17 +264,11 @@ class LlmCoder(Coder):
 
     # ----- persistence -----------------------------------------------------------------------------
     def _save_state(self, folder: Path) -> None:
-        from lived_themes.files import write_text_atomic
-
         write_text_atomic(folder / POOL_JSON, json.dumps({"texts": self.pool_texts_, "labels": self.pool_labels_.astype(int).tolist()},
                                                          ensure_ascii=False))
         write_text_atomic(folder / CODEBOOK_JSON, json.dumps(self.codebook_.model_dump(mode="json"), ensure_ascii=False))
 
     def _load_state(self, folder: Path) -> None:
-        from lived_themes.codebook import Codebook
-        from lived_themes.coders._modelfiles import read_json
-        from lived_themes.errors import ModelFileError
-
         pool = read_json(folder / POOL_JSON)
         texts, labels = pool.get("texts") if isinstance(pool, dict) else None, pool.get("labels") if isinstance(pool, dict) else None
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):

@@ -2,7 +2,7 @@
 score its quality, break topics down by group and over time, and write tables and figures.
 
 One plain function that the CLI (through :func:`lived_themes.experiment.run.run`), notebooks and tests
-call. The config comes from the one loader (:func:`lived_themes.config.base.load_config`) or is a
+call. The config comes from the one loader (:func:`lived_themes.config.load.load_config`) or is a
 dict validated by :class:`lived_themes.config.topics.TopicExperimentConfig`. The run folder is
 written by :class:`lived_themes.experiment.run_folder.RunFolder`, like a coding run's: ``config.yaml``
 (each model's full params), ``run.json``, ``metrics.json`` and the report, where each topic model is
@@ -22,11 +22,22 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from lived_themes.topics import alignment, groups
 from lived_themes.report import topic_outputs as outputs
-from lived_themes.experiment.topics.scoring import LABEL_MODES
+from lived_themes.experiment.topics.scoring import LABEL_MODES, score_as_coders
+from lived_themes.config.base import config_error, DataConfig
+from lived_themes.config.load import load_config, resolved_params, read_yaml
+from lived_themes.config.topics import TopicExperimentConfig
+from lived_themes.encoders.sentence import encode
+from lived_themes.evaluation.disclosure import suppress_small_groups
+from lived_themes.experiment.coding import resolve_reference
+from lived_themes.experiment.data import load_from_config
+from lived_themes.experiment.predictions import model_annotations
+from lived_themes.experiment.run_folder import RunFolder, METRICS_JSON
+from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders, metrics_document, privacy_floor
+from lived_themes.topics.base import make_topic_model
+from lived_themes.topics.quality import quality_table
 
 log = logging.getLogger(__name__)
 
@@ -34,15 +45,11 @@ def resolve_config(config: dict[str, Any] | str | Path, *, where: str | None = N
     """Validate a topic config (see :mod:`lived_themes.config.topics`) and return it with every default filled in."""
     from pydantic import ValidationError
 
-    from lived_themes.config.base import config_error
-    from lived_themes.config.topics import TopicExperimentConfig
-
     source = None
     if not isinstance(config, dict):
         source = Path(config)
-        from lived_themes.config.base import _read_yaml
 
-        config = _read_yaml(source)
+        config = read_yaml(source)
     try:
         resolved = TopicExperimentConfig.model_validate(config)
     except ValidationError as exc:
@@ -53,9 +60,6 @@ def resolve_config(config: dict[str, Any] | str | Path, *, where: str | None = N
 def typed_config(config: Any, *, where: str | None = None) -> Any:
     """A TopicExperimentConfig from a typed config (as :func:`load_config` returns), a dict, or a YAML path."""
     from pydantic import ValidationError
-
-    from lived_themes.config.base import config_error, load_config
-    from lived_themes.config.topics import TopicExperimentConfig
 
     if isinstance(config, TopicExperimentConfig):
         return config
@@ -69,8 +73,6 @@ def typed_config(config: Any, *, where: str | None = None) -> Any:
 
 def load_data(cfg: dict[str, Any], source: Path | None = None) -> Any:
     """The corpus named by ``data`` (read as coding experiments read it), optionally a seeded sample of it."""
-    from lived_themes.config.base import DataConfig
-    from lived_themes.experiment.data import load_from_config
 
     corpus = load_from_config(DataConfig.model_validate(cfg["data"]), base_dir=source.parent if source else None)
     if cfg["sample"] and cfg["sample"] < len(corpus):
@@ -93,7 +95,6 @@ def check_topic_counts(typed: Any, n_quotes: int) -> None:
 
 def reference_labels(corpus: Any, reference: str | None) -> tuple[Any, str, np.ndarray]:
     """(corpus, coder name, (n, k) matrix) for the reference coder, or a consensus, resolved as coding runs resolve it."""
-    from lived_themes.experiment.coding import resolve_reference
 
     name = reference or (corpus.human_coders[0] if corpus.human_coders else None)
     if name is None:
@@ -108,8 +109,6 @@ def _safe(name: str) -> str:
 
 
 def _model_params(spec: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
-    from lived_themes.topics.base import make_topic_model
-
     params = dict(spec["params"])
     defaults = make_topic_model(spec["name"]).get_params()
     if "seed" in defaults:
@@ -122,10 +121,9 @@ def _model_params(spec: dict[str, Any], cfg: dict[str, Any]) -> dict[str, Any]:
 def run_topics(config: Any, *, out_dir: str | Path | None = None) -> Path:
     """Run a topic experiment and return its run folder (see the module docstring for what it holds).
 
-    ``config`` is a typed config from :func:`lived_themes.config.base.load_config`, a YAML path,
+    ``config`` is a typed config from :func:`lived_themes.config.load.load_config`, a YAML path,
     or a dict (validated, no project defaults merged).
     """
-    from lived_themes.experiment.run_folder import RunFolder
 
     typed = typed_config(config).model_copy(deep=True)
     for spec in typed.models:
@@ -138,12 +136,6 @@ def run_topics(config: Any, *, out_dir: str | Path | None = None) -> Path:
 
 
 def _run(typed: Any, folder: Any) -> None:
-    from lived_themes.config.base import resolved_params
-    from lived_themes.experiment.predictions import model_annotations
-    from lived_themes.experiment.run_folder import METRICS_JSON
-    from lived_themes.topics.base import make_topic_model
-    from lived_themes.topics.quality import quality_table
-
     cfg, run = typed.model_dump(mode="json"), folder.path
     corpus = load_data(cfg, typed.source)
     from lived_themes.corpus.free_text import check_corpus_groups
@@ -160,8 +152,6 @@ def _run(typed: Any, folder: Any) -> None:
 
     embeddings = None
     if any(make_topic_model(s["name"]).uses_embeddings for s in cfg["models"]):
-        from lived_themes.encoders.sentence import encode
-
         start = time.perf_counter()
         embeddings = encode(texts, encoder=cfg["encoder"], cache_dir=cfg["embedding_cache"])
         log.info("embeddings: %d x %d in %.1f s", *embeddings.shape, time.perf_counter() - start)
@@ -204,8 +194,6 @@ def _evaluation(typed: Any) -> Any:
 def _score_as_coders(typed: Any, folder: Any, fitted: dict[str, Any], *, corpus: Any, coder: str, labels: np.ndarray,
                      embeddings: np.ndarray | None, model_annotations: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
     """Each topic model scored as one more coder by the coders' own scorer: intervals, groups, agreement."""
-    from lived_themes.experiment.scoring import evaluate_predictions
-    from lived_themes.experiment.topics.scoring import score_as_coders
 
     cfg = typed.model_dump(mode="json")
     outputs_by_label, train, test = score_as_coders(fitted, cfg, corpus=corpus, labels=labels, embeddings=embeddings)
@@ -226,8 +214,6 @@ def _score_as_coders(typed: Any, folder: Any, fitted: dict[str, Any], *, corpus:
 
 def _metrics(typed: Any, corpus: Any, coder: str, codes: list[str], results: list[dict[str, Any]],
              not_evaluated: list[dict[str, Any]], n_evaluated: int) -> dict[str, Any]:
-    from lived_themes.experiment.scoring import human_agreement, human_coders, metrics_document, privacy_floor
-
     evaluation = _evaluation(typed)
     humans = human_coders(corpus, evaluation)
     aside = [{"quote_id": q, "reason": f"set aside on load: {r}"} for q, r in zip(corpus.set_aside.get("quote_id", []), corpus.set_aside.get("reason", []))]
@@ -262,7 +248,6 @@ def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, 
     for column in cfg["groups"]:
         if column not in corpus.quotes.columns:
             raise ValueError(f"group column {column!r} not in the quotes table; columns: {list(corpus.quotes.columns)}")
-    from lived_themes.evaluation.disclosure import suppress_small_groups
 
     # groups below the privacy floor are never named in a table or figure
     floored = suppress_small_groups(corpus.quotes[list(cfg["groups"])].fillna(groups.MISSING), cfg.get("min_report_group_size", 5))[0]

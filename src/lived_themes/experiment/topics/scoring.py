@@ -13,7 +13,7 @@ import time
 from typing import Any
 
 import numpy as np
-import pandas as pd
+from lived_themes.topics.coder import TopicCoder
 
 LABEL_MODES = ("supervised", "semisupervised")
 
@@ -43,7 +43,6 @@ def score_as_coders(
     over all of the corpus's quotes (NaN outside the test rows), the form :func:`evaluate_predictions`
     scores for every coder. Codes come from each topic coder's own ``codes_from_scores``.
     """
-    from lived_themes.topics.coder import TopicCoder
 
     codes, texts = corpus.codes, corpus.texts
     train, test = split_seen(labels, test_size=cfg["as_coder"].get("test_size", 0.3), seed=cfg["seed"])
