@@ -4,9 +4,9 @@ Each function takes plain tables (already shaped by ``report``) and writes one P
 figures can be regenerated or restyled without re-running an experiment. matplotlib is
 imported inside the functions, and figures are ``matplotlib.figure.Figure`` objects saved
 directly (no pyplot state), so drawing a report never changes the caller's backend (a notebook
-keeps showing its own figures) and no display is needed; importing the package stays fast. Missing values (NaN) are drawn grey and labelled "–",
-never dropped, so
-a coder that could not be scored is visible as such.
+keeps showing its own figures) and no display is needed; importing the package stays fast.
+Missing values (NaN) are drawn grey and labelled "–", never dropped, so a coder that could not be
+scored is visible as such.
 """
 
 from __future__ import annotations
