@@ -124,7 +124,7 @@ def test_predict_evidence_only_for_codes_the_quote_was_given(decision_params: di
 def test_run_evidence_only_for_codes_the_quote_was_given(override: str, tmp_path: Path) -> None:
     from lived_themes.codebook import Codebook
     from lived_themes.corpus import Corpus, save_corpus
-    from lived_themes.experiment.config import load_config
+    from lived_themes.config import load_config
     from lived_themes.experiment.run import run
 
     annotations = [{"quote_id": f"q{i}", "coder": "A", "code": CODES[j]} for i, row in enumerate(LABELS) for j in np.flatnonzero(row)]
@@ -216,7 +216,7 @@ def test_every_parameter_is_checked_at_config_load_with_its_key_path(name: str, 
     import yaml
 
     from lived_themes.errors import ConfigError
-    from lived_themes.experiment.config import load_config
+    from lived_themes.config import load_config
 
     (tmp_path / "configs").mkdir()
     (tmp_path / "configs" / "defaults.yaml").write_text("seed: 0\n", encoding="utf-8")

@@ -245,7 +245,7 @@ def test_v12_review_batch_escapes_formula_text_and_reads_its_ids_back(tmp_path: 
 
 
 def test_disagreements_csv_is_escaped_and_adjudicate_reads_its_ids_back(tmp_path: Path) -> None:
-    from lived_themes.evaluation.adjudication import read_decisions
+    from lived_themes.workflows.adjudicate import read_decisions
 
     queue = pd.DataFrame({"quote_id": ["=q1", "-2", "q3"], "code": ["@mention", "waiting", "waiting"], "vote_entropy": [1.0, 0.9, 0.5],
                           "decision": ["1", "0", ""]})

@@ -146,7 +146,7 @@ def test_a_text_column_mapped_to_the_quote_id_is_refused(tmp_path: Path) -> None
     pd.DataFrame({"text": _texts(), "remark": [t.replace("visit", "call") for t in _texts()],
                   "waiting": [i % 2 for i in range(30)]}).to_csv(wide, index=False)
     from lived_themes.errors import InputError
-    from lived_themes.experiment.config import DataConfig
+    from lived_themes.config.base import DataConfig
     from lived_themes.experiment.data import load_from_config
 
     data = DataConfig(path=str(wide), format="wide", code_columns=["waiting"], column_mapping={"remark": "quote_id"})
@@ -210,7 +210,7 @@ def test_i06_init_takes_a_participant_column_as_the_cluster_never_as_labels(tmp_
 
 
 def test_i06_the_person_column_is_never_the_guessed_label_column() -> None:
-    from lived_themes.experiment.starter import detect_layout
+    from lived_themes.workflows.starter import detect_layout
 
     frame = pd.DataFrame({"quote_id": [f"q{i}" for i in range(30)], "text": _texts(), "respondent_id": [f"r{i // 2}" for i in range(30)],
                           "site": [["a", "b", "c"][i % 3] for i in range(30)]})
