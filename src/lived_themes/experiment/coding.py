@@ -19,7 +19,7 @@ import pandas as pd
 
 from lived_themes.experiment.config import ExperimentConfig, SplitConfig, resolved_params
 from lived_themes.corpus import Corpus, consensus
-from lived_themes.experiment.data import load_from_config
+from lived_themes.experiment.data import check_group_columns, load_from_config
 from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders, metrics_document, privacy_floor
 from lived_themes.experiment.predictions import model_annotations, write_predictions
 from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
@@ -220,6 +220,7 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
 def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, say: Progress) -> None:
     _seed_everything(config.seed)
     corpus = load_from_config(config.data, base_dir=base_dir)
+    check_group_columns(corpus, config)
     folder.protect(corpus.texts)
     folder.info["codebook_hash"] = corpus.codebook.content_hash() if corpus.codebook else None
     folder.info["text_sent_to"] = text_destinations(config)  # recorded before any coder runs
