@@ -8,12 +8,20 @@ from __future__ import annotations
 
 import copy
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from lived_themes.errors import ConfigError
+
+
+#: numpy seeds are 32-bit: a larger or negative seed fails deep inside a run, so the config refuses it.
+MAX_SEED = 2**32 - 1
+#: More bootstrap resamples than this would run for hours without changing a reported interval.
+MAX_N_BOOT = 100_000
+#: Deepest nesting a config may have once read (a real one nests about 5 levels).
+MAX_CONFIG_DEPTH = 50
 
 
 def check_run_name(value: str) -> str:
@@ -195,7 +203,7 @@ class AdjudicationConfig(_Strict):
 class EvaluationConfig(_Strict):
     groups: list[str] = Field(default_factory=list)
     cluster: str | None = None
-    n_boot: int = Field(default=1000, ge=0)
+    n_boot: int = Field(default=1000, ge=0, le=MAX_N_BOOT)  # 100,000 resamples already take minutes; more is a typo
     ci: float = Field(default=0.95, gt=0, lt=1)
     min_group_size: int = Field(default=10, ge=1)
     min_report_group_size: int = Field(default=5, ge=1)  # privacy floor: smaller groups are never named
@@ -206,7 +214,7 @@ class EvaluationConfig(_Strict):
     alt_test: AltTestConfig = Field(default_factory=AltTestConfig)
     chance_corrected: bool = True
     adjudication: AdjudicationConfig = Field(default_factory=AdjudicationConfig)
-    stability_seeds: list[int] = Field(default_factory=list)
+    stability_seeds: list[Annotated[int, Field(ge=0, le=MAX_SEED)]] = Field(default_factory=list)
     stability_min_alpha: float = Field(default=0.8, ge=-1, le=1)
 
 
@@ -225,7 +233,7 @@ class OutputConfig(_Strict):
 class ExperimentConfig(_Experiment):
     name: str = "experiment"
     description: str = ""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     data: DataConfig = Field(default_factory=DataConfig)
     reference: ReferenceConfig = Field(default_factory=ReferenceConfig)
     splits: list[SplitConfig] = Field(default_factory=lambda: [SplitConfig(kind="kfold", n_splits=5)])
@@ -264,7 +272,10 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 def _read_yaml(path: Path) -> dict[str, Any]:
     from lived_themes.files import load_yaml
+    from lived_themes.paths import input_file, present
 
+    if present(path):
+        input_file(path, what="a YAML file")  # a FIFO or a device is refused before it is read
     try:
         raw = load_yaml(path.read_text(encoding="utf-8")) or {}  # duplicate keys and alias bombs refused
     except FileNotFoundError:
@@ -360,6 +371,7 @@ def load_config(
     for text in overrides or []:
         keys, value = parse_override(text)
         apply_override(raw, keys, value)
+    _check_plain_values(raw, str(exp_path) if exp_path else "config")
     model: Any = ExperimentConfig
     if topics:
         from lived_themes.experiment.topic_config import TopicExperimentConfig
@@ -373,11 +385,33 @@ def load_config(
     return config
 
 
+def _check_plain_values(raw: dict[str, Any], where: str) -> None:
+    """Refuse, with the key path, what would otherwise fail far from the config: a NUL character in any text
+    (it cannot be part of a path or folder name) and nesting deeper than ``MAX_CONFIG_DEPTH``. Iterative, so
+    a hostile document cannot exhaust the stack here."""
+    stack: list[tuple[Any, list[str]]] = [(raw, [])]
+    while stack:
+        node, path = stack.pop()
+        key = ".".join(path) or "(top level)"
+        if len(path) > MAX_CONFIG_DEPTH:
+            raise ConfigError(f"{where}: 1 problem(s):\n  {'.'.join(path[:3])}: nested more than {MAX_CONFIG_DEPTH} levels deep")
+        if isinstance(node, str) and "\x00" in node:
+            raise ConfigError(f"{where}: 1 problem(s):\n  {key}: contains a NUL character (\\0), which no name or path may hold")
+        if isinstance(node, dict):
+            stack.extend((v, [*path, str(k)]) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, [*path, str(i)]) for i, v in enumerate(node))
+
+
 def config_error(exc: ValidationError, where: str) -> ConfigError:
     """One line per problem, each naming the key path ("models.1.params: ..."), for any config model."""
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        path = list(err["loc"])
+        param = getattr((err.get("ctx") or {}).get("error"), "param", None)
+        if param is not None and path and path[-1] == "params":
+            path.append(param)  # the parameter itself: coders.1.params.C
+        loc = ".".join(str(p) for p in path) or "(top level)"
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         lines.append(f"  {loc}: {msg}")
     return ConfigError(f"{where}: {exc.error_count()} problem(s):\n" + "\n".join(lines))
