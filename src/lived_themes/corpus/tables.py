@@ -156,7 +156,8 @@ def _locate_undecodable(path: Path, data: bytes, fmt: str) -> tuple[int | None, 
 
     try:
         if fmt == "jsonl":
-            records = [_parse_json_line(path, line, number) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+            records = [_parse_json_line(path, line, number, surrogates_ok=True) for number, line in enumerate(text.splitlines(), 1)
+                       if line.strip()]
             return next(((i, k) for i, r in enumerate(records, 1) for k, v in r.items() if bad(k) or bad(v)), (None, None))
         reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
         rows = [row for row in reader if row]  # pandas skips blank lines too, so row numbers agree
@@ -185,7 +186,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
     return dict(pairs)
 
 
-def _parse_json_line(path: Path, line: str, number: int) -> dict:
+def _parse_json_line(path: Path, line: str, number: int, *, surrogates_ok: bool = False) -> dict:
     try:
         record = json.loads(line, object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as exc:
@@ -195,7 +196,7 @@ def _parse_json_line(path: Path, line: str, number: int) -> dict:
                          field=str(exc.args[0])) from None
     if not isinstance(record, dict):
         raise InputError("each line must be a JSON object", file=path, row=number)
-    for key, value in record.items():
+    for key, value in ([] if surrogates_ok else record.items()):
         if (isinstance(value, str) and _has_surrogates(value)) or _has_surrogates(key):
             raise InputError("holds a lone surrogate (an escape such as \\ud800 without its pair), which is not valid Unicode "
                              "and cannot be written back; fix or remove that escape", file=path, row=number,
