@@ -76,6 +76,20 @@ def test_g29_constructor_complaints_get_the_parameter_in_the_key_path(experiment
     assert_located(run(experiment, "--set", "coders=[{name: tfidf-logreg.v2, params: {tune: [1, .inf]}}]"), "coders.0.params.tune")
 
 
+@pytest.mark.parametrize(("coder", "param", "value", "needle"), [
+    ("transformer.v1", "loss", "squared", "'bce' or 'focal'"),
+    ("transformer.v1", "class_weight", "heavy", "'balanced'"),
+    ("llm.v1", "timeout", ".inf", "finite"),
+    ("llm.v1", "timeout", ".nan", "finite"),
+])
+def test_g29_choices_and_non_finite_numbers_of_other_coders_are_refused_at_load(experiment: Path, coder: str, param: str, value: str,
+                                                                                needle: str) -> None:
+    base = "{model: m, base_url: 'http://127.0.0.1:9/v1'}" if coder == "llm.v1" else "{}"
+    assert_located(run(experiment, "--set", f"coders=[{{name: {coder}, params: {base}}}]", "--set", f"coders.0.params.{param}={value}"),
+                   f"coders.0.params.{param}", needle)
+    assert not (experiment.parent / "out").exists()
+
+
 def test_g29_good_parameter_values_still_load() -> None:
     from lived_themes.experiment.config import load_config
 
