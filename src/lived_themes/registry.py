@@ -124,14 +124,18 @@ def _check_values(name: str, cls: type, params: dict[str, Any]) -> None:
             continue
         from pydantic import TypeAdapter, ValidationError
 
+        from pydantic.errors import PydanticUserError
+
         try:
-            TypeAdapter(hint).validate_python(value)
+            adapter = TypeAdapter(hint)
+        except (PydanticUserError, TypeError):  # an annotation pydantic cannot check (a lazily imported class): the constructor checks it
+            continue
+        try:
+            adapter.validate_python(value)
         except ValidationError as exc:
             expected = exc.errors()[0]["msg"][0].lower() + exc.errors()[0]["msg"][1:]
             got = f"text {value!r}" if isinstance(value, str) and len(value) <= 40 else type(value).__name__
             raise ParamError(f"{name}: {key}: {expected}, got {got}", param=key) from None
-        except Exception:  # an annotation pydantic cannot check (a class of a lazily imported library): skip it
-            continue
 
 
 def _param_hints(cls: type) -> dict[str, Any]:
@@ -146,8 +150,8 @@ def _param_hints(cls: type) -> dict[str, Any]:
             continue
         if isinstance(annotation, str):
             try:
-                annotation = eval(annotation, dict(module))  # noqa: S307 - the package's own annotations, not user input
-            except Exception:
+                annotation = eval(annotation, dict(module))  # the package's own annotations, never user input
+            except (NameError, AttributeError, SyntaxError, TypeError):  # a name imported only for type checking
                 continue
         hints[key] = annotation
     return hints

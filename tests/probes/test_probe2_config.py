@@ -4,13 +4,28 @@ characters, coder parameter values, n_boot, cyclic code parents, and evidence on
 from __future__ import annotations
 
 import json
+import signal
+from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from .conftest import TEXTS, assert_located, invoke
-from .test_probe2_corpus import no_hang  # noqa: F401 - a fixture: a run that would take hours (G46) fails instead
+
+
+@pytest.fixture()
+def no_hang() -> Iterator[None]:
+    """Fail instead of running for hours (the bug G46 was)."""
+    def fail(*_: object) -> None:
+        raise TimeoutError("the command ran too long")
+
+    old = signal.signal(signal.SIGALRM, fail)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)
 
 
 def run(experiment: Path, *extra: str) -> object:
@@ -175,5 +190,5 @@ def test_spans_of_a_text_longer_than_the_piece_size_are_bounded_and_verbatim(mon
     text = "One short sentence here. " * 10 + "x" * 120 + " end."
     found = evidence.spans(text)
     assert found[0] == (0, 24) and all(text[a:b].strip() == text[a:b] and b > a for a, b in found)
-    assert all(b <= a2 for (_, b), (a2, _) in zip(found, found[1:]))  # in order, no overlap
+    assert all(b <= a2 for (_, b), (a2, _) in pairwise(found))  # in order, no overlap
     assert evidence._pieces("abc", 50) == [(0, 3)]

@@ -157,8 +157,13 @@ def test_c16_a_single_code_corpus_runs_under_kfold(experiment: Path, tiny_corpus
     (tiny_corpus / "codebook.yaml").write_text("name: one\nversion: '1'\ncodes:\n  - id: waiting\n    label: Waiting\n", encoding="utf-8")
     ok(run(experiment, "--set", "splits=[{kind: kfold, n_splits: 2}]", "--set", "coders=[{name: majority.v1}, {name: tfidf-logreg.v2,"
                                                                                      " params: {tune: false}}]"))
-    from lived_themes.splits import kfold_multilabel, train_test_split_by_group, validation_split
     import numpy as np
+
+    from lived_themes.splits import (
+        kfold_multilabel,
+        train_test_split_by_group,
+        validation_split,
+    )
 
     y = np.array([[1], [0]] * 5)
     assert len(kfold_multilabel(y, n_splits=2)) == 2

@@ -11,7 +11,13 @@ from typing import Any, Union
 
 import pandas as pd
 
-from lived_themes.errors import HEADER_ROW, MAX_SHOWN_CHARS, InputError, column_list, shown
+from lived_themes.errors import (
+    HEADER_ROW,
+    MAX_SHOWN_CHARS,
+    InputError,
+    column_list,
+    shown,
+)
 from lived_themes.files import atomic_output, atomic_path
 
 TableSource = Union[str, Path, pd.DataFrame, Any]
