@@ -97,7 +97,7 @@ def test_unknown_coder_param_stops_at_load_with_the_key_path(tmp_path: Path) -> 
     with pytest.raises(ConfigError) as err:
         load_config(path, overrides=["coders.1.params.Cee=0.5"], defaults_dir=REPO / "configs")
     assert "  coders.1.params: tfidf-logreg.v1 takes no parameter 'Cee'" in str(err.value).splitlines()
-    with pytest.raises(ConfigError, match=r"coders\.0\.params: codebook-similarity\.v1: top_k must be at least 1"):
+    with pytest.raises(ConfigError, match=r"coders\.0\.params\.top_k: codebook-similarity\.v1: top_k must be at least 1"):
         load_config(path, overrides=["coders=[{name: codebook-similarity.v1, params: {top_k: 0}}]"], defaults_dir=REPO / "configs")
 
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from lived_themes.errors import InputError
 from lived_themes.files import load_yaml, write_text_atomic
+from lived_themes.paths import input_file, present
 
 
 class Theme(BaseModel):
@@ -75,6 +76,9 @@ class Codebook(BaseModel):
         for code in self.codes:
             if code.parent is not None and themes and code.parent not in themes:
                 raise ValueError(f"code {code.id!r} names unknown parent theme {code.parent!r}")
+        cycle = parent_cycle(self.codes)
+        if cycle:
+            raise ValueError(cycle)
         return self
 
     @property
@@ -126,6 +130,31 @@ class Codebook(BaseModel):
         write_text_atomic(path, yaml.safe_dump(self.model_dump(mode="json"), sort_keys=False, allow_unicode=True))
 
 
+def parent_cycle(codes: list[Code]) -> str | None:
+    """Where code parents (a parent that is another code's id) loop back, in words with the key path; None when they do not.
+
+    Followed iteratively, so a hierarchy thousands of levels deep is checked without recursion.
+    """
+    index = {c.id: i for i, c in enumerate(codes)}
+    done: set[str] = set()
+    for code in codes:
+        path: list[str] = []
+        on_path: set[str] = set()
+        current: str | None = code.id
+        while current is not None and current in index and current not in done:
+            if current in on_path:
+                loop = path[path.index(current):] + [current]
+                where = f"codes.{index[current]}.parent"
+                if len(loop) == 2:
+                    return f"{where}: code {current!r} is its own parent; remove the parent or name another code or theme"
+                return f"{where}: code parents form a cycle ({' -> '.join(repr(c) for c in loop)}); a code cannot be its own ancestor"
+            path.append(current)
+            on_path.add(current)
+            current = codes[index[current]].parent
+        done.update(path)
+    return None
+
+
 def _normalise(value: object) -> object:
     """Whitespace-insensitive copy of dumped content, for hashing only."""
     if isinstance(value, str):
@@ -140,6 +169,8 @@ def _normalise(value: object) -> object:
 def load_codebook(path: str | Path) -> Codebook:
     """Read and validate a codebook YAML file, naming the file and field on error."""
     path = Path(path)
+    if present(path):
+        input_file(path, what="a codebook YAML file")  # a FIFO, a device or a symlink loop is refused before reading
     try:
         raw = load_yaml(path.read_text(encoding="utf-8"))  # duplicate keys and alias bombs refused
     except FileNotFoundError:
@@ -156,5 +187,6 @@ def load_codebook(path: str | Path) -> Codebook:
         return Codebook.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"{first['msg']} ({exc.error_count()} problem(s) in all)", file=path, field=loc) from None
+        loc = ".".join(str(p) for p in first["loc"]) or None
+        msg = first["msg"].removeprefix("Value error, ")
+        raise InputError(f"{msg} ({exc.error_count()} problem(s) in all)", file=path, field=loc) from None

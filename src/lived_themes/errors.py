@@ -48,6 +48,16 @@ class ConfigError(LivedThemesError, ValueError):
     """An experiment configuration that cannot be run as written."""
 
 
+class ParamError(ValueError):
+    """A component parameter with a bad value; ``param`` names it, so a config error can give the full key path
+    (``coders.1.params.C``)."""
+
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        self.param = param
+        self.reason = message
+        super().__init__(message)
+
+
 class ModelFileError(LivedThemesError, ValueError):
     """A saved model folder that cannot be loaded as it is: names the file and what is wrong with it.
 
@@ -78,4 +88,25 @@ def shown(value: object) -> str:
     text = value if isinstance(value, str) else str(value)
     if len(text) <= MAX_SHOWN_CHARS and not any(ch.isspace() for ch in text):
         return repr(value) if isinstance(value, str) else text
+    core = text.strip()
+    if isinstance(value, str) and core and len(text) <= MAX_SHOWN_CHARS and not any(ch.isspace() for ch in core):
+        # one word with stray spaces around it (' waiting'): an id or a code, shown so the space can be seen
+        edges = [side for side, stray in (("leading", text[0].isspace()), ("trailing", text[-1].isspace())) if stray]
+        return f"{value!r} (with a {' and a '.join(edges)} space)"
     return f"a value of {len(text)} characters (not shown: it may be quote text)"
+
+
+def column_list(columns: object, *, limit: int = 20) -> str:
+    """Column names for a "columns present" message: a name longer than ``MAX_SHOWN_CHARS`` is given by its length.
+
+    A file read with the wrong encoding or delimiter turns a whole line, quotes and all, into one
+    "column name"; the message then says how long it is and what to check, never what it says.
+    """
+    names = [str(c) for c in columns]  # type: ignore[attr-defined]
+    parts = [repr(n) if len(n) <= MAX_SHOWN_CHARS else f"<a name of {len(n)} characters, not shown>" for n in names[:limit]]
+    if len(names) > limit:
+        parts.append(f"... {len(names) - limit} more")
+    text = "[" + ", ".join(parts) + "]"
+    if any(len(n) > MAX_SHOWN_CHARS for n in names):
+        text += " (a very long column name usually means the file was read with the wrong encoding or delimiter)"
+    return text

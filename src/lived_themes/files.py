@@ -29,6 +29,8 @@ from lived_themes.errors import InputError
 
 #: Most nodes a YAML document may expand to once aliases are followed (a real config has a few hundred).
 MAX_YAML_NODES = 100_000
+#: Deepest nesting a YAML document may have (a config or codebook nests a few levels; recursive code walks it later).
+MAX_YAML_DEPTH = 100
 
 
 #: The output name that means standard output, for the commands that can stream (``predict -o -``).
@@ -215,6 +217,7 @@ def _strict_loader() -> type:
         def get_single_node(self) -> Any:
             node = super().get_single_node()
             if node is not None:
+                _check_depth(node, MAX_YAML_DEPTH)
                 _check_expanded_size(node, MAX_YAML_NODES)
             return node
 
@@ -239,6 +242,25 @@ def _strict_loader() -> type:
             return super().construct_mapping(node, deep=deep)
 
     return StrictLoader
+
+
+def _check_depth(root: Any, limit: int) -> None:
+    """Refuse a document nested deeper than ``limit`` (checked without recursion, before anything walks it recursively)."""
+    import yaml
+
+    stack = [(root, 1)]
+    seen: set[int] = set()
+    while stack:
+        node, depth = stack.pop()
+        if depth > limit:
+            raise yaml.YAMLError(f"the document is nested more than {limit} levels deep; refused (a real config nests a few levels)")
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend((child, depth + 1) for pair in node.value for child in pair)
 
 
 def _check_expanded_size(root: Any, limit: int) -> None:
@@ -276,4 +298,7 @@ def load_yaml(text: str) -> Any:
     global _LOADER
     if _LOADER is None:
         _LOADER = _strict_loader()
-    return yaml.load(text, Loader=_LOADER)  # noqa: S506 - StrictLoader is a SafeLoader
+    try:
+        return yaml.load(text, Loader=_LOADER)  # noqa: S506 - StrictLoader is a SafeLoader
+    except RecursionError:  # PyYAML composes nodes recursively: thousands of nested [ or keys exhaust the stack first
+        raise yaml.YAMLError(f"the document is nested too deeply (more than {MAX_YAML_DEPTH} levels); refused") from None

@@ -12,6 +12,8 @@ import inspect
 from collections.abc import Callable
 from typing import Any
 
+from lived_themes.errors import ParamError
+
 def constructor_params(cls: type) -> list[str]:
     """A component's parameter names: its constructor arguments (sklearn style), so configs can be checked."""
     return [k for k in inspect.signature(cls.__init__).parameters if k not in ("self", "args", "kwargs")]
@@ -108,10 +110,82 @@ def check_params(name: str, params: dict[str, Any], *, kind: str = "coder") -> N
     if unknown:
         listed = ", ".join(repr(k) for k in unknown)
         raise ValueError(f"{name} takes no parameter{'s' if len(unknown) > 1 else ''} {listed}")
+    _check_values(name, cls, params)
     try:
         component = cls(**params)
         check = getattr(component, "_check_params", None)
         if callable(check):
             check()
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"{name}: {exc}") from None
+        param = getattr(exc, "param", None)
+        if param is None:  # "k must be at least 1": the complaint names the parameter first
+            head = str(exc).split(" ", 1)[0].strip(":,'\"")
+            param = head if head in params else None
+        raise ParamError(f"{name}: {getattr(exc, 'reason', exc)}", param=param) from None
+
+
+#: How deep a parameter value (lists of lists...) is searched for non-finite numbers.
+_MAX_PARAM_DEPTH = 20
+
+
+def _check_values(name: str, cls: type, params: dict[str, Any]) -> None:
+    """Values checked before the constructor sees them: no NaN or infinity anywhere (``timeout: .inf``, ``C: .nan``),
+    and each value of the type the constructor's annotation names (``C: big`` for a float is refused here, with its key,
+    not by scikit-learn after the data are loaded)."""
+    import math
+
+    for key, value in params.items():
+        stack = [(value, 0)]
+        while stack:
+            item, depth = stack.pop()
+            if isinstance(item, float) and not math.isfinite(item):
+                raise ParamError(f"{name}: {key} must be a finite number, got {item}", param=key)
+            if depth < _MAX_PARAM_DEPTH and isinstance(item, (list, tuple)):
+                stack.extend((v, depth + 1) for v in item)
+            elif depth < _MAX_PARAM_DEPTH and isinstance(item, dict):
+                stack.extend((v, depth + 1) for v in item.values())
+    hints = _param_hints(cls)
+    for key, value in params.items():
+        hint = hints.get(key)
+        if hint is None or value is None and _allows_none(hint):
+            continue
+        from pydantic import TypeAdapter, ValidationError
+
+        from pydantic.errors import PydanticUserError
+
+        try:
+            adapter = TypeAdapter(hint)
+        except (PydanticUserError, TypeError):  # an annotation pydantic cannot check (a lazily imported class): the constructor checks it
+            continue
+        try:
+            adapter.validate_python(value)
+        except ValidationError as exc:
+            expected = exc.errors()[0]["msg"][0].lower() + exc.errors()[0]["msg"][1:]
+            got = f"text {value!r}" if isinstance(value, str) and len(value) <= 40 else type(value).__name__
+            raise ParamError(f"{name}: {key}: {expected}, got {got}", param=key) from None
+
+
+def _param_hints(cls: type) -> dict[str, Any]:
+    """Each constructor parameter's annotation, evaluated one by one; those that cannot be evaluated are left out."""
+    import sys
+
+    hints: dict[str, Any] = {}
+    module = vars(sys.modules.get(cls.__module__, object())) if cls.__module__ in sys.modules else {}
+    for key, parameter in inspect.signature(cls.__init__).parameters.items():
+        annotation = parameter.annotation
+        if annotation is inspect.Parameter.empty:
+            continue
+        if isinstance(annotation, str):
+            try:
+                annotation = eval(annotation, dict(module))  # the package's own annotations, never user input
+            except (NameError, AttributeError, SyntaxError, TypeError):  # a name imported only for type checking
+                continue
+        hints[key] = annotation
+    return hints
+
+
+def _allows_none(hint: Any) -> bool:
+    import types
+    import typing
+
+    return hint is None or (typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in typing.get_args(hint))

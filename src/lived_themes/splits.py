@@ -53,6 +53,12 @@ def _groups(groups: Sequence[Any] | np.ndarray | pd.Series, n: int | None = None
     return g.map(str).to_numpy()
 
 
+def _stratifiable(y: np.ndarray) -> np.ndarray:
+    """A one-code matrix gains its complement column: the stratifiers refuse a single column ("binary") but
+    stratify on [code, not code] exactly as on the code alone, so a one-code corpus splits like any other."""
+    return np.column_stack([y, 1 - y]) if y.shape[1] == 1 else y
+
+
 def _check_n_splits(n_splits: int, available: int, what: str) -> None:
     if n_splits < 2:
         raise ValueError(f"n_splits must be at least 2, got {n_splits}")
@@ -71,7 +77,7 @@ def kfold_multilabel(labels: np.ndarray | pd.DataFrame, *, n_splits: int = 5, se
     y = _labels(labels)
     _check_n_splits(n_splits, len(y), "quotes")
     splitter = MultilabelStratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
-    return _folds(splitter.split(np.zeros(len(y)), y))
+    return _folds(splitter.split(np.zeros(len(y)), _stratifiable(y)))
 
 
 def _rarest_code(y: np.ndarray) -> np.ndarray:
@@ -133,7 +139,7 @@ def train_test_split_by_group(
     per_group = np.zeros((len(values), y.shape[1]), dtype=int)
     np.maximum.at(per_group, inverse, y)
     splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=n_test, random_state=seed)
-    _, test_groups = next(splitter.split(np.zeros(len(values)), per_group))
+    _, test_groups = next(splitter.split(np.zeros(len(values)), _stratifiable(per_group)))
     is_test = np.isin(inverse, test_groups)
     positions = np.arange(len(g))
     return [Fold("holdout", positions[~is_test], positions[is_test])]
@@ -159,5 +165,5 @@ def validation_split(
     if n_val < 1 or n_val >= len(y):
         raise ValueError(f"size {size} of {len(y)} quotes leaves {n_val} validation quotes; need 1 to {len(y) - 1}")
     splitter = MultilabelStratifiedShuffleSplit(n_splits=1, test_size=n_val, random_state=seed)
-    train, val = next(splitter.split(np.zeros(len(y)), y))
+    train, val = next(splitter.split(np.zeros(len(y)), _stratifiable(y)))
     return np.sort(train), np.sort(val)

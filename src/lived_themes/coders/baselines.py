@@ -20,7 +20,7 @@ from lived_themes.coders.base import Coder, tune_thresholds
 from lived_themes.coders._context import with_context
 from lived_themes.registry import with_defaults
 from lived_themes.coders._modelfiles import finite_numbers, read_json, expect_shape, load_npz
-from lived_themes.errors import ModelFileError
+from lived_themes.errors import ModelFileError, ParamError
 from lived_themes.splits import kfold_multilabel
 
 if TYPE_CHECKING:
@@ -117,6 +117,14 @@ def thresholds_from_out_of_fold(labels: np.ndarray, oof: np.ndarray) -> np.ndarr
     return np.where(learnable, tune_thresholds(labels, oof), 0.5)
 
 
+def check_positive(component: Any, *names: str) -> None:
+    """Each named attribute must be a number above zero (regularisation, iterations, n-gram length)."""
+    for name in names:
+        value = getattr(component, name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ParamError(f"{name} must be a number above 0, got {value!r}", param=name)
+
+
 class TfidfLogRegCoder(Coder):
     """Word 1–n-gram TF-IDF and one class-balanced logistic regression per code, thresholds tuned out-of-fold.
 
@@ -162,6 +170,12 @@ class TfidfLogRegCoder(Coder):
         # metadata columns read with the text ("FFT question: What could we do better? | ..."): the same words
         # mean different things as an answer to "what was good?" and to "what could be better?"
         self.context_columns = context_columns
+
+    def _check_params(self) -> None:
+        """Values scikit-learn would refuse only after the data are loaded, refused at config load instead."""
+        check_positive(self, "C", "max_iter", "max_ngram")
+        if int(self.inner_folds) < 2:
+            raise ParamError(f"inner_folds must be at least 2, got {self.inner_folds}", param="inner_folds")
 
     # ----- the transform, rebuilt the same way after fitting and after loading --------------------
     def _vectorizer(self, vocabulary: list[str] | None = None) -> Any:

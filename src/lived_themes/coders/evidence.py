@@ -60,21 +60,43 @@ def spans(text: str, unit: str = "sentence") -> list[tuple[int, int]]:
     """Character (start, end) of each sentence or clause, whitespace trimmed, in order."""
     if unit not in UNITS:
         raise ValueError(f"unit must be one of {UNITS}")
-    doc = _sentencizer()(text)
+    nlp = _sentencizer()
     out: list[tuple[int, int]] = []
-    for sent in doc.sents:
-        cuts = [sent.start_char]
-        if unit == "clause":
-            tokens = list(sent)
-            for i, token in enumerate(tokens[:-1]):
-                nxt = tokens[i + 1]
-                if token.text in _CLAUSE_BREAKS or (token.text == "," and nxt.lower_ in _CONJUNCTIONS):
-                    cuts.append(token.idx + len(token.text))
-        cuts.append(sent.end_char)
-        for a, b in zip(cuts, cuts[1:]):
-            piece = _trim(text, a, b)
-            if piece is not None and any(ch.isalnum() for ch in text[piece[0]:piece[1]]):
-                out.append(piece)
+    for lo, hi in _pieces(text, min(MAX_PIECE, nlp.max_length)):
+        for sent in nlp(text[lo:hi]).sents:
+            cuts = [lo + sent.start_char]
+            if unit == "clause":
+                tokens = list(sent)
+                for i, token in enumerate(tokens[:-1]):
+                    nxt = tokens[i + 1]
+                    if token.text in _CLAUSE_BREAKS or (token.text == "," and nxt.lower_ in _CONJUNCTIONS):
+                        cuts.append(lo + token.idx + len(token.text))
+            cuts.append(lo + sent.end_char)
+            for a, b in zip(cuts, cuts[1:]):
+                piece = _trim(text, a, b)
+                if piece is not None and any(ch.isalnum() for ch in text[piece[0]:piece[1]]):
+                    out.append(piece)
+    return out
+
+
+#: Most characters given to spaCy at once. Its ``max_length`` (1,000,000) refuses a longer text outright (E088),
+#: so a very long quote is cut into bounded pieces, at a line break or space, and each is split on its own.
+MAX_PIECE = 100_000
+
+
+def _pieces(text: str, size: int) -> list[tuple[int, int]]:
+    """(start, end) of consecutive pieces of at most ``size`` characters, cut after a newline or space when there is one."""
+    out: list[tuple[int, int]] = []
+    start = 0
+    while len(text) - start > size:
+        window = (start + size // 2, start + size)
+        cut = text.rfind("\n", *window)
+        if cut < 0:
+            cut = text.rfind(" ", *window)
+        cut = start + size if cut < 0 else cut + 1
+        out.append((start, cut))
+        start = cut
+    out.append((start, len(text)))
     return out
 
 
@@ -91,6 +113,7 @@ def find_evidence(coder: Any, texts: Sequence[str], *, codes: Sequence[Sequence[
     columns) are repeated for each span of their quote.
     """
     texts = list(texts)
+    metadata = _context_only(coder, metadata)
     order = list(coder.codes_)
     column = {c: j for j, c in enumerate(order)}
     if codes is None:
@@ -132,6 +155,15 @@ def find_evidence(coder: Any, texts: Sequence[str], *, codes: Sequence[Sequence[
             found[code] = Evidence(a, b, piece, score)
         out.append(found)
     return out
+
+
+def _context_only(coder: Any, metadata: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The metadata columns the coder reads with each text (its context columns), or None: metadata rows are
+    repeated once per span, and repeating a megabyte text column thousands of times costs minutes (P10)."""
+    if metadata is None:
+        return None
+    wanted = [c for c in getattr(coder, "input_columns", lambda: list(metadata.columns))() if c in metadata.columns]
+    return metadata[wanted] if wanted else None
 
 
 def evidence_offsets(found: dict[str, Evidence], *, with_text: bool = False) -> dict[str, dict[str, Any]]:

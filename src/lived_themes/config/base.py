@@ -8,13 +8,20 @@ The two kinds of experiment are :mod:`lived_themes.config.coding` and :mod:`live
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, ValidationInfo, field_validator, model_validator
 
 from lived_themes import registry
 
 from lived_themes.errors import ConfigError
+
+#: numpy seeds are 32-bit: a larger or negative seed fails deep inside a run, so the config refuses it.
+MAX_SEED = 2**32 - 1
+#: More bootstrap resamples than this would run for hours without changing a reported interval.
+MAX_N_BOOT = 100_000
+#: Deepest nesting a config may have once read (a real one nests about 5 levels).
+MAX_CONFIG_DEPTH = 50
 
 
 def check_run_name(value: str) -> str:
@@ -149,7 +156,7 @@ class AdjudicationConfig(_Strict):
 class EvaluationConfig(_Strict):
     groups: list[str] = Field(default_factory=list)
     cluster: str | None = None
-    n_boot: int = Field(default=1000, ge=0)
+    n_boot: int = Field(default=1000, ge=0, le=MAX_N_BOOT)  # 100,000 resamples already take minutes; more is a typo
     ci: float = Field(default=0.95, gt=0, lt=1)
     min_group_size: int = Field(default=10, ge=1)
     min_report_group_size: int = Field(default=5, ge=1)  # privacy floor: smaller groups are never named
@@ -160,7 +167,7 @@ class EvaluationConfig(_Strict):
     alt_test: AltTestConfig = Field(default_factory=AltTestConfig)
     chance_corrected: bool = True
     adjudication: AdjudicationConfig = Field(default_factory=AdjudicationConfig)
-    stability_seeds: list[int] = Field(default_factory=list)
+    stability_seeds: list[Annotated[int, Field(ge=0, le=MAX_SEED)]] = Field(default_factory=list)
     stability_min_alpha: float = Field(default=0.8, ge=-1, le=1)
 
 
@@ -175,7 +182,11 @@ def config_error(exc: ValidationError, where: str) -> ConfigError:
     """One line per problem, each naming the key path ("models.1.params: ..."), for any config model."""
     lines = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        path = list(err["loc"])
+        param = getattr((err.get("ctx") or {}).get("error"), "param", None)
+        if param is not None and path and path[-1] == "params":
+            path.append(param)  # the parameter itself: coders.1.params.C
+        loc = ".".join(str(p) for p in path) or "(top level)"
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"].removeprefix("Value error, ")
         lines.append(f"  {loc}: {msg}")
     return ConfigError(f"{where}: {exc.error_count()} problem(s):\n" + "\n".join(lines))

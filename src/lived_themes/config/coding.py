@@ -10,7 +10,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from lived_themes import registry
-from lived_themes.config.base import DataConfig, EvaluationConfig, OutputConfig, _Experiment, _Strict, check_run_name, checked_params
+from lived_themes.config.base import MAX_SEED, DataConfig, EvaluationConfig, OutputConfig, _Experiment, _Strict, check_run_name, checked_params
 
 
 class ReferenceConfig(_Strict):
@@ -68,7 +68,7 @@ class ExperimentConfig(_Experiment):
     kind: Literal["coding"] = "coding"
     name: str = "experiment"
     description: str = ""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     data: DataConfig = Field(default_factory=DataConfig)
     reference: ReferenceConfig = Field(default_factory=ReferenceConfig)
     splits: list[SplitConfig] = Field(default_factory=lambda: [SplitConfig(kind="kfold", n_splits=5)])

@@ -14,12 +14,13 @@ import yaml
 from pydantic import ValidationError
 
 from lived_themes import registry
-from lived_themes.config.base import config_error
+from lived_themes.config.base import MAX_CONFIG_DEPTH, config_error
 from lived_themes.config.coding import ExperimentConfig
 from lived_themes.config.topics import TopicExperimentConfig
 from lived_themes.errors import ConfigError
 from lived_themes.files import load_yaml
 from lived_themes.jsonutil import jsonable
+from lived_themes.paths import input_file, present
 
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
@@ -34,6 +35,8 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 
 def read_yaml(path: Path) -> dict[str, Any]:
+    if present(path):
+        input_file(path, what="a YAML file")  # a FIFO or a device is refused before it is read
     try:
         raw = load_yaml(path.read_text(encoding="utf-8")) or {}  # duplicate keys and alias bombs refused
     except FileNotFoundError:
@@ -130,6 +133,7 @@ def load_config(
     for text in overrides or []:
         keys, value = parse_override(text)
         apply_override(raw, keys, value)
+    _check_plain_values(raw, str(exp_path) if exp_path else "config")
     model: Any = ExperimentConfig
     if topics:
         model = TopicExperimentConfig
@@ -139,6 +143,24 @@ def load_config(
         raise config_error(exc, str(exp_path) if exp_path else "config") from None
     config._source = exp_path
     return config
+
+
+def _check_plain_values(raw: dict[str, Any], where: str) -> None:
+    """Refuse, with the key path, what would otherwise fail far from the config: a NUL character in any text
+    (it cannot be part of a path or folder name) and nesting deeper than ``MAX_CONFIG_DEPTH``. Iterative, so
+    a hostile document cannot exhaust the stack here."""
+    stack: list[tuple[Any, list[str]]] = [(raw, [])]
+    while stack:
+        node, path = stack.pop()
+        key = ".".join(path) or "(top level)"
+        if len(path) > MAX_CONFIG_DEPTH:
+            raise ConfigError(f"{where}: 1 problem(s):\n  {'.'.join(path[:3])}: nested more than {MAX_CONFIG_DEPTH} levels deep")
+        if isinstance(node, str) and "\x00" in node:
+            raise ConfigError(f"{where}: 1 problem(s):\n  {key}: contains a NUL character (\\0), which no name or path may hold")
+        if isinstance(node, dict):
+            stack.extend((v, [*path, str(k)]) for k, v in node.items())
+        elif isinstance(node, list):
+            stack.extend((v, [*path, str(i)]) for i, v in enumerate(node))
 
 
 #: ``kind:`` -> the config model it is validated as.

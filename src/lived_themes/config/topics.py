@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from lived_themes import registry
-from lived_themes.config.base import DataConfig, EvaluationConfig, OutputConfig, _Experiment, _Strict, check_run_name, checked_params
+from lived_themes.config.base import MAX_SEED, DataConfig, EvaluationConfig, OutputConfig, _Experiment, _Strict, check_run_name, checked_params
 
 #: Data keys that only coding experiments act on; a topic experiment refuses them rather than ignore them.
 CODING_ONLY_DATA_KEYS = ("min_code_count", "exclude_codes", "max_quotes", "label_mode")
@@ -73,7 +73,7 @@ class TopicExperimentConfig(_Experiment):
     reference_coder: str | None = None  # a coder, "consensus:majority" / "consensus:union"; None = first human coder
     encoder: str = "default"
     embedding_cache: str | None = None
-    seed: int = 0  # as coding experiments (configs/defaults.yaml)
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)  # as coding experiments (configs/defaults.yaml)
     sample: int | None = Field(default=None, ge=1)  # a seeded sample of this many quotes, for quick runs
     groups: list[str] = Field(default_factory=list)
     min_report_group_size: int = Field(default=5, ge=1)  # privacy floor: smaller groups are shown as "suppressed (n < 5)"

@@ -17,7 +17,8 @@ from lived_themes.corpus.validate import (
     CODE, CODER, QUOTE_ID, ROW_ID_RULE, TEXT, add_row_ids, check_annotations, check_quote_ids, invalid_text_rows, normalise_ids,
     require_columns,
 )
-from lived_themes.errors import HEADER_ROW, InputError, shown
+from lived_themes.errors import HEADER_ROW, InputError, column_list, shown
+from lived_themes.paths import input_folder, present
 
 log = logging.getLogger(__name__)
 
@@ -107,10 +108,11 @@ def load_corpus(
     earlier_aside = None
     if isinstance(quotes, (str, Path)) and Path(quotes).is_dir():
         folder = Path(quotes)
+        input_folder(folder)  # an unreadable folder is named as such, not as a missing file inside it
         earlier_aside = _read_set_aside(folder)
         quotes = _find(folder, "quotes")
         annotations = annotations if annotations is not None else _find(folder, "annotations", required=False)
-        if codebook is None and (folder / "codebook.yaml").exists():
+        if codebook is None and present(folder / "codebook.yaml"):
             codebook = folder / "codebook.yaml"
         name = name or folder.name
     book = _read_codebook(codebook)
@@ -145,7 +147,7 @@ def load_corpus(
 
 def _find(folder: Path, stem: str, *, required: bool = True) -> Path | None:
     for suffix in (".jsonl", ".parquet", ".csv", ".tsv"):
-        if (folder / f"{stem}{suffix}").exists():
+        if present(folder / f"{stem}{suffix}"):  # a symlink loop or a FIFO is found here and refused by name when read
             return folder / f"{stem}{suffix}"
     if required:
         raise InputError(f"no {stem}.jsonl/.parquet/.csv/.tsv in the folder", file=folder)
@@ -241,7 +243,8 @@ def load_wide(
         columns = list(frame.columns)
         for col in (code_columns_from, code_columns_to):
             if col is not None and col not in columns:
-                raise InputError(f"code column {col!r} not found; columns present: {columns}", file=source_name, row=HEADER_ROW, field=col)
+                raise InputError(f"code column {shown(col)} not found; columns present: {column_list(columns)}", file=source_name,
+                                 row=HEADER_ROW, field=col)
         start = columns.index(code_columns_from)
         stop = columns.index(code_columns_to) + 1 if code_columns_to else len(columns)
         code_columns = columns[start:stop]

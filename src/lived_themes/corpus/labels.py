@@ -19,7 +19,7 @@ from lived_themes.corpus.model import NO_CODE, Corpus
 from lived_themes.corpus.tables import TableSource, apply_mapping, read_table
 from lived_themes.corpus.io import load_quotes
 from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, ROW_ID_RULE, add_row_ids, check_annotations
-from lived_themes.errors import HEADER_ROW, InputError
+from lived_themes.errors import HEADER_ROW, InputError, column_list
 
 __all__ = ["add_row_ids", "label_codes", "load_labelled", "ROW_ID_RULE"]
 
@@ -83,7 +83,7 @@ def load_labelled(
     frame, source_name = read_table(source, encoding=encoding)
     frame = apply_mapping(frame, column_mapping, source=source_name)
     if label_column not in frame.columns:
-        raise InputError(f"label column {label_column!r} not found; columns present: {list(frame.columns)}",
+        raise InputError(f"label column {label_column!r} not found; columns present: {column_list(frame.columns)}",
                          file=source_name, row=HEADER_ROW, field=label_column)
     generated = generate_ids and add_row_ids(frame)
     per_row = label_codes(frame[label_column].tolist(), label_map=label_map, separator=label_separator,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import json
@@ -10,7 +11,13 @@ from typing import Any, Union
 
 import pandas as pd
 
-from lived_themes.errors import HEADER_ROW, InputError, shown
+from lived_themes.errors import (
+    HEADER_ROW,
+    MAX_SHOWN_CHARS,
+    InputError,
+    column_list,
+    shown,
+)
 from lived_themes.files import atomic_output, atomic_path
 
 TableSource = Union[str, Path, pd.DataFrame, Any]
@@ -47,12 +54,59 @@ def decode_mixed(data: bytes) -> tuple[str, int]:
     return "\n".join(lines).lstrip("\ufeff"), repaired
 
 
+#: Byte-order marks, longest first (a UTF-32-LE mark starts with the UTF-16-LE one): a file that carries one is read by it.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF32_BE, "utf-32", "UTF-32"),
+    (codecs.BOM_UTF8, "utf-8-sig", "UTF-8"),
+    (codecs.BOM_UTF16_LE, "utf-16", "UTF-16"),
+    (codecs.BOM_UTF16_BE, "utf-16", "UTF-16"),
+)
+
+
+def byte_order_mark(data: bytes) -> tuple[str, str] | None:
+    """(codec, name) of the byte-order mark ``data`` starts with, if any."""
+    for mark, codec, label in _BOMS:
+        if data.startswith(mark):
+            return codec, label
+    return None
+
+
+def _codec(encoding: str) -> str:
+    try:
+        return codecs.lookup(encoding).name
+    except LookupError:
+        return encoding
+
+
 def _read_text(path: Path, fmt: str, encoding: str = "utf-8") -> tuple[str, int]:
-    """The file's text and the number of lines decoded as cp1252 (``encoding="utf-8-or-cp1252"`` only)."""
+    """The file's text and the number of lines decoded as cp1252 (``encoding="utf-8-or-cp1252"`` only).
+
+    A byte-order mark wins over ``encoding`` (data.encoding applies to every file, and one file of a
+    corpus may be UTF-16 while the others are UTF-8); a UTF-16/32 ``encoding`` is refused for a file
+    without a mark that plainly is UTF-8, instead of decoding it into one giant "column name".
+    """
     data = path.read_bytes()
+    bom = byte_order_mark(data)
+    if bom is not None and bom[0] != "utf-8-sig":
+        try:
+            return data.decode(bom[0]), 0
+        except UnicodeDecodeError as exc:
+            raise InputError(f"file starts with a {bom[1]} byte-order mark but byte {exc.start} is not {bom[1]}; "
+                             "re-save the file as UTF-8", file=path) from None
+    if bom is not None and encoding != MIXED:
+        encoding = "utf-8"
     if encoding == MIXED:
         return decode_mixed(data)
     if encoding.lower().replace("_", "-") not in ("utf-8", "utf8", "utf-8-sig"):
+        codec = _codec(encoding)
+        if codec.startswith(("utf-16", "utf-32")) and b"\x00" not in data and _is_utf8(data):
+            raise InputError(
+                f"data.encoding is {encoding!r}, but this file has no byte-order mark and no NUL bytes and reads as UTF-8, "
+                "so it is not UTF-16/32; remove data.encoding (it applies to every file; a file with a UTF-16 or UTF-32 "
+                "byte-order mark is read by its mark anyway)",
+                file=path,
+            )
         try:
             return data.decode(encoding), 0
         except LookupError:
@@ -75,6 +129,27 @@ def _read_text(path: Path, fmt: str, encoding: str = "utf-8") -> tuple[str, int]
         ) from None
 
 
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def check_first_line(text: str, *, path: Path) -> None:
+    """A first line holding NUL characters is UTF-16/32 read as something else: say so, never echo the line."""
+    end = text.find("\n")
+    first = text if end < 0 else text[:end]
+    if "\x00" in first:
+        raise InputError(
+            "the first line holds NUL bytes: the file looks like UTF-16 or UTF-32 saved without a byte-order mark; "
+            "re-save it as UTF-8 (or set data.encoding to utf-16-le or utf-16-be)",
+            file=path,
+            row=HEADER_ROW,
+        )
+
+
 def _locate_undecodable(path: Path, data: bytes, fmt: str) -> tuple[int | None, str | None]:
     """Row and column of the first cell holding an undecodable byte, so the cell can be fixed by hand.
 
@@ -87,7 +162,8 @@ def _locate_undecodable(path: Path, data: bytes, fmt: str) -> tuple[int | None, 
 
     try:
         if fmt == "jsonl":
-            records = [_parse_json_line(path, line, number) for number, line in enumerate(text.splitlines(), 1) if line.strip()]
+            records = [_parse_json_line(path, line, number, surrogates_ok=True) for number, line in enumerate(text.splitlines(), 1)
+                       if line.strip()]
             return next(((i, k) for i, r in enumerate(records, 1) for k, v in r.items() if bad(k) or bad(v)), (None, None))
         reader = csv.reader(io.StringIO(text, newline=""), delimiter="\t" if fmt == "tsv" else ",")
         rows = [row for row in reader if row]  # pandas skips blank lines too, so row numbers agree
@@ -96,7 +172,8 @@ def _locate_undecodable(path: Path, data: bytes, fmt: str) -> tuple[int | None, 
     header = rows[0] if rows else []
     for column in header:
         if bad(column):
-            return HEADER_ROW, column.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            name = column.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            return HEADER_ROW, name if len(name) <= MAX_SHOWN_CHARS else None
     for i, row in enumerate(rows[1:], start=1):
         for column, value in zip(header, row):
             if bad(value):
@@ -115,7 +192,7 @@ def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict:
     return dict(pairs)
 
 
-def _parse_json_line(path: Path, line: str, number: int) -> dict:
+def _parse_json_line(path: Path, line: str, number: int, *, surrogates_ok: bool = False) -> dict:
     try:
         record = json.loads(line, object_pairs_hook=_no_duplicate_keys)
     except json.JSONDecodeError as exc:
@@ -125,7 +202,20 @@ def _parse_json_line(path: Path, line: str, number: int) -> dict:
                          field=str(exc.args[0])) from None
     if not isinstance(record, dict):
         raise InputError("each line must be a JSON object", file=path, row=number)
+    for key, value in ([] if surrogates_ok else record.items()):
+        if (isinstance(value, str) and _has_surrogates(value)) or _has_surrogates(key):
+            raise InputError("holds a lone surrogate (an escape such as \\ud800 without its pair), which is not valid Unicode "
+                             "and cannot be written back; fix or remove that escape", file=path, row=number,
+                             field=key if not _has_surrogates(key) and len(key) <= MAX_SHOWN_CHARS else None)
     return record
+
+
+def _has_surrogates(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def check_unique_columns(columns: list[object], *, source: str | Path) -> None:
@@ -152,13 +242,10 @@ def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
 
 
 def existing_file(source: str | Path) -> Path:
-    """``source`` as a path to a file that exists, or a located error (not found, or a folder)."""
-    path = Path(source)
-    if not path.exists():
-        raise InputError("file not found", file=path)
-    if path.is_dir():
-        raise InputError("expected a table file, found a folder", file=path)
-    return path
+    """``source`` as a regular file, or a located error (not found, a folder, a symlink loop, a FIFO or device)."""
+    from lived_themes.paths import input_file
+
+    return input_file(source)
 
 
 def read_table(source: TableSource, *, name: str | None = None, encoding: str = "utf-8") -> tuple[pd.DataFrame, str]:
@@ -186,6 +273,7 @@ def read_table(source: TableSource, *, name: str | None = None, encoding: str = 
     text, repaired = _read_text(path, fmt, encoding)
     if not text.strip():
         raise InputError("the file is empty (no header row and no data)", file=path)
+    check_first_line(text, path=path)
     if fmt == "jsonl":
         frame = _read_jsonl(path, text)
         frame.attrs[REPAIRED_LINES] = repaired
@@ -247,7 +335,7 @@ def apply_mapping(frame: pd.DataFrame, mapping: dict[str, str] | None, *, source
     missing = [col for col in mapping if col not in frame.columns]
     if missing:
         raise InputError(
-            f"column mapping names column(s) {missing} that are not in the file; columns present: {list(frame.columns)}",
+            f"column mapping names column(s) {missing} that are not in the file; columns present: {column_list(frame.columns)}",
             file=source,
             row=HEADER_ROW,
             field=missing[0],

@@ -21,7 +21,7 @@ from lived_themes.config.coding import ExperimentConfig, SplitConfig
 from lived_themes.config.load import resolved_params
 from lived_themes.corpus import Corpus, consensus
 from lived_themes.corpus.free_text import check_corpus_groups
-from lived_themes.experiment.data import load_from_config
+from lived_themes.experiment.data import check_group_columns, load_from_config
 from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders, metrics_document, privacy_floor
 from lived_themes.experiment.reliability import write_disagreements
 from lived_themes.experiment.predictions import model_annotations, write_predictions
@@ -231,6 +231,7 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
 def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, say: Progress) -> None:
     _seed_everything(config.seed)
     corpus = load_from_config(config.data, base_dir=base_dir)
+    check_group_columns(corpus, config)  # one plain value per quote, before any rule reads the values
     check_corpus_groups(corpus, config.evaluation.groups, role="a group (evaluation.groups)",
                         allowed=config.data.allow_free_text_columns)
     for i, split in enumerate(config.splits):  # each left-out group names its fold in the outputs

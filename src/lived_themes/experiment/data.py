@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
+
+import numpy as np
 
 from lived_themes.config.base import DataConfig
 from lived_themes.corpus import Corpus, load_corpus, load_labelled, load_wide
 from lived_themes.corpus.datasets import load_dataset
+from lived_themes.corpus.free_text import check_not_free_text
+from lived_themes.corpus.validate import QUOTE_ID
+from lived_themes.errors import InputError
 
 
 def resolve_path(path: str, base_dir: Path | None) -> Path:
@@ -52,9 +58,32 @@ def load_from_config(data: DataConfig, *, base_dir: Path | None = None) -> Corpu
 
 def check_ids(corpus: Corpus, *, allowed: list[str]) -> None:
     """Quote ids are printed in every output: refuse ids that look like free text (a text column mapped to quote_id)."""
-    from lived_themes.corpus.free_text import check_not_free_text
-    from lived_themes.corpus.validate import QUOTE_ID
-
     source = corpus.reports[0].source if corpus.reports else None
     check_not_free_text(corpus.quotes[QUOTE_ID].tolist(), column=QUOTE_ID, role="the quote id",
                         file=source, allowed=allowed)
+def group_columns(config: Any) -> dict[str, str]:
+    """Quote columns an experiment uses as groups, each with the config key that names it."""
+    used: dict[str, str] = {}
+    for i, split in enumerate(getattr(config, "splits", [])):
+        if split.group:
+            used.setdefault(split.group, f"splits.{i}.group")
+    evaluation = getattr(config, "evaluation", None)
+    for i, column in enumerate(getattr(evaluation, "groups", []) or []):
+        used.setdefault(column, f"evaluation.groups.{i}")
+    cluster = getattr(evaluation, "cluster", None)
+    if cluster and cluster != "group":
+        used.setdefault(cluster, "evaluation.cluster")
+    return used
+
+
+def check_group_columns(corpus: Corpus, config: Any) -> None:
+    """A group column must hold one plain value per quote: a list or mapping cell (Parquet and JSONL allow them)
+    is refused here, naming the column, instead of failing deep inside the evaluation."""
+    source = corpus.reports[0].source if corpus.reports else None
+    for column, key in group_columns(config).items():
+        if column not in corpus.quotes.columns:
+            continue  # reported where the column is used, with the columns present
+        for pos, value in enumerate(corpus.quotes[column].tolist()):
+            if isinstance(value, (list, tuple, dict, set, np.ndarray)):
+                raise InputError(f"group column {column!r} ({key}) holds a {type(value).__name__}, not one value per quote; "
+                                 "use a column with one plain value (text or number) per quote", file=source, row=pos + 1, field=column)
