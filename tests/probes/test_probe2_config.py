@@ -106,7 +106,7 @@ def test_g29_choices_and_non_finite_numbers_of_other_coders_are_refused_at_load(
 
 
 def test_g29_good_parameter_values_still_load() -> None:
-    from lived_themes.experiment.config import load_config
+    from lived_themes.config import load_config
 
     config = load_config(None, overrides=["coders=[{name: tfidf-logreg.v2, params: {C: 2, min_df: 0.1, char_ngrams: [2, 4]}}]"])
     assert config.coders[0].params["C"] == 2
