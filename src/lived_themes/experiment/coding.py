@@ -340,7 +340,8 @@ def _reliability_extras(run_dir: Path, eval_corpus: Corpus, codes: list[str], ou
     from lived_themes.experiment.reliability import stability_section, write_disagreements
 
     extras: dict[str, Any] = {"adjudication": None, "stability": None}
-    humans = [h for h in human_coders(eval_corpus, config.evaluation) if not h.startswith("consensus:")]
+    derived = eval_corpus.derived_coders  # an adjudicated reference is not a voter in the next queue
+    humans = [h for h in human_coders(eval_corpus, config.evaluation) if h not in derived and not h.startswith("consensus:")]
     if config.evaluation.adjudication.enabled and humans:
         extras["adjudication"] = write_disagreements(run_dir, eval_corpus, codes, outputs, config, humans)
     if len(config.evaluation.stability_seeds) >= 2:
