@@ -433,6 +433,48 @@ def init(
     typer.echo(f"-> {experiment} and {codebook_out}; check the guesses, then: lived-themes run {experiment}")
 
 
+@app.command()
+@located_errors(ValueError)
+def agree(
+    source: Path = typer.Argument(..., help="A corpus folder (or a quotes file with --annotations), or a REFI-QDA project (.qdpx / .qde)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The Markdown report to write; the same figures go to the same name with .json."),
+    annotations: Optional[Path] = typer.Option(None, help="Long annotations file, when SOURCE is a quotes file."),
+    codebook: Optional[Path] = typer.Option(None, help="Codebook YAML."),
+    coder: list[str] = typer.Option([], "--coder", help="A coder to compare (repeatable; default: every human coder, never a model, consensus or adjudicated reference)."),
+    group: list[str] = typer.Option([], "--group", help="Group column(s) to break agreement down by (a REFI-QDA project: its sources and variables by default)."),
+    unit: str = typer.Option("paragraph", help="REFI-QDA only: what a unit is (paragraph, sentence, document or segment)."),
+    column_mapping: list[str] = typer.Option([], "--column-mapping", help="Rename a quotes column: 'Your column=text' (repeatable)."),
+    annotation_mapping: list[str] = typer.Option([], "--annotation-mapping", help="Rename an annotations column: 'Rater=coder' (repeatable)."),
+    min_report_group_size: int = typer.Option(5, min=1, help="Privacy floor: groups with fewer quotes are pooled as 'suppressed (n < N)', never named; 1 turns it off."),
+) -> None:
+    """Human–human agreement only (per code, and per source or group: Cohen's κ, % agreement, Krippendorff's α, Gwet's AC1); trains nothing."""
+    from rich.table import Table as RichTable
+
+    from lived_themes.experiment.agree import HEADERS, agreement_document, load_for_agreement, report_paths, table_rows, write_agreement
+    from lived_themes.files import refuse_overwrite
+
+    md_path, json_path = report_paths(output)
+    for path in (md_path, json_path):
+        refuse_overwrite(path, [source, annotations, codebook])
+    corpus, qda_groups = load_for_agreement(source, annotations=annotations, codebook=codebook, unit=unit,
+                                            column_mapping=_mapping(column_mapping, "--column-mapping"),
+                                            annotation_mapping=_mapping(annotation_mapping, "--annotation-mapping"))
+    groups = list(group) or qda_groups
+    document = agreement_document(corpus, coders=list(coder) or None, groups=groups, min_report_group_size=min_report_group_size,
+                                  source=str(source))
+    write_agreement(document, md_path)
+    table = RichTable(*HEADERS, title=f"Agreement of {', '.join(document['coders'])} per code")
+    for row in table_rows(document):
+        table.add_row(*row)
+    _console().print(table)
+    for column in document["groups"]:
+        by = RichTable(column, *HEADERS[1:], title=f"By {column} (mean over codes)")
+        for row in table_rows(document, column):
+            by.add_row(*row)
+        _console().print(by)
+    typer.echo(f"-> {md_path} and {json_path}")
+
+
 @app.command("import")
 @located_errors(ValueError)
 def import_(
