@@ -289,13 +289,17 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
         leaks.append(f"single-label mode, but {several} reference-coded quote(s) have more than one code: "
                      "a coder gives at most one, so those quotes cannot be coded fully right")
     evaluated_ids = meta["quote_id"].tolist()
+    ceiling = human_agreement(eval_corpus, codes, humans, config.evaluation, seed=config.seed)
+    if label_mode == "single":
+        from lived_themes.experiment.scoring import human_single_label
+
+        ceiling["single_label"] = human_single_label(eval_corpus, codes, humans, reference)
     extras = _reliability_extras(folder.path, eval_corpus, codes, outputs, config, texts, labels, meta, corpus, say)
     metrics = metrics_document(
         experiment=config.name, description=config.description, reference=reference, corpus=corpus,
         n_quotes=len(corpus) + len(corpus.set_aside), n_evaluated=len(index), not_evaluated=not_evaluated, codes=codes,
         excluded_codes=excluded, humans=humans, groups=config.evaluation.groups, results=results,
-        human_agreement=human_agreement(eval_corpus, codes, humans, config.evaluation, seed=config.seed),
-        warnings=leaks, privacy=privacy_floor(eval_corpus, config.evaluation), label_mode=label_mode, **extras,
+        human_agreement=ceiling, warnings=leaks, privacy=privacy_floor(eval_corpus, config.evaluation), label_mode=label_mode, **extras,
     )
     if config.output.evidence:
         metrics["evidence_examples"] = [{"scheme": scheme, "coder": coder, **example} for (scheme, coder), out in outputs.items()

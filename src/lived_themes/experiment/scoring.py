@@ -62,7 +62,7 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
                          reference: str, evaluation: EvaluationConfig, seed: int, label_mode: str = "multi") -> dict[str, Any]:
     """All figures for one (split scheme, coder) pair, as JSON-ready records."""
     from lived_themes.evaluation.calibration import calibration_summary
-    from lived_themes.evaluation.single_label import single_label_scores
+    from lived_themes.evaluation.single_label import confusion, single_label_scores
 
     tested = ~np.isnan(out["scores"]).any(axis=1)
     rows = np.flatnonzero(tested)
@@ -91,7 +91,7 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
         "calibration": calibration_summary(y_true, y_score, codes),
     }
     if label_mode == "single":
-        result["single_label"] = single_label_scores(y_true, y_pred)
+        result["single_label"] = {**single_label_scores(y_true, y_pred), "confusion": confusion(y_true, y_pred, codes)}
     if evaluation.groups:
         by_group = metric_by_group(HEADLINE_METRICS, y_true, y_pred, _group_frame(corpus, evaluation, rows),
                                    clusters=_clusters(corpus, evaluation, rows), codes=codes, **boot)
@@ -181,6 +181,21 @@ def agreement_codes(corpus: Corpus, humans: list[str], codes: list[str]) -> list
 
 def _human_coders(corpus: Corpus, reference: str, evaluation: EvaluationConfig) -> list[str]:
     return list(dict.fromkeys([*human_coders(corpus, evaluation), reference]))
+
+
+def human_single_label(corpus: Corpus, codes: list[str], humans: list[str], reference: str) -> list[dict[str, Any]]:
+    """Single-label mode: each human's Cohen's kappa and percent agreement with the reference over codes + none
+    (on the quotes both saw), so the model's figures sit beside the humans' own."""
+    from lived_themes.evaluation.single_label import single_label_scores
+
+    ref = corpus.label_matrix(reference, codes)
+    rows = []
+    for h in humans:
+        if h == reference:
+            continue
+        scores = single_label_scores(ref, corpus.label_matrix(h, codes))
+        rows.append({"coder": h, "reference": reference, **{k: scores[k] for k in ("kappa", "percent_agreement", "n")}})
+    return rows
 
 
 def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluation: EvaluationConfig, *, seed: int) -> dict[str, Any]:

@@ -281,7 +281,8 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
         from lived_themes.report.calibration import calibration_blocks
         from lived_themes.report.standin import standin_blocks
 
-        blocks += calibration_blocks(scheme, results, figure_dir=figure_dir, slug=s)
+        blocks += calibration_blocks(scheme, results, figure_dir=figure_dir, slug=s,
+                                     humans=records((metrics.get("human_agreement") or {}).get("single_label")))
         blocks += standin_blocks(scheme, results, figure_dir=figure_dir, slug=s)
         blocks += alt_test_blocks(scheme, results)
     model = (run_info or {}).get("model")
