@@ -93,8 +93,17 @@ def _console():
     return Console(stderr=False)
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        from lived_themes import __version__
+
+        typer.echo(f"lived-themes {__version__}")
+        raise typer.Exit()
+
+
 @app.callback()
 def main(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details (never quote text) and show tracebacks."),
     allow_download: bool = typer.Option(
         False, "--allow-download", help="Let encoders be downloaded from the Hugging Face hub (off by default: nothing leaves the machine)."
@@ -320,7 +329,7 @@ def predict(
 
     settings = {key: value for key, value in (("base_url", llm_base_url), ("cache_dir", llm_cache_dir), ("api_key_env", llm_api_key_env),
                                               ("allow_remote", allow_remote or None)) if value is not None}
-    text_column, id_column = _predict_columns(input, text_column, id_column, experiment)
+    text_column, id_column = _predict_columns(input, text_column, id_column, experiment, model_dir)
     from lived_themes.files import is_stdout
 
     count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column, evidence=evidence, settings=settings)
@@ -343,16 +352,25 @@ def model_info(
 
 
 def _predict_columns(input: Path, text_column: Optional[str], id_column: Optional[str],
-                     experiment: Optional[Path]) -> tuple[str, Optional[str]]:
-    """--text-column / --id-column, else the experiment's mapping, else text / quote_id."""
-    if experiment is None:
-        return text_column or "text", id_column or "quote_id"
-    mapping = _experiment_data(experiment).column_mapping
-    inverse = {target: source for source, target in mapping.items()}
-    text = text_column or inverse.get("text", "text")
+                     experiment: Optional[Path], model_dir: Optional[Path] = None) -> tuple[str, Optional[str]]:
+    """--text-column / --id-column, else the experiment's mapping, else the columns the model was trained with
+    (its training_columns.json), else text / quote_id. With a mapping or remembered columns, an input without
+    the id column gets row numbers."""
+    if experiment is not None:
+        mapping = _experiment_data(experiment).column_mapping
+        inverse = {target: source for source, target in mapping.items()}
+        remembered = {"text_column": inverse.get("text", "text"), "id_column": inverse.get("quote_id", "quote_id")}
+    else:
+        from lived_themes.coders.model_info import read_training_columns
+        from lived_themes.predict.local import model_folder
+
+        remembered = read_training_columns(model_folder(model_dir)) if model_dir is not None else None
+        if remembered is None or (text_column is not None and id_column is not None):
+            return text_column or "text", id_column or "quote_id"
+    text = text_column or remembered["text_column"]
     if id_column is not None:
         return text, id_column
-    wanted = inverse.get("quote_id", "quote_id")
+    wanted = remembered["id_column"] or "quote_id"
     from lived_themes.corpus import read_table
 
     frame, _ = read_table(input)

@@ -325,6 +325,7 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
 
         record = training_ids_record(meta["quote_id"].tolist())  # salted hashes, never raw ids
         folder.write_json("model/training_ids.json", record)
+        folder.write_json("model/training_columns.json", training_columns(config, corpus))
         if corpus.codebook is not None:
             corpus.codebook.to_yaml(folder.path / "model" / "codebook.yaml")
         folder.info["model"] = {"folder": "model", "coder": coder_cfg.name,
@@ -336,6 +337,14 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     folder.info["load_reports"] = [r.summary() for r in corpus.reports]
     folder.write_report(metrics, config=resolved_params(config), figures=config.output.figures, html=config.output.html)
     folder.finish()
+
+
+def training_columns(config: ExperimentConfig, corpus: Corpus) -> dict[str, str | None]:
+    """The training file's own names for the text and id columns (before data.column_mapping), for ``predict``;
+    id null where the ids were row numbers (the file had no id column)."""
+    inverse = {target: source for source, target in config.data.column_mapping.items()}
+    generated = any("ids generated from row numbers" in note for report in corpus.reports for note in report.notes)
+    return {"text_column": inverse.get("text", "text"), "id_column": None if generated else inverse.get("quote_id", "quote_id")}
 
 
 def _reliability_extras(run_dir: Path, eval_corpus: Corpus, codes: list[str], outputs: dict, config: ExperimentConfig,
