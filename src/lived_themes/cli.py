@@ -354,27 +354,48 @@ def model_info(
 def _predict_columns(input: Path, text_column: Optional[str], id_column: Optional[str],
                      experiment: Optional[Path], model_dir: Optional[Path] = None) -> tuple[str, Optional[str]]:
     """--text-column / --id-column, else the experiment's mapping, else the columns the model was trained with
-    (its training_columns.json), else text / quote_id. With a mapping or remembered columns, an input without
-    the id column gets row numbers."""
+    (its training_columns.json) where the input has them, else text / quote_id. With a mapping or remembered
+    columns, an input without the id column gets row numbers."""
     if experiment is not None:
         mapping = _experiment_data(experiment).column_mapping
         inverse = {target: source for source, target in mapping.items()}
-        remembered = {"text_column": inverse.get("text", "text"), "id_column": inverse.get("quote_id", "quote_id")}
-    else:
-        from lived_themes.coders.model_info import read_training_columns
-        from lived_themes.predict.local import model_folder
+        text = text_column or inverse.get("text", "text")
+        if id_column is not None:
+            return text, id_column
+        wanted = inverse.get("quote_id", "quote_id")
+        from lived_themes.corpus import read_table
 
-        remembered = read_training_columns(model_folder(model_dir)) if model_dir is not None else None
-        if remembered is None or (text_column is not None and id_column is not None):
-            return text_column or "text", id_column or "quote_id"
-    text = text_column or remembered["text_column"]
+        frame, _ = read_table(input)
+        return text, wanted if wanted in frame.columns else None
+    from lived_themes.coders.model_info import read_training_columns
+    from lived_themes.predict.local import model_folder
+
+    remembered = read_training_columns(model_folder(model_dir)) if model_dir is not None else None
+    if remembered is None or (text_column is not None and id_column is not None):
+        return text_column or "text", id_column or "quote_id"
+    columns = _input_columns(input)
+    if columns is None:  # unreadable: predict reports it, by file and row
+        return text_column or "text", id_column or "quote_id"
+    text = text_column or (remembered["text_column"] if remembered["text_column"] in columns else "text")
     if id_column is not None:
         return text, id_column
-    wanted = remembered["id_column"] or "quote_id"
-    from lived_themes.corpus import read_table
+    for wanted in (remembered["id_column"], "quote_id"):
+        if wanted and wanted in columns:
+            return text, wanted
+    return text, None
 
-    frame, _ = read_table(input)
-    return text, wanted if wanted in frame.columns else None
+
+def _input_columns(input: Path) -> Optional[list[str]]:
+    """The input's column names from its first rows only (the file is read a chunk at a time later)."""
+    from lived_themes.errors import LivedThemesError
+    from lived_themes.predict.stream import iter_chunks, peek
+
+    try:
+        _, chunks = iter_chunks(input, 64)
+        (_, first), _ = peek(chunks)
+    except (LivedThemesError, OSError, ValueError, StopIteration):
+        return None
+    return [str(c) for c in first.columns]
 
 
 @app.command()
