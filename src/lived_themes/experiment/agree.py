@@ -17,6 +17,10 @@ from lived_themes.errors import InputError
 
 QDA_SUFFIXES = (".qdpx", ".qde")
 FIGURES = ("percent_agreement", "cohen_kappa", "krippendorff_alpha", "gwet_ac1")
+HOW_TO_READ = ("How to read it: percent agreement is the share of units the coders coded alike; Cohen's κ (mean over "
+               "coder pairs) and Krippendorff's α subtract the agreement expected by chance and collapse on rare codes; "
+               "Gwet's AC1 estimates chance differently and does not (its interval is Gwet's, units independent). "
+               "A unit counts when two or more of the coders saw it.")
 HEADERS = ["Code", "n units", "% agreement", "Cohen's κ", "Krippendorff's α", "Gwet's AC1 [95% CI]"]
 
 
@@ -39,8 +43,14 @@ def load_for_agreement(source: str | Path, *, annotations: str | Path | None = N
 def agreement_document(corpus: Corpus, *, coders: list[str] | None = None, groups: list[str] | None = None,
                        min_report_group_size: int = 5, ci: float = 0.95, source: str = "") -> dict[str, Any]:
     """The figures as a JSON-ready document: coders, codes, per-code rows (overall and per group), coder pairs."""
-    from lived_themes.evaluation.coding_comparison import coding_comparison, pairwise_table
-    from lived_themes.evaluation.disclosure import suppress_small_groups, suppression_notes
+    from lived_themes.evaluation.coding_comparison import (
+        coding_comparison,
+        pairwise_table,
+    )
+    from lived_themes.evaluation.disclosure import (
+        suppress_small_groups,
+        suppression_notes,
+    )
     from lived_themes.experiment.scoring import agreement_codes
     from lived_themes.jsonutil import jsonable
 
@@ -80,7 +90,9 @@ def agreement_document(corpus: Corpus, *, coders: list[str] | None = None, group
 
 
 def _fmt(x: Any) -> str:
-    return "–" if x is None or x != x else f"{float(x):.2f}"
+    import math
+
+    return "–" if x is None or math.isnan(float(x)) else f"{float(x):.2f}"
 
 
 def table_rows(document: dict[str, Any], group_column: str = "overall") -> list[list[str]]:
@@ -101,19 +113,16 @@ def markdown(document: dict[str, Any]) -> str:
     def table(head: list[str], rows: list[list[str]]) -> list[str]:
         return ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)] + ["| " + " | ".join(r) + " |" for r in rows]
 
-    lines = ["# Human–human agreement", "",
-             f"Coders compared: {', '.join(document['coders'])}; {len(document['codes'])} code(s) (every code any of them used); "
-             f"{document['n_quotes']} quote(s). No model was trained.", ""]
+    intro = (f"Coders compared: {', '.join(document['coders'])}; {len(document['codes'])} code(s) (every code any of them used); "
+             f"{document['n_quotes']} quote(s). No model was trained.")
+    lines = ["# Human–human agreement", "", intro, ""]
     if document["not_compared"]:
         lines += [f"Not compared (not independent human coders, or not chosen): {', '.join(map(str, document['not_compared']))}.", ""]
     lines += ["## Per code", ""] + table(HEADERS, table_rows(document)) + [""]
     for column in document["groups"]:
         lines += [f"## By {column} (mean over codes)", ""] + table([column, *HEADERS[1:]], table_rows(document, column)) + [""]
     lines += [f"- {note}" for note in document["privacy"]["notes"]]
-    lines += ["", "How to read it: percent agreement is the share of units the coders coded alike; Cohen's κ (mean over "
-              "coder pairs) and Krippendorff's α subtract the agreement expected by chance and collapse on rare codes; "
-              "Gwet's AC1 estimates chance differently and does not (its interval is Gwet's, units independent). "
-              "A unit counts when two or more of the coders saw it.", ""]
+    lines += ["", HOW_TO_READ, ""]
     return "\n".join(lines)
 
 
