@@ -108,7 +108,7 @@ def test_adjudicate_round_trip(tmp_path: Path, experiment: Path) -> None:
     second = _run([str(experiment), "--out", str(tmp_path / "run2"), "--set", "data.format=corpus", "--set", f"data.path={out}",
                    "--set", "reference.coder=adjudicated", "--set", "evaluation.stability_seeds=[]"])
     metrics = json.loads((second / "metrics.json").read_text(encoding="utf-8"))
-    assert metrics["reference"] == "adjudicated" and "adjudicated" in metrics["human_coders"]
+    assert metrics["reference"] == "adjudicated" and "adjudicated" not in metrics["human_coders"]  # never an independent human
 
 
 def test_bad_decision_names_file_row_and_field(tmp_path: Path) -> None:

@@ -106,10 +106,17 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
         typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
     else:
         _show_warning(message, category, filename, lineno, file, line)
+def _print_version(value: bool) -> None:
+    if value:
+        from lived_themes import __version__
+
+        typer.echo(f"lived-themes {__version__}")
+        raise typer.Exit()
 
 
 @app.callback()
 def main(
+    version: bool = typer.Option(False, "--version", callback=_print_version, is_eager=True, help="Print the version and exit."),
     verbose: bool = typer.Option(False, "--verbose", "-v", help="Log progress details (never quote text) and show tracebacks."),
     allow_download: bool = typer.Option(
         False, "--allow-download", help="Let encoders be downloaded from the Hugging Face hub (off by default: nothing leaves the machine)."
@@ -335,7 +342,7 @@ def predict(
 
     settings = {key: value for key, value in (("base_url", llm_base_url), ("cache_dir", llm_cache_dir), ("api_key_env", llm_api_key_env),
                                               ("allow_remote", allow_remote or None)) if value is not None}
-    text_column, id_column = _predict_columns(input, text_column, id_column, experiment)
+    text_column, id_column = _predict_columns(input, text_column, id_column, experiment, model_dir)
     from lived_themes.files import is_stdout
 
     count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column, evidence=evidence, settings=settings)
@@ -358,20 +365,50 @@ def model_info(
 
 
 def _predict_columns(input: Path, text_column: Optional[str], id_column: Optional[str],
-                     experiment: Optional[Path]) -> tuple[str, Optional[str]]:
-    """--text-column / --id-column, else the experiment's mapping, else text / quote_id."""
-    if experiment is None:
+                     experiment: Optional[Path], model_dir: Optional[Path] = None) -> tuple[str, Optional[str]]:
+    """--text-column / --id-column, else the experiment's mapping, else the columns the model was trained with
+    (its training_columns.json) where the input has them, else text / quote_id. With a mapping or remembered
+    columns, an input without the id column gets row numbers."""
+    if experiment is not None:
+        mapping = _experiment_data(experiment).column_mapping
+        inverse = {target: source for source, target in mapping.items()}
+        text = text_column or inverse.get("text", "text")
+        if id_column is not None:
+            return text, id_column
+        wanted = inverse.get("quote_id", "quote_id")
+        from lived_themes.corpus import read_table
+
+        frame, _ = read_table(input)
+        return text, wanted if wanted in frame.columns else None
+    from lived_themes.coders.model_info import read_training_columns
+    from lived_themes.predict.local import model_folder
+
+    remembered = read_training_columns(model_folder(model_dir)) if model_dir is not None else None
+    if remembered is None or (text_column is not None and id_column is not None):
         return text_column or "text", id_column or "quote_id"
-    mapping = _experiment_data(experiment).column_mapping
-    inverse = {target: source for source, target in mapping.items()}
-    text = text_column or inverse.get("text", "text")
+    columns = _input_columns(input)
+    if columns is None:  # unreadable: predict reports it, by file and row
+        return text_column or "text", id_column or "quote_id"
+    text = text_column or (remembered["text_column"] if remembered["text_column"] in columns else "text")
     if id_column is not None:
         return text, id_column
-    wanted = inverse.get("quote_id", "quote_id")
-    from lived_themes.corpus import read_table
+    for wanted in (remembered["id_column"], "quote_id"):
+        if wanted and wanted in columns:
+            return text, wanted
+    return text, None
 
-    frame, _ = read_table(input)
-    return text, wanted if wanted in frame.columns else None
+
+def _input_columns(input: Path) -> Optional[list[str]]:
+    """The input's column names from its first rows only (the file is read a chunk at a time later)."""
+    from lived_themes.errors import LivedThemesError
+    from lived_themes.predict.stream import iter_chunks, peek
+
+    try:
+        _, chunks = iter_chunks(input, 64)
+        (_, first), _ = peek(chunks)
+    except (LivedThemesError, OSError, ValueError, StopIteration):
+        return None
+    return [str(c) for c in first.columns]
 
 
 @app.command()
@@ -445,6 +482,48 @@ def init(
         if key in layout.why:
             typer.echo(f"{key}: {layout.why[key]}")
     typer.echo(f"-> {experiment} and {codebook_out}; check the guesses, then: lived-themes run {experiment}")
+
+
+@app.command()
+@located_errors(ValueError)
+def agree(
+    source: Path = typer.Argument(..., help="A corpus folder (or a quotes file with --annotations), or a REFI-QDA project (.qdpx / .qde)."),
+    output: Path = typer.Option(..., "--output", "-o", help="The Markdown report to write; the same figures go to the same name with .json."),
+    annotations: Optional[Path] = typer.Option(None, help="Long annotations file, when SOURCE is a quotes file."),
+    codebook: Optional[Path] = typer.Option(None, help="Codebook YAML."),
+    coder: list[str] = typer.Option([], "--coder", help="A coder to compare (repeatable; default: every human coder, never a model, consensus or adjudicated reference)."),
+    group: list[str] = typer.Option([], "--group", help="Group column(s) to break agreement down by (a REFI-QDA project: its sources and variables by default)."),
+    unit: str = typer.Option("paragraph", help="REFI-QDA only: what a unit is (paragraph, sentence, document or segment)."),
+    column_mapping: list[str] = typer.Option([], "--column-mapping", help="Rename a quotes column: 'Your column=text' (repeatable)."),
+    annotation_mapping: list[str] = typer.Option([], "--annotation-mapping", help="Rename an annotations column: 'Rater=coder' (repeatable)."),
+    min_report_group_size: int = typer.Option(5, min=1, help="Privacy floor: groups with fewer quotes are pooled as 'suppressed (n < N)', never named; 1 turns it off."),
+) -> None:
+    """Human–human agreement only (per code, and per source or group: Cohen's κ, % agreement, Krippendorff's α, Gwet's AC1); trains nothing."""
+    from rich.table import Table as RichTable
+
+    from lived_themes.workflows.agree import HEADERS, agreement_document, load_for_agreement, report_paths, table_rows, write_agreement
+    from lived_themes.files import refuse_overwrite
+
+    md_path, json_path = report_paths(output)
+    for path in (md_path, json_path):
+        refuse_overwrite(path, [source, annotations, codebook])
+    corpus, qda_groups = load_for_agreement(source, annotations=annotations, codebook=codebook, unit=unit,
+                                            column_mapping=_mapping(column_mapping, "--column-mapping"),
+                                            annotation_mapping=_mapping(annotation_mapping, "--annotation-mapping"))
+    groups = list(group) or qda_groups
+    document = agreement_document(corpus, coders=list(coder) or None, groups=groups, min_report_group_size=min_report_group_size,
+                                  source=str(source))
+    write_agreement(document, md_path)
+    table = RichTable(*HEADERS, title=f"Agreement of {', '.join(document['coders'])} per code")
+    for row in table_rows(document):
+        table.add_row(*row)
+    _console().print(table)
+    for column in document["groups"]:
+        by = RichTable(column, *HEADERS[1:], title=f"By {column} (mean over codes)")
+        for row in table_rows(document, column):
+            by.add_row(*row)
+        _console().print(by)
+    typer.echo(f"-> {md_path} and {json_path}")
 
 
 @app.command("import")

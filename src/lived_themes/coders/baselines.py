@@ -36,7 +36,8 @@ _NO_VOCABULARY = ("no terms remain", "empty vocabulary", "max_df corresponds to 
 
 
 class MajorityCoder(Coder):
-    """Scores every quote with each code's training prevalence; predicts a code when at least half the training quotes had it."""
+    """Scores every quote with each code's training prevalence; predicts a code when at least half the training quotes had it
+    (single-label mode: the most frequent code, the majority class)."""
 
     name = "majority.v1"
     zero_shot = False
@@ -50,6 +51,18 @@ class MajorityCoder(Coder):
 
     def predict_proba(self, texts: Any, *, metadata: pd.DataFrame | None = None) -> np.ndarray:
         return np.tile(self.prevalence_, (len(texts), 1))
+
+    def fit(self, texts: Any, labels: np.ndarray | None, codes: Any, *, codebook: Codebook | None = None,
+            metadata: pd.DataFrame | None = None, label_mode: str = "multi") -> MajorityCoder:
+        """As every coder; in single-label mode the floor is the majority class: the most frequent code for every
+        quote, or "none" only when more training quotes had no code than had that code."""
+        super().fit(texts, labels, codes, codebook=codebook, metadata=metadata, label_mode=label_mode)
+        if label_mode == "single" and labels is not None and len(self.prevalence_):
+            y = np.asarray(labels, dtype=float) > 0.5
+            top = float(self.prevalence_.max())
+            none_share = float((~y.any(axis=1)).mean()) if len(y) else 0.0
+            self.none_threshold_ = top if top >= none_share else min(top + 1e-6, 1.0 + 1e-6)
+        return self
 
     def _save_state(self, folder: Path) -> None:
         (folder / STATE_JSON).write_text(json.dumps({"prevalence": [float(p) for p in self.prevalence_]}), encoding="utf-8")

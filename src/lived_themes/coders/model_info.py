@@ -17,6 +17,21 @@ from lived_themes.errors import ModelFileError
 
 CODER_FILE = "coder.json"
 TRAINING_IDS = "training_ids.json"
+#: The training file's text and id column names, written by a run beside the model (outside the checksum: it names
+#: columns only, and decides no code), so ``predict`` reads new files of the same shape without --text-column.
+TRAINING_COLUMNS = "training_columns.json"
+
+
+def read_training_columns(folder: Path) -> dict[str, str | None] | None:
+    """``{"text_column": ..., "id_column": ...}`` from the model folder, or None where the run did not record them."""
+    path = folder / TRAINING_COLUMNS
+    if file_kind(path) == "missing":
+        return None
+    record = _json(path)
+    if not isinstance(record, dict) or not isinstance(record.get("text_column"), str) or \
+            not isinstance(record.get("id_column"), (str, type(None))):
+        raise ModelFileError("expected {\"text_column\": name, \"id_column\": name or null}", file=path)
+    return {"text_column": record["text_column"], "id_column": record.get("id_column")}
 
 
 def _folder(path: Path) -> Path:
@@ -70,6 +85,7 @@ def describe_model(path: str | Path) -> dict[str, Any]:
         "label_mode": meta.get("label_mode", "multi"),
         "contains_training_text": meta.get("contains_training_text", "not stated (saved by an older version)"),
         "training_ids": ids,
+        "training_columns": read_training_columns(folder),
         "runtime_setting_in_params": runtime_key_in(meta.get("params")),
         "checksum": checksum,
         "files": files,
@@ -89,6 +105,9 @@ def format_model_info(info: dict[str, Any]) -> str:
         "training ids: " + (f"{info['training_ids']['n']}, {info['training_ids']['stored_as']} ({TRAINING_IDS})" if info["training_ids"]
                             else "not recorded"),
     ]
+    columns = info.get("training_columns")
+    lines.append("training columns: " + (f"text {columns['text_column']!r}, id {columns['id_column']!r} ({TRAINING_COLUMNS}; "
+                                          "predict reads these unless told otherwise)" if columns else "not recorded"))
     if info["runtime_setting_in_params"]:
         lines.append(f"REFUSED on load: coder.json sets {info['runtime_setting_in_params']}, a run-time setting (where text goes)")
     lines.append(f"checksum: {info['checksum']}")

@@ -19,6 +19,11 @@ if TYPE_CHECKING:
 NO_CODE = None
 MODEL_PREFIX = "model:"
 CONSENSUS_PREFIX = "consensus:"
+#: The coder ``adjudicate`` writes by default; with ``DERIVED`` it marks a coder made from other coders' codes.
+ADJUDICATED = "adjudicated"
+#: Annotation column: a non-empty value marks the coder of that row as derived from other coders (an adjudicated
+#: reference), never an independent human, so it cannot lift the human-human ceiling whatever its name.
+DERIVED = "derived"
 
 
 @dataclass
@@ -92,8 +97,21 @@ class Corpus:
 
     @property
     def human_coders(self) -> list[str]:
-        """Coders that are people: not models, and not a consensus derived from the people."""
-        return [c for c in self.coders if not str(c).startswith((MODEL_PREFIX, CONSENSUS_PREFIX))]
+        """Coders that are independent people: not models, not a consensus and not an adjudication derived from them."""
+        derived = self.derived_coders
+        return [c for c in self.coders if c not in derived]
+
+    @property
+    def derived_coders(self) -> set[str]:
+        """Coders that are not independent humans: models, consensus coders and adjudicated references
+        (named ``adjudicated`` / ``adjudicated:...``, or flagged in the ``derived`` annotation column)."""
+        out = {c for c in self.coders if str(c).startswith((MODEL_PREFIX, CONSENSUS_PREFIX, ADJUDICATED + ":"))
+               or str(c) == ADJUDICATED}
+        if DERIVED in self.annotations.columns:
+            flag = self.annotations[DERIVED].astype(object)
+            marked = flag.notna() & (flag.astype(str).str.strip() != "")
+            out |= set(self.annotations.loc[marked, CODER].tolist())
+        return out
 
     @property
     def codes(self) -> list[str]:

@@ -289,13 +289,17 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
         leaks.append(f"single-label mode, but {several} reference-coded quote(s) have more than one code: "
                      "a coder gives at most one, so those quotes cannot be coded fully right")
     evaluated_ids = meta["quote_id"].tolist()
+    ceiling = human_agreement(eval_corpus, codes, humans, config.evaluation, seed=config.seed)
+    if label_mode == "single":
+        from lived_themes.experiment.scoring import human_single_label
+
+        ceiling["single_label"] = human_single_label(eval_corpus, codes, humans, reference)
     extras = _reliability_extras(folder.path, eval_corpus, codes, outputs, config, texts, labels, meta, corpus, say)
     metrics = metrics_document(
         experiment=config.name, description=config.description, reference=reference, corpus=corpus,
         n_quotes=len(corpus) + len(corpus.set_aside), n_evaluated=len(index), not_evaluated=not_evaluated, codes=codes,
         excluded_codes=excluded, humans=humans, groups=config.evaluation.groups, results=results,
-        human_agreement=human_agreement(eval_corpus, codes, humans, config.evaluation, seed=config.seed),
-        warnings=leaks, privacy=privacy_floor(eval_corpus, config.evaluation), label_mode=label_mode, **extras,
+        human_agreement=ceiling, warnings=leaks, privacy=privacy_floor(eval_corpus, config.evaluation), label_mode=label_mode, **extras,
     )
     if config.output.evidence:
         metrics["evidence_examples"] = [{"scheme": scheme, "coder": coder, **example} for (scheme, coder), out in outputs.items()
@@ -320,6 +324,7 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
 
         record = training_ids_record(meta["quote_id"].tolist())  # salted hashes, never raw ids
         folder.write_json("model/training_ids.json", record)
+        folder.write_json("model/training_columns.json", training_columns(config, corpus))
         if corpus.codebook is not None:
             corpus.codebook.to_yaml(folder.path / "model" / "codebook.yaml")
         folder.info["model"] = {"folder": "model", "coder": coder_cfg.name,
@@ -366,13 +371,20 @@ def stability_section(config: ExperimentConfig, texts: list[str], labels: np.nda
                 flagged.append(f"{coder_cfg.name}: {code}")
     return {"scheme": split.label, "seeds": seeds, "min_alpha": threshold, "per_code": rows, "unstable": flagged,
             "seed_param": "varied where the coder takes a seed; folds always reshuffled"}
+def training_columns(config: ExperimentConfig, corpus: Corpus) -> dict[str, str | None]:
+    """The training file's own names for the text and id columns (before data.column_mapping), for ``predict``;
+    id null where the ids were row numbers (the file had no id column)."""
+    inverse = {target: source for source, target in config.data.column_mapping.items()}
+    generated = any("ids generated from row numbers" in note for report in corpus.reports for note in report.notes)
+    return {"text_column": inverse.get("text", "text"), "id_column": None if generated else inverse.get("quote_id", "quote_id")}
 
 
 def _reliability_extras(run_dir: Path, eval_corpus: Corpus, codes: list[str], outputs: dict, config: ExperimentConfig,
                         texts: list[str], labels: np.ndarray, meta: pd.DataFrame, corpus: Corpus, say: Progress) -> dict[str, Any]:
     """disagreements.csv (two or more coders, the model included) and the stability across seeds; None where not run."""
     extras: dict[str, Any] = {"adjudication": None, "stability": None}
-    humans = [h for h in human_coders(eval_corpus, config.evaluation) if not h.startswith("consensus:")]
+    derived = eval_corpus.derived_coders  # an adjudicated reference is not a voter in the next queue
+    humans = [h for h in human_coders(eval_corpus, config.evaluation) if h not in derived and not h.startswith("consensus:")]
     if config.evaluation.adjudication.enabled and humans:
         extras["adjudication"] = write_disagreements(run_dir, eval_corpus, codes, outputs, config, humans)
     if len(config.evaluation.stability_seeds) >= 2:

@@ -19,7 +19,11 @@ from lived_themes.files import write_text_atomic
 
 
 def _human_codes(corpus: Corpus, codes_order: list[str]) -> dict[str, dict[str, list[str] | None]]:
-    humans = corpus.human_coders  # read once: the property scans every annotation row
+    from lived_themes.corpus.model import CONSENSUS_PREFIX, MODEL_PREFIX
+
+    # every coder a person made, an adjudicated reference included (it is not an independent human, but its codes
+    # are the reference's); read once: the property scans every annotation row
+    humans = [c for c in corpus.coders if not str(c).startswith((MODEL_PREFIX, CONSENSUS_PREFIX))]
     table: dict[str, dict[str, list[str] | None]] = {qid: dict.fromkeys(humans) for qid in corpus.quote_ids}
     rank = {c: i for i, c in enumerate(codes_order)}
     for qid, coder, code in zip(corpus.annotations["quote_id"], corpus.annotations["coder"], corpus.annotations["code"]):

@@ -16,6 +16,7 @@ import pandas as pd
 from lived_themes.corpus import Corpus
 from lived_themes.config.coding import ExperimentConfig
 from lived_themes.evaluation.adjudication import disagreement_queue, top_per_code
+from lived_themes.experiment.scoring import agreement_codes
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -34,16 +35,24 @@ def _adjudication_coder(config: ExperimentConfig) -> str:
 
 def write_disagreements(run_dir: Path, corpus: Corpus, codes: list[str], outputs: dict[tuple[str, str], dict[str, Any]],
                         config: ExperimentConfig, humans: list[str]) -> dict[str, Any]:
-    """Write ``disagreements.csv`` (first split scheme, the configured coder) and return its summary for metrics."""
+    """Write ``disagreements.csv`` (first split scheme, the configured coder) and return its summary for metrics.
+
+    Over every code a human used (the model votes, with NaN, only on the codes it learnt), so a disagreement on
+    a code the reference never used, or used too rarely to train on, is listed too."""
 
     options = config.evaluation.adjudication
     coder = _adjudication_coder(config)
     scheme = next(s for (s, c) in outputs if c == coder)
     out = outputs[(scheme, coder)]
     model_name = f"model:{coder}"
-    matrices = corpus.label_matrices(humans, codes)
-    matrices[model_name] = out["predicted"]
-    queue = disagreement_queue(matrices, codes, corpus.quote_ids, humans=humans, model=model_name, model_scores=out["scores"])
+    all_codes = agreement_codes(corpus, humans, codes)
+    matrices = corpus.label_matrices(humans, all_codes)
+    extra = len(all_codes) - len(codes)
+    pad = np.full((len(corpus), extra), np.nan)
+    matrices[model_name] = np.hstack([np.asarray(out["predicted"], dtype=float), pad])
+    scores = np.hstack([np.asarray(out["scores"], dtype=float), pad])
+    queue = disagreement_queue(matrices, all_codes, corpus.quote_ids, humans=humans, model=model_name, model_scores=scores)
+    codes = all_codes
     path = Path(run_dir) / "disagreements.csv"
     from lived_themes.files import csv_for_people, write_text_atomic
 

@@ -20,7 +20,7 @@ from lived_themes.evaluation.disclosure import suppress_small_groups, suppressio
 from lived_themes.evaluation.groups import agreement_by_group, max_gap, metric_by_group
 from lived_themes.evaluation import coder_group_agreement
 from lived_themes.evaluation.calibration import calibration_summary
-from lived_themes.evaluation.single_label import single_label_scores
+from lived_themes.evaluation.single_label import confusion, single_label_scores
 from lived_themes.evaluation.standin import standin_analysis
 from lived_themes.jsonutil import jsonable
 
@@ -101,7 +101,7 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
         "calibration": calibration_summary(y_true, y_score, codes),
     }
     if label_mode == "single":
-        result["single_label"] = single_label_scores(y_true, y_pred)
+        result["single_label"] = {**single_label_scores(y_true, y_pred), "confusion": confusion(y_true, y_pred, codes)}
     if evaluation.groups:
         by_group = metric_by_group(HEADLINE_METRICS, y_true, y_pred, _group_frame(corpus, evaluation, rows),
                                    clusters=_clusters(corpus, evaluation, rows), codes=codes, **boot)
@@ -117,7 +117,8 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
     matrices[model_name] = model_matrix
     # model vs each human, one pair at a time: linear in the number of coders, even for hundreds of validators
     result["agreement"] = [r for h in humans for r in _records(pairwise_kappa(matrices, codes, coders=[h, model_name]))]
-    real_humans = [h for h in humans if not h.startswith("consensus:")]
+    derived = corpus.derived_coders  # consensus and adjudicated references are never independent humans
+    real_humans = [h for h in humans if h not in derived and not h.startswith("consensus:")]
     dense = len(real_humans) <= evaluation.max_dense_coders
     if len(real_humans) >= 2 and not dense:
         warnings.append(f"{scheme}/{coder}: {len(real_humans)} human coders (> evaluation.max_dense_coders={evaluation.max_dense_coders}): "
@@ -192,18 +193,50 @@ def human_coders(corpus: Corpus, evaluation: EvaluationConfig) -> list[str]:
     return list(evaluation.human_coders) if evaluation.human_coders is not None else corpus.human_coders
 
 
+def agreement_codes(corpus: Corpus, humans: list[str], codes: list[str]) -> list[str]:
+    """Every code any of ``humans`` used, the model's ``codes`` first: human agreement, disagreements and adjudication
+    cover them all, whatever ``min_code_count`` or ``exclude_codes`` kept out of the model's training and scoring."""
+    ann = corpus.annotations
+    used = set(ann.loc[ann["coder"].isin(list(humans)) & ann["code"].notna(), "code"].astype(str))
+    extra = [c for c in corpus.codes if c in used and c not in codes]
+    extra += sorted(used - set(codes) - set(extra))
+    return list(codes) + extra
+
+
 def _human_coders(corpus: Corpus, reference: str, evaluation: EvaluationConfig) -> list[str]:
     return list(dict.fromkeys([*human_coders(corpus, evaluation), reference]))
 
 
+def human_single_label(corpus: Corpus, codes: list[str], humans: list[str], reference: str) -> list[dict[str, Any]]:
+    """Single-label mode: each human's Cohen's kappa and percent agreement with the reference over codes + none
+    (on the quotes both saw), so the model's figures sit beside the humans' own."""
+    from lived_themes.evaluation.single_label import single_label_scores
+
+    ref = corpus.label_matrix(reference, codes)
+    rows = []
+    for h in humans:
+        if h == reference:
+            continue
+        scores = single_label_scores(ref, corpus.label_matrix(h, codes))
+        rows.append({"coder": h, "reference": reference, **{k: scores[k] for k in ("kappa", "percent_agreement", "n")}})
+    return rows
+
+
 def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluation: EvaluationConfig, *, seed: int) -> dict[str, Any]:
-    """Agreement among the human coders: the ceiling a model is judged against. Empty with one coder."""
+    """Agreement among the human coders: the ceiling a model is judged against. Empty with one coder.
+
+    Over every code any of them used (:func:`agreement_codes`), not only the codes the model learns: a code the
+    reference never used is exactly where humans disagree. ``codes`` in the result lists them."""
+    derived = corpus.derived_coders
+    humans = [h for h in humans if h not in derived]  # an adjudicated reference is not one more independent human
     if len(humans) < 2:
-        return {"pairwise": [], "alpha": [], "by_group": [], "coder_groups": [],
+        return {"codes": list(codes), "pairwise": [], "alpha": [], "by_group": [], "coder_groups": [],
                 "note": f"one human coder ({', '.join(humans) or 'none'}): no human-human ceiling can be computed"}
+    codes = agreement_codes(corpus, humans, codes)
     matrices = corpus.label_matrices(humans, codes)
     dense = len(humans) <= evaluation.max_dense_coders
     out = {
+        "codes": list(codes),
         "pairwise": _records(pairwise_kappa(matrices, codes, coders=humans)) if dense else [],
         "alpha": _records(alpha_per_code(matrices, codes, humans)),
         "by_group": [],

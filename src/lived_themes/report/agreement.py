@@ -57,6 +57,12 @@ def agreement_section(metrics: Mapping, scheme: str, results: list[dict]) -> tup
         ceiling = [fmt(hh[code]), fmt(alpha.get(code))] if two else []
         table.rows.append([code, str(labels.get(code, "")), *ceiling, *(fmt(m[code]) for m in mh)])
     blocks: list[Block] = ([] if two else [("p", ONE_HUMAN)]) + [table]
+    extra = [str(c) for c in human.get("codes") or [] if str(c) not in codes]
+    if two and extra:  # codes a human used that no model learns (min_code_count, exclude_codes): agreement still counts
+        hx = _kappa_per_code(hh_records, extra)
+        rows = [[c, str(labels.get(c, "")), fmt(hx[c]), fmt(alpha.get(c))] for c in extra]
+        blocks.append(Table("agreement-other-codes", ["Code", "Label", "human–human κ", "human α"], rows,
+                            "Human agreement on codes the models were not trained on (too rare for the reference, or excluded)"))
     subs = [records(r.get("substitution_alpha")) for r in results]
     if any(subs):
         cols = ["Code", "α humans"] + [f"α with {r.get('coder')} substituted" for r in results]

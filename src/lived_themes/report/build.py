@@ -297,7 +297,8 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
             blocks += figure(f"agreement__{s}.png", f"Mean Cohen's kappa across codes between coders, {scheme}",
                              fig.agreement_matrix, matrix, all_coders)
 
-        blocks += calibration_blocks(scheme, results, figure_dir=figure_dir, slug=s)
+        blocks += calibration_blocks(scheme, results, figure_dir=figure_dir, slug=s,
+                                     humans=records((metrics.get("human_agreement") or {}).get("single_label")))
         blocks += standin_blocks(scheme, results, figure_dir=figure_dir, slug=s)
         blocks += alt_test_blocks(scheme, results)
     model = (run_info or {}).get("model")

@@ -1,7 +1,7 @@
 """The report's calibration section (can a score be read as a probability?) and single-label figures.
 
 Per coder: mean Brier score and expected calibration error over codes, and a reliability diagram of
-all codes' scores pooled; in single-label runs, accuracy and macro-F1 over codes + none as well.
+all codes' scores pooled; in single-label runs, the single-label section (``report/single_label.py``) follows.
 """
 
 from __future__ import annotations
@@ -17,11 +17,10 @@ EXPLAIN = (
     "given to them (0 = a score of 0.8 means the code applies 8 times in 10). A coder far above the "
     "diagonal of the diagram is under-confident, far below it over-confident."
 )
-SINGLE = ("Single-label mode: each quote gets one code or none. Accuracy and macro-F1 count \"none\" as one more class; "
-          "'none' and 'more than one' are the shares of quotes the coder gave no code / several codes.")
 
 
-def calibration_blocks(scheme: str, results: list[dict], *, figure_dir: Path | None, slug: str) -> list[Block]:
+def calibration_blocks(scheme: str, results: list[dict], *, figure_dir: Path | None, slug: str,
+                       humans: list[dict] | None = None) -> list[Block]:
     blocks: list[Block] = []
     scored = [r for r in results if r.get("calibration")]
     if scored:
@@ -33,11 +32,6 @@ def calibration_blocks(scheme: str, results: list[dict], *, figure_dir: Path | N
             curves = {str(r.get("coder", "")): records(r["calibration"].get("reliability")) for r in scored}
             title = f"Reliability of scores, {scheme}"
             blocks.append(Figure(reliability_diagram(curves, figure_dir / f"reliability__{slug}.png", title=title), title))
-    single = [r for r in results if r.get("single_label")]
-    if single:
-        rows = [[str(r.get("coder", "")), fmt(r["single_label"].get("accuracy")), fmt(r["single_label"].get("macro_f1_with_none")),
-                 fmt(r["single_label"].get("none_rate")), fmt(r["single_label"].get("multi_rate"))] for r in single]
-        blocks += [("h3", "Single-label scores"), ("p", SINGLE),
-                   Table("single-label", ["Coder", "accuracy", "macro-F1 (codes + none)", "none", "more than one"], rows,
-                         f"One code or none per quote, {scheme}")]
-    return blocks
+    from lived_themes.report.single_label import single_label_blocks
+
+    return blocks + single_label_blocks(scheme, results, humans=humans, figure_dir=figure_dir, slug=slug)

@@ -60,6 +60,31 @@ def read_decisions(path: str | Path) -> pd.DataFrame:
 UNDECIDED = "undecided.csv"
 
 
+def decidable_codes(corpus: Any, humans: list[str], metrics: dict[str, Any]) -> list[str]:
+    """Every code a decision may name: the run's codes, the codebook's, and any code a coder used
+    (``min_code_count`` only decides what a model learns, never what a person may decide)."""
+    from lived_themes.experiment.scoring import agreement_codes
+
+    known = list(metrics.get("codes") or []) + list((metrics.get("human_agreement") or {}).get("codes") or [])
+    if corpus.codebook is not None:
+        known += list(corpus.codebook.code_ids)
+    return agreement_codes(corpus, [*humans, *corpus.coders], list(dict.fromkeys(known)))
+
+
+def mark_derived(corpus: Any, coder: str) -> Any:
+    """The adjudicated coder's rows flagged in the ``derived`` column: a later run never counts it as a human."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from lived_themes.corpus.model import ADJUDICATED, CODER, DERIVED
+
+    ann = corpus.annotations.copy()
+    flag = ann[DERIVED].astype(object) if DERIVED in ann.columns else pd.Series([None] * len(ann), index=ann.index, dtype=object)
+    ann[DERIVED] = flag.where(ann[CODER] != coder, ADJUDICATED)
+    return replace(corpus, annotations=ann)
+
+
 def adjudicate_run(run_dir: str | Path, output: str | Path, *, decisions: str | Path | None = None, coder: str = "adjudicated",
                    undecided: str = "majority", base_dir: Path | None = None) -> dict[str, Any]:
     """Write ``output`` (a corpus folder) with the adjudicated coder; return counts for the message."""
@@ -79,13 +104,15 @@ def adjudicate_run(run_dir: str | Path, output: str | Path, *, decisions: str | 
     corpus = load_from_config(config.data, base_dir=base_dir)
     if coder in corpus.coders:
         raise InputError(f"the corpus already has a coder named {coder!r}; choose another with --coder", file=source)
-    codes = list(metrics["codes"])
-    humans = list((metrics.get("adjudication") or {}).get("humans") or
-                  [h for h in corpus.human_coders if h in set(metrics.get("human_coders") or corpus.human_coders)])
+    derived = corpus.derived_coders  # an earlier adjudicated reference never votes as a human
+    humans = [h for h in ((metrics.get("adjudication") or {}).get("humans") or
+                          [h for h in corpus.human_coders if h in set(metrics.get("human_coders") or corpus.human_coders)])
+              if h not in derived]
+    codes = decidable_codes(corpus, humans, metrics)
     matrices = corpus.label_matrices(humans, codes)
     matrix, counts = adjudicated_matrix(matrices, codes, corpus.quote_ids, decided, humans=humans, undecided=undecided, source=source)
     ties = undecided_ties(matrices, codes, corpus.quote_ids, decided, humans=humans)
-    adjudicated = corpus.with_coder(coder, matrix, codes)
+    adjudicated = mark_derived(corpus.with_coder(coder, matrix, codes), coder)
     output = Path(output)
     if output.exists() and any(output.iterdir()):
         raise InputError("the output folder exists and is not empty; choose a new one", file=output)

@@ -185,8 +185,11 @@ def training_labels(corpus: Corpus, codes: list[str], reference: str | None) -> 
     A quote coded by several people trains on the reference coder's codes, else on the first coder's
     (in order of appearance) who saw it.
     """
+    from lived_themes.corpus.model import CONSENSUS_PREFIX, MODEL_PREFIX
+
     humans = corpus.human_coders
-    order = ([reference] if reference in humans else []) + [c for c in humans if c != reference]
+    adjudicated = [c for c in corpus.derived_coders if not str(c).startswith((MODEL_PREFIX, CONSENSUS_PREFIX))]
+    order = ([reference] if reference in humans or reference in adjudicated else []) + [c for c in humans if c != reference]
     y = np.full((len(corpus), len(codes)), np.nan)
     who: list[str | None] = [None] * len(corpus)
     for coder in order:

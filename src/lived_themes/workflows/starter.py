@@ -23,7 +23,8 @@ from lived_themes.errors import InputError
 #: label values taken to mean "seen, no code" (mapped to null); the comment says so, so it can be undone
 NO_CODE_VALUE = re.compile(r"^(0|none|no|nothing|n/?a|neutral|no[ _-].*|not[ _-].*)$", re.IGNORECASE)
 LABEL_NAME = re.compile(r"label|code|theme|categor|class|cause|type|stigma|sentiment|topic|tag", re.IGNORECASE)
-ID_NAME = re.compile(r"(^|[^a-z])id$|^id|identifier|^key$", re.IGNORECASE)
+ID_NAME = re.compile(r"(^|[^a-z])id$|^id|identifier|^key$"  # row_index, row_no, record_number, index, Unnamed: 0 (a saved index)
+                     r"|^(row|record|response|comment|line|entry)[ _-]?(index|idx|no|nr|num|number)$|^index$|^unnamed: ?0$", re.IGNORECASE)
 BINARY = {"0", "1", "0.0", "1.0", "true", "false"}
 SEPARATORS = (";", "|")
 MAX_LABELS = 50
