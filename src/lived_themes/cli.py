@@ -14,9 +14,10 @@ from typing import Optional
 
 import typer
 
+from lived_themes import __version__
 from lived_themes.encoders.offline import set_offline_mode
 from lived_themes.errors import LivedThemesError
-from lived_themes.files import refuse_overwrite, write_text_atomic
+from lived_themes.files import is_stdout, refuse_overwrite, write_text_atomic
 
 app = typer.Typer(
     add_completion=False,
@@ -106,10 +107,10 @@ def _one_line_warning(message, category, filename, lineno, file=None, line=None)
         typer.secho(f"warning: {message}", fg=typer.colors.YELLOW, err=True)
     else:
         _show_warning(message, category, filename, lineno, file, line)
+
+
 def _print_version(value: bool) -> None:
     if value:
-        from lived_themes import __version__
-
         typer.echo(f"lived-themes {__version__}")
         raise typer.Exit()
 
@@ -286,7 +287,6 @@ def _run_command(experiment: Path, set_: list[str], out: Optional[Path], *, quie
 
     config = load_config(experiment, overrides=set_)
     if out is not None:
-        from lived_themes.files import refuse_overwrite
 
         inputs: list[Path] = [experiment]
         if isinstance(config, ExperimentConfig):
@@ -343,7 +343,6 @@ def predict(
     settings = {key: value for key, value in (("base_url", llm_base_url), ("cache_dir", llm_cache_dir), ("api_key_env", llm_api_key_env),
                                               ("allow_remote", allow_remote or None)) if value is not None}
     text_column, id_column = _predict_columns(input, text_column, id_column, experiment, model_dir)
-    from lived_themes.files import is_stdout
 
     count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column, evidence=evidence, settings=settings)
     typer.echo(f"{count} rows -> {'standard output' if is_stdout(output) else output}", err=is_stdout(output))
@@ -400,7 +399,6 @@ def _predict_columns(input: Path, text_column: Optional[str], id_column: Optiona
 
 def _input_columns(input: Path) -> Optional[list[str]]:
     """The input's column names from its first rows only (the file is read a chunk at a time later)."""
-    from lived_themes.errors import LivedThemesError
     from lived_themes.predict.stream import iter_chunks, peek
 
     try:
@@ -432,7 +430,6 @@ def evaluate(
 ) -> None:
     """Evaluate predictions made elsewhere against human coders, by group."""
     from lived_themes.workflows.evaluate import evaluate_external
-    from lived_themes.files import refuse_overwrite
 
     if out is not None:
         refuse_overwrite(out, [annotations, predictions, quotes, codebook, model], folder=True)
@@ -502,7 +499,6 @@ def agree(
     from rich.table import Table as RichTable
 
     from lived_themes.workflows.agree import HEADERS, agreement_document, load_for_agreement, report_paths, table_rows, write_agreement
-    from lived_themes.files import refuse_overwrite
 
     md_path, json_path = report_paths(output)
     for path in (md_path, json_path):
@@ -536,7 +532,6 @@ def import_(
     format: str = typer.Option("jsonl", help="Table format for the corpus: jsonl, csv, tsv or parquet."),
 ) -> None:
     """Bring coding in from a QDA program: text sources, codebook and each user's coded segments as a corpus."""
-    from lived_themes.files import refuse_overwrite
     from lived_themes.interop.folder import check_target, write_codebook_folder, write_import
 
     refuse_overwrite(output, [project], folder=True)
@@ -609,7 +604,6 @@ def adjudicate(
 ) -> None:
     """Read the researcher's decisions back as a coder, usable as the reference of the next run."""
     from lived_themes.workflows.adjudicate import adjudicate_run
-    from lived_themes.files import refuse_overwrite
 
     refuse_overwrite(output, [run_dir, decisions], folder=True)
     out = adjudicate_run(run_dir, output, decisions=decisions, coder=coder, undecided=undecided, base_dir=Path.cwd())
@@ -640,7 +634,6 @@ def review(
 ) -> None:
     """Active learning: read the researcher's codes back, retrain, log the round, and propose the next batch to code."""
     from lived_themes.workflows.review import review_round
-    from lived_themes.files import refuse_overwrite
 
     refuse_overwrite(folder, [corpus], folder=True)
     options = {"corpus": str(corpus) if corpus else None, "coder": coder, "strategy": strategy, "batch_size": batch_size,

@@ -16,6 +16,9 @@ from typing import Any
 import numpy as np
 
 from lived_themes.errors import ModelFileError
+from lived_themes.coders._integrity import file_kind
+from lived_themes.errors import shown
+from lived_themes.registry import _resolve, constructor_params
 
 PICKLE_MAGIC = (b"\x80",)  # pickle protocol 2+ starts with the PROTO opcode
 ZIP_MAGIC = b"PK"
@@ -24,7 +27,6 @@ PICKLED_WEIGHTS = ("pytorch_model.bin", "model.pt", "model.pkl", "model_head.pkl
 
 def require_file(path: Path) -> Path:
     """``path`` when it is a regular file (or a link to one); a FIFO, a device or a socket is refused before it is opened."""
-    from lived_themes.coders._integrity import file_kind
 
     kind = file_kind(path)
     if kind == "missing":
@@ -186,8 +188,6 @@ def read_component_meta(folder: str | Path, file_name: str, *, name_key: str, ta
     known; and the parameters are the class's own and accepted by its constructor. Anything else
     raises :class:`ModelFileError` naming the file and field, never a partial model.
     """
-    from lived_themes.errors import shown
-    from lived_themes.registry import _resolve, constructor_params
 
     folder = Path(folder)
     if not folder.is_dir():

@@ -39,6 +39,7 @@ from lived_themes import splits
 from lived_themes.evaluation.calibration import expected_calibration_errors
 from lived_themes.jsonutil import jsonable
 from lived_themes.registry import CODERS, make_coder
+from lived_themes.registry import check_params
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,7 +120,6 @@ class EnsembleCoder(Coder):
 
     def _check_params(self) -> None:
         """The settings and every member's own parameters, checked at config load as each coder's are."""
-        from lived_themes.registry import check_params
 
         super()._check_params()
         specs = self._member_specs()
@@ -149,7 +149,6 @@ class EnsembleCoder(Coder):
     def _member_oof(self, spec: tuple[str, dict[str, Any]], folds: list[Any], texts: list[str], labels: np.ndarray,
                     codebook: Codebook | None, metadata: pd.DataFrame | None) -> np.ndarray:
         """One member's out-of-fold scores on the inner folds (NaN where no fold tests a quote)."""
-        from lived_themes.registry import make_coder
 
         def announce(f: int, fold: Any) -> None:
             log.info("%s: inner fold %d/%d, member %s", self.name, f, len(folds), spec[0])

@@ -9,6 +9,8 @@ import pandas as pd
 from lived_themes.corpus import Corpus
 from lived_themes.errors import HEADER_ROW, InputError
 from lived_themes.evaluation.disclosure import suppress_small_groups
+from lived_themes.corpus.free_text import looks_like_free_text
+from lived_themes.corpus.free_text import check_group_columns
 
 MAX_GROUP_VALUES = 20
 NOT_GROUPS = {"quote_id", "text", "line", "speaker_notation"}
@@ -16,7 +18,6 @@ NOT_GROUPS = {"quote_id", "text", "line", "speaker_notation"}
 
 def group_columns(corpus: Corpus) -> list[str]:
     """Metadata columns that look like groups: few distinct values, not one per quote, not free text."""
-    from lived_themes.corpus.free_text import looks_like_free_text
 
     columns = []
     for column in corpus.quotes.columns:
@@ -76,7 +77,6 @@ def render_description(corpus: Corpus, *, by: list[str] | None = None, console: 
     A ``by`` column that is the text column, or looks like free text and is not in ``allow_free_text``, is refused
     (:mod:`lived_themes.corpus.free_text`): its values would be printed as column headers.
     """
-    from lived_themes.corpus.free_text import check_group_columns
 
     columns = by or group_columns(corpus)
     source = corpus.reports[0].source if corpus.reports else corpus.name

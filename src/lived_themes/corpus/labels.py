@@ -20,6 +20,7 @@ from lived_themes.corpus.tables import TableSource, apply_mapping, read_table
 from lived_themes.corpus.io import load_quotes
 from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, ROW_ID_RULE, add_row_ids, check_annotations
 from lived_themes.errors import HEADER_ROW, InputError, column_list
+from lived_themes.corpus.free_text import TEXT_COLUMN, check_not_free_text
 
 __all__ = ["add_row_ids", "label_codes", "load_labelled", "ROW_ID_RULE"]
 
@@ -117,7 +118,6 @@ def load_labelled(
 def _check_label_values(per_row: list[list[str] | None], *, label_column: str, mapped: bool, source: str,
                         allowed: Sequence[str]) -> None:
     """The codes a label column yields must not be quote text: the text column never, free text only when allowed."""
-    from lived_themes.corpus.free_text import TEXT_COLUMN, check_not_free_text
 
     role = "the label column without a label_map (each value becomes a code id)"
     if label_column == TEXT_COLUMN or not mapped:  # with a label_map, every code id was written by the user

@@ -208,3 +208,13 @@ def annotations_from_matrix(matrix: np.ndarray, quote_ids: Sequence[str], codes:
         else:
             records.append({QUOTE_ID: qid, CODER: coder, CODE: NO_CODE})
     return pd.DataFrame.from_records(records, columns=[QUOTE_ID, CODER, CODE])
+
+
+def agreement_codes(corpus: Corpus, humans: list[str], codes: list[str]) -> list[str]:
+    """Every code any of ``humans`` used, the model's ``codes`` first: human agreement, disagreements and adjudication
+    cover them all, whatever ``min_code_count`` or ``exclude_codes`` kept out of the model's training and scoring."""
+    ann = corpus.annotations
+    used = set(ann.loc[ann["coder"].isin(list(humans)) & ann["code"].notna(), "code"].astype(str))
+    extra = [c for c in corpus.codes if c in used and c not in codes]
+    extra += sorted(used - set(codes) - set(extra))
+    return list(codes) + extra

@@ -19,6 +19,7 @@ from lived_themes.errors import (
     shown,
 )
 from lived_themes.files import atomic_output, atomic_path
+from lived_themes.paths import input_file
 
 TableSource = Union[str, Path, pd.DataFrame, Any]
 
@@ -243,7 +244,6 @@ def _read_jsonl(path: Path, text: str) -> pd.DataFrame:
 
 def existing_file(source: str | Path) -> Path:
     """``source`` as a regular file, or a located error (not found, a folder, a symlink loop, a FIFO or device)."""
-    from lived_themes.paths import input_file
 
     return input_file(source)
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from lived_themes.evaluation.agreement import cohen_kappa, krippendorff_alpha
 from lived_themes.evaluation.chance_corrected import count_table, gwet_ac
+from lived_themes.evaluation.agreement import pairwise_kappa
 
 ALL_CODES = "(mean over codes)"
 COLUMNS = ["group_column", "group", "code", "n_units", "percent_agreement", "cohen_kappa", "krippendorff_alpha", "gwet_ac1",
@@ -68,6 +69,5 @@ def coding_comparison(labels: Mapping[str, np.ndarray], codes: Sequence[str], co
 
 def pairwise_table(labels: Mapping[str, np.ndarray], codes: Sequence[str], coders: Sequence[str]) -> pd.DataFrame:
     """Cohen's kappa and percent agreement of every coder pair on every code (long form)."""
-    from lived_themes.evaluation.agreement import pairwise_kappa
 
     return pairwise_kappa(labels, codes, coders=coders)

@@ -9,6 +9,7 @@ class, "several", and never agrees), and the confusion matrix that shows which c
 from __future__ import annotations
 
 import numpy as np
+from lived_themes.evaluation.agreement import cohen_kappa
 
 
 def is_single_label(labels: np.ndarray) -> bool:
@@ -51,7 +52,6 @@ def _classes_with_several(t: np.ndarray, p: np.ndarray) -> tuple[np.ndarray, np.
 def single_label_scores(y_true: np.ndarray, y_pred: np.ndarray) -> dict[str, float]:
     """Accuracy and macro-F1 over k codes + none, Cohen's kappa and percent agreement over the same classes,
     and how often the prediction had none / more than one code."""
-    from lived_themes.evaluation.agreement import cohen_kappa
 
     t, p = np.asarray(y_true, dtype=float), np.asarray(y_pred, dtype=float)
     keep = ~(np.isnan(t).any(axis=1) | np.isnan(p).any(axis=1))

@@ -34,6 +34,8 @@ from lived_themes import splits
 from lived_themes.evaluation.agreement import krippendorff_alpha
 from lived_themes.evaluation.leakage import person_columns, split_leaks, training_ids_record
 from lived_themes.evaluation.single_label import is_single_label
+from lived_themes.coders.llm.transport import connected_to
+from lived_themes.experiment.scoring import human_single_label
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +192,6 @@ def with_connections(destinations: list[dict[str, Any]]) -> list[dict[str, Any]]
     """Each HTTP destination with the addresses actually connected to (every one checked: loopback unless allow_remote)."""
     if not any("endpoint" in d for d in destinations):
         return destinations
-    from lived_themes.coders.llm.transport import connected_to
 
     return [{**d, "connected_to": connected_to(d["endpoint"])} if "endpoint" in d else d for d in destinations]
 
@@ -291,7 +292,6 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     evaluated_ids = meta["quote_id"].tolist()
     ceiling = human_agreement(eval_corpus, codes, humans, config.evaluation, seed=config.seed)
     if label_mode == "single":
-        from lived_themes.experiment.scoring import human_single_label
 
         ceiling["single_label"] = human_single_label(eval_corpus, codes, humans, reference)
     extras = _reliability_extras(folder.path, eval_corpus, codes, outputs, config, texts, labels, meta, corpus, say)

@@ -16,10 +16,10 @@ import pandas as pd
 
 from lived_themes.corpus import Corpus
 from lived_themes.files import write_text_atomic
+from lived_themes.corpus.model import CONSENSUS_PREFIX, MODEL_PREFIX
 
 
 def _human_codes(corpus: Corpus, codes_order: list[str]) -> dict[str, dict[str, list[str] | None]]:
-    from lived_themes.corpus.model import CONSENSUS_PREFIX, MODEL_PREFIX
 
     # every coder a person made, an adjudicated reference included (it is not an independent human, but its codes
     # are the reference's); read once: the property scans every annotation row

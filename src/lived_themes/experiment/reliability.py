@@ -11,12 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from lived_themes.corpus import Corpus
 from lived_themes.config.coding import ExperimentConfig
 from lived_themes.evaluation.adjudication import disagreement_queue, top_per_code
-from lived_themes.experiment.scoring import agreement_codes
+from lived_themes.corpus.model import agreement_codes
+from lived_themes.files import csv_for_people, write_text_atomic
 
 
 def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
@@ -54,7 +56,6 @@ def write_disagreements(run_dir: Path, corpus: Corpus, codes: list[str], outputs
     queue = disagreement_queue(matrices, all_codes, corpus.quote_ids, humans=humans, model=model_name, model_scores=scores)
     codes = all_codes
     path = Path(run_dir) / "disagreements.csv"
-    from lived_themes.files import csv_for_people, write_text_atomic
 
     write_text_atomic(path, csv_for_people(queue))  # opened in a spreadsheet: formula-leading cells escaped
     top = top_per_code(queue, options.top_n)

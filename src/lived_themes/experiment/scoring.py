@@ -13,6 +13,7 @@ import pandas as pd
 
 from lived_themes.config.base import EvaluationConfig
 from lived_themes.corpus import Corpus
+from lived_themes.corpus.model import agreement_codes
 from lived_themes.evaluation import alpha_per_code, macro_f1, micro_f1, pairwise_kappa, per_code_scores, summary_scores, substitution_alpha
 from lived_themes.evaluation.alt_test import alt_test_from_matrices
 from lived_themes.evaluation.chance_corrected import chance_corrected_table
@@ -193,16 +194,6 @@ def human_coders(corpus: Corpus, evaluation: EvaluationConfig) -> list[str]:
     return list(evaluation.human_coders) if evaluation.human_coders is not None else corpus.human_coders
 
 
-def agreement_codes(corpus: Corpus, humans: list[str], codes: list[str]) -> list[str]:
-    """Every code any of ``humans`` used, the model's ``codes`` first: human agreement, disagreements and adjudication
-    cover them all, whatever ``min_code_count`` or ``exclude_codes`` kept out of the model's training and scoring."""
-    ann = corpus.annotations
-    used = set(ann.loc[ann["coder"].isin(list(humans)) & ann["code"].notna(), "code"].astype(str))
-    extra = [c for c in corpus.codes if c in used and c not in codes]
-    extra += sorted(used - set(codes) - set(extra))
-    return list(codes) + extra
-
-
 def _human_coders(corpus: Corpus, reference: str, evaluation: EvaluationConfig) -> list[str]:
     return list(dict.fromkeys([*human_coders(corpus, evaluation), reference]))
 
@@ -210,7 +201,6 @@ def _human_coders(corpus: Corpus, reference: str, evaluation: EvaluationConfig) 
 def human_single_label(corpus: Corpus, codes: list[str], humans: list[str], reference: str) -> list[dict[str, Any]]:
     """Single-label mode: each human's Cohen's kappa and percent agreement with the reference over codes + none
     (on the quotes both saw), so the model's figures sit beside the humans' own."""
-    from lived_themes.evaluation.single_label import single_label_scores
 
     ref = corpus.label_matrix(reference, codes)
     rows = []

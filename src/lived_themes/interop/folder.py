@@ -22,6 +22,7 @@ from lived_themes.corpus.io import save_corpus
 from lived_themes.corpus.tables import read_table, write_table
 from lived_themes.errors import InputError
 from lived_themes.interop.reader import ImportResult
+from lived_themes.files import refuse_overwrite
 
 SOURCES_FILE = "refi_sources.jsonl"
 REPORT_FILE = "import_report.json"
@@ -93,7 +94,6 @@ def export_inputs(corpus: str | Path, output: str | Path, *, predictions: str | 
     """``export``'s outputs may not be its inputs: the corpus (or a file in it), the predictions, each other,
     or the REFI-QDA project the corpus was imported from (found by path or by content: it holds memos and
     media that the import did not read, so writing over it would lose them)."""
-    from lived_themes.files import refuse_overwrite
 
     outputs = [Path(output)] + ([Path(codebook_out)] if codebook_out is not None else [])
     for out in outputs:

@@ -26,6 +26,7 @@ from lived_themes.errors import InputError
 from lived_themes.interop.codes import SEP
 from lived_themes.interop.reader import BASE_COLUMNS
 from lived_themes.interop.text import OffsetMap
+from lived_themes.files import atomic_output
 
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
@@ -310,7 +311,6 @@ def export_project(corpus: Corpus, path: str | Path, *, sources: pd.DataFrame | 
 
 def _atomic_write(path: Path, write: Any) -> Path:
     """The package's one atomic writer: a temporary file renamed into place, never over a device, FIFO or folder."""
-    from lived_themes.files import atomic_output
 
     with atomic_output(path, mode="wb") as out:
         write(out)

@@ -42,6 +42,7 @@ from lived_themes.report import figures as fig
 from lived_themes.report.calibration import calibration_blocks
 from lived_themes.report.llm import llm_blocks
 from lived_themes.report.standin import standin_blocks
+from lived_themes.report.reading import how_to_read
 
 __all__ = ["ALL_CODES", "MISSING", "ONE_HUMAN", "build_blocks", "headline", "headline_table", "is_floor", "write_report"]
 
@@ -259,7 +260,6 @@ def build_blocks(metrics: Mapping, *, config: Mapping | None = None, run_info: M
 
     blocks: list[Block] = [("h1", f"Run report: {metrics.get('experiment', MISSING)}")]
     blocks += [("p", str(metrics["description"]))] if metrics.get("description") else []
-    from lived_themes.report.reading import how_to_read
 
     blocks += how_to_read(metrics)
     blocks += [("h2", "Corpus"), *_corpus(metrics), ("h2", "Headline"), headline(metrics)]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from lived_themes.report.blocks import Block, Figure, Table, fmt, records
 from lived_themes.report.figures import reliability_diagram
+from lived_themes.report.single_label import single_label_blocks
 
 EXPLAIN = (
     "Out-of-fold scores against the reference coder. Brier: mean squared gap between score and 0/1 "
@@ -32,6 +33,5 @@ def calibration_blocks(scheme: str, results: list[dict], *, figure_dir: Path | N
             curves = {str(r.get("coder", "")): records(r["calibration"].get("reliability")) for r in scored}
             title = f"Reliability of scores, {scheme}"
             blocks.append(Figure(reliability_diagram(curves, figure_dir / f"reliability__{slug}.png", title=title), title))
-    from lived_themes.report.single_label import single_label_blocks
 
     return blocks + single_label_blocks(scheme, results, humans=humans, figure_dir=figure_dir, slug=slug)

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from lived_themes.report.blocks import Block, Figure, Table, fmt
+from lived_themes.report.figures import heatmap
 
 SINGLE = ("Single-label mode: each quote gets one code or none, read as one choice among the codes and \"none\". "
           "Cohen's κ and % agreement compare that choice with the reference coder's (a coder that gave several codes "
@@ -70,7 +71,6 @@ def _confusion_blocks(coder: str, confusion: Mapping[str, Any], scheme: str, *, 
                   caption, bold={(i, i + 1) for i in range(len(ref))})
     blocks: list[Block] = [table]
     if figure_dir is not None:
-        from lived_themes.report.figures import heatmap
 
         with np.errstate(invalid="ignore", divide="ignore"):
             share = counts / counts.sum(axis=1, keepdims=True)

@@ -24,6 +24,8 @@ from lived_themes.evaluation.adjudication import NO, YES, adjudicated_matrix, un
 from lived_themes.files import unescape_columns
 from lived_themes.config.coding import ExperimentConfig
 from lived_themes.experiment.data import load_from_config
+from lived_themes.corpus.model import agreement_codes
+from lived_themes.corpus.model import ADJUDICATED, CODER, DERIVED
 
 
 def read_decisions(path: str | Path) -> pd.DataFrame:
@@ -63,7 +65,6 @@ UNDECIDED = "undecided.csv"
 def decidable_codes(corpus: Any, humans: list[str], metrics: dict[str, Any]) -> list[str]:
     """Every code a decision may name: the run's codes, the codebook's, and any code a coder used
     (``min_code_count`` only decides what a model learns, never what a person may decide)."""
-    from lived_themes.experiment.scoring import agreement_codes
 
     known = list(metrics.get("codes") or []) + list((metrics.get("human_agreement") or {}).get("codes") or [])
     if corpus.codebook is not None:
@@ -77,7 +78,6 @@ def mark_derived(corpus: Any, coder: str) -> Any:
 
     import pandas as pd
 
-    from lived_themes.corpus.model import ADJUDICATED, CODER, DERIVED
 
     ann = corpus.annotations.copy()
     flag = ann[DERIVED].astype(object) if DERIVED in ann.columns else pd.Series([None] * len(ann), index=ann.index, dtype=object)

@@ -14,6 +14,13 @@ from typing import Any
 
 from lived_themes.corpus import Corpus
 from lived_themes.errors import InputError
+from lived_themes.corpus import load_corpus
+from lived_themes.evaluation.coding_comparison import coding_comparison, pairwise_table
+from lived_themes.evaluation.disclosure import suppress_small_groups, suppression_notes
+from lived_themes.corpus.model import agreement_codes
+from lived_themes.jsonutil import jsonable
+from lived_themes.files import write_text_atomic
+from lived_themes.interop import import_project
 
 QDA_SUFFIXES = (".qdpx", ".qde")
 FIGURES = ("percent_agreement", "cohen_kappa", "krippendorff_alpha", "gwet_ac1")
@@ -30,11 +37,9 @@ def load_for_agreement(source: str | Path, *, annotations: str | Path | None = N
     """The corpus, and the group columns a QDA project brings (``source`` first)."""
     path = Path(source)
     if path.suffix.lower() in QDA_SUFFIXES:
-        from lived_themes.interop import import_project
 
         result = import_project(path, unit=unit)
         return result.corpus, ["source", *result.report.get("group_columns", [])]
-    from lived_themes.corpus import load_corpus
 
     corpus = load_corpus(path, annotations, codebook=codebook, column_mapping=column_mapping, annotation_mapping=annotation_mapping)
     return corpus, []
@@ -43,16 +48,6 @@ def load_for_agreement(source: str | Path, *, annotations: str | Path | None = N
 def agreement_document(corpus: Corpus, *, coders: list[str] | None = None, groups: list[str] | None = None,
                        min_report_group_size: int = 5, ci: float = 0.95, source: str = "") -> dict[str, Any]:
     """The figures as a JSON-ready document: coders, codes, per-code rows (overall and per group), coder pairs."""
-    from lived_themes.evaluation.coding_comparison import (
-        coding_comparison,
-        pairwise_table,
-    )
-    from lived_themes.evaluation.disclosure import (
-        suppress_small_groups,
-        suppression_notes,
-    )
-    from lived_themes.experiment.scoring import agreement_codes
-    from lived_themes.jsonutil import jsonable
 
     independent = corpus.human_coders
     chosen = list(coders) if coders else independent
@@ -138,7 +133,6 @@ def write_agreement(document: dict[str, Any], output: str | Path) -> tuple[Path,
     """``output`` (Markdown) and the same name with ``.json``, each written atomically."""
     import json
 
-    from lived_themes.files import write_text_atomic
 
     output = Path(output)
     json_path = report_paths(output)[1]

@@ -44,6 +44,7 @@ from lived_themes.interop import import_project
 from lived_themes.interop.writer import export_project
 from lived_themes.registry import make_coder, CODERS
 from lived_themes.workflows.folder_lock import folder_lock
+from lived_themes.corpus.model import CONSENSUS_PREFIX
 
 SETTINGS = "review.json"
 LABELS = "labels.jsonl"
@@ -185,7 +186,6 @@ def training_labels(corpus: Corpus, codes: list[str], reference: str | None) -> 
     A quote coded by several people trains on the reference coder's codes, else on the first coder's
     (in order of appearance) who saw it.
     """
-    from lived_themes.corpus.model import CONSENSUS_PREFIX, MODEL_PREFIX
 
     humans = corpus.human_coders
     adjudicated = [c for c in corpus.derived_coders if not str(c).startswith((MODEL_PREFIX, CONSENSUS_PREFIX))]

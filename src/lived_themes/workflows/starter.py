@@ -19,6 +19,7 @@ import yaml
 
 from lived_themes.corpus.tables import MIXED, read_table
 from lived_themes.errors import InputError
+from lived_themes.evaluation.leakage import is_person_id_column
 
 #: label values taken to mean "seen, no code" (mapped to null); the comment says so, so it can be undone
 NO_CODE_VALUE = re.compile(r"^(0|none|no|nothing|n/?a|neutral|no[ _-].*|not[ _-].*)$", re.IGNORECASE)
@@ -99,7 +100,6 @@ def detect_layout(frame: pd.DataFrame, *, text_column: str | None = None, label_
     else:
         layout.why["id"] = "no id column found: ids are generated from row numbers (row-1, row-2, ... in file order)"
 
-    from lived_themes.evaluation.leakage import is_person_id_column
 
     # a person-id column (quotes from one participant repeat its value) is the cluster, never a code or a group;
     # two values are more likely roles (interviewer / participant) than people: not a cluster, still never a label

@@ -32,6 +32,7 @@ from lived_themes.errors import ConfigError
 from lived_themes.encoders.offline import downloads_allowed
 from lived_themes.encoders.sentence import _local_or_cached, pick_device
 from lived_themes.files import write_text_atomic
+from lived_themes.coders.llm.transport import TransportError, post
 
 log = logging.getLogger(__name__)
 BACKENDS = ("http", "transformers")
@@ -165,7 +166,6 @@ class HttpBackend(Backend):
         return [self._one(p, sample) for p in prompts]
 
     def _one(self, messages: list[Message], sample: int) -> Reply:
-        from lived_themes.coders.llm.transport import TransportError, post
 
         check_endpoint(self.base_url, allow_remote=self.allow_remote)  # again, at the moment text would leave
         body = {"model": self.model or "local", "messages": messages, "temperature": self.temperature,

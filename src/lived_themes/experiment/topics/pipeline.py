@@ -38,6 +38,9 @@ from lived_themes.experiment.run_folder import RunFolder, METRICS_JSON
 from lived_themes.experiment.scoring import evaluate_predictions, human_agreement, human_coders, metrics_document, privacy_floor
 from lived_themes.topics.base import make_topic_model
 from lived_themes.topics.quality import quality_table
+from lived_themes.errors import InputError
+from lived_themes.corpus.free_text import check_corpus_groups
+from lived_themes.files import csv_for_people, write_text_atomic
 
 log = logging.getLogger(__name__)
 
@@ -83,7 +86,6 @@ def load_data(cfg: dict[str, Any], source: Path | None = None) -> Any:
 
 def check_topic_counts(typed: Any, n_quotes: int) -> None:
     """A topic count asked for in the config fits the data: no more topics than quotes (a located line, before any fit)."""
-    from lived_themes.errors import InputError
 
     for i, spec in enumerate(typed.models):
         asked = spec.params.get("n_topics")
@@ -138,7 +140,6 @@ def run_topics(config: Any, *, out_dir: str | Path | None = None) -> Path:
 def _run(typed: Any, folder: Any) -> None:
     cfg, run = typed.model_dump(mode="json"), folder.path
     corpus = load_data(cfg, typed.source)
-    from lived_themes.corpus.free_text import check_corpus_groups
 
     check_corpus_groups(corpus, dict.fromkeys([*typed.groups, *_evaluation(typed).groups]),
                         role="a group (groups / evaluation.groups)",
@@ -231,7 +232,6 @@ def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, 
 
     Returns the model's alignment section (Markdown) for the run's report.
     """
-    from lived_themes.files import csv_for_people, write_text_atomic
 
     folder.mkdir(parents=True, exist_ok=True)
     out, codes, ids, texts = cfg["outputs"], corpus.codes, corpus.quote_ids, corpus.texts
