@@ -178,7 +178,8 @@ def test_package_imports_inside_functions_only_defer_heavy_dependencies():
     offenders = [f"{name}:{line} imports {targets}" for name, line, targets in found
                  if not set(targets) <= (startup if name in LIGHT_MODULES else optional)]
     assert not offenders, "move these imports to the top of the module:\n" + "\n".join(offenders)
-    assert len(found) <= 40, f"{len(found)} deferred package imports: were heavy dependencies added?"
+    # 46 after issue 26: the CLI commands (agree, model-info...) and the modules that load torch
+    assert len(found) <= 50, f"{len(found)} deferred package imports: were heavy dependencies added?"
 
 
 def test_the_cli_loads_no_scientific_stack_before_a_command_runs():
