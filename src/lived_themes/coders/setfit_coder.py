@@ -130,7 +130,10 @@ class SetFitCoder(Coder):
         inputs = with_context(list(texts), metadata, self.context_columns)
         if not inputs:
             return np.zeros((0, self._dim()), dtype=np.float32)
-        return self.body_.encode(inputs, batch_size=64, convert_to_numpy=True, show_progress_bar=len(inputs) >= 2000)
+        from lived_themes.coders.onnx_backend import current_backend, setfit_body
+
+        body = self.body_ if current_backend() == "torch" else setfit_body(self, current_backend())
+        return body.encode(inputs, batch_size=64, convert_to_numpy=True, show_progress_bar=len(inputs) >= 2000)
 
     def predict_proba(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None) -> np.ndarray:
         """Each code's logistic regression on the tuned embeddings (what sklearn's predict_proba computes)."""
@@ -162,6 +165,7 @@ class SetFitCoder(Coder):
         self.body_ = SentenceTransformer(str(folder / BODY_DIR), device=device, model_kwargs={"use_safetensors": True},
                                          local_files_only=True)
         self.coef_, self.intercept_, self.constant_ = (head[n].astype(float) for n in ("coef", "intercept", "constant"))
+        self.folder_ = folder  # the ONNX backends export the body into body/onnx (checked above)
         expect_shape(head_path, "coef", self.coef_.shape, (k, self._dim()), f"({k} codes x the body's {self._dim()} dimensions)")
 
 

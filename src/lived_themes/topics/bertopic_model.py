@@ -266,8 +266,9 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
 def _backend(encoder: Any) -> Any:
     """BERTopic recognises sentence-transformers models; other encoders (the hashing one) go in its embedder wrapper."""
     from lived_themes.coders.embeddings import HashingEncoder
+    from lived_themes.coders.onnx_backend import OnnxSentenceEncoder
 
-    if not isinstance(encoder, HashingEncoder):
+    if not isinstance(encoder, (HashingEncoder, OnnxSentenceEncoder)):
         return encoder
     from bertopic.backend import BaseEmbedder
 
