@@ -186,3 +186,48 @@ def test_setfit_body_runs_on_onnx(tiny_encoder: str, tmp_path: Path, monkeypatch
         np.testing.assert_allclose(loaded.predict_proba(TEXTS), reference, atol=FLOAT_TOLERANCE)
     assert (folder / "body" / "onnx" / FILES["onnx"]).exists()
     load_coder(folder)  # the body's exports pass the check on load
+
+
+def test_a_run_records_its_backend_and_predict_takes_one_per_call(tiny_encoder: str, tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """encoder_backend in the experiment -> run.json and the final model's onnx/ (exported at save time);
+    predict --encoder-backend chooses per call and says which it used."""
+    import pandas as pd
+    from typer.testing import CliRunner
+
+    from lived_themes.cli import app
+    from lived_themes.corpus import Corpus, save_corpus
+    from lived_themes.experiment.config import load_config
+    from lived_themes.experiment.run import run
+
+    quotes = pd.DataFrame({"quote_id": [f"q{i}" for i in range(12)], "text": (TEXTS * 2)})
+    annotations = pd.DataFrame([{"quote_id": f"q{i}", "coder": "A", "code": CODES[j]}
+                                for i in range(12) for j in range(3) if LABELS[i % 6, j]])
+    save_corpus(Corpus(quotes=quotes, annotations=annotations), tmp_path / "corpus")
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "defaults.yaml").write_text("seed: 0\n", encoding="utf-8")
+    exp = tmp_path / "exp.yaml"
+    exp.write_text(
+        "name: tiny\ndata: {path: corpus}\nreference: {coder: A}\nsplits: [{kind: kfold, n_splits: 2}]\n"
+        f"coders: [{{name: transformer.v1, params: {{encoder: '{tiny_encoder}', max_steps: 1, batch_size: 4, max_length: 32, "
+        "device: cpu, validation_fraction: 0.0}}]\n"
+        "evaluation: {n_boot: 0}\nfinal_model: {coder: transformer.v1}\noutput: {html: false, figures: false}\n"
+        "encoder_backend: onnx-int8\n",
+        encoding="utf-8",
+    )
+    folder = run(load_config(exp, defaults_dir=tmp_path / "configs"), out_dir=tmp_path / "run")
+    assert json.loads((folder / "run.json").read_text(encoding="utf-8"))["encoder_backend"] == "onnx-int8"
+    assert (folder / "model" / "onnx" / FILES["onnx-int8"]).exists()
+
+    new = tmp_path / "new.csv"
+    pd.DataFrame({"quote_id": ["n1", "n2"], "text": ["kind staff", "a long wait"]}).to_csv(new, index=False)
+    for backend in ("torch", "onnx"):
+        result = CliRunner().invoke(app, ["predict", str(folder), str(new), "-o", str(tmp_path / f"{backend}.jsonl"),
+                                          "--encoder-backend", backend])
+        assert result.exit_code == 0, result.output
+        assert f"(encoder backend: {backend})" in result.output
+    scores = [[json.loads(line)["scores"] for line in (tmp_path / f"{b}.jsonl").read_text().splitlines()] for b in ("torch", "onnx")]
+    for a, b in zip(*scores):
+        assert max(abs(a[c] - b[c]) for c in a) < FLOAT_TOLERANCE
+    bad = CliRunner().invoke(app, ["predict", str(folder), str(new), "-o", str(tmp_path / "x.jsonl"), "--encoder-backend", "gpu"])
+    assert bad.exit_code == 2 and not (tmp_path / "x.jsonl").exists()

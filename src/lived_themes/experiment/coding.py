@@ -210,7 +210,10 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
                    progress: Progress | None = None) -> Path:
     """Run one experiment end to end and return its run folder (marked INCOMPLETE until the very end)."""
     folder = RunFolder.create(out_dir, root=config.output.dir, experiment=config.name, kind="coding", seed=config.seed)
-    with folder.running():
+    from lived_themes.coders.onnx_backend import encoder_backend
+
+    with folder.running(), encoder_backend(config.encoder_backend):
+        folder.info["encoder_backend"] = config.encoder_backend
         folder.write_config(config)
         _run(config, folder, base_dir=base_dir if base_dir is not None else config.base_dir,
              say=progress or (lambda message: log.info(message)))
@@ -301,6 +304,9 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
         final = make_coder(coder_cfg.name, **coder_cfg.params)
         final.fit(texts, labels, codes, codebook=corpus.codebook, metadata=meta, label_mode=label_mode)
         final.save(folder.path / "model")
+        from lived_themes.coders.onnx_backend import export_saved_model
+
+        export_saved_model(final, folder.path / "model", config.encoder_backend)  # at save time, next to the weights
         from lived_themes.evaluation.leakage import training_ids_record
 
         record = training_ids_record(meta["quote_id"].tolist())  # salted hashes, never raw ids

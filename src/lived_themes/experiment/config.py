@@ -233,6 +233,8 @@ class ExperimentConfig(_Experiment):
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)
     final_model: FinalModelConfig = Field(default_factory=FinalModelConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
+    #: where sentence encoders run: PyTorch, or ONNX Runtime in float or int8 (lived_themes.coders.onnx_backend)
+    encoder_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
 
     @field_validator("name")
     @classmethod
@@ -331,7 +333,7 @@ def _index(node: list[Any], part: str, path: list[str]) -> int:
 
 
 #: Keys of configs/defaults.yaml that topic experiments share with coding experiments.
-SHARED_KEYS = ("seed", "data", "evaluation", "output")
+SHARED_KEYS = ("seed", "data", "evaluation", "output", "encoder_backend")
 
 
 def load_config(

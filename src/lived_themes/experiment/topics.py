@@ -119,7 +119,10 @@ def run_topics(config: Any, *, out_dir: str | Path | None = None) -> Path:
     for spec in typed.models:
         spec.params = _model_params(spec.model_dump(mode="json"), typed.model_dump(mode="json"))
     folder = RunFolder.create(out_dir, root=typed.output.dir, experiment=typed.name, kind="topics", seed=typed.seed)
-    with folder.running():
+    from lived_themes.coders.onnx_backend import encoder_backend
+
+    with folder.running(), encoder_backend(typed.encoder_backend):
+        folder.info["encoder_backend"] = typed.encoder_backend
         folder.write_config(typed)
         _run(typed, folder)
     return folder.path
