@@ -231,3 +231,39 @@ def test_a_run_records_its_backend_and_predict_takes_one_per_call(tiny_encoder: 
         assert max(abs(a[c] - b[c]) for c in a) < FLOAT_TOLERANCE
     bad = CliRunner().invoke(app, ["predict", str(folder), str(new), "-o", str(tmp_path / "x.jsonl"), "--encoder-backend", "gpu"])
     assert bad.exit_code == 2 and not (tmp_path / "x.jsonl").exists()
+
+
+def test_throughput_benchmark_runs_end_to_end_on_a_tiny_model(tiny_encoder: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """benchmarks/throughput.py on a tiny NHS-shaped file: trains, saves, times the three backends, writes its JSON."""
+    import importlib
+    import sys
+
+    import pandas as pd
+
+    monkeypatch.setenv("LIVED_THEMES_CACHE_DIR", str(tmp_path / "cache"))
+    rows = []
+    for i in range(48):
+        staff, wait = i % 2, (i // 2) % 2
+        text = " ".join(["kind staff listened"] * staff + ["a long wait for weeks"] * wait) or "nothing to add"
+        rows.append({"Comment ID": f"c{i}", "Respondent ID": f"r{i // 2}", "FFT question": "What could we do better?",
+                     "FFT answer": text, "Not assigned": int(not staff and not wait), "Staff": staff, "Waiting": wait})
+    data = tmp_path / "nhs.csv"
+    pd.DataFrame(rows).to_csv(data, index=False)
+    bench_dir = str(Path(__file__).resolve().parents[1] / "benchmarks")
+    sys.path.insert(0, bench_dir)
+    try:
+        throughput = importlib.import_module("throughput")
+    finally:
+        sys.path.remove(bench_dir)
+    out = tmp_path / "figures.json"
+    code = throughput.main(["--data", str(data), "--encoder", tiny_encoder, "--epochs", "1", "--repeats", "1", "--min-examples", "2",
+                            "--save-model", str(tmp_path / "model"), "--out", str(out)])
+    assert code == 0
+    figures = json.loads(out.read_text(encoding="utf-8"))
+    for part in ("model", "embedding"):
+        assert set(figures[part]) == {"torch", "onnx", "onnx-int8"}
+        assert all(r["quotes_per_s"] > 0 for r in figures[part].values())
+        assert figures[part]["onnx"]["max_abs_score_diff_vs_torch"] < FLOAT_TOLERANCE
+    assert figures["model_trained_on_held_out"] == 0
+    assert (tmp_path / "model" / "onnx" / "export.json").exists()
