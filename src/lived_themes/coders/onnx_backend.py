@@ -226,10 +226,13 @@ def setfit_body(coder: Any, backend: str) -> OnnxSentenceEncoder:
 
 
 def export_saved_model(coder: Any, folder: Path, backend: str) -> list[Path]:
-    """Export a just-saved coder's own encoder into its folder (``transformer``, ``setfit``); others have none."""
+    """Export a just-saved coder's own encoder into its folder (``transformer``, ``setfit``, an ensemble's members)."""
     if backend == "torch":
         return []
     folder = Path(folder)
+    if hasattr(coder, "members_") and hasattr(coder, "_member_folder"):  # ensemble.v1, calibrated.v1: each member's folder
+        return [path for i, member in enumerate(coder.members_)
+                for path in export_saved_model(member, folder / coder._member_folder(i, member.name), backend)]
     if hasattr(coder, "net_") and (folder / "model.safetensors").exists():
         return [ensure_export(folder, backend, model=lambda: coder.net_.encoder, source=folder / "model.safetensors")]
     if hasattr(coder, "body_") and (folder / "body" / "model.safetensors").exists():
