@@ -23,6 +23,7 @@ part of a saved model (the packaged MiniLM) are exported once into a local cache
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -188,11 +189,17 @@ def _scratch(coder: Any) -> Path:
 
 
 def _coder_folder(coder: Any, sub: str = "") -> tuple[Path, Path | None]:
-    """Where a coder's exports go: its saved folder (next to the weights), else a scratch folder."""
+    """Where a coder's exports go: its saved folder (next to the weights), else a scratch folder.
+
+    A saved folder that cannot be written (a read-only shared mount) exports into the local cache instead.
+    """
     saved = getattr(coder, "folder_", None)
     if saved is not None:
         folder = Path(saved) / sub if sub else Path(saved)
-        return folder, folder / "model.safetensors"
+        source = folder / "model.safetensors"
+        exports = folder / EXPORT_DIR
+        usable = os.access(exports if exports.exists() else folder, os.W_OK) or (exports / "export.json").exists()
+        return (folder if usable else cache_folder(source)), source
     return _scratch(coder), None
 
 
