@@ -283,3 +283,13 @@ def test_an_ensembles_transformer_member_is_exported_at_save_time(tiny_encoder: 
     reference = loaded.predict_proba(TEXTS)
     with encoder_backend("onnx"):
         np.testing.assert_allclose(loaded.predict_proba(TEXTS), reference, atol=FLOAT_TOLERANCE)
+
+
+def test_the_environment_gives_the_default_backend(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LIVED_THEMES_ENCODER_BACKEND", "onnx")
+    assert current_backend() == "onnx"
+    with encoder_backend("torch"):
+        assert current_backend() == "torch"  # a caller's choice wins
+    monkeypatch.setenv("LIVED_THEMES_ENCODER_BACKEND", "cuda")
+    with pytest.raises(ValueError, match="LIVED_THEMES_ENCODER_BACKEND"):
+        current_backend()

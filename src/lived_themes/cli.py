@@ -295,19 +295,21 @@ def predict(
     experiment: Optional[Path] = typer.Option(None, "--experiment", "-e", help="Take the text and id columns from this experiment's data.column_mapping; "
                                               "an input without the id column then gets row numbers (1, 2, ...) as ids."),
     evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="Give each predicted code the span of the text that most supports it (offsets and text, in the output file only)."),
-    encoder_backend: str = typer.Option("torch", "--encoder-backend", help="Where the model's sentence encoder runs: torch, onnx or onnx-int8 "
-                                        "(ONNX Runtime, needs lived-themes[onnx]; exported into the model folder on first use). See docs/encoder-backends.md."),
+    encoder_backend: Optional[str] = typer.Option(None, "--encoder-backend", help="Where the model's sentence encoder runs: torch, onnx or onnx-int8 "
+                                                  "(ONNX Runtime, needs lived-themes[onnx]; exported into the model folder on first use). "
+                                                  "Default: $LIVED_THEMES_ENCODER_BACKEND, else torch. See docs/encoder-backends.md."),
 ) -> None:
     """Apply a saved model to a file: one JSON line per input row, in input order; no row is dropped."""
-    from lived_themes.coders.onnx_backend import BACKENDS, encoder_backend as backend_in_force
+    from lived_themes.coders.onnx_backend import BACKENDS, current_backend, encoder_backend as backend_in_force
     from lived_themes.predict import predict_file
 
-    if encoder_backend not in BACKENDS:
+    if encoder_backend is not None and encoder_backend not in BACKENDS:
         raise typer.BadParameter(f"expected one of {', '.join(BACKENDS)}, got {encoder_backend!r}", param_hint="--encoder-backend")
     text_column, id_column = _predict_columns(input, text_column, id_column, experiment)
     with backend_in_force(encoder_backend):
+        used = current_backend()
         count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column, evidence=evidence)
-    typer.echo(f"{count} rows -> {output} (encoder backend: {encoder_backend})")
+    typer.echo(f"{count} rows -> {output} (encoder backend: {used})")
 
 
 def _predict_columns(input: Path, text_column: Optional[str], id_column: Optional[str],

@@ -43,7 +43,10 @@ BACKENDS = ("torch", "onnx", "onnx-int8")
 #: Scores from ONNX (float) agree with PyTorch's to about 1e-5; the tests hold them to this.
 FLOAT_TOLERANCE = 1e-4
 
-_BACKEND: ContextVar[str] = ContextVar("lived_themes_encoder_backend", default="torch")
+#: The backend when no caller chose one: lets child processes (a benchmark's steps, Dask workers) inherit a choice.
+BACKEND_ENV = "LIVED_THEMES_ENCODER_BACKEND"
+
+_BACKEND: ContextVar[str | None] = ContextVar("lived_themes_encoder_backend", default=None)
 
 
 def check_backend(name: str) -> str:
@@ -53,8 +56,14 @@ def check_backend(name: str) -> str:
 
 
 def current_backend() -> str:
-    """The encoder backend in force here: ``torch`` unless a caller chose another."""
-    return _BACKEND.get()
+    """The encoder backend in force here: the caller's choice, else ``$LIVED_THEMES_ENCODER_BACKEND``, else ``torch``."""
+    chosen = _BACKEND.get()
+    if chosen is not None:
+        return chosen
+    from_env = os.environ.get(BACKEND_ENV, "").strip()
+    if from_env and from_env not in BACKENDS:
+        raise ValueError(f"{BACKEND_ENV}={from_env!r}: expected one of {list(BACKENDS)}")
+    return from_env or "torch"
 
 
 @contextmanager
