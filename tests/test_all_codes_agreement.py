@@ -77,7 +77,7 @@ def test_codes_the_reference_never_used_enter_agreement_queue_and_adjudication(t
 
 
 def test_a_renamed_adjudicated_coder_is_flagged_not_human(tmp_path: Path) -> None:
-    from lived_themes.experiment.adjudicate import mark_derived
+    from lived_themes.workflows.adjudicate import mark_derived
 
     corpus = two_coder_corpus()
     agreed = corpus.with_coder("final", corpus.label_matrix("A", CODES), CODES)

@@ -14,7 +14,7 @@ from lived_themes.coders.baselines import MajorityCoder
 from lived_themes.corpus import Corpus, save_corpus
 from lived_themes.evaluation.single_label import confusion, single_label_scores
 from lived_themes.experiment.coding import run_experiment
-from lived_themes.experiment.config import load_config
+from lived_themes.config import load_config
 
 PHRASES = {"meds": "too many pills and tablets", "heard": "nobody listened to what I said", "peer": "the peer group helped me"}
 COUNTS = {"meds": 12, "heard": 6, "peer": 6}

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from lived_themes import __version__
 from lived_themes.cli import app
-from lived_themes.experiment.starter import detect_layout
+from lived_themes.workflows.starter import detect_layout
 
 
 def test_version() -> None:

@@ -321,7 +321,7 @@ def _print_headline(run_dir: Path) -> None:
 
 
 @app.command()
-@located_errors()
+@located_errors(ImportError)  # ImportError: an --encoder-backend whose extra is not installed
 def predict(
     model_dir: Path = typer.Argument(..., help="A run folder with a saved model/ (runs/<exp>/<time>), or the model folder itself."),
     input: Path = typer.Argument(..., help="CSV, TSV, JSONL or Parquet file of texts."),
@@ -336,16 +336,23 @@ def predict(
     allow_remote: bool = typer.Option(False, "--allow-remote", help="Let --llm-base-url be another machine: the texts then leave this one."),
     llm_cache_dir: Optional[Path] = typer.Option(None, "--llm-cache-dir", help="Folder for the LLM answer cache (it holds the texts); no cache by default."),
     llm_api_key_env: Optional[str] = typer.Option(None, "--llm-api-key-env", help="Name of the environment variable holding the LLM server's bearer key."),
+    encoder_backend: Optional[str] = typer.Option(None, "--encoder-backend", help="Where the model's sentence encoder runs: torch, onnx or onnx-int8 "
+                                                  "(ONNX Runtime, needs lived-themes[onnx]; exported into the model folder on first use). "
+                                                  "Default: $LIVED_THEMES_ENCODER_BACKEND, else torch. See docs/encoder-backends.md."),
 ) -> None:
     """Apply a saved model to a file: one JSON line per input row, in input order; no row is dropped."""
+    from lived_themes.coders.onnx_backend import BACKENDS, current_backend, encoder_backend as backend_in_force
     from lived_themes.predict import predict_file
 
+    if encoder_backend is not None and encoder_backend not in BACKENDS:
+        raise typer.BadParameter(f"expected one of {', '.join(BACKENDS)}, got {encoder_backend!r}", param_hint="--encoder-backend")
     settings = {key: value for key, value in (("base_url", llm_base_url), ("cache_dir", llm_cache_dir), ("api_key_env", llm_api_key_env),
                                               ("allow_remote", allow_remote or None)) if value is not None}
     text_column, id_column = _predict_columns(input, text_column, id_column, experiment, model_dir)
-
-    count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column, evidence=evidence, settings=settings)
-    typer.echo(f"{count} rows -> {'standard output' if is_stdout(output) else output}", err=is_stdout(output))
+    with backend_in_force(encoder_backend):
+        used = current_backend()
+        count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column, evidence=evidence, settings=settings)
+    typer.echo(f"{count} rows -> {'standard output' if is_stdout(output) else output} (encoder backend: {used})", err=is_stdout(output))
 
 
 @app.command("model-info")

@@ -175,6 +175,7 @@ def check_hf_folder(folder: Path) -> dict[str, Any]:
             read_json(folder / name)
     no_pickled_weights(folder, "model.safetensors")
     safetensors_header(folder / "model.safetensors")
+    check_onnx_exports(folder)
     return config
 
 
@@ -218,3 +219,36 @@ def read_component_meta(folder: str | Path, file_name: str, *, name_key: str, ta
     except (TypeError, ValueError) as exc:
         raise ModelFileError(f"parameters rejected by {name}: {exc}", file=meta_path, field="params") from None
     return meta, cls
+def check_onnx_exports(folder: Path, *, subfolder: str = "onnx") -> dict[str, Any] | None:
+    """An encoder's ONNX exports (``coders/onnx_backend.py``): each file listed in ``export.json`` with its sha256.
+
+    None when there is no export folder (exports are made on first use). A listed file that is missing
+    or whose bytes changed, or an ``.onnx`` file the manifest does not list, is refused: a graph is
+    only run when it is the one that was exported.
+    """
+    import hashlib
+
+    out = folder / subfolder
+    if not out.exists():
+        return None
+    manifest_path = out / "export.json"
+    manifest = read_json(manifest_path)
+    files = manifest.get("files")
+    if not isinstance(files, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in files.items()):
+        raise ModelFileError("expected a JSON object of file name -> sha256", file=manifest_path, field="files")
+    for name, expected in files.items():
+        path = out / name
+        if Path(name).name != name or not name.endswith(".onnx"):
+            raise ModelFileError("a listed file must be a plain .onnx file name inside the export folder", file=manifest_path, field="files")
+        digest = hashlib.sha256()
+        with require_file(path).open("rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        if digest.hexdigest() != expected:
+            raise ModelFileError(f"does not match its sha256 in {subfolder}/export.json (changed or corrupt): delete the "
+                                 f"{subfolder} folder to export again", file=path)
+    unlisted = sorted(p.name for p in out.glob("*.onnx") if p.name not in files)
+    if unlisted:
+        raise ModelFileError(f"{unlisted[0]} is not listed in export.json, so it is not run: delete it or the {subfolder} folder",
+                             file=out / unlisted[0])
+    return manifest

@@ -29,6 +29,7 @@ from lived_themes.encoders.sentence import pick_device, resolve_encoder
 from lived_themes.coders._modelfiles import check_hf_folder, no_pickled_weights, read_json, safetensors_header, expect_shape, load_npz
 from lived_themes.coders.transformer import inner_validation_split
 from lived_themes.errors import ModelFileError
+from lived_themes.coders.onnx_backend import current_backend, setfit_body
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -147,7 +148,9 @@ class SetFitCoder(Coder):
         inputs = with_context(list(texts), metadata, self.context_columns)
         if not inputs:
             return np.zeros((0, self._dim()), dtype=np.float32)
-        return self.body_.encode(inputs, batch_size=64, convert_to_numpy=True, show_progress_bar=len(inputs) >= 2000)
+
+        body = self.body_ if current_backend() == "torch" else setfit_body(self, current_backend())
+        return body.encode(inputs, batch_size=64, convert_to_numpy=True, show_progress_bar=len(inputs) >= 2000)
 
     def predict_proba(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None) -> np.ndarray:
         """Each code's logistic regression on the tuned embeddings (what sklearn's predict_proba computes)."""
@@ -178,6 +181,7 @@ class SetFitCoder(Coder):
         self.body_ = SentenceTransformer(str(folder / BODY_DIR), device=device, model_kwargs={"use_safetensors": True},
                                          local_files_only=True)
         self.coef_, self.intercept_, self.constant_ = (head[n].astype(float) for n in ("coef", "intercept", "constant"))
+        self.folder_ = folder  # the ONNX backends export the body into body/onnx (checked above)
         expect_shape(head_path, "coef", self.coef_.shape, (k, self._dim()), f"({k} codes x the body's {self._dim()} dimensions)")
 
 

@@ -24,6 +24,7 @@ from lived_themes.coders._inference import tokenize, score_token_ids
 from lived_themes.coders._modelfiles import check_hf_folder, expect_shape, safetensors_header
 from lived_themes.errors import ModelFileError
 from lived_themes.splits import validation_split
+from lived_themes.coders.onnx_backend import current_backend, transformer_scores
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -174,6 +175,9 @@ class TransformerCoder(Coder):
         )
 
     def predict_proba(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None) -> np.ndarray:
+
+        if current_backend() != "torch":  # the encoder on ONNX Runtime, exported next to the weights on first use
+            return transformer_scores(self, self._token_ids(list(texts), metadata), current_backend())
         self.net_.eval()
         device = str(next(self.net_.parameters()).device)
         return self._score(self._token_ids(list(texts), metadata), device=device)
@@ -211,6 +215,7 @@ class TransformerCoder(Coder):
         net = MeanPoolClassifier(encoder, len(self.codes_))
         net.head.load_state_dict(head)
         self.net_ = net.to(_available(self.device)).eval()
+        self.folder_ = folder  # where the ONNX backends export this encoder (onnx/, checked above)
 
 
 def inner_validation_split(labels: np.ndarray, metadata: pd.DataFrame | None, *, fraction: float, group: str | None,

@@ -101,7 +101,7 @@ def _index(node: list[Any], part: str, path: list[str]) -> int:
 
 
 #: Keys of configs/defaults.yaml that topic experiments share with coding experiments.
-SHARED_KEYS = ("seed", "data", "evaluation", "output")
+SHARED_KEYS = ("seed", "data", "evaluation", "output", "encoder_backend")
 
 
 def load_config(

@@ -138,16 +138,38 @@ def pick_device(device: str | None = None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-@lru_cache(maxsize=4)
 def load_sentence_encoder(name_or_path: str | None = None, device: str | None = None) -> Any:
-    """A sentence-transformers model, loaded once per process (the null encoder for ``hashing``)."""
+    """A sentence-transformers model, loaded once per process (the null encoder for ``hashing``).
+
+    Under an ONNX encoder backend (``coders.onnx_backend``) the same encoder on ONNX Runtime, with the same ``encode``.
+    """
+    from lived_themes.coders.onnx_backend import current_backend
+
+    return _load_sentence_encoder(name_or_path, device, current_backend())
+
+
+@lru_cache(maxsize=4)
+def _load_sentence_encoder(name_or_path: str | None, device: str | None, backend: str) -> Any:
     if is_hashing(name_or_path):
         return hashing_encoder(str(name_or_path))
     from sentence_transformers import SentenceTransformer
 
     path = resolve_encoder(name_or_path)
     log.info("loading sentence encoder %s", path)
-    return SentenceTransformer(path, device=pick_device(device))
+    model = SentenceTransformer(path, device=pick_device(device))
+    if backend == "torch":
+        return model
+    from lived_themes.coders.onnx_backend import sentence_encoder
+
+    return sentence_encoder(model, path, backend)
+
+
+def _backend_tag(encoder: str | None) -> str:
+    """Cache keys of non-torch backends carry the backend, so their vectors never stand in for PyTorch's (or each other's)."""
+    from lived_themes.coders.onnx_backend import current_backend
+
+    backend = current_backend()
+    return "" if backend == "torch" or is_hashing(encoder) else f"|backend={backend}"
 
 
 def _key(encoder: str, text: str) -> str:
@@ -169,7 +191,7 @@ def encode(
 ) -> np.ndarray:
     """(n, d) float32 embeddings; repeats of the same encoder and text are computed once."""
     name = resolve_encoder(encoder)
-    keys = [_key(f"{name}|norm={normalize}", t) for t in texts]
+    keys = [_key(f"{name}|norm={normalize}{_backend_tag(encoder)}", t) for t in texts]
     folder = Path(cache_dir) if cache_dir else None
     missing = [i for i, k in enumerate(keys) if k not in _MEMORY]
     if folder is not None and missing:
@@ -216,7 +238,7 @@ def encode_chunk(texts: Sequence[str], *, encoder: str | None = None, cache_dir:
     name = resolve_encoder(encoder)
     file = None
     if cache_dir is not None:
-        digest = hashlib.sha256(f"{name}|norm=True|{len(texts)}".encode("utf-8"))
+        digest = hashlib.sha256(f"{name}|norm=True{_backend_tag(encoder)}|{len(texts)}".encode("utf-8"))
         for text in texts:
             digest.update(b"\x00" + text.encode("utf-8"))
         file = Path(cache_dir) / CHUNK_DIR / f"{digest.hexdigest()}.npy"

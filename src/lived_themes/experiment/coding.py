@@ -36,6 +36,7 @@ from lived_themes.evaluation.leakage import person_columns, split_leaks, trainin
 from lived_themes.evaluation.single_label import is_single_label
 from lived_themes.coders.llm.transport import connected_to
 from lived_themes.experiment.scoring import human_single_label
+from lived_themes.coders.onnx_backend import encoder_backend, export_saved_model
 
 log = logging.getLogger(__name__)
 
@@ -222,7 +223,9 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
                    progress: Progress | None = None) -> Path:
     """Run one experiment end to end and return its run folder (marked INCOMPLETE until the very end)."""
     folder = RunFolder.create(out_dir, root=config.output.dir, experiment=config.name, kind="coding", seed=config.seed)
-    with folder.running():
+
+    with folder.running(), encoder_backend(config.encoder_backend):
+        folder.info["encoder_backend"] = config.encoder_backend
         folder.write_config(config)
         _run(config, folder, base_dir=base_dir if base_dir is not None else config.base_dir,
              say=progress or (lambda message: log.info(message)))
@@ -321,6 +324,7 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
         final = make_coder(coder_cfg.name, **coder_params(coder_cfg, label_mode, labels))
         final.fit(texts, labels, codes, codebook=corpus.codebook, metadata=meta)
         final.save(folder.path / "model")
+        export_saved_model(final, folder.path / "model", config.encoder_backend)  # at save time, next to the weights
 
         record = training_ids_record(meta["quote_id"].tolist())  # salted hashes, never raw ids
         folder.write_json("model/training_ids.json", record)

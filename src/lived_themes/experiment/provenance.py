@@ -16,7 +16,7 @@ from typing import Any
 TRACKED_PACKAGES = (
     "lived-themes", "numpy", "pandas", "scikit-learn", "scipy", "krippendorff", "fairlearn",
     "iterative-stratification", "spacy", "torch", "transformers", "sentence-transformers",
-    "setfit", "bertopic", "gensim", "pydantic",
+    "setfit", "bertopic", "gensim", "pydantic", "onnxruntime", "onnx",
 )
 
 

@@ -32,6 +32,7 @@ import numpy as np
 from lived_themes.topics.base import OUTLIER, TopicModel, primary_codes
 from lived_themes.topics.vectorizer import BLANK, LemmaTokenizer, make_vectorizer
 from lived_themes.encoders.sentence import HashingEncoder, encode, load_sentence_encoder, resolve_encoder
+from lived_themes.coders.onnx_backend import OnnxSentenceEncoder
 
 if TYPE_CHECKING:
     from lived_themes.codebook import Codebook
@@ -261,7 +262,7 @@ def _unit(matrix: np.ndarray) -> np.ndarray:
 def _backend(encoder: Any) -> Any:
     """BERTopic recognises sentence-transformers models; other encoders (the hashing one) go in its embedder wrapper."""
 
-    if not isinstance(encoder, HashingEncoder):
+    if not isinstance(encoder, (HashingEncoder, OnnxSentenceEncoder)):
         return encoder
     from bertopic.backend import BaseEmbedder
 

@@ -41,6 +41,7 @@ from lived_themes.topics.quality import quality_table
 from lived_themes.errors import InputError
 from lived_themes.corpus.free_text import check_corpus_groups
 from lived_themes.files import csv_for_people, write_text_atomic
+from lived_themes.coders.onnx_backend import encoder_backend
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +132,9 @@ def run_topics(config: Any, *, out_dir: str | Path | None = None) -> Path:
     for spec in typed.models:
         spec.params = _model_params(spec.model_dump(mode="json"), typed.model_dump(mode="json"))
     folder = RunFolder.create(out_dir, root=typed.output.dir, experiment=typed.name, kind="topics", seed=typed.seed)
-    with folder.running():
+
+    with folder.running(), encoder_backend(typed.encoder_backend):
+        folder.info["encoder_backend"] = typed.encoder_backend
         folder.write_config(typed)
         _run(typed, folder)
     return folder.path

@@ -1,0 +1,256 @@
+"""The encoder backend: PyTorch, or the same encoder exported to ONNX and run by ONNX Runtime (float or int8).
+
+Every path that runs a sentence encoder (the fine-tuned ``transformer`` coder at predict time,
+``setfit``, ``embedding-logreg``, ``knn``, ``codebook-similarity``, evidence spans, topic models'
+embeddings) asks :func:`current_backend` which one to use. A run sets it from ``encoder_backend`` in
+its config, ``lived-themes predict`` from ``--encoder-backend``; code sets it with
+``with encoder_backend("onnx-int8"): ...``. It is a context variable, so nothing global changes.
+
+Why not sentence-transformers' ``backend="onnx"``: it goes through ``optimum-onnx``, whose releases
+pin ``transformers<4.58`` while this package runs on transformers 5. The export here is the small,
+well-trodden part of that path done directly: ``torch.onnx.export`` of the encoder (token ids and
+attention mask in, last hidden states out) and ``onnxruntime.quantization.quantize_dynamic`` for
+int8 weights. Pooling, normalisation and the coder's head stay in numpy, exactly as in PyTorch.
+
+Exports live next to the weights they come from (``<model>/onnx/``, or ``<model>/body/onnx/`` for
+SetFit), written on first use (or by :func:`export_saved_model` when a run saves its model), and are
+listed with their sha256 in ``onnx/export.json`` together with the hash of the safetensors file they
+were exported from: the model check on load verifies them, and weights that changed since the
+export are exported again rather than silently paired with an old graph. Encoders that are not
+part of a saved model (the packaged MiniLM) are exported once into a local cache folder.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lived_themes.coders.onnx_export import EXPORT_DIR, FILES, cache_folder, ensure_export, require_onnxruntime
+from lived_themes.errors import ConfigError
+from lived_themes.coders._inference import length_sorted_batches
+from lived_themes.coders._inference import tokenize
+
+__all__ = ["BACKENDS", "EXPORT_DIR", "FILES", "FLOAT_TOLERANCE", "OnnxEncoder", "OnnxSentenceEncoder", "current_backend",
+           "encoder_backend", "export_saved_model", "sentence_encoder", "setfit_body", "transformer_scores"]
+log = logging.getLogger(__name__)
+
+BACKENDS = ("torch", "onnx", "onnx-int8")
+#: Scores from ONNX (float) agree with PyTorch's to about 1e-5; the tests hold them to this.
+FLOAT_TOLERANCE = 1e-4
+
+#: The backend when no caller chose one: lets child processes (a benchmark's steps, Dask workers) inherit a choice.
+BACKEND_ENV = "LIVED_THEMES_ENCODER_BACKEND"
+
+_BACKEND: ContextVar[str | None] = ContextVar("lived_themes_encoder_backend", default=None)
+
+
+def check_backend(name: str) -> str:
+    if name not in BACKENDS:
+        raise ValueError(f"encoder backend must be one of {list(BACKENDS)}, got {name!r}")
+    return name
+
+
+def current_backend() -> str:
+    """The encoder backend in force here: the caller's choice, else ``$LIVED_THEMES_ENCODER_BACKEND``, else ``torch``."""
+    chosen = _BACKEND.get()
+    if chosen is not None:
+        return chosen
+    from_env = os.environ.get(BACKEND_ENV, "").strip()
+    if from_env and from_env not in BACKENDS:
+        raise ValueError(f"{BACKEND_ENV}={from_env!r}: expected one of {list(BACKENDS)}")
+    return from_env or "torch"
+
+
+@contextmanager
+def encoder_backend(name: str | None) -> Iterator[str]:
+    """Run the block with this encoder backend (None keeps the one in force)."""
+    token = _BACKEND.set(check_backend(name)) if name is not None else None
+    try:
+        yield current_backend()
+    finally:
+        if token is not None:
+            _BACKEND.reset(token)
+
+
+# ----- running -----------------------------------------------------------------------------------
+
+class OnnxEncoder:
+    """An exported encoder on ONNX Runtime: token ids in, pooled vectors out (length-sorted batches, no padding waste)."""
+
+    def __init__(self, path: Path) -> None:
+        ort = require_onnxruntime()
+        options = ort.SessionOptions()
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3
+        self.path = Path(path)
+        self.session = ort.InferenceSession(str(path), options, providers=_providers(ort))
+
+    def pooled(self, token_ids: list[list[int]], *, pad_id: int, batch_size: int = 64, mode: str = "mean") -> np.ndarray:
+        """(n, width) pooled last hidden states, in input order."""
+
+        out: np.ndarray | None = None
+        for batch in length_sorted_batches([len(t) for t in token_ids], batch_size):
+            rows = [token_ids[i] for i in batch]
+            width = max(len(r) for r in rows)
+            ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+            mask = np.zeros((len(rows), width), dtype=np.int64)
+            for i, row in enumerate(rows):
+                ids[i, : len(row)] = row
+                mask[i, : len(row)] = 1
+            hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
+            vectors = pool(hidden, mask, mode)
+            if out is None:
+                out = np.zeros((len(token_ids), vectors.shape[1]), dtype=np.float32)
+            out[batch] = vectors
+        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+
+def _providers(ort: Any) -> list[str]:
+    available = ort.get_available_providers()
+    return [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available] or available
+
+
+def pool(hidden: np.ndarray, mask: np.ndarray, mode: str) -> np.ndarray:
+    """sentence-transformers' pooling modes over real tokens only: mean, cls, max."""
+    hidden = hidden.astype(np.float32, copy=False)
+    weights = mask[..., None].astype(np.float32)
+    if mode == "mean":
+        return (hidden * weights).sum(1) / np.maximum(weights.sum(1), 1e-9)
+    if mode == "cls":
+        return hidden[:, 0]
+    if mode == "max":
+        return np.where(weights > 0, hidden, -1e9).max(1)
+
+    raise ConfigError(f"pooling {mode!r} is not supported by the onnx encoder backend (mean, cls, max are); use encoder_backend: torch")
+
+
+class OnnxSentenceEncoder:
+    """A sentence-transformers model's ``encode`` on ONNX Runtime.
+
+    Only the plain layout is taken: Transformer, Pooling (mean, cls or max) and an optional Normalize;
+    other modules (Dense, ...) are refused with a clear error rather than skipped.
+    """
+
+    def __init__(self, model: Any, *, folder: Path, backend: str, source: Path | None) -> None:
+        kinds = [type(m).__name__ for m in model]
+        if not kinds or kinds[0] != "Transformer" or kinds[1:2] != ["Pooling"] or any(k != "Normalize" for k in kinds[2:]):
+
+            raise ConfigError(f"the onnx encoder backend takes Transformer + Pooling (+ Normalize) models; this one has {kinds}: "
+                              "use encoder_backend: torch")
+        self.tokenizer = model.tokenizer
+        self.max_length = int(model[0].max_seq_length or 512)
+        self.lower = bool(getattr(model[0], "do_lower_case", False))
+        config = model[1].get_config_dict()
+        self.mode = str(config.get("pooling_mode", "mean"))
+        self.normalize = "Normalize" in kinds
+        self.dim = int(config.get("embedding_dimension") or model.get_embedding_dimension())
+        hf = getattr(model, "transformers_model", None) or model[0].auto_model
+        self.encoder = OnnxEncoder(ensure_export(folder, backend, model=lambda: hf, source=source))
+        self.backend = backend
+
+    def get_embedding_dimension(self) -> int:
+        return self.dim
+
+    get_sentence_embedding_dimension = get_embedding_dimension
+
+    def encode(self, sentences: Sequence[str] | str, batch_size: int = 64, normalize_embeddings: bool = False,
+               convert_to_numpy: bool = True, show_progress_bar: bool = False, **_: Any) -> np.ndarray:
+
+        single = isinstance(sentences, str)
+        texts = [sentences] if single else [str(s) for s in sentences]
+        if self.lower:
+            texts = [t.lower() for t in texts]
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        ids = tokenize(self.tokenizer, texts, max_length=self.max_length)
+        vectors = self.encoder.pooled(ids, pad_id=int(self.tokenizer.pad_token_id or 0), batch_size=batch_size, mode=self.mode)
+        if self.normalize or normalize_embeddings:
+            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        return vectors[0] if single else vectors
+
+
+def sentence_encoder(model: Any, path: str | Path, backend: str) -> OnnxSentenceEncoder:
+    """An encoder loaded by name (not part of a saved model): exported into the local cache folder."""
+    source = Path(path) / "model.safetensors"
+    if not source.exists():
+
+        raise ConfigError(f"the onnx encoder backend needs the encoder's weights as model.safetensors in {path}")
+    return OnnxSentenceEncoder(model, folder=cache_folder(source), backend=backend, source=source)
+
+
+# ----- coders' own encoders ----------------------------------------------------------------------
+
+def _scratch(coder: Any) -> Path:
+    """A temporary export folder for a coder that has not been saved (removed with the coder)."""
+    if getattr(coder, "_onnx_scratch", None) is None:
+        coder._onnx_scratch = tempfile.TemporaryDirectory(prefix="lived-themes-onnx-")
+    return Path(coder._onnx_scratch.name)
+
+
+def _coder_folder(coder: Any, sub: str = "") -> tuple[Path, Path | None]:
+    """Where a coder's exports go: its saved folder (next to the weights), else a scratch folder.
+
+    A saved folder that cannot be written (a read-only shared mount) exports into the local cache instead.
+    """
+    saved = getattr(coder, "folder_", None)
+    if saved is not None:
+        folder = Path(saved) / sub if sub else Path(saved)
+        source = folder / "model.safetensors"
+        exports = folder / EXPORT_DIR
+        usable = os.access(exports if exports.exists() else folder, os.W_OK) or (exports / "export.json").exists()
+        return (folder if usable else cache_folder(source)), source
+    return _scratch(coder), None
+
+
+def transformer_scores(coder: Any, token_ids: list[list[int]], backend: str) -> np.ndarray:
+    """``transformer.v1`` scores with the encoder on ONNX Runtime: mean pooling and the linear head in numpy."""
+    cache = getattr(coder, "_onnx_encoders", None)
+    if cache is None:
+        cache = coder._onnx_encoders = {}
+    if backend not in cache:
+        folder, source = _coder_folder(coder)
+        cache[backend] = OnnxEncoder(ensure_export(folder, backend, model=lambda: coder.net_.encoder, source=source))
+    n_codes = len(coder.codes_)
+    if not token_ids:
+        return np.zeros((0, n_codes), dtype=np.float32)
+    pooled = cache[backend].pooled(token_ids, pad_id=int(coder.tokenizer_.pad_token_id or 0), batch_size=coder.predict_batch_size)
+    weight = coder.net_.head.weight.detach().cpu().numpy().astype(np.float32)
+    bias = coder.net_.head.bias.detach().cpu().numpy().astype(np.float32)
+    logits = pooled @ weight.T + bias
+    return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
+
+
+def setfit_body(coder: Any, backend: str) -> OnnxSentenceEncoder:
+    """A SetFit coder's tuned body on ONNX Runtime, exported into ``<model>/body/onnx``."""
+    cache = getattr(coder, "_onnx_encoders", None)
+    if cache is None:
+        cache = coder._onnx_encoders = {}
+    if backend not in cache:
+        folder, source = _coder_folder(coder, "body")
+        cache[backend] = OnnxSentenceEncoder(coder.body_, folder=folder, backend=backend, source=source)
+    return cache[backend]
+
+
+def export_saved_model(coder: Any, folder: Path, backend: str) -> list[Path]:
+    """Export a just-saved coder's own encoder into its folder (``transformer``, ``setfit``, an ensemble's members)."""
+    if backend == "torch":
+        return []
+    folder = Path(folder)
+    if hasattr(coder, "members_") and hasattr(coder, "_member_folder"):  # ensemble.v1, calibrated.v1: each member's folder
+        return [path for i, member in enumerate(coder.members_)
+                for path in export_saved_model(member, folder / coder._member_folder(i, member.name), backend)]
+    if hasattr(coder, "net_") and (folder / "model.safetensors").exists():
+        return [ensure_export(folder, backend, model=lambda: coder.net_.encoder, source=folder / "model.safetensors")]
+    if hasattr(coder, "body_") and (folder / "body" / "model.safetensors").exists():
+        body = folder / "body"
+        hf = getattr(coder.body_, "transformers_model", None) or coder.body_[0].auto_model
+        return [ensure_export(body, backend, model=lambda: hf, source=body / "model.safetensors")]
+    return []
