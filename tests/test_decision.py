@@ -22,7 +22,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
 NOT_SCORES = {
     "evaluation/soft_labels.py": "annotators' shares of yes votes into hard labels",
     "evaluation/alt_test.py": "Benjamini-Hochberg cut-offs for p-values",
-    "experiment/reliability.py": "Krippendorff's alpha against the stability floor",
+    "experiment/coding.py": "Krippendorff's alpha against the stability floor",
 }
 
 TEXTS = ["long wait for an appointment", "kind nurse listened", "crisis at night no help", "wait and crisis at night",
@@ -222,7 +222,7 @@ def test_every_parameter_is_checked_at_config_load_with_its_key_path(name: str, 
     (tmp_path / "configs" / "defaults.yaml").write_text("seed: 0\n", encoding="utf-8")
     exp = tmp_path / "exp.yaml"
     exp.write_text(yaml.safe_dump({"name": "x", "coders": [{"name": "majority.v1"}, {"name": name, "params": params}]}), encoding="utf-8")
-    with pytest.raises(ConfigError, match=f"coders\\.1\\.params: {name}: .*{message}"):
+    with pytest.raises(ConfigError, match=f"coders\\.1\\.params(\\.\\w+)?: {name}: .*{message}"):
         load_config(exp, defaults_dir=tmp_path / "configs")
 
 

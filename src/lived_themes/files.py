@@ -73,16 +73,24 @@ def refuse_overwrite(output: str | Path, inputs: Iterable[str | Path | None], *,
             raise InputError("the output folder exists and is not a folder; choose a new folder", file=out)
     else:
         _check_target(out)
-    out_resolved = out.resolve()
+    out_resolved = _resolved(out)
     for item in inputs:
         if item is None or not isinstance(item, (str, Path)):
             continue  # an in-memory table cannot be overwritten
         source = Path(item)
-        resolved = source.resolve()
+        resolved = _resolved(source)
         if out_resolved == resolved or _same_file(out, source):
             raise InputError("the output path is also an input; choose another output file", file=out)
         if source.is_dir() and (resolved == out_resolved or resolved in out_resolved.parents):
             raise InputError(f"the output path lies inside the input folder {source}; choose a path outside it", file=out)
+
+
+def _resolved(path: Path) -> Path:
+    """``path.resolve()``, with a symlink loop said in one located line instead of pathlib's RuntimeError."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError):
+        raise InputError("a symlink loop: the path's links point at each other and never reach a file", file=path) from None
 
 
 def _check_target(path: Path) -> None:

@@ -61,7 +61,8 @@ class MajorityCoder(Coder):
             y = np.asarray(labels, dtype=float) > 0.5
             top = float(self.prevalence_.max())
             none_share = float((~y.any(axis=1)).mean()) if len(y) else 0.0
-            self.none_threshold_ = top if top >= none_share else min(top + 1e-6, 1.0 + 1e-6)
+            top_is_a_code = bool(top >= none_share)  # the majority class is the most frequent code, not "none"
+            self.none_threshold_ = top if top_is_a_code else min(top + 1e-6, 1.0 + 1e-6)
         return self
 
     def _save_state(self, folder: Path) -> None:
