@@ -53,11 +53,11 @@ class MajorityCoder(Coder):
         return np.tile(self.prevalence_, (len(texts), 1))
 
     def fit(self, texts: Any, labels: np.ndarray | None, codes: Any, *, codebook: Codebook | None = None,
-            metadata: pd.DataFrame | None = None, label_mode: str = "multi") -> MajorityCoder:
+            metadata: pd.DataFrame | None = None, label_mode: str | None = None) -> MajorityCoder:
         """As every coder; in single-label mode the floor is the majority class: the most frequent code for every
         quote, or "none" only when more training quotes had no code than had that code."""
         super().fit(texts, labels, codes, codebook=codebook, metadata=metadata, label_mode=label_mode)
-        if label_mode == "single" and labels is not None and len(self.prevalence_):
+        if self.none_threshold_ is not None and labels is not None and len(self.prevalence_):  # fitted single-label
             y = np.asarray(labels, dtype=float) > 0.5
             top = float(self.prevalence_.max())
             none_share = float((~y.any(axis=1)).mean()) if len(y) else 0.0
