@@ -223,9 +223,10 @@ def run(
     set_: list[str] = typer.Option([], "--set", help="Override a config value: key.sub=value (repeatable)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default: runs/<experiment>/<timestamp>/)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (splits, fold sizes, codes kept and dropped, estimated time); fit and write nothing."),
 ) -> None:
     """Run an experiment (coding, or topics when the file lists topic `models`) and write a run folder. Prints the folder last."""
-    _run_command(experiment, set_, out, quiet=quiet)
+    _run_command(experiment, set_, out, quiet=quiet, dry_run=dry_run)
 
 
 @app.command()
@@ -256,13 +257,26 @@ def llm_prompt(
     typer.echo(json.dumps(build(load_config(experiment, overrides=set_), quote_id, coder=coder), indent=2, ensure_ascii=False))
 
 
-def _run_command(experiment: Path, set_: list[str], out: Optional[Path], *, quiet: bool) -> None:
-    """`run` and `topics`: the one config loader, then the one run(cfg)."""
+def _run_command(experiment: Path, set_: list[str], out: Optional[Path], *, quiet: bool, dry_run: bool = False) -> None:
+    """`run` and `topics`: the one config loader, then the one run(cfg); a coding run's plan and time estimate first."""
     from lived_themes.experiment.config import ExperimentConfig, load_config
     from lived_themes.experiment.run import run as run_config
     from lived_themes.experiment.run_folder import RunInterrupted
 
     config = load_config(experiment, overrides=set_)
+    if dry_run or (not quiet and isinstance(config, ExperimentConfig)):
+        if not isinstance(config, ExperimentConfig):
+            raise ValueError("--dry-run plans coding experiments; a topic experiment has no splits to plan")
+        from lived_themes.experiment.plan import build_plan, plan_text
+
+        base = config.base_dir if config.base_dir is not None else experiment.parent
+        if dry_run:
+            typer.echo(plan_text(build_plan(config, base_dir=base)))
+            return
+        try:
+            typer.echo(f"estimated time: {build_plan(config, base_dir=base)['estimate']}", err=True)
+        except Exception:  # noqa: BLE001 - only the estimate is skipped; the run itself reports what is wrong
+            pass
     if out is not None:
         from lived_themes.files import refuse_overwrite
 
@@ -427,9 +441,17 @@ def init(
     experiment_text, codebook_text = starter_files(data_path, layout, name=name, codebook_path=book_path)
     write_text_atomic(codebook_out, codebook_text)
     write_text_atomic(experiment, experiment_text)
-    for key in ("text", "id", "codes", "groups", "person", "encoding"):
+    for key in ("text", "id", "codes", "names", "groups", "person", "encoding"):
         if key in layout.why:
             typer.echo(f"{key}: {layout.why[key]}")
+    for column, why_not in layout.refused.items():
+        typer.echo(f"not a split or group: {column!r}: {why_not}")
+    if layout.context_columns:
+        typer.echo(f"context: {layout.context_columns} could be read with each text (see the comment in {experiment})")
+    if layout.single_label:
+        typer.echo("single-label data: every row has at most one code (label_mode: auto)")
+    first = experiment_text.splitlines()[2]
+    typer.echo(first.removeprefix("# "))
     typer.echo(f"-> {experiment} and {codebook_out}; check the guesses, then: lived-themes run {experiment}")
 
 
