@@ -507,7 +507,7 @@ def export(
     from lived_themes.corpus import load_corpus
     from lived_themes.interop.folder import read_sources
     from lived_themes.interop.predictions import read_model_spans, with_model_codes
-    from lived_themes.interop.folder import export_inputs, imported_users
+    from lived_themes.interop.folder import export_inputs, imported_users, read_ids
     from lived_themes.interop.writer import export_project, write_qdc
 
     export_inputs(corpus, output, predictions=predictions, codebook_out=codebook_out)  # no output may be an input
@@ -518,7 +518,8 @@ def export(
         loaded = with_model_codes(loaded, predictions, model_name=model_name)
         spans = read_model_spans(predictions, model_name=model_name)  # the model's evidence becomes its coded segment
     summary = export_project(loaded, output, sources=sources, offsets=offsets, spans=spans,
-                             users=imported_users(corpus) if corpus.is_dir() else None)
+                             users=imported_users(corpus) if corpus.is_dir() else None,
+                             kept=read_ids(corpus) if corpus.is_dir() else None)
     if codebook_out is not None and loaded.codebook is not None:
         write_qdc(loaded.codebook, codebook_out)
     typer.echo(f"{summary['documents']} document(s), {summary['selections']} selection(s), {summary['codings']} coding(s) by "

@@ -21,7 +21,7 @@ from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, TEXT
 from lived_themes.errors import InputError
 from lived_themes.interop.archive import DEFAULT_LIMITS, ArchiveLimits, ProjectArchive, classify_source_path
 from lived_themes.interop.codes import codebook_from_refi
-from lived_themes.interop.project import Project, TextDoc, read_project
+from lived_themes.interop.project import Note, Project, TextDoc, read_project
 from lived_themes.interop.text import OffsetMap, decode_source, offset_unit_for, on_word_boundary, paragraph_spans, sentence_spans
 from lived_themes.interop.xmlsafe import parse_xml
 
@@ -37,6 +37,8 @@ class ImportResult:
     corpus: Corpus
     sources: pd.DataFrame  # guid, name, text
     report: dict[str, Any] = field(default_factory=dict)
+    #: what an export needs to merge back: GUIDs of users and codes, colours, source dates, memos (refi_project.json)
+    ids: dict[str, Any] = field(default_factory=dict)
 
 
 def origin_metadata(origin: str) -> dict[str, str]:
@@ -95,6 +97,37 @@ def _doc_text(doc: TextDoc, archive: ProjectArchive | None, path: Path) -> tuple
     if member is None:
         return (doc.content, "") if doc.content is not None else (None, f"text file {rel!r} not in the archive")
     return decode_source(archive.read(member), file=path, member=member), ""
+
+
+def _note_text(note: Note, archive: ProjectArchive | None, path: Path) -> str | None:
+    """A memo's text, inline or from the archive; None when it cannot be read (the export then leaves it out)."""
+    if note.content is not None:
+        return note.content
+    if not note.path or archive is None:
+        return None
+    try:
+        kind, _ = classify_source_path(note.path, archive=path, field="Notes/Note@plainTextPath")
+        member = archive.source_member(note.path, field="Notes/Note@plainTextPath") if kind != "external" else None
+        return decode_source(archive.read(member), file=path, member=member) if member is not None else None
+    except InputError:
+        return None
+
+
+def merge_ids(project: Project, code_ids: dict[str, str], archive: ProjectArchive | None, path: Path) -> dict[str, Any]:
+    """The imported project's identities and what REFI-QDA lets an export write back, keyed as the corpus names things."""
+    memos = []
+    for note in project.memos:
+        text = _note_text(note, archive, path)
+        if note.guid and text is not None:
+            memos.append({"guid": note.guid, "name": note.name, "attrs": note.attrs, "text": text})
+    return {
+        "project": project.attrs,
+        "users": {name: guid for guid, name in project.users.items() if guid},
+        "codes": {code_ids[c.guid]: {"guid": c.guid, "color": c.color, "notes": c.notes}
+                  for c in project.codes if c.guid in code_ids},
+        "sources": {d.guid: {"attrs": d.attrs, "notes": d.notes, "description": d.description} for d in project.docs if d.guid},
+        "memos": memos,
+    }
 
 
 def _group_values(project: Project) -> tuple[dict[str, dict[str, object]], list[str], list[str]]:
@@ -162,7 +195,10 @@ def import_project(path: str | Path, *, unit: str = "segment", offsets: str = "a
     path = Path(path)
     project, archive = _load_project(path, limits)
     try:
-        return _build(project, archive, path, unit=unit, offset_unit=offset_unit_for(project.origin, offsets), name=name)
+        result = _build(project, archive, path, unit=unit, offset_unit=offset_unit_for(project.origin, offsets), name=name)
+        _, code_ids, _ = codebook_from_refi(project.codes, name=project.name, version="1")
+        result.ids = merge_ids(project, code_ids, archive, path)
+        return result
     finally:
         if archive is not None:
             archive.close()
