@@ -485,12 +485,21 @@ def import_(
     result.report.update(project_fingerprint(project))
     write_import(result, output, format=format)
     r = result.report
-    typer.echo(f"{r['text_codings']} text codings in {r['text_selections']} selections -> {r['quotes']} quotes ({unit}), "
+    typer.echo(f"{r['text_codings']} text codings in {r['text_selections']} selections -> {r['quotes']} quotes ({r['unit']}), "
                f"{len(r['coders'])} coder(s), {r['codes']} codes; {r['codings_imported']} codings imported, "
                f"{sum(r['set_aside'].values())} set aside, {len(r['missing_sources'])} source(s) missing, "
                f"{r['media_codings_not_imported']} media coding(s) not imported -> {output}")
     for missing in r["missing_sources"]:
         typer.echo(f"  missing source {missing['source']!r}: {missing['reason']} ({missing['codings']} coding(s) set aside)")
+    if r.get("uncoded"):
+        typer.echo(f"  uncoded project: {r['text_sources_read']} text source(s), {r['codes']} code(s), no coding yet; "
+                   f"{r['quotes']} {r['unit']} quote(s) to code (lived-themes review, or a zero-shot coder)"
+                   + (f"; --unit {r['unit_requested']} has no segments without codings, so quotes are paragraphs"
+                      if r["unit_requested"] != r["unit"] else ""))
+    if r.get("sparse_codes"):
+        typer.echo(f"  warning: {len(r['sparse_codes'])} code(s) have fewer than {r['sparse_below']} coded quotes "
+                   f"(too few to learn or score well; data.min_code_count leaves them out of training and scoring): "
+                   f"{', '.join(r['sparse_codes'][:10])}" + (" ..." if len(r["sparse_codes"]) > 10 else ""))
 
 
 @app.command()

@@ -260,11 +260,16 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     label_mode = resolve_label_mode(config.data.label_mode, labels)
     if label_mode == "single":
         say("single-label mode: each quote gets its top code or none")
+    from lived_themes.experiment.plan import sparse_codes_warning
+
+    sparse = sparse_codes_warning(codes, labels, reference=reference)
 
     from lived_themes.evaluation.leakage import person_columns, split_leaks
 
     outputs: dict[tuple[str, str], dict[str, Any]] = {}
-    leaks: list[str] = []
+    leaks: list[str] = [sparse] if sparse else []
+    if sparse:
+        log.warning(sparse)
     cluster = config.evaluation.cluster if config.evaluation.cluster != "group" else None
     for split in config.splits:
         folds = make_folds(split, labels, meta, config.seed)

@@ -15,6 +15,21 @@ from lived_themes.experiment.config import ExperimentConfig
 from lived_themes.experiment.estimate import estimate_seconds
 
 
+#: codes with fewer reference examples than this are named in a run's warnings (metrics.json, report) and the plan
+SPARSE_BELOW = 5
+
+
+def sparse_codes_warning(codes: list[str], labels: np.ndarray, *, reference: str, below: int = SPARSE_BELOW) -> str | None:
+    """One warning naming the kept codes with fewer than ``below`` examples: their scores rest on too few quotes."""
+    counts = np.nansum(labels, axis=0) if len(labels) else np.zeros(len(codes))
+    sparse = [f"{c} ({int(n)})" for c, n in zip(codes, counts) if n < below]
+    if not sparse:
+        return None
+    return (f"{len(sparse)} of {len(codes)} code(s) have fewer than {below} examples from {reference}: they are trained and "
+            f"scored on too few quotes to trust (raise data.min_code_count to leave them out): {', '.join(sparse[:20])}"
+            + (" ..." if len(sparse) > 20 else ""))
+
+
 def build_plan(config: ExperimentConfig, *, base_dir: Path | None = None) -> dict[str, Any]:
     """The plan as a dict (text-free: counts, code ids and group names only)."""
     from lived_themes.experiment.coding import make_folds, resolve_label_mode, resolve_reference, select_codes
@@ -48,6 +63,7 @@ def build_plan(config: ExperimentConfig, *, base_dir: Path | None = None) -> dic
         "codes_kept": [{"code": c, "count": int(n)} for c, n in zip(codes, counts)], "codes_dropped": dropped,
         "min_code_count": config.data.min_code_count, "splits": splits, "coders": [c.name for c in config.coders],
         "final_model": final, "estimated_seconds": round(estimate.seconds, 1), "estimate": estimate.text(),
+        "sparse_warning": sparse_codes_warning(codes, labels, reference=reference),
     }
 
 
@@ -65,5 +81,7 @@ def plan_text(plan: dict[str, Any]) -> str:
         more = f", ... {split['n_folds'] - 12} more" if split["n_folds"] > 12 else ""
         lines.append(f"split {split['split']}: {split['n_folds']} fold(s), train/test rows {sizes}{more}")
     lines.append(f"coders: {', '.join(plan['coders'])}" + (f"; final model: {plan['final_model']}" if plan["final_model"] else ""))
+    if plan.get("sparse_warning"):
+        lines.append(f"warning: {plan['sparse_warning']}")
     lines.append(f"estimated time: {plan['estimate']}")
     return "\n".join(lines)

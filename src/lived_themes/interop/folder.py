@@ -51,8 +51,8 @@ def _publish(folder: Path, fill: Any) -> Path:
 
 
 def write_import(result: ImportResult, folder: str | Path, *, format: str = "jsonl") -> Path:
-    if not len(result.corpus) and format == "jsonl":
-        format = "csv"  # an empty JSONL file has no header to read back; CSV keeps the columns
+    if (not len(result.corpus) or not len(result.corpus.annotations)) and format == "jsonl":
+        format = "csv"  # an empty JSONL file has no header to read back; CSV keeps the columns (an uncoded project)
 
     def fill(staging: Path) -> None:
         save_corpus(result.corpus, staging, format=format)

@@ -26,6 +26,8 @@ from lived_themes.interop.text import OffsetMap, decode_source, offset_unit_for,
 from lived_themes.interop.xmlsafe import parse_xml
 
 UNITS = ("segment", "paragraph", "sentence", "document")
+#: codes with fewer coded quotes than this are named in the import's warning and report
+SPARSE_BELOW = 5
 #: columns every imported quote has; case variables follow them
 BASE_COLUMNS = [QUOTE_ID, TEXT, "source", "source_guid", "start", "end"]
 
@@ -211,6 +213,12 @@ def _build(project: Project, archive: ProjectArchive | None, path: Path, *, unit
     groups, group_columns, group_notes = _group_values(project)
     notes += project.notes + group_notes
     users = project.users
+    requested = unit
+    if unit == "segment" and not any(s.codings for d in project.docs for s in d.selections):
+        # an uncoded project has no segments: its quotes are paragraphs, said in the report, never 0 quotes in silence
+        unit = "paragraph"
+        notes.append("the project has no coded text selections: quotes are paragraphs (unit paragraph), uncoded, "
+                     "ready for review or a zero-shot coder")
     quotes: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     aside: list[dict[str, Any]] = []
@@ -268,6 +276,11 @@ def _build(project: Project, archive: ProjectArchive | None, path: Path, *, unit
             if unit != "segment":  # a coder who coded this document read it: its other units are "seen, no code"
                 coded = {coder for coder, _ in hits}
                 annotations += [{QUOTE_ID: qid, CODER: coder, CODE: NO_CODE} for coder in active if coder not in coded]
+    used = Counter(code for _, code in dict.fromkeys((a[QUOTE_ID], a[CODE]) for a in annotations if a[CODE] != NO_CODE))
+    sparse = sorted(code for code, n in used.items() if n < SPARSE_BELOW)
+    if sparse:
+        notes.append(f"{len(sparse)} code(s) have fewer than {SPARSE_BELOW} coded quotes: too few to learn or score well "
+                     "(data.min_code_count leaves them out of training and scoring)")
     columns = BASE_COLUMNS + group_columns
     quote_table = pd.DataFrame.from_records(quotes, columns=columns)
     ann = pd.DataFrame.from_records(annotations, columns=[QUOTE_ID, CODER, CODE])
@@ -276,7 +289,8 @@ def _build(project: Project, archive: ProjectArchive | None, path: Path, *, unit
                              set_aside=[{k: r[k] for k in ("source", "selection_guid", "reason")} for r in aside], notes=notes)
     corpus = Corpus(quotes=quote_table, annotations=ann, codebook=book, name=name or path.stem, set_aside=set_aside, reports=[report_rows])
     report = {
-        "file": str(path), "origin": project.origin, "project": project.name, "unit": unit, "offsets": offset_unit,
+        "file": str(path), "origin": project.origin, "project": project.name, "unit": unit, "unit_requested": requested,
+        "uncoded": not counts["codings"], "offsets": offset_unit,
         "users": sorted(set(users.values())), "coders": corpus.coders, "codes": len(book.codes) if book else 0,
         "text_sources": len(project.docs), "text_sources_read": len(sources), "missing_sources": missing,
         "text_selections": counts["selections"], "selections_without_codings": counts["selections_without_codings"],
@@ -284,6 +298,7 @@ def _build(project: Project, archive: ProjectArchive | None, path: Path, *, unit
         "segment_ends_on_word_boundaries": counts["segment_ends_on_word_boundaries"],
         "media_codings_not_imported": project.media_codings, "quotes": len(corpus), "annotation_rows": len(ann),
         "set_aside": dict(Counter(r["reason"].split(":")[0] for r in aside)), "group_columns": group_columns, "notes": notes,
+        "sparse_below": SPARSE_BELOW, "sparse_codes": sparse,
     }
     return ImportResult(corpus=corpus, sources=pd.DataFrame.from_records(sources, columns=["guid", "name", "text"]), report=report)
 
