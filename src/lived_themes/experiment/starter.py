@@ -288,7 +288,7 @@ def starter_files(data_path: str, layout: Layout, *, name: str, codebook_path: s
         lines.append(f"  # code labels: {layout.why['names']}")
     for column in layout.context_columns:
         lines.append(f"  # context: {column!r} has {layout.context_counts.get(column, 0)} sentence-long values (a survey question?): "
-                     f"a coder can read it with each text, e.g. coders: - name: embedding-logreg.v1 params: {{context_columns: [{column}]}}")
+                     f"a coder can read it with each text: give tfidf-logreg.v2 below params: {{context_columns: [{column}]}}")
     lines += [
         "reference:",
         f"  coder: {coder}           # the coding the models learn from and are scored against",
