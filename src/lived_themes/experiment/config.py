@@ -65,6 +65,8 @@ class DataConfig(_Strict):
     max_quotes: int | None = Field(default=None, ge=1)
     #: single: each quote gets its top code or none; auto: single when every reference-coded quote has at most one code
     label_mode: Literal["multi", "single", "auto"] = "multi"
+    #: as_coded; parent: each code counts as its parent (one level up); top: as the top of its tree (lived_themes.corpus.hierarchy)
+    code_level: Literal["as_coded", "parent", "top"] = "as_coded"
     #: format corpus: a long annotations file read instead of the folder's annotations.* (data.path may then be a quotes file)
     annotations: str | None = None
     #: format wide: the column holding each quote's code(s), instead of 0/1 code columns

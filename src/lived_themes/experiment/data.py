@@ -48,6 +48,10 @@ def load_from_config(data: DataConfig, *, base_dir: Path | None = None) -> Corpu
             on_invalid=data.on_invalid,
         )
     check_ids(corpus, allowed=data.allow_free_text_columns)
+    if data.code_level != "as_coded":
+        from lived_themes.corpus.hierarchy import roll_up
+
+        corpus, _ = roll_up(corpus, data.code_level)
     return corpus
 
 
