@@ -79,7 +79,7 @@ def test_init_never_splits_by_the_parent_category_or_junk_and_says_why(runner: C
 def test_with_the_parent_category_as_the_code_the_finer_columns_and_junk_are_refused() -> None:
     frame = nhs_like(200).drop(columns=["trust"])
     layout = detect_layout(frame, text_column="comment", label_column="category")
-    assert set(layout.refused) >= {"code", "flag"} or "code" not in layout.groups
+    assert set(layout.refused) == {"code", "sub_category", "flag"} and "determines the code" in layout.refused["code"]
     assert "flag" not in layout.groups and "code" not in layout.groups and "sub_category" not in layout.groups
     assert layout.split_group is None
 
