@@ -302,7 +302,8 @@ def project_xml(corpus: Corpus, *, sources: pd.DataFrame | None = None, offsets:
     docs, place = _documents(corpus, sources)
     coded = corpus.annotations.dropna(subset=[CODE])
     coders = list(dict.fromkeys(coded[CODER].astype(str)))
-    declared = list(dict.fromkeys([*coders, *(str(u) for u in users or [])]))
+    kept_users = [str(u) for u in ((kept or {}).get("users") or {})]  # every imported user, coder or not, keeps its GUID
+    declared = list(dict.fromkeys([*coders, *(str(u) for u in users or []), *kept_users]))
     modified = book.version if _ISO.match(book.version) else datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     root = ET.Element("Project", {"xmlns": PROJECT_NS, "name": name or book.name, "origin": _origin(offsets, book), "modifiedDateTime": modified})
     old_users = (kept or {}).get("users") or {}
