@@ -8,7 +8,6 @@ import zipfile
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from typer.testing import CliRunner
 
 from lived_themes.cli import app
