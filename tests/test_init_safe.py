@@ -12,8 +12,8 @@ import yaml
 from typer.testing import CliRunner
 
 from lived_themes.cli import app
-from lived_themes.experiment.column_roles import dependency, noise
-from lived_themes.experiment.estimate import estimate_seconds
+from lived_themes.coders.cost import estimate_seconds
+from lived_themes.corpus.columns import dependency, noise
 from lived_themes.experiment.starter import detect_layout
 
 PARENTS = {"Care": ["CA", "CB", "CC"], "Staff": ["SA", "SB", "SC"], "Access": ["AA", "AB"]}

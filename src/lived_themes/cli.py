@@ -267,7 +267,7 @@ def _run_command(experiment: Path, set_: list[str], out: Optional[Path], *, quie
     if dry_run or (not quiet and isinstance(config, ExperimentConfig)):
         if not isinstance(config, ExperimentConfig):
             raise ValueError("--dry-run plans coding experiments; a topic experiment has no splits to plan")
-        from lived_themes.experiment.plan import build_plan, plan_text
+        from lived_themes.experiment.coding import build_plan, plan_text
 
         base = config.base_dir if config.base_dir is not None else experiment.parent
         if dry_run:

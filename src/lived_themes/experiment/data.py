@@ -6,6 +6,7 @@ from pathlib import Path
 
 from lived_themes.experiment.config import DataConfig
 from lived_themes.corpus import Corpus, load_corpus, load_labelled, load_wide
+from lived_themes.corpus.hierarchy import roll_up
 
 
 def resolve_path(path: str, base_dir: Path | None) -> Path:
@@ -49,8 +50,6 @@ def load_from_config(data: DataConfig, *, base_dir: Path | None = None) -> Corpu
         )
     check_ids(corpus, allowed=data.allow_free_text_columns)
     if data.code_level != "as_coded":
-        from lived_themes.corpus.hierarchy import roll_up
-
         corpus, _ = roll_up(corpus, data.code_level)
     return corpus
 

@@ -19,8 +19,8 @@ import yaml
 
 from lived_themes.corpus.tables import MIXED, read_table
 from lived_themes.errors import InputError
-from lived_themes.experiment.column_roles import SITE_NAME, dependency, is_context, noise, readable_names
-from lived_themes.experiment.estimate import Estimate, estimate_seconds
+from lived_themes.coders.cost import Estimate, estimate_seconds
+from lived_themes.corpus.columns import SITE_NAME, dependency, is_context, noise, readable_names
 
 #: label values taken to mean "seen, no code" (mapped to null); the comment says so, so it can be undone
 NO_CODE_VALUE = re.compile(r"^(0|none|no|nothing|n/?a|neutral|no[ _-].*|not[ _-].*)$", re.IGNORECASE)
@@ -346,7 +346,7 @@ STARTER_CODERS = ("majority.v1", "tfidf-logreg.v2")
 
 
 def starter_estimate(layout: Layout, *, n_codes: int) -> Estimate:
-    """The starter's run time by the documented cost model (lived_themes.experiment.estimate), from its splits and coders."""
+    """The starter's run time by the documented cost model (lived_themes.coders.cost), from its splits and coders."""
     n = layout.n_rows - layout.empty_text
     sizes = [int(n * (layout.n_folds - 1) / layout.n_folds)] * layout.n_folds
     if layout.split_group and layout.n_split_groups > 1:

@@ -297,6 +297,7 @@ def read_project(root: Element, *, file: Path) -> Project:
                           content=content.text if content is not None else None,
                           attrs={a: str(note.get(a)) for a in SOURCE_ATTRS if note.get(a)}))
     project_attrs = {a: str(root.get(a)) for a in ("creatingUserGUID", "creationDateTime", "modifyingUserGUID") if root.get(a)}
-    return Project(memos=memos, attrs=project_attrs, name=(root.get("name") or file.stem).strip() or file.stem, origin=root.get("origin") or "", modified=root.get("modifiedDateTime") or "",
+    return Project(memos=memos, attrs=project_attrs,
+                   name=(root.get("name") or file.stem).strip() or file.stem, origin=root.get("origin") or "", modified=root.get("modifiedDateTime") or "",
                    description=child_text(root, "Description"), users=users, codes=codes, docs=docs, variables=var_names,
                    cases=cases, sets=sets, media_codings=media, notes=notes)

@@ -353,7 +353,8 @@ def project_xml(corpus: Corpus, *, sources: pd.DataFrame | None = None, offsets:
     n_memos = _memos(root, kept)
     if book.description.strip():
         ET.SubElement(root, "Description").text = book.description
-    summary = {"memos": n_memos, "kept_guids": bool(kept), "documents": len(docs), "selections": n_sel, "codings": n_cod, "users": coders, "codes": len(book.codes), "offsets": offsets, "notes": notes}
+    summary = {"memos": n_memos, "kept_guids": bool(kept),
+               "documents": len(docs), "selections": n_sel, "codings": n_cod, "users": coders, "codes": len(book.codes), "offsets": offsets, "notes": notes}
     return ET.tostring(root, encoding="utf-8", xml_declaration=True), docs, summary
 
 
