@@ -35,7 +35,7 @@ def nhs_like(n: int = 300, seed: int = 0) -> pd.DataFrame:
     rows = []
     for i in range(n):
         code = codes[int(rng.integers(len(codes)))]
-        rows.append({"row_index": i, "comment": f"{NAMES[code].lower()} was mentioned in comment number {i} with words",
+        rows.append({"comment_id": i, "comment": f"{NAMES[code].lower()} was mentioned in comment number {i} with words",
                      "code": code, "category": parent[code], "sub_category": NAMES[code],
                      "flag": ["-o", "SS", "A", "x-", "?"][int(rng.integers(5))],
                      "trust": ["Trust North", "Trust South", "Trust East"][int(rng.integers(3))],
@@ -51,7 +51,7 @@ def test_init_never_splits_by_the_parent_category_or_junk_and_says_why(runner: C
     assert result.exit_code == 0, result.output
     text = Path("nhs.yaml").read_text(encoding="utf-8")
     raw = yaml.safe_load(text)
-    assert raw["data"]["label_column"] == "code" and raw["data"]["column_mapping"] == {"comment": "text", "row_index": "quote_id"}
+    assert raw["data"]["label_column"] == "code" and raw["data"]["column_mapping"] == {"comment": "text", "comment_id": "quote_id"}
     groups_split = [s.get("group") for s in raw["splits"]]
     assert "category" not in groups_split and "flag" not in groups_split
     assert {"kind": "leave_one_group_out", "group": "trust"} in raw["splits"]

@@ -355,7 +355,7 @@ def _locked_round(folder: Path, *, returned: str | Path | None, base_dir: Path |
                               labelled_y=y[train], seed=settings.seed * 1000 + round_no)
         picked = pool[chosen]
         batch = _batch_frame(corpus, picked, codes, settings.reviewer)
-        suggested = _suggestions(proba[chosen], thresholds, codes) if coder is not None else None
+        suggested = _suggestions(proba[chosen], _chosen(proba[chosen], thresholds, codes), codes) if coder is not None else None
         if suggested is not None:
             batch["accept"] = ""
             batch["suggested"], batch["suggested_scores"] = suggested
@@ -374,15 +374,20 @@ def _locked_round(folder: Path, *, returned: str | Path | None, base_dir: Path |
     return record
 
 
-def _suggestions(proba: np.ndarray, thresholds: np.ndarray, codes: list[str]) -> tuple[list[str], list[str]]:
-    """Per quote: the model's codes ('a; b', or '(no code)') and its three highest scores ('a 0.91; b 0.40; c 0.12')."""
-    chosen, scores = [], []
-    for row in np.asarray(proba, dtype=float):
-        given = [c for c, p, t in zip(codes, row, thresholds) if p >= t]
-        chosen.append("; ".join(given) or NONE_SUGGESTED)
+def _suggestions(proba: np.ndarray, chosen: list[list[str]], codes: list[str]) -> tuple[list[str], list[str]]:
+    """Per quote: the codes the coder's own decision chose ('a; b', or '(no code)') and its three highest scores
+    ('a 0.91; b 0.40; c 0.12')."""
+    given, scores = [], []
+    for row, picked in zip(np.asarray(proba, dtype=float), chosen):
+        given.append("; ".join(picked) or NONE_SUGGESTED)
         top = np.argsort(-row, kind="stable")[:3]
         scores.append("; ".join(f"{codes[j]} {row[j]:.2f}" for j in top))
-    return chosen, scores
+    return given, scores
+
+
+def _chosen(proba: np.ndarray, thresholds: np.ndarray, codes: list[str]) -> list[list[str]]:
+    """The codes at or over their thresholds, per quote (the coder's decision rule)."""
+    return [[c for c, p, t in zip(codes, row, thresholds) if p >= t] for row in np.asarray(proba, dtype=float)]
 
 
 def _export_batch(corpus: Corpus, picked: np.ndarray, path: Path, *, suggested: list[str] | None = None, model: str = "") -> None:

@@ -25,7 +25,7 @@ from lived_themes.corpus.columns import SITE_NAME, dependency, is_context, noise
 #: label values taken to mean "seen, no code" (mapped to null); the comment says so, so it can be undone
 NO_CODE_VALUE = re.compile(r"^(0|none|no|nothing|n/?a|neutral|no[ _-].*|not[ _-].*)$", re.IGNORECASE)
 LABEL_NAME = re.compile(r"label|code|theme|categor|class|cause|type|stigma|sentiment|topic|tag", re.IGNORECASE)
-ID_NAME = re.compile(r"(^|[^a-z])id$|^id|identifier|^key$|^(row_?)?index$|^row_?(no|num|number)$", re.IGNORECASE)
+ID_NAME = re.compile(r"(^|[^a-z])id$|^id|identifier|^key$", re.IGNORECASE)
 BINARY = {"0", "1", "0.0", "1.0", "true", "false"}
 SEPARATORS = (";", "|")
 MAX_LABELS = 50
