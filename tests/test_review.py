@@ -59,7 +59,8 @@ def test_rounds_propose_uncoded_quotes_read_codes_back_and_log_each_round(tmp_pa
     assert first["labels_used"] == 9 and first["held_out"] == 3 and first["macro_f1"] is not None
     batch = review / "round-001" / "batch.csv"
     frame = pd.read_csv(batch, dtype=str, keep_default_na=False)
-    assert list(frame.columns) == ["quote_id", "text", "coder", "no_code", *CODES]
+    assert list(frame.columns) == ["quote_id", "text", "coder", "no_code", *CODES, "accept", "suggested", "suggested_scores"]
+    assert (frame["accept"] == "").all() and (frame["suggested"] != "").all()  # the model's suggestion, not yet accepted
     assert len(frame) == 8 and not set(frame["quote_id"]) & {f"q{i:02d}" for i in range(12)}  # only uncoded quotes
     assert (frame[CODES] == "").all().all()
     assert (review / "round-001" / "batch.qdpx").exists() and (review / "model" / "coder.json").exists()
@@ -155,3 +156,35 @@ def test_cli_review_runs_a_round_and_prints_no_text(tmp_path):
     assert "nurse" not in result.output and "food was" not in result.output
     bad = CliRunner().invoke(app, ["review", str(tmp_path / "r"), "--strategy", "best"])
     assert bad.exit_code == 2 and "unknown strategy" in bad.output
+
+
+def test_batches_carry_the_models_suggestion_to_accept_or_change(tmp_path):
+    from lived_themes.interop import import_project
+
+    corpus = _corpus(tmp_path)
+    review = tmp_path / "review"
+    first = review_round(review, corpus=str(corpus), batch_size=6, coder="tfidf-logreg.v1")
+    frame = pd.read_csv(review / "round-001" / "batch.csv", dtype=str, keep_default_na=False)
+    assert all(s == "(no code)" or set(s.split("; ")) <= set(CODES) for s in frame["suggested"])
+    assert all(len(s.split("; ")) == 2 for s in frame["suggested_scores"])  # two codes: both scores shown
+    # the .qdpx has the model's suggestions as codings by user model:<coder>, never read back as a person's
+    project = import_project(review / "round-001" / "batch.qdpx", unit="document").corpus
+    model_rows = project.annotations.dropna(subset=["code"])
+    assert set(model_rows["coder"]) <= {"model:tfidf-logreg.v1"}
+    assert len(read_returned_codes(review / "round-001" / "batch.qdpx", CODES, default_coder="reviewer")[0]) == 0
+    # accept the first two rows, change the third, leave the rest
+    frame.loc[0, "accept"] = "1"
+    frame.loc[1, "accept"] = "x"
+    frame.loc[2, "staff"] = "1"
+    frame.to_csv(tmp_path / "back.csv", index=False)
+    rows, left = read_returned_codes(tmp_path / "back.csv", CODES, default_coder="reviewer")
+    assert left == len(frame) - 3
+    accepted = rows[rows["quote_id"] == frame.loc[0, "quote_id"]]["code"].tolist()
+    expected = [c for c in frame.loc[0, "suggested"].split("; ") if c != "(no code)"] or [None]
+    assert [c if isinstance(c, str) else None for c in accepted] == expected
+    assert rows[rows["quote_id"] == frame.loc[2, "quote_id"]]["code"].tolist() == ["staff"]
+    frame.loc[2, "accept"] = "1"  # accept and codes: refused, located
+    frame.to_csv(tmp_path / "both.csv", index=False)
+    with pytest.raises(InputError, match="accept"):
+        read_returned_codes(tmp_path / "both.csv", CODES, default_coder="reviewer")
+    assert review_round(review, returned=tmp_path / "back.csv")["returned"]["quotes"] == 3 and first["proposed"]

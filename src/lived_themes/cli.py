@@ -245,9 +245,10 @@ def run(
     set_: list[str] = typer.Option([], "--set", help="Override a config value: key.sub=value (repeatable)."),
     out: Optional[Path] = typer.Option(None, "--out", help="Run folder (default: runs/<experiment>/<timestamp>/)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress output."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Print the plan (splits, fold sizes, codes kept and dropped, estimated time); fit and write nothing."),
 ) -> None:
     """Run an experiment (coding, or topics when the file lists topic `models`) and write a run folder. Prints the folder last."""
-    _run_command(experiment, set_, out, quiet=quiet)
+    _run_command(experiment, set_, out, quiet=quiet, dry_run=dry_run)
 
 
 @app.command()
@@ -278,14 +279,27 @@ def llm_prompt(
     typer.echo(json.dumps(build(load_config(experiment, overrides=set_), quote_id, coder=coder), indent=2, ensure_ascii=False))
 
 
-def _run_command(experiment: Path, set_: list[str], out: Optional[Path], *, quiet: bool) -> None:
-    """`run` and `topics`: the one config loader, then the one run(cfg)."""
+def _run_command(experiment: Path, set_: list[str], out: Optional[Path], *, quiet: bool, dry_run: bool = False) -> None:
+    """`run` and `topics`: the one config loader, then the one run(cfg); a coding run's plan and time estimate first."""
     from lived_themes.config.coding import ExperimentConfig
     from lived_themes.config.load import load_config
     from lived_themes.experiment.run import run as run_config
     from lived_themes.experiment.run_folder import RunInterrupted
 
     config = load_config(experiment, overrides=set_)
+    if dry_run or (not quiet and isinstance(config, ExperimentConfig)):
+        if not isinstance(config, ExperimentConfig):
+            raise ValueError("--dry-run plans coding experiments; a topic experiment has no splits to plan")
+        from lived_themes.experiment.coding import build_plan, plan_text
+
+        base = config.base_dir if config.base_dir is not None else experiment.parent
+        if dry_run:
+            typer.echo(plan_text(build_plan(config, base_dir=base)))
+            return
+        try:
+            typer.echo(f"estimated time: {build_plan(config, base_dir=base)['estimate']}", err=True)
+        except Exception:  # noqa: BLE001 - only the estimate is skipped; the run itself reports what is wrong
+            pass
     if out is not None:
 
         inputs: list[Path] = [experiment]
@@ -482,9 +496,17 @@ def init(
     experiment_text, codebook_text = starter_files(data_path, layout, name=name, codebook_path=book_path)
     write_text_atomic(codebook_out, codebook_text)
     write_text_atomic(experiment, experiment_text)
-    for key in ("text", "id", "codes", "groups", "person", "encoding"):
+    for key in ("text", "id", "codes", "names", "groups", "person", "encoding"):
         if key in layout.why:
             typer.echo(f"{key}: {layout.why[key]}")
+    for column, why_not in layout.refused.items():
+        typer.echo(f"not a split or group: {column!r}: {why_not}")
+    if layout.context_columns:
+        typer.echo(f"context: {layout.context_columns} could be read with each text (see the comment in {experiment})")
+    if layout.single_label:
+        typer.echo("single-label data: every row has at most one code (label_mode: auto)")
+    first = experiment_text.splitlines()[2]
+    typer.echo(first.removeprefix("# "))
     typer.echo(f"-> {experiment} and {codebook_out}; check the guesses, then: lived-themes run {experiment}")
 
 
@@ -558,12 +580,21 @@ def import_(
     result.report.update(project_fingerprint(project))
     write_import(result, output, format=format)
     r = result.report
-    typer.echo(f"{r['text_codings']} text codings in {r['text_selections']} selections -> {r['quotes']} quotes ({unit}), "
+    typer.echo(f"{r['text_codings']} text codings in {r['text_selections']} selections -> {r['quotes']} quotes ({r['unit']}), "
                f"{len(r['coders'])} coder(s), {r['codes']} codes; {r['codings_imported']} codings imported, "
                f"{sum(r['set_aside'].values())} set aside, {len(r['missing_sources'])} source(s) missing, "
                f"{r['media_codings_not_imported']} media coding(s) not imported -> {output}")
     for missing in r["missing_sources"]:
         typer.echo(f"  missing source {missing['source']!r}: {missing['reason']} ({missing['codings']} coding(s) set aside)")
+    if r.get("uncoded"):
+        typer.echo(f"  uncoded project: {r['text_sources_read']} text source(s), {r['codes']} code(s), no coding yet; "
+                   f"{r['quotes']} {r['unit']} quote(s) to code (lived-themes review, or a zero-shot coder)"
+                   + (f"; --unit {r['unit_requested']} has no segments without codings, so quotes are paragraphs"
+                      if r["unit_requested"] != r["unit"] else ""))
+    if r.get("sparse_codes"):
+        typer.echo(f"  warning: {len(r['sparse_codes'])} code(s) have fewer than {r['sparse_below']} coded quotes "
+                   f"(too few to learn or score well; data.min_code_count leaves them out of training and scoring): "
+                   f"{', '.join(r['sparse_codes'][:10])}" + (" ..." if len(r["sparse_codes"]) > 10 else ""))
 
 
 @app.command()
@@ -580,7 +611,7 @@ def export(
     from lived_themes.corpus import load_corpus
     from lived_themes.interop.folder import read_sources
     from lived_themes.interop.predictions import read_model_spans, with_model_codes
-    from lived_themes.interop.folder import export_inputs, imported_users
+    from lived_themes.interop.folder import export_inputs, imported_users, read_ids
     from lived_themes.interop.writer import export_project, write_qdc
 
     export_inputs(corpus, output, predictions=predictions, codebook_out=codebook_out)  # no output may be an input
@@ -591,7 +622,8 @@ def export(
         loaded = with_model_codes(loaded, predictions, model_name=model_name)
         spans = read_model_spans(predictions, model_name=model_name)  # the model's evidence becomes its coded segment
     summary = export_project(loaded, output, sources=sources, offsets=offsets, spans=spans,
-                             users=imported_users(corpus) if corpus.is_dir() else None)
+                             users=imported_users(corpus) if corpus.is_dir() else None,
+                             kept=read_ids(corpus) if corpus.is_dir() else None)
     if codebook_out is not None and loaded.codebook is not None:
         write_qdc(loaded.codebook, codebook_out)
     typer.echo(f"{summary['documents']} document(s), {summary['selections']} selection(s), {summary['codings']} coding(s) by "

@@ -72,21 +72,24 @@ def test_segments_carry_exactly_their_codes(tmp_path, refi):
     assert sorted(first["coder"]) == ["ana", "ben"]
 
 
-def _xsd(shared_refi, name):
+def _xsd(_unused, name):
+    """The XSDs shipped with the package (lived_themes/interop/schemas), so this runs without ../shared."""
+    from lived_themes.interop.schemas import schema_path
+
     xmlschema = pytest.importorskip("xmlschema")
-    return xmlschema.XMLSchema(str(shared_refi / "xsd" / name))
+    return xmlschema.XMLSchema(str(schema_path("project" if name == "Project.xsd" else "codebook")))
 
 
-def test_exports_validate_against_the_standard_xsd(tmp_path, refi, shared_refi):
+def test_exports_validate_against_the_standard_xsd(tmp_path, refi):
     result = import_project(_fixture(tmp_path, refi))
     out = export_project(result.corpus, tmp_path / "back.qdpx", sources=result.sources) and tmp_path / "back.qdpx"
-    _xsd(shared_refi, "Project.xsd").validate(zipfile.ZipFile(out).read("project.qde").decode("utf-8"))
+    _xsd(None, "Project.xsd").validate(zipfile.ZipFile(out).read("project.qde").decode("utf-8"))
     write_qdc(result.corpus.codebook, tmp_path / "book.qdc")
-    _xsd(shared_refi, "Codebook.xsd").validate(str(tmp_path / "book.qdc"))
+    _xsd(None, "Codebook.xsd").validate(str(tmp_path / "book.qdc"))
     assert read_qdc(tmp_path / "book.qdc")[0].code_ids == result.corpus.codebook.code_ids
 
 
-def test_plain_corpus_exports_one_document_per_quote_and_comes_back_by_document(tmp_path, shared_refi):
+def test_plain_corpus_exports_one_document_per_quote_and_comes_back_by_document(tmp_path):
     book = Codebook(name="nhs", version="3", codes=[Code(id="access", label="Access", definition="getting care"), Code(id="staff", label="Staff")])
     quotes = pd.DataFrame({"quote_id": ["q1", "q2", "q3"], "text": ["Could not get a slot 😞", "Kind nurse", "Fine"], "trust": ["A", "B", "A"]})
     ann = pd.DataFrame({"quote_id": ["q1", "q2", "q2", "q1"], "coder": ["h1", "h1", "h2", "h2"], "code": ["access", "staff", "staff", "access"]})
@@ -94,7 +97,7 @@ def test_plain_corpus_exports_one_document_per_quote_and_comes_back_by_document(
     out = tmp_path / "plain.qdpx"
     summary = export_project(corpus, out, offsets="utf16")
     assert summary["documents"] == 3 and summary["codings"] == 4
-    _xsd(shared_refi, "Project.xsd").validate(zipfile.ZipFile(out).read("project.qde").decode("utf-8"))
+    _xsd(None, "Project.xsd").validate(zipfile.ZipFile(out).read("project.qde").decode("utf-8"))
     back = import_project(out, unit="document").corpus
     assert back.quote_ids == ["q1", "q2", "q3"] and back.texts == list(quotes["text"])
     assert dict(zip(back.quotes["quote_id"], back.quotes["trust"])) == {"q1": "A", "q2": "B", "q3": "A"}
@@ -103,7 +106,7 @@ def test_plain_corpus_exports_one_document_per_quote_and_comes_back_by_document(
     assert {c.id: c.definition for c in back.codebook.codes} == {"access": "getting care", "staff": ""}
 
 
-def test_cli_import_export_with_model_codes_as_a_user(tmp_path, refi, shared_refi):
+def test_cli_import_export_with_model_codes_as_a_user(tmp_path, refi):
     runner = CliRunner()
     corpus_dir = tmp_path / "corpus"
     done = runner.invoke(app, ["import", str(_fixture(tmp_path, refi)), "-o", str(corpus_dir)])
@@ -121,8 +124,8 @@ def test_cli_import_export_with_model_codes_as_a_user(tmp_path, refi, shared_ref
                                "--codebook", str(tmp_path / "book.qdc")])
     assert done.exit_code == 0, done.output
     assert "model:setfit" in done.output
-    _xsd(shared_refi, "Project.xsd").validate(zipfile.ZipFile(out).read("project.qde").decode("utf-8"))
-    _xsd(shared_refi, "Codebook.xsd").validate(str(tmp_path / "book.qdc"))
+    _xsd(None, "Project.xsd").validate(zipfile.ZipFile(out).read("project.qde").decode("utf-8"))
+    _xsd(None, "Codebook.xsd").validate(str(tmp_path / "book.qdc"))
     back = import_project(out).corpus
     model = back.annotations[back.annotations["coder"] == "model:setfit"]
     assert list(model["code"]) == ["waiting"] and model["quote_id"].iloc[0] == loaded.quote_ids[0]

@@ -83,6 +83,8 @@ class DataConfig(_Strict):
     label_map: dict[str, str | None] | None = None
     #: text encoding of CSV/TSV/JSONL files: utf-8, utf-8-or-cp1252 (per line, counted), or a Python codec name
     encoding: str = "utf-8"
+    #: as_coded; parent: each code counts as its parent (one level up); top: as the top of its tree (lived_themes.corpus.hierarchy)
+    code_level: Literal["as_coded", "parent", "top"] = "as_coded"
     #: columns whose values look like free text but are meant as codes, groups or ids (lived_themes.corpus.free_text)
     allow_free_text_columns: list[str] = Field(default_factory=list)
 

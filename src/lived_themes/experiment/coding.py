@@ -28,6 +28,7 @@ from lived_themes.experiment.predictions import model_annotations, write_predict
 from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
 from lived_themes.coders.cross_validation import cross_val_scores
 from lived_themes.coders.decision import chosen_names, tuned_macro_f1
+from lived_themes.coders.cost import estimate_seconds
 from lived_themes.coders.evidence import evidence_examples, evidence_rows
 from lived_themes.registry import make_coder, constructor_params, get_coder_class
 from lived_themes import splits
@@ -266,9 +267,12 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     label_mode = resolve_label_mode(config.data.label_mode, labels)
     if label_mode == "single":
         say("single-label mode: each quote gets its top code or none")
+    sparse = sparse_codes_warning(codes, labels, reference=reference)
 
     outputs: dict[tuple[str, str], dict[str, Any]] = {}
-    leaks: list[str] = []
+    leaks: list[str] = [sparse] if sparse else []
+    if sparse:
+        log.warning(sparse)
     cluster = config.evaluation.cluster if config.evaluation.cluster != "group" else None
     for split in config.splits:
         folds = make_folds(split, labels, meta, config.seed)
@@ -394,3 +398,74 @@ def _reliability_extras(run_dir: Path, eval_corpus: Corpus, codes: list[str], ou
     if len(config.evaluation.stability_seeds) >= 2:
         extras["stability"] = stability_section(config, texts, labels, meta, codes, corpus, say)
     return extras
+
+
+# ----- the plan (run --dry-run) ------------------------------------------------------------------------------
+#: codes with fewer reference examples than this are named in a run's warnings (metrics.json, report) and the plan
+SPARSE_BELOW = 5
+
+
+def sparse_codes_warning(codes: list[str], labels: np.ndarray, *, reference: str, below: int = SPARSE_BELOW) -> str | None:
+    """One warning naming the kept codes with fewer than ``below`` examples: their scores rest on too few quotes."""
+    counts = np.nansum(labels, axis=0) if len(labels) else np.zeros(len(codes))
+    sparse = [f"{c} ({int(n)})" for c, n in zip(codes, counts) if n < below]
+    if not sparse:
+        return None
+    return (f"{len(sparse)} of {len(codes)} code(s) have fewer than {below} examples from {reference}: they are trained and "
+            f"scored on too few quotes to trust (raise data.min_code_count to leave them out): {', '.join(sparse[:20])}"
+            + (" ..." if len(sparse) > 20 else ""))
+
+
+def build_plan(config: ExperimentConfig, *, base_dir: Path | None = None) -> dict[str, Any]:
+    """``run --dry-run``: the plan as a dict (text-free: counts, code ids and group names only), built from the run's own
+    steps (load, reference, ``select_codes``, ``make_folds``) so it is the run's plan, not a second guess; nothing is fitted."""
+    corpus = load_from_config(config.data, base_dir=base_dir if base_dir is not None else config.base_dir)
+    reference = config.reference.coder
+    corpus = resolve_reference(corpus, reference)
+    codes, dropped = select_codes(corpus, reference, min_count=config.data.min_code_count, exclude=config.data.exclude_codes)
+    index = np.flatnonzero(corpus.seen_by(reference))
+    if config.data.max_quotes is not None:
+        index = index[: config.data.max_quotes]
+    meta = corpus.quotes.iloc[index].reset_index(drop=True)
+    labels = corpus.label_matrix(reference, codes)[index]
+    splits, sizes = [], []
+    for split in config.splits:
+        folds = make_folds(split, labels, meta, config.seed)
+        fold_rows = [{"fold": str(f.name), "train": int(len(f.train_idx)), "test": int(len(f.test_idx))}
+                     for f in folds]
+        sizes += [r["train"] for r in fold_rows]
+        splits.append({"split": split.label, "n_folds": len(folds), "folds": fold_rows})
+    final = config.final_model.coder
+    if final == "best":
+        final = config.coders[0].name if config.coders else None
+    estimate = estimate_seconds([c.name for c in config.coders], sizes, n_codes=len(codes), n_rows=len(index),
+                                n_boot=config.evaluation.n_boot, final_coder=final, n_schemes=len(config.splits))
+    counts = np.nansum(labels, axis=0).astype(int)
+    return {
+        "experiment": config.name, "reference": reference, "n_quotes": len(corpus), "n_evaluated": int(len(index)),
+        "label_mode": resolve_label_mode(config.data.label_mode, labels),
+        "codes_kept": [{"code": c, "count": int(n)} for c, n in zip(codes, counts)], "codes_dropped": dropped,
+        "min_code_count": config.data.min_code_count, "splits": splits, "coders": [c.name for c in config.coders],
+        "final_model": final, "estimated_seconds": round(estimate.seconds, 1), "estimate": estimate.text(),
+        "sparse_warning": sparse_codes_warning(codes, labels, reference=reference),
+    }
+
+
+def plan_text(plan: dict[str, Any]) -> str:
+    """The plan for a person, one fact a line."""
+    lines = [f"dry run of {plan['experiment']}: nothing is fitted or written",
+             f"quotes: {plan['n_quotes']} read, {plan['n_evaluated']} coded by {plan['reference']} ({plan['label_mode']}-label)",
+             f"codes kept ({len(plan['codes_kept'])}, min_code_count {plan['min_code_count']}): "
+             + ", ".join(f"{c['code']} ({c['count']})" for c in plan["codes_kept"])]
+    if plan["codes_dropped"]:
+        lines.append(f"codes dropped ({len(plan['codes_dropped'])}): "
+                     + ", ".join(f"{c['code']} ({c['count']}: {c['reason']})" for c in plan["codes_dropped"]))
+    for split in plan["splits"]:
+        sizes = ", ".join(f"{f['train']}/{f['test']}" for f in split["folds"][:12])
+        more = f", ... {split['n_folds'] - 12} more" if split["n_folds"] > 12 else ""
+        lines.append(f"split {split['split']}: {split['n_folds']} fold(s), train/test rows {sizes}{more}")
+    lines.append(f"coders: {', '.join(plan['coders'])}" + (f"; final model: {plan['final_model']}" if plan["final_model"] else ""))
+    if plan.get("sparse_warning"):
+        lines.append(f"warning: {plan['sparse_warning']}")
+    lines.append(f"estimated time: {plan['estimate']}")
+    return "\n".join(lines)

@@ -13,6 +13,7 @@ from lived_themes.corpus.datasets import load_dataset
 from lived_themes.corpus.free_text import check_not_free_text
 from lived_themes.corpus.validate import QUOTE_ID
 from lived_themes.errors import InputError
+from lived_themes.corpus.hierarchy import roll_up
 
 
 def resolve_path(path: str, base_dir: Path | None) -> Path:
@@ -53,6 +54,8 @@ def load_from_config(data: DataConfig, *, base_dir: Path | None = None) -> Corpu
             on_invalid=data.on_invalid,
         )
     check_ids(corpus, allowed=data.allow_free_text_columns)
+    if data.code_level != "as_coded":
+        corpus, _ = roll_up(corpus, data.code_level)
     return corpus
 
 

@@ -26,6 +26,8 @@ from lived_themes.files import refuse_overwrite
 
 SOURCES_FILE = "refi_sources.jsonl"
 REPORT_FILE = "import_report.json"
+#: GUIDs of the imported users, codes and sources, colours, source dates and memos: an export merges back with them
+IDS_FILE = "refi_project.json"
 
 
 def check_target(folder: str | Path) -> Path:
@@ -50,15 +52,29 @@ def _publish(folder: Path, fill: Any) -> Path:
 
 
 def write_import(result: ImportResult, folder: str | Path, *, format: str = "jsonl") -> Path:
-    if not len(result.corpus) and format == "jsonl":
-        format = "csv"  # an empty JSONL file has no header to read back; CSV keeps the columns
+    if (not len(result.corpus) or not len(result.corpus.annotations)) and format == "jsonl":
+        format = "csv"  # an empty JSONL file has no header to read back; CSV keeps the columns (an uncoded project)
 
     def fill(staging: Path) -> None:
         save_corpus(result.corpus, staging, format=format)
         write_table(result.sources, staging / SOURCES_FILE)
         (staging / REPORT_FILE).write_text(json.dumps(result.report, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
+        if result.ids:
+            (staging / IDS_FILE).write_text(json.dumps(result.ids, ensure_ascii=False, indent=2, default=str) + "\n", encoding="utf-8")
 
     return _publish(Path(folder), fill)
+
+
+def read_ids(folder: str | Path) -> dict[str, Any] | None:
+    """What ``import`` kept of the project's identities (:data:`IDS_FILE`), or None for a corpus from elsewhere."""
+    path = Path(folder) / IDS_FILE
+    if not path.is_file():
+        return None
+    try:
+        ids = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError:
+        raise InputError("not valid JSON: remove it to export with new GUIDs, or import the project again", file=path) from None
+    return ids if isinstance(ids, dict) else None
 
 
 def write_codebook_folder(book: Codebook, notes: list[str], folder: str | Path, *, source: str) -> Path:

@@ -26,6 +26,9 @@ class RefiCode:
     codable: bool
     parent_guid: str | None
     where: str = ""
+    #: kept for export: colour (``color``) and memo GUIDs (``notes``), so a round trip merges back
+    color: str | None = None
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -54,6 +57,25 @@ class TextDoc:
     selections: list[Selection]
     variables: dict[str, object] = field(default_factory=dict)
     where: str = ""
+    #: kept for export: creatingUser, creationDateTime, modifyingUser, modifiedDateTime; memo GUIDs; description
+    attrs: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    description: str = ""
+
+
+#: a source's attributes an export writes back (REFI-QDA gives codes no dates)
+SOURCE_ATTRS = ("creatingUser", "creationDateTime", "modifyingUser", "modifiedDateTime")
+
+
+@dataclass
+class Note:
+    """A memo (REFI-QDA ``<Note>``): its text inline or in the archive, kept so that an export writes it back."""
+
+    guid: str
+    name: str
+    content: str | None
+    path: str | None
+    attrs: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -70,6 +92,9 @@ class Project:
     sets: list[dict[str, object]]  # name, sources
     media_codings: int = 0
     notes: list[str] = field(default_factory=list)
+    memos: list[Note] = field(default_factory=list)
+    #: creatingUserGUID, creationDateTime, ... of the project element
+    attrs: dict[str, str] = field(default_factory=dict)
 
 
 def _int(element: Element, attr: str, *, file: Path, where: str) -> int:
@@ -86,7 +111,7 @@ def _codes(parent: Element, parent_guid: str | None, out: list[RefiCode], where:
         codable = (element.get("isCodable") or "true").strip().lower() in ("true", "1")
         at = f"{where}/Code[{n}]"
         out.append(RefiCode(guid=guid, name=(element.get("name") or "").strip(), description=child_text(element, "Description").strip(),
-                            codable=codable, parent_guid=parent_guid, where=at))
+                            codable=codable, parent_guid=parent_guid, where=at, color=element.get("color"), notes=_note_refs(element)))
         _codes(element, guid, out, at)
 
 
@@ -183,11 +208,17 @@ def _selections(element: Element, *, file: Path, where: str) -> list[Selection]:
     return out
 
 
+def _note_refs(element: Element) -> list[str]:
+    return [str(r.get("targetGUID")) for r in children(element, "NoteRef") if r.get("targetGUID")]
+
+
 def _text_doc(element: Element, names: dict[str, str], *, file: Path, where: str, name: str | None = None) -> TextDoc:
     content = child(element, "PlainTextContent")
     return TextDoc(guid=element.get("guid") or "", name=(name or element.get("name") or element.get("guid") or "source").strip(),
                    path=element.get("plainTextPath"), content=content.text if content is not None else None,
-                   selections=_selections(element, file=file, where=where), variables=_variable_values(element, names), where=where)
+                   selections=_selections(element, file=file, where=where), variables=_variable_values(element, names), where=where,
+                   attrs={a: str(element.get(a)) for a in SOURCE_ATTRS if element.get(a)}, notes=_note_refs(element),
+                   description=child_text(element, "Description"))
 
 
 def _count_media_codings(element: Element) -> int:
@@ -259,6 +290,14 @@ def read_project(root: Element, *, file: Path) -> Project:
     for item in _kids(root, "Sets", "Set"):
         sets.append({"name": (item.get("name") or "").strip(), "sources": [r.get("targetGUID") for r in children(item, "MemberSource")]})
     _refuse_shared_guids(root, users, codes, docs, file=file)
-    return Project(name=(root.get("name") or file.stem).strip() or file.stem, origin=root.get("origin") or "", modified=root.get("modifiedDateTime") or "",
+    memos = []
+    for note in _kids(root, "Notes", "Note"):
+        content = child(note, "PlainTextContent")
+        memos.append(Note(guid=note.get("guid") or "", name=(note.get("name") or "").strip(), path=note.get("plainTextPath"),
+                          content=content.text if content is not None else None,
+                          attrs={a: str(note.get(a)) for a in SOURCE_ATTRS if note.get(a)}))
+    project_attrs = {a: str(root.get(a)) for a in ("creatingUserGUID", "creationDateTime", "modifyingUserGUID") if root.get(a)}
+    return Project(memos=memos, attrs=project_attrs,
+                   name=(root.get("name") or file.stem).strip() or file.stem, origin=root.get("origin") or "", modified=root.get("modifiedDateTime") or "",
                    description=child_text(root, "Description"), users=users, codes=codes, docs=docs, variables=var_names,
                    cases=cases, sets=sets, media_codings=media, notes=notes)

@@ -21,11 +21,13 @@ from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, TEXT
 from lived_themes.errors import InputError
 from lived_themes.interop.archive import DEFAULT_LIMITS, ArchiveLimits, ProjectArchive, classify_source_path
 from lived_themes.interop.codes import codebook_from_refi
-from lived_themes.interop.project import Project, TextDoc, read_project
+from lived_themes.interop.project import Note, Project, TextDoc, read_project
 from lived_themes.interop.text import OffsetMap, decode_source, offset_unit_for, on_word_boundary, paragraph_spans, sentence_spans
 from lived_themes.interop.xmlsafe import parse_xml
 
 UNITS = ("segment", "paragraph", "sentence", "document")
+#: codes with fewer coded quotes than this are named in the import's warning and report
+SPARSE_BELOW = 5
 #: columns every imported quote has; case variables follow them
 BASE_COLUMNS = [QUOTE_ID, TEXT, "source", "source_guid", "start", "end"]
 
@@ -37,6 +39,8 @@ class ImportResult:
     corpus: Corpus
     sources: pd.DataFrame  # guid, name, text
     report: dict[str, Any] = field(default_factory=dict)
+    #: what an export needs to merge back: GUIDs of users and codes, colours, source dates, memos (refi_project.json)
+    ids: dict[str, Any] = field(default_factory=dict)
 
 
 def origin_metadata(origin: str) -> dict[str, str]:
@@ -95,6 +99,37 @@ def _doc_text(doc: TextDoc, archive: ProjectArchive | None, path: Path) -> tuple
     if member is None:
         return (doc.content, "") if doc.content is not None else (None, f"text file {rel!r} not in the archive")
     return decode_source(archive.read(member), file=path, member=member), ""
+
+
+def _note_text(note: Note, archive: ProjectArchive | None, path: Path) -> str | None:
+    """A memo's text, inline or from the archive; None when it cannot be read (the export then leaves it out)."""
+    if note.content is not None:
+        return note.content
+    if not note.path or archive is None:
+        return None
+    try:
+        kind, _ = classify_source_path(note.path, archive=path, field="Notes/Note@plainTextPath")
+        member = archive.source_member(note.path, field="Notes/Note@plainTextPath") if kind != "external" else None
+        return decode_source(archive.read(member), file=path, member=member) if member is not None else None
+    except InputError:
+        return None
+
+
+def merge_ids(project: Project, code_ids: dict[str, str], archive: ProjectArchive | None, path: Path) -> dict[str, Any]:
+    """The imported project's identities and what REFI-QDA lets an export write back, keyed as the corpus names things."""
+    memos = []
+    for note in project.memos:
+        text = _note_text(note, archive, path)
+        if note.guid and text is not None:
+            memos.append({"guid": note.guid, "name": note.name, "attrs": note.attrs, "text": text})
+    return {
+        "project": project.attrs,
+        "users": {name: guid for guid, name in project.users.items() if guid},
+        "codes": {code_ids[c.guid]: {"guid": c.guid, "color": c.color, "notes": c.notes}
+                  for c in project.codes if c.guid in code_ids},
+        "sources": {d.guid: {"attrs": d.attrs, "notes": d.notes, "description": d.description} for d in project.docs if d.guid},
+        "memos": memos,
+    }
 
 
 def _group_values(project: Project) -> tuple[dict[str, dict[str, object]], list[str], list[str]]:
@@ -162,7 +197,10 @@ def import_project(path: str | Path, *, unit: str = "segment", offsets: str = "a
     path = Path(path)
     project, archive = _load_project(path, limits)
     try:
-        return _build(project, archive, path, unit=unit, offset_unit=offset_unit_for(project.origin, offsets), name=name)
+        result = _build(project, archive, path, unit=unit, offset_unit=offset_unit_for(project.origin, offsets), name=name)
+        _, code_ids, _ = codebook_from_refi(project.codes, name=project.name, version="1")
+        result.ids = merge_ids(project, code_ids, archive, path)
+        return result
     finally:
         if archive is not None:
             archive.close()
@@ -175,6 +213,12 @@ def _build(project: Project, archive: ProjectArchive | None, path: Path, *, unit
     groups, group_columns, group_notes = _group_values(project)
     notes += project.notes + group_notes
     users = project.users
+    requested = unit
+    if unit == "segment" and not any(s.codings for d in project.docs for s in d.selections):
+        # an uncoded project has no segments: its quotes are paragraphs, said in the report, never 0 quotes in silence
+        unit = "paragraph"
+        notes.append("the project has no coded text selections: quotes are paragraphs (unit paragraph), uncoded, "
+                     "ready for review or a zero-shot coder")
     quotes: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
     aside: list[dict[str, Any]] = []
@@ -232,6 +276,11 @@ def _build(project: Project, archive: ProjectArchive | None, path: Path, *, unit
             if unit != "segment":  # a coder who coded this document read it: its other units are "seen, no code"
                 coded = {coder for coder, _ in hits}
                 annotations += [{QUOTE_ID: qid, CODER: coder, CODE: NO_CODE} for coder in active if coder not in coded]
+    used = Counter(code for _, code in dict.fromkeys((a[QUOTE_ID], a[CODE]) for a in annotations if a[CODE] != NO_CODE))
+    sparse = sorted(code for code, n in used.items() if n < SPARSE_BELOW)
+    if sparse:
+        notes.append(f"{len(sparse)} code(s) have fewer than {SPARSE_BELOW} coded quotes: too few to learn or score well "
+                     "(data.min_code_count leaves them out of training and scoring)")
     columns = BASE_COLUMNS + group_columns
     quote_table = pd.DataFrame.from_records(quotes, columns=columns)
     ann = pd.DataFrame.from_records(annotations, columns=[QUOTE_ID, CODER, CODE])
@@ -240,7 +289,8 @@ def _build(project: Project, archive: ProjectArchive | None, path: Path, *, unit
                              set_aside=[{k: r[k] for k in ("source", "selection_guid", "reason")} for r in aside], notes=notes)
     corpus = Corpus(quotes=quote_table, annotations=ann, codebook=book, name=name or path.stem, set_aside=set_aside, reports=[report_rows])
     report = {
-        "file": str(path), "origin": project.origin, "project": project.name, "unit": unit, "offsets": offset_unit,
+        "file": str(path), "origin": project.origin, "project": project.name, "unit": unit, "unit_requested": requested,
+        "uncoded": not counts["codings"], "offsets": offset_unit,
         "users": sorted(set(users.values())), "coders": corpus.coders, "codes": len(book.codes) if book else 0,
         "text_sources": len(project.docs), "text_sources_read": len(sources), "missing_sources": missing,
         "text_selections": counts["selections"], "selections_without_codings": counts["selections_without_codings"],
@@ -248,6 +298,7 @@ def _build(project: Project, archive: ProjectArchive | None, path: Path, *, unit
         "segment_ends_on_word_boundaries": counts["segment_ends_on_word_boundaries"],
         "media_codings_not_imported": project.media_codings, "quotes": len(corpus), "annotation_rows": len(ann),
         "set_aside": dict(Counter(r["reason"].split(":")[0] for r in aside)), "group_columns": group_columns, "notes": notes,
+        "sparse_below": SPARSE_BELOW, "sparse_codes": sparse,
     }
     return ImportResult(corpus=corpus, sources=pd.DataFrame.from_records(sources, columns=["guid", "name", "text"]), report=report)
 

@@ -60,17 +60,40 @@ def _code_elements(book: Codebook) -> ET.Element:
     return _codes_with_guids(book)[0]
 
 
-def _codes_with_guids(book: Codebook) -> tuple[ET.Element, dict[str, str]]:
-    """(<Codes> nested by parent, code id -> GUID). A code's name is what makes ``import`` give back its id (:func:`_code_name`)."""
+_RGB = re.compile(r"^#[0-9a-fA-F]{6}$")
+
+
+def _kept(kept: dict[str, Any] | None, section: str, key: str) -> dict[str, Any]:
+    """What import recorded of one user, code or source (``refi_project.json``), or {}."""
+    found = ((kept or {}).get(section) or {}).get(key)
+    return found if isinstance(found, dict) else {}
+
+
+def _codes_with_guids(book: Codebook, kept: dict[str, Any] | None = None) -> tuple[ET.Element, dict[str, str]]:
+    """(<Codes> nested by parent, code id -> GUID). A code's name is what makes ``import`` give back its id (:func:`_code_name`).
+    A code imported from a project keeps its GUID, colour and memo links (``kept``), so the file merges back into it."""
     ids = set(book.code_ids)
     themes = {t.id: t for t in book.themes}
     codes_el = ET.Element("Codes")
     made: dict[str, ET.Element] = {}
 
+    used: set[str] = set()
+
     def element(parent: ET.Element, key: str, name: str, codable: bool, definition: str, code_guid: str | None = None) -> ET.Element:
-        el = ET.SubElement(parent, "Code", {"guid": code_guid or guid("code", key), "name": name, "isCodable": "true" if codable else "false"})
+        was = _kept(kept, "codes", key)
+        old_guid = str(was.get("guid") or "")
+        if _GUID.match(old_guid) and old_guid not in used:
+            code_guid = old_guid
+        attrs = {"guid": code_guid or guid("code", key), "name": name, "isCodable": "true" if codable else "false"}
+        used.add(attrs["guid"])
+        if isinstance(was.get("color"), str) and _RGB.match(was["color"]):
+            attrs["color"] = was["color"]
+        el = ET.SubElement(parent, "Code", attrs)
         if definition.strip():
             ET.SubElement(el, "Description").text = definition
+        for note in was.get("notes") or []:
+            if note in _memo_guids(kept):
+                ET.SubElement(el, "NoteRef", {"targetGUID": note})
         made[key] = el
         return el
 
@@ -122,6 +145,36 @@ def _code_name(code_id: str, label: str, prefix: str) -> tuple[str, str | None]:
     if short and short.group("path").split(SEP)[-1] == label:
         return short.group("path"), short.group("hex") + guid("code", code_id)[8:]
     return rest, None
+
+
+def _memo_guids(kept: dict[str, Any] | None) -> set[str]:
+    return {str(m.get("guid")) for m in (kept or {}).get("memos") or [] if isinstance(m, dict) and _GUID.match(str(m.get("guid")))}
+
+
+def _memos(root: ET.Element, kept: dict[str, Any] | None) -> int:
+    """The imported project's memos, written back inline (``PlainTextContent``) under their GUIDs."""
+    memos = [m for m in (kept or {}).get("memos") or [] if isinstance(m, dict) and str(m.get("guid")) in _memo_guids(kept)]
+    if not memos:
+        return 0
+    notes = ET.Element("Notes")
+    for memo in memos:
+        attrs = {"guid": str(memo["guid"]), "name": str(memo.get("name") or "")}
+        attrs.update(_source_attrs(memo.get("attrs")))
+        ET.SubElement(ET.SubElement(notes, "Note", attrs), "PlainTextContent").text = str(memo.get("text") or "")
+    # <Notes> comes after <Sources> in the standard's sequence
+    sources = [i for i, el in enumerate(root) if el.tag == "Sources"]
+    root.insert(sources[0] + 1 if sources else len(root), notes)
+    return len(memos)
+
+
+def _source_attrs(attrs: object) -> dict[str, str]:
+    """Creating and modifying users and dates, where they are valid (a GUID, an xsd:dateTime)."""
+    out = {}
+    for key, value in (attrs.items() if isinstance(attrs, dict) else []):
+        value = str(value)
+        if (key in ("creatingUser", "modifyingUser") and _GUID.match(value)) or (key.endswith("DateTime") and _ISO.match(value)):
+            out[key] = value
+    return out
 
 
 def codebook_xml(book: Codebook) -> bytes:
@@ -231,7 +284,7 @@ def _cases(root: ET.Element, corpus: Corpus, docs: list[dict[str, Any]], place: 
 
 def project_xml(corpus: Corpus, *, sources: pd.DataFrame | None = None, offsets: str = "chars",
                 name: str | None = None, spans: dict[tuple[str, str, str], tuple[int, int]] | None = None,
-                users: list[str] | None = None) -> tuple[bytes, list[dict[str, Any]], dict[str, Any]]:
+                users: list[str] | None = None, kept: dict[str, Any] | None = None) -> tuple[bytes, list[dict[str, Any]], dict[str, Any]]:
     """(project.qde bytes, documents to ship, a summary without text).
 
     ``users`` are further users to declare beside the coders (the project's users who coded nothing, from the
@@ -239,6 +292,10 @@ def project_xml(corpus: Corpus, *, sources: pd.DataFrame | None = None, offsets:
 
     ``spans`` maps (quote id, coder, code) to a (start, end) inside the quote: that coding's segment is
     the span (a model's evidence) instead of the whole quote.
+
+    ``kept`` is what ``import`` recorded of the project (``refi_project.json``): its users and codes keep their
+    GUIDs, codes their colours, sources their dates and creating users, and memos come back, so the file merges
+    back into the project it came from instead of duplicating its codes.
     """
     if offsets not in ("chars", "utf16"):
         raise ValueError("offsets must be 'chars' or 'utf16'")
@@ -246,14 +303,17 @@ def project_xml(corpus: Corpus, *, sources: pd.DataFrame | None = None, offsets:
     docs, place = _documents(corpus, sources)
     coded = corpus.annotations.dropna(subset=[CODE])
     coders = list(dict.fromkeys(coded[CODER].astype(str)))
-    declared = list(dict.fromkeys([*coders, *(str(u) for u in users or [])]))
+    kept_users = [str(u) for u in ((kept or {}).get("users") or {})]  # every imported user, coder or not, keeps its GUID
+    declared = list(dict.fromkeys([*coders, *(str(u) for u in users or []), *kept_users]))
     modified = book.version if _ISO.match(book.version) else datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     root = ET.Element("Project", {"xmlns": PROJECT_NS, "name": name or book.name, "origin": _origin(offsets, book), "modifiedDateTime": modified})
+    old_users = (kept or {}).get("users") or {}
+    user_guid = {c: str(old_users[c]) if _GUID.match(str(old_users.get(c, ""))) else guid("user", c) for c in declared}
     if declared:
         users_el = ET.SubElement(root, "Users")
         for coder in declared:
-            ET.SubElement(users_el, "User", {"guid": guid("user", coder), "name": coder})
-    codes_el, code_guids = _codes_with_guids(book)
+            ET.SubElement(users_el, "User", {"guid": user_guid[coder], "name": coder})
+    codes_el, code_guids = _codes_with_guids(book, kept)
     ET.SubElement(root, "CodeBook").append(codes_el)
     notes, doc_variables = _cases(root, corpus, docs, place)
     by_doc: dict[str, dict[tuple[int, int], list[tuple[str, str]]]] = {}
@@ -270,8 +330,12 @@ def project_xml(corpus: Corpus, *, sources: pd.DataFrame | None = None, offsets:
     sources_el = ET.SubElement(root, "Sources") if docs else None
     n_sel = n_cod = 0
     for doc in docs:
+        was = _kept(kept, "sources", doc["guid"])
         el = ET.SubElement(sources_el, "TextSource",  # type: ignore[arg-type]
-                           {"guid": doc["guid"], "name": doc["name"], "plainTextPath": f"internal://{doc['guid']}.txt"})
+                           {"guid": doc["guid"], "name": doc["name"], "plainTextPath": f"internal://{doc['guid']}.txt",
+                            **_source_attrs(was.get("attrs"))})
+        if str(was.get("description") or "").strip():
+            ET.SubElement(el, "Description").text = str(was["description"])
         offsets_map = OffsetMap(doc["text"], offsets)
         for (start, end), pairs in sorted(by_doc.get(doc["guid"], {}).items()):
             sel_guid = guid("selection", doc["guid"], start, end)
@@ -279,25 +343,30 @@ def project_xml(corpus: Corpus, *, sources: pd.DataFrame | None = None, offsets:
                 "guid": sel_guid, "startPosition": str(offsets_map.from_python(start)), "endPosition": str(offsets_map.from_python(end))})
             n_sel += 1
             for coder, code in pairs:
-                coding = ET.SubElement(sel, "Coding", {"guid": guid("coding", sel_guid, coder, code), "creatingUser": guid("user", coder)})
+                coding = ET.SubElement(sel, "Coding", {"guid": guid("coding", sel_guid, coder, code), "creatingUser": user_guid[coder]})
                 ET.SubElement(coding, "CodeRef", {"targetGUID": code_guids[code]})
                 n_cod += 1
+        for note in was.get("notes") or []:
+            if note in _memo_guids(kept):
+                ET.SubElement(el, "NoteRef", {"targetGUID": note})
         for vv in doc_variables.get(doc["guid"], []):  # a document in no case carries its variables itself
             el.append(vv)
+    n_memos = _memos(root, kept)
     if book.description.strip():
         ET.SubElement(root, "Description").text = book.description
-    summary = {"documents": len(docs), "selections": n_sel, "codings": n_cod, "users": coders, "codes": len(book.codes), "offsets": offsets, "notes": notes}
+    summary = {"memos": n_memos, "kept_guids": bool(kept),
+               "documents": len(docs), "selections": n_sel, "codings": n_cod, "users": coders, "codes": len(book.codes), "offsets": offsets, "notes": notes}
     return ET.tostring(root, encoding="utf-8", xml_declaration=True), docs, summary
 
 
 def export_project(corpus: Corpus, path: str | Path, *, sources: pd.DataFrame | None = None, offsets: str = "chars",
                    name: str | None = None, spans: dict[tuple[str, str, str], tuple[int, int]] | None = None,
-                   users: list[str] | None = None) -> dict[str, Any]:
+                   users: list[str] | None = None, kept: dict[str, Any] | None = None) -> dict[str, Any]:
     """Write ``path`` (.qdpx): project.qde plus Sources/<guid>.txt (UTF-8, no BOM). Returns the summary."""
     unknown = sorted(set(corpus.annotations[CODE].dropna()) - set(corpus.codebook.code_ids)) if corpus.codebook else []
     if unknown:
         raise InputError(f"codes {unknown[:5]} are not in the corpus's codebook", field=CODE)
-    xml, docs, summary = project_xml(corpus, sources=sources, offsets=offsets, name=name, spans=spans, users=users)
+    xml, docs, summary = project_xml(corpus, sources=sources, offsets=offsets, name=name, spans=spans, users=users, kept=kept)
 
     def write(handle: Any) -> None:
         with zipfile.ZipFile(handle, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -55,6 +55,9 @@ MODEL = "model"
 #: columns of a batch file that are not codes
 BATCH_COLUMNS = [QUOTE_ID, TEXT, CODER, "no_code"]
 RECODE_COLUMNS = [QUOTE_ID, TEXT, CODER, "first_coder", "disagreement", "no_code"]
+#: the model's suggestion in a batch: mark ``accept`` to take ``suggested`` as your codes, or fill the code columns instead
+SUGGEST_COLUMNS = ["accept", "suggested", "suggested_scores"]
+NONE_SUGGESTED = "(no code)"
 _YES = {"1", "1.0", "x", "y", "yes", "true"}
 _NO = {"0", "0.0", "n", "no", "false"}
 #: strategy used before any quote is coded: there is no model yet, only the texts
@@ -116,7 +119,7 @@ def read_returned_codes(path: str | Path, codes: list[str], *, default_coder: st
     if QUOTE_ID not in frame.columns:
         raise InputError(f"no {QUOTE_ID!r} column", file=name, field=QUOTE_ID)
     known = set(codes)
-    extra = [c for c in frame.columns if c not in known and c not in RECODE_COLUMNS]
+    extra = [c for c in frame.columns if c not in known and c not in RECODE_COLUMNS and c not in SUGGEST_COLUMNS]
     if extra:
         raise InputError(f"column(s) {extra[:5]} are neither codes of the codebook nor batch columns", file=name, field=str(extra[0]))
     code_columns = [c for c in frame.columns if c in known]
@@ -124,11 +127,21 @@ def read_returned_codes(path: str | Path, codes: list[str], *, default_coder: st
     uncoded = 0
     first: dict[tuple[str, str], tuple[int, set[str]]] = {}  # (quote, coder) -> (row, codes) of its first coded row
     for row_no, record in enumerate(frame.to_dict("records"), start=2):  # row 1 is the header
-        marks = {c: _mark(record.get(c), file=name, row=row_no, field=c) for c in [*code_columns, "no_code"] if c in frame.columns}
+        marks = {c: _mark(record.get(c), file=name, row=row_no, field=c) for c in [*code_columns, "no_code", "accept"] if c in frame.columns}
         if all(v is None for v in marks.values()):
             uncoded += 1
             continue
         given = [c for c in code_columns if marks.get(c)]
+        if marks.get("accept"):  # the model's suggestion taken as this coder's codes
+            if given or marks.get("no_code"):
+                raise InputError("marked accept and also codes or no_code: keep one", file=name, row=row_no, field="accept")
+            suggested = [c.strip() for c in str(record.get("suggested") or "").split(";") if c.strip() and c.strip() != NONE_SUGGESTED]
+            unknown = [c for c in suggested if c not in known]
+            if unknown:
+                raise InputError(f"suggested code(s) {unknown[:3]} are not in the codebook", file=name, row=row_no, field="suggested")
+            given = suggested
+            if not given:
+                marks["no_code"] = True
         if marks.get("no_code") and given:
             raise InputError("marked no_code and also a code", file=name, row=row_no, field="no_code")
         qid = record.get(QUOTE_ID)
@@ -339,13 +352,19 @@ def _locked_round(folder: Path, *, returned: str | Path | None, base_dir: Path |
         features = text_features(texts, kind=settings.features, seed=settings.seed) if strategy in NEEDS_FEATURES else None
         proba = coder.predict_proba([texts[i] for i in pool]) if coder is not None else np.zeros((len(pool), len(codes)))
         decision = coder.decision if coder is not None else Decision(np.full(len(codes), 0.5))
-        picked = pool[select_batch(strategy, settings.batch_size, proba=proba, decision=decision,
-                                   features=None if features is None else features[pool],
-                                   labelled_features=None if features is None else features[train],
-                                   labelled_y=y[train], seed=settings.seed * 1000 + round_no)]
+        chosen = select_batch(strategy, settings.batch_size, proba=proba, decision=decision,
+                              features=None if features is None else features[pool],
+                              labelled_features=None if features is None else features[train],
+                              labelled_y=y[train], seed=settings.seed * 1000 + round_no)
+        picked = pool[chosen]
         batch = _batch_frame(corpus, picked, codes, settings.reviewer)
+        suggested = _suggestions(proba[chosen], decision.chosen(proba[chosen], codes), codes) if coder is not None else None
+        if suggested is not None:
+            batch["accept"] = ""
+            batch["suggested"], batch["suggested_scores"] = suggested
         _atomic_text(round_dir / "batch.csv", csv_for_people(batch))  # opened in a spreadsheet: formulas escaped
-        _export_batch(corpus, picked, round_dir / "batch.qdpx")
+        _export_batch(corpus, picked, round_dir / "batch.qdpx",
+                      suggested=None if suggested is None else suggested[0], model=f"{MODEL_PREFIX}{settings.coder}")
         record["proposed"] = np.asarray(corpus.quote_ids, dtype=object)[np.asarray(picked, dtype=int)].tolist()
         files += [str(round_dir / "batch.csv"), str(round_dir / "batch.qdpx")]
     else:
@@ -358,12 +377,27 @@ def _locked_round(folder: Path, *, returned: str | Path | None, base_dir: Path |
     return record
 
 
-def _export_batch(corpus: Corpus, picked: np.ndarray, path: Path) -> None:
-    """The batch as a REFI-QDA project: one document per quote (named by its id), the codebook, no codings."""
+def _suggestions(proba: np.ndarray, chosen: list[list[str]], codes: list[str]) -> tuple[list[str], list[str]]:
+    """Per quote: the codes the coder's own decision chose ('a; b', or '(no code)') and its three highest scores
+    ('a 0.91; b 0.40; c 0.12')."""
+    given, scores = [], []
+    for row, picked in zip(np.asarray(proba, dtype=float), chosen):
+        given.append("; ".join(picked) or NONE_SUGGESTED)
+        top = np.argsort(-row, kind="stable")[:3]
+        scores.append("; ".join(f"{codes[j]} {row[j]:.2f}" for j in top))
+    return given, scores
+
+
+def _export_batch(corpus: Corpus, picked: np.ndarray, path: Path, *, suggested: list[str] | None = None, model: str = "") -> None:
+    """The batch as a REFI-QDA project: one document per quote (named by its id), the codebook, and the model's
+    suggested codes as codings by user ``model:<coder>`` (a reviewer's own codings are read back, the model's never)."""
 
     quotes = corpus.quotes.iloc[picked][[QUOTE_ID, TEXT]].reset_index(drop=True)
     book = corpus.codebook or Codebook.from_codes(corpus.codes, name=corpus.name)
-    export_project(Corpus(quotes=quotes, codebook=book, name=corpus.name), path)
+    rows = [{QUOTE_ID: qid, CODER: model, CODE: code.strip()} for qid, codes in zip(quotes[QUOTE_ID], suggested or [])
+            for code in codes.split(";") if code.strip() and code.strip() != NONE_SUGGESTED]
+    annotations = pd.DataFrame.from_records(rows, columns=[QUOTE_ID, CODER, CODE])
+    export_project(Corpus(quotes=quotes, annotations=annotations, codebook=book, name=corpus.name), path)
 
 
 def _propose_recodes(corpus: Corpus, y: np.ndarray, who: list[str | None], train: np.ndarray, codes: list[str],

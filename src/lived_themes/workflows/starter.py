@@ -20,6 +20,8 @@ import yaml
 from lived_themes.corpus.tables import MIXED, read_table
 from lived_themes.errors import InputError
 from lived_themes.evaluation.leakage import is_person_id_column
+from lived_themes.coders.cost import Estimate, estimate_seconds
+from lived_themes.corpus.columns import SITE_NAME, dependency, is_context, noise, readable_names
 
 #: label values taken to mean "seen, no code" (mapped to null); the comment says so, so it can be undone
 NO_CODE_VALUE = re.compile(r"^(0|none|no|nothing|n/?a|neutral|no[ _-].*|not[ _-].*)$", re.IGNORECASE)
@@ -50,6 +52,20 @@ class Layout:
     n_people: int = 0
     n_rows: int = 0
     empty_text: int = 0
+    n_folds: int = 5
+    n_split_groups: int = 0
+    context_counts: dict[str, int] = field(default_factory=dict)
+    #: a column groups may be split by (leave one out): a site-like column that passed the checks below
+    split_group: str | None = None
+    #: column -> why it is never offered as a split or group (a function of the labels, or junk values)
+    refused: dict[str, str] = field(default_factory=dict)
+    #: readable code names: label value -> name, from a column that maps one-to-one to the labels
+    label_names: dict[str, str] = field(default_factory=dict)
+    label_names_column: str | None = None
+    #: columns with a few sentence-long values (the survey question): offered as context for coders
+    context_columns: list[str] = field(default_factory=list)
+    #: every row has at most one code
+    single_label: bool = False
     why: dict[str, str] = field(default_factory=dict)
 
 
@@ -113,7 +129,8 @@ def detect_layout(frame: pd.DataFrame, *, text_column: str | None = None, label_
 
     if text_column is None:
         candidates = [c for c in columns if c not in taken and c != label_column]
-        text_column = max(candidates, key=lambda c: mean_len[c]) if candidates else None
+        varied = [c for c in candidates if unique[c] > 0.5 * len(cells[c])]  # not a question repeated on every row
+        text_column = max(varied or candidates, key=lambda c: mean_len[c]) if candidates else None
         if text_column is None:
             raise InputError("no column left to hold the text", row=0)
         layout.why["text"] = f"{text_column!r}: the longest cells (mean {mean_len[text_column]:.0f} characters)"
@@ -151,14 +168,58 @@ def detect_layout(frame: pd.DataFrame, *, text_column: str | None = None, label_
                 break
         layout.label_values = _sorted_values(list(values.unique()))
 
-    if groups is None:
-        groups = [c for c in columns if c not in taken and 1 < unique[c] <= MAX_GROUP_VALUES and unique[c] < len(frame) / 2]
-        layout.why["groups"] = (f"{groups}: a few repeated values each" if groups else
-                                "no column with a few repeated values: results are not broken down by group")
-    else:
+    keys = _label_keys(frame, layout)
+    layout.single_label = _single_label(frame, layout)
+    if layout.label_column:
+        for c in columns:
+            if c in taken or is_person_id_column(c):
+                continue
+            names = readable_names(keys, frame[c].astype(object).where(frame[c].notna(), None))
+            if names:
+                layout.label_names, layout.label_names_column = names, c
+                layout.why["names"] = f"{c!r}: maps one-to-one to the labels and reads better: used as the codes' labels"
+                taken.add(c)
+                break
+    given = groups is not None
+    pool = groups if given else [c for c in columns if c not in taken and 1 < unique[c] <= MAX_GROUP_VALUES and unique[c] < len(frame) / 2]
+    safe = []
+    for c in pool:
+        why_not = dependency(keys, frame[c].astype(object).where(frame[c].notna(), None)) or noise(c, cells[c], len(frame))
+        if why_not:
+            layout.refused[c] = why_not
+        else:
+            safe.append(c)
+        if not given and is_context(cells[c], MAX_GROUP_VALUES):
+            layout.context_columns.append(c)
+            layout.context_counts[c] = int(unique[c])
+    groups = pool if given else safe
+    if given:
         layout.why["groups"] = f"{groups}: chosen with --group"
+    else:
+        layout.why["groups"] = (f"{groups}: a few repeated values each" if groups else
+                                "no column with a few repeated values that is safe to group by: results are not broken down by group")
+    sites = [c for c in safe if SITE_NAME.search(c)] or ([safe[0]] if given and safe else [])
+    layout.split_group = sites[0] if sites else None
+    layout.n_split_groups = int(unique[layout.split_group]) if layout.split_group else 0
     layout.groups = groups
     return layout
+
+
+def _label_keys(frame: pd.DataFrame, layout: Layout) -> pd.Series:
+    """Each row's coding as one text key ('<none>' for no code), for the dependency tests."""
+    if layout.code_columns:
+        return frame[layout.code_columns].astype(str).agg("|".join, axis=1)
+    return frame[layout.label_column].astype(object).where(frame[layout.label_column].notna(), "<none>").astype(str).str.strip()
+
+
+def _single_label(frame: pd.DataFrame, layout: Layout) -> bool:
+    if layout.code_columns:
+        ones = frame[layout.code_columns].astype(str).apply(lambda col: col.str.strip().str.lower().isin({"1", "1.0", "true"}))
+        return bool((ones.sum(axis=1) <= 1).all())
+    if layout.label_separator:
+        cells = _cells(frame, layout.label_column)
+        return not bool(cells.str.split(layout.label_separator, regex=False).map(lambda v: len([x for x in v if x.strip()]) > 1).any())
+    return True
 
 
 def code_id(value: str, *, prefix: str) -> str:
@@ -216,15 +277,20 @@ def starter_files(data_path: str, layout: Layout, *, name: str, codebook_path: s
             note = "   # guessed to mean 'no code': give it a code id if it is a code" if code is None else ""
             lines.append(f"    {_yaml_value(value)}: {_yaml_value(code)}{note}")
         column = layout.label_column or "label"
-        book_codes = list(dict.fromkeys((code, f"{column} {value}" if value[:1].isdigit() else value)
+        book_codes = list(dict.fromkeys((code, layout.label_names.get(value) or (f"{column} {value}" if value[:1].isdigit() else value))
                                         for value, code in mapped.items() if code is not None))
         single = not layout.label_separator
     lines += [
         f"  codebook: {_yaml_value(codebook_path)}   # code ids, labels and definitions: fill in the definitions",
         f"  coder: {coder}           # the name your file's coding goes by",
     ]
-    if single:
-        lines.append("  label_mode: auto          # one label per row: each coder gives each quote its top code or none")
+    if single or layout.single_label:
+        lines.append("  label_mode: auto          # one label per row (single-label data): each coder gives each quote its top code or none")
+    if layout.label_names_column:
+        lines.append(f"  # code labels: {layout.why['names']}")
+    for column in layout.context_columns:
+        lines.append(f"  # context: {column!r} has {layout.context_counts.get(column, 0)} sentence-long values (a survey question?): "
+                     f"a coder can read it with each text: give tfidf-logreg.v2 below params: {{context_columns: [{column}]}}")
     lines += [
         "reference:",
         f"  coder: {coder}           # the coding the models learn from and are scored against",
@@ -232,6 +298,7 @@ def starter_files(data_path: str, layout: Layout, *, name: str, codebook_path: s
     ]
     if layout.person_column:
         n_splits = max(2, min(5, layout.n_people))
+        layout.n_folds = n_splits
         lines += [
             f"  - kind: group_kfold       # {n_splits}-fold cross-validation; each {layout.person_column}'s quotes stay on one side",
             f"    group: {_yaml_value(layout.person_column)}",
@@ -242,11 +309,16 @@ def starter_files(data_path: str, layout: Layout, *, name: str, codebook_path: s
             "  - kind: kfold             # 5-fold cross-validation over quotes",
             "    n_splits: 5",
         ]
-    if layout.groups:
+    if layout.split_group:
         lines += [
-            f"  - kind: leave_one_group_out   # the honest test for a new {layout.groups[0]}: train on the others, test on it",
-            f"    group: {_yaml_value(layout.groups[0])}",
+            f"  - kind: leave_one_group_out   # the honest test for a new {layout.split_group}: train on the others, test on it",
+            f"    group: {_yaml_value(layout.split_group)}",
         ]
+    elif layout.groups:
+        lines.append(f"  # no leave-one-group-out split: no site-like column ({', '.join(layout.groups)} may be added by hand "
+                     "if it is a setting to generalise to)")
+    for column, why_not in layout.refused.items():
+        lines.append(f"  # never split or grouped by {column!r}: {why_not}")
     lines += [
         "coders:                     # fast coders: the majority floor, and TF-IDF + logistic regression",
         "  - name: majority.v1",
@@ -259,6 +331,8 @@ def starter_files(data_path: str, layout: Layout, *, name: str, codebook_path: s
         "final_model:",
         "  coder: tfidf-logreg.v2    # trained on every coded quote and saved under model/, for `lived-themes predict`",
     ]
+    estimate = starter_estimate(layout, n_codes=len(book_codes))
+    lines.insert(2, f"# Estimated run time: {estimate.text()}; `lived-themes run --dry-run` prints the plan.")
     book = {
         "name": name,
         "version": "1",
@@ -267,3 +341,17 @@ def starter_files(data_path: str, layout: Layout, *, name: str, codebook_path: s
     }
     header = "# Codebook: one entry per code. Keys: docs/codebook.md. Definitions appear in the report and feed zero-shot coders.\n"
     return "\n".join(lines) + "\n", header + yaml.safe_dump(book, sort_keys=False, allow_unicode=True)
+
+
+#: the coders a starter lists, for its time estimate
+STARTER_CODERS = ("majority.v1", "tfidf-logreg.v2")
+
+
+def starter_estimate(layout: Layout, *, n_codes: int) -> Estimate:
+    """The starter's run time by the documented cost model (lived_themes.coders.cost), from its splits and coders."""
+    n = layout.n_rows - layout.empty_text
+    sizes = [int(n * (layout.n_folds - 1) / layout.n_folds)] * layout.n_folds
+    if layout.split_group and layout.n_split_groups > 1:
+        sizes += [int(n * (layout.n_split_groups - 1) / layout.n_split_groups)] * layout.n_split_groups
+    return estimate_seconds(STARTER_CODERS, sizes, n_codes=n_codes, n_rows=n, n_boot=200, final_coder="tfidf-logreg.v2",
+                            n_schemes=1 + bool(layout.split_group))
