@@ -184,8 +184,8 @@ def test_package_imports_inside_functions_only_defer_heavy_dependencies():
                  if not set(targets) <= (startup if name in LIGHT_MODULES else optional)
                  and not set(targets) <= DEFERRED_ACROSS_LAYERS.get(name, set())]
     assert not offenders, "move these imports to the top of the module:\n" + "\n".join(offenders)
-    # 46 after issue 26: the CLI commands (agree, model-info...) and the modules that load torch
-    assert len(found) <= 50, f"{len(found)} deferred package imports: were heavy dependencies added?"
+    # 51 after issues 25-26: the CLI commands (agree, model-info, --dry-run...) and the modules that load torch
+    assert len(found) <= 55, f"{len(found)} deferred package imports: were heavy dependencies added?"
 
 
 def test_the_cli_loads_no_scientific_stack_before_a_command_runs():
