@@ -19,6 +19,17 @@ from lived_themes.evaluation.groups import ALL_CODES, OVERALL, Clusters, MetricF
 from lived_themes.evaluation.metrics import complete_rows, present_codes
 
 
+def weight_chunks(n_clusters: int, n_boot: int, rng: np.random.Generator, chunk: int = 200):
+    chunk = max(1, min(chunk, bs.WEIGHT_BUDGET // max(n_clusters, 1)))
+    done = 0
+    while done < n_boot:
+        size = min(chunk, n_boot - done)
+        draws = rng.integers(0, n_clusters, size=(size, n_clusters))
+        draws += (np.arange(size) * n_clusters)[:, None]
+        yield np.bincount(draws.ravel(), minlength=size * n_clusters).reshape(size, n_clusters).astype(float)
+        done += size
+
+
 def _resampled_sums(cluster_stats: np.ndarray, weights: np.ndarray) -> np.ndarray:
     c = cluster_stats.shape[0]
     with bs._one_blas_thread():
@@ -130,7 +141,7 @@ def _bootstrap_metrics(
         return {name: np.empty(0) for name in metrics}
     cluster_counts = bs.sum_by(cid, counts[idx], n_clusters)
     cluster_rows = [idx[cid == c] for c in range(n_clusters)] if any(not hasattr(f, "from_counts") for f in metrics.values()) else []
-    for weights in bs.weight_chunks(n_clusters, n_boot, rng):
+    for weights in weight_chunks(n_clusters, n_boot, rng):
         sums = _resampled_sums(cluster_counts, weights)
         for name, fn in metrics.items():
             if hasattr(fn, "from_counts"):
@@ -202,7 +213,7 @@ def agreement_by_group(
             rng = np.random.default_rng([seed, gi])
             cluster_sums = {k: bs.sum_by(cid, v[idx], len(uniq)) for k, v in parts.items()}
             boots: dict[str, list[np.ndarray]] = {k: [] for k in parts}
-            for weights in bs.weight_chunks(len(uniq), n_boot, rng) if n_boot > 0 and len(idx) else []:
+            for weights in weight_chunks(len(uniq), n_boot, rng) if n_boot > 0 and len(idx) else []:
                 for k, v in cluster_sums.items():
                     boots[k].append(_agreement_values(k, _resampled_sums(v, weights)))
             for k, v in cluster_sums.items():

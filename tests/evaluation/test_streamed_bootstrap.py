@@ -132,3 +132,12 @@ def test_the_bootstrap_never_holds_every_rows_statistics(monkeypatch: pytest.Mon
     peak = _peak_mb(lambda: agreement_by_group(labels, [str(j) for j in range(k)], ["h1", "h2"], groups, model_coder="model",
                                                clusters=people, n_boot=20))
     assert peak < n * 2 * k * 3 * 8 / 2**20, f"agreement_by_group peaked at {peak:.1f} MB"
+
+
+@pytest.mark.parametrize("n_clusters", [1, 7, 333, 4001])
+def test_weights_are_the_same_draws_as_before(n_clusters: int) -> None:
+    """32-bit draws counted a resample at a time: the same multiplicities as the 64-bit draws counted at once."""
+    new = list(bs.weight_chunks(n_clusters, 450, np.random.default_rng([3, 1])))
+    old = list(_before().weight_chunks(n_clusters, 450, np.random.default_rng([3, 1])))
+    assert [w.shape for w in new] == [w.shape for w in old]
+    assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(new, old))
