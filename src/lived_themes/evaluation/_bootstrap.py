@@ -102,7 +102,7 @@ def totals(cluster_stats: np.ndarray) -> np.ndarray:
 
 
 #: Rows whose per-row statistics are computed at once by ``stream_cluster_sums``.
-ROW_CHUNK = 1 << 15
+ROW_CHUNK = 1 << 13
 #: Per-cluster values converted to float64 at once when resampling compact integer sums (16 MB).
 BLOCK_VALUES = 1 << 21
 _COMPACT = (np.uint8, np.uint16, np.uint32)
