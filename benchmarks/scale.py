@@ -18,7 +18,11 @@ look twice as big as it is). Steps:
   to ``--transformer-max`` quotes; larger sizes are left out of the table (extrapolate from the rate).
 * ``evaluate``: the run's scorer (``evaluate_predictions`` + ``human_agreement``) on every quote with
   a model that flips 3% of the reference coder's decisions: per-code and headline metrics, by site,
-  cluster bootstrap by participant (``--n-boot``), alt-test, chance-corrected agreement.
+  cluster bootstrap by participant (``--n-boot``), alt-test, chance-corrected agreement. Its notes
+  split the peak: ``inputs_mb`` is what the step holds before scoring starts (the corpus and the
+  reference, predicted and score matrices), ``scoring_peak_mb`` the high-water mark from there on
+  (``VmHWM`` restarted through ``/proc/self/clear_refs``); ``peak_mb`` is the larger of that and
+  the loading peak.
 * ``describe``: ``lived-themes describe`` on the corpus folder.
 * ``topics``: fit ``bertopic.v2`` and ``bertopic-online.v1`` (registered defaults: 25 topics from
   2,500 quotes on) on every quote. **What is timed:** the synthetic quotes repeat the 4,417 distinct
@@ -73,6 +77,25 @@ def _peak_mb() -> float:
     return peak / 2**20 if sys.platform == "darwin" else peak / 1024
 
 
+def _rss_mb() -> float:
+    """This process's resident memory now (``VmRSS``), in MB; NaN where there is no /proc."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            return next(int(line.split()[1]) / 1024 for line in status if line.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return float("nan")
+
+
+def _reset_peak() -> bool:
+    """Restart ``VmHWM`` from the current resident size (Linux >= 4.0: ``5`` into ``/proc/self/clear_refs``)."""
+    try:
+        with open("/proc/self/clear_refs", "w", encoding="ascii") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
 def step_train(kind: str, data: Path, out: Path) -> None:
     import numpy as np
 
@@ -118,12 +141,17 @@ def step_evaluate(data: Path, n_boot: int) -> dict:
     scores = np.clip(0.8 * predicted + 0.2 * rng.random(labels.shape), 0, 1)
     out = {"scores": scores, "predicted": predicted, "fold": np.full(len(labels), "holdout", object), "seconds": {}}
     evaluation = EvaluationConfig(groups=["site"], cluster="participant", n_boot=n_boot)
+    loading_peak, inputs = _peak_mb(), _rss_mb()  # the corpus and the three (n, codes) float64 matrices
+    reset = _reset_peak()
     t0 = time.perf_counter()
     result = evaluate_predictions(corpus, labels, out, codes=codes, scheme="holdout", coder="model", reference="coder_a",
                                   evaluation=evaluation, seed=0)
     humans = human_agreement(corpus, codes, ["coder_a", "coder_b"], evaluation, seed=0)
+    scoring_peak = _peak_mb()
+    extra = {"inputs_mb": round(inputs), "scoring_peak_mb": round(scoring_peak)} if reset else {}
     return {"rows": len(labels), "codes": len(codes), "n_boot": n_boot, "scoring_s": round(time.perf_counter() - t0, 1),
-            "macro_f1": round(result["summary"]["macro_f1"], 4), "human_groups": len(humans["by_group"])}
+            "macro_f1": round(result["summary"]["macro_f1"], 4), "human_groups": len(humans["by_group"]),
+            "peak_mb": round(max(loading_peak, scoring_peak)), **extra}
 
 
 def step_describe(data: Path) -> dict:

@@ -159,3 +159,26 @@ def test_passes_in_counts_tested_families_only():
            "B": ({}, {"x": {}}, 0.2)}
     results = alt_test_families(fam)
     assert passes_in(results) == "passes in 1 of 1"
+
+
+def test_from_matrices_keeps_only_usable_instances_with_the_same_result():
+    """Instances with fewer than two of a family's humans (or no model code) are not turned into tuples: same tables."""
+    import pandas as pd
+
+    from lived_themes.evaluation.alt_test import _records, annotations_from_matrices
+
+    rng = np.random.default_rng(8)
+    truth = (rng.random((400, 4)) < 0.3).astype(float)
+    labels = {f"h{i}": np.abs(truth - (rng.random(truth.shape) < 0.1)) for i in range(4)}
+    for i in range(1, 4):
+        labels[f"h{i}"][rng.random(400) < 0.6] = np.nan  # many quotes seen by one human only
+    labels["m"] = np.where(rng.random(400)[:, None] < 0.1, np.nan, truth)
+    humans = [f"h{i}" for i in range(4)]
+    groups = {"h0": "E", "h1": "E", "h2": "L", "h3": "L"}
+    out = alt_test_from_matrices(labels, model="m", humans=humans, coder_groups=groups, epsilon=0.2)
+    model = annotations_from_matrices(labels, ["m"])["m"]
+    everything = {g: (model, annotations_from_matrices(labels, [h for h in humans if groups[h] == g]), 0.2) for g in ("E", "L")}
+    reference = alt_test_families(everything)
+    assert out["summary"] == [r.summary() for r in reference]
+    assert out["annotators"] == _records(pd.concat([r.table for r in reference], ignore_index=True))
+    assert out["skipped"] == [{"family": r.family, **s} for r in reference for s in r.skipped]

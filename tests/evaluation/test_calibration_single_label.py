@@ -51,3 +51,20 @@ def test_single_label_scores_by_hand() -> None:
     assert out["macro_f1_with_none"] == pytest.approx((0.5 + 0.0 + 2 / 3) / 3)
     np.testing.assert_array_equal(to_classes(y), [0, 1, 2, 0])
     assert is_single_label(y) and not is_single_label(p)
+
+
+def test_one_code_at_a_time_equals_the_whole_matrix_formulas() -> None:
+    """Calibration works a code at a time (no second copy of a million-row matrix); the figures are the whole-matrix ones."""
+    rng = np.random.default_rng(0)
+    y = (rng.random((3000, 6)) < 0.3).astype(float)
+    s = rng.random(y.shape) * 1.2 - 0.1  # some scores outside [0, 1]: clipped
+    y[5] = np.nan
+    keep = ~np.isnan(y).any(axis=1)
+    t, c = y[keep], np.clip(s[keep], 0, 1)
+    np.testing.assert_allclose(brier_scores(y, s), ((c - t) ** 2).mean(axis=0), rtol=1e-12)
+    table = reliability_table(y, s, n_bins=4)
+    bins = np.minimum((c.ravel() * 4).astype(int), 3)
+    assert table["n"].tolist() == np.bincount(bins, minlength=4).tolist()
+    np.testing.assert_allclose(table["observed"], np.bincount(bins, weights=t.ravel(), minlength=4) / np.bincount(bins), rtol=1e-12)
+    summary = calibration_summary(y, s, list("abcdef"), n_bins=4)
+    np.testing.assert_allclose([r["mean_score"] for r in summary["per_code"]], c.mean(axis=0), rtol=1e-12)

@@ -4,12 +4,21 @@ Quotes from one participant are not independent, so confidence intervals resampl
 clusters. Every statistic here is a function of per-row counts that add up, so we sum the
 counts per cluster once and each resample is one weighted sum (a matrix product) instead of
 a re-scoring of thousands of rows.
+
+The per-row statistics are never held for every row at once: ``stream_cluster_sums`` computes
+them a chunk of rows at a time (rows sorted by cluster) and keeps only the per-cluster sums, in
+the smallest integer type that holds them exactly (counts of a few quotes fit a byte), so a
+million quotes and 35 codes stay within a few hundred MB. Integer sums are exact in any order,
+so the resampled totals, and the intervals, are the same as from the whole (n, ...) array; sums
+that are not whole numbers (Krippendorff's coincidences with four or more coders) keep float64
+and the same order of addition, except inside a cluster larger than a chunk, where the two
+halves are added at the end (a difference in the last bit at most).
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Iterator
+from typing import Callable, Iterator
 
 import numpy as np
 import pandas as pd
@@ -53,9 +62,15 @@ def weight_chunks(n_clusters: int, n_boot: int, rng: np.random.Generator, chunk:
     done = 0
     while done < n_boot:
         size = min(chunk, n_boot - done)
-        draws = rng.integers(0, n_clusters, size=(size, n_clusters))
-        draws += (np.arange(size) * n_clusters)[:, None]
-        yield np.bincount(draws.ravel(), minlength=size * n_clusters).reshape(size, n_clusters).astype(float)
+        # 32-bit draws are the same numbers from the same stream as 64-bit ones (both use numpy's 32-bit
+        # bounded sampler below 2**32; tested against the 64-bit version), at half the memory; counted
+        # one resample at a time, straight into the float weights.
+        draws = rng.integers(0, n_clusters, size=(size, n_clusters), dtype=np.int32 if n_clusters < 2**31 else np.int64)
+        weights = np.empty((size, n_clusters))
+        for r in range(size):
+            weights[r] = np.bincount(draws[r], minlength=n_clusters)
+        del draws  # not held while the caller uses the weights
+        yield weights
         done += size
 
 
@@ -67,9 +82,90 @@ def resampled_sums(cluster_stats: np.ndarray, weights: np.ndarray) -> np.ndarray
     0.6 s on one thread, 10 s on two, for 110k clusters x 280 statistics x 152 resamples).
     """
     c = cluster_stats.shape[0]
+    flat = cluster_stats.reshape(c, -1)
     with _one_blas_thread():
-        out = weights @ cluster_stats.reshape(c, -1)
+        if flat.dtype.kind == "f":
+            out = weights @ flat
+        else:  # compact integer sums: a block of clusters at a time in float64 (exact: whole numbers)
+            out = np.zeros((weights.shape[0], flat.shape[1]))
+            step = max(1, BLOCK_VALUES // max(flat.shape[1], 1))
+            for a in range(0, c, step):
+                out += weights[:, a : a + step] @ flat[a : a + step].astype(float)
     return out.reshape((weights.shape[0],) + cluster_stats.shape[1:])
+
+
+def totals(cluster_stats: np.ndarray) -> np.ndarray:
+    """Sum over clusters as float64 (float sums added as before; integer sums exactly)."""
+    if cluster_stats.dtype.kind == "f":
+        return cluster_stats.sum(axis=0)
+    return cluster_stats.sum(axis=0, dtype=np.float64)
+
+
+#: Rows whose per-row statistics are computed at once by ``stream_cluster_sums``.
+ROW_CHUNK = 1 << 13
+#: Per-cluster values converted to float64 at once when resampling compact integer sums (16 MB).
+BLOCK_VALUES = 1 << 21
+_COMPACT = (np.uint8, np.uint16, np.uint32)
+
+
+def _fit(store: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """``store`` in a type that holds ``values`` exactly: the next wider unsigned integer, or float64."""
+    if store.dtype.kind == "f" or values.size == 0:
+        return store
+    if values.min() < 0 or not np.array_equal(values, np.floor(values)):
+        return store.astype(np.float64)
+    top = values.max()
+    for kind in _COMPACT:
+        if top <= np.iinfo(kind).max:
+            return store if np.iinfo(store.dtype).max >= top else store.astype(kind)
+    return store.astype(np.float64)
+
+
+def stream_cluster_sums(
+    rows: np.ndarray, cid: np.ndarray, n_clusters: int, parts: Callable[[np.ndarray], dict[str, np.ndarray]],
+    chunk: int | None = None,
+) -> dict[str, np.ndarray]:
+    """Per-cluster sums of per-row statistics, computed ``chunk`` rows at a time.
+
+    ``parts(some_rows)`` gives each statistic for those rows, (len(some_rows), ...) arrays; ``cid``
+    is each of ``rows``' cluster in 0..n_clusters-1. Rows are taken in cluster order (stable, so each
+    cluster's rows keep their order) and chunks end where a cluster ends, so every cluster's sum is
+    added up in one piece, in the same order as ``sum_by`` over all rows; only a cluster larger than a
+    chunk is split. Sums are kept in the smallest unsigned integer type that holds them (see ``_fit``).
+    """
+    chunk = chunk or ROW_CHUNK
+    rows, cid = np.asarray(rows), np.asarray(cid)
+    order = np.argsort(cid, kind="stable")
+    rows, cid = rows[order], cid[order]
+    m = len(rows)
+    starts = np.flatnonzero(np.r_[True, cid[1:] != cid[:-1]]) if m else np.array([0])
+    out: dict[str, np.ndarray] = {}
+    carry: dict[str, np.ndarray] = {}  # the open cluster's partial sums, when a cluster is split
+    pos = 0
+    while True:
+        end = min(pos + chunk, m)
+        if end < m:
+            last_start = starts[np.searchsorted(starts, end, side="right") - 1]
+            end = last_start if last_start > pos else end
+        here = cid[pos:end]
+        first = int(here[0]) if len(here) else 0
+        n_local = int(here[-1]) - first + 1 if len(here) else 0
+        values = parts(rows[pos:end])
+        for name, v in values.items():
+            if name not in out:
+                out[name] = np.zeros((n_clusters,) + v.shape[1:], np.uint8)
+            if not n_local:
+                continue
+            local = sum_by(here - first, v, n_local)
+            if name in carry:
+                local[0] += carry.pop(name)
+            if end < m and cid[end] == cid[end - 1]:  # the last cluster goes on in the next chunk
+                carry[name], local = local[-1].copy(), local[:-1]
+            out[name] = _fit(out[name], local)
+            out[name][first : first + len(local)] = local
+        if end >= m:
+            return out
+        pos = end
 
 
 _CONTROLLER: list = []

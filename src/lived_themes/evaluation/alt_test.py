@@ -384,11 +384,20 @@ def alt_test_from_matrices(
     if scoring == "kappa":
         scoring_pe = chance_agreement(annotations_from_matrices(labels, humans))
 
+    # Only instances the test can use (the model's and at least ``min_humans_per_instance`` of the family's
+    # humans' codes) become Python tuples: the others were never compared, and a million quotes of 35 codes
+    # as tuples of floats take over a GB per coder.
+    seen = {c: ~np.isnan(np.asarray(labels[c], dtype=float)).any(axis=1) for c in [model, *humans]}
+    min_humans = int(options.get("min_humans_per_instance", 2))
+    usable = {name: seen[model] & (np.sum([seen[h] for h in members], axis=0) >= min_humans)
+              for name, members in family_members.items()}
+
     def families_for(rows: np.ndarray | None, prefix: str = "") -> dict[str, tuple]:
-        model_ann = annotations_from_matrices(labels, [model], rows=rows)[model]
         out = {}
         for name, members in family_members.items():
-            out[prefix + name] = (model_ann, annotations_from_matrices(labels, members, rows=rows), eps_for(name))
+            use = usable[name] if rows is None else usable[name] & rows
+            model_ann = annotations_from_matrices(labels, [model], rows=use)[model]
+            out[prefix + name] = (model_ann, annotations_from_matrices(labels, members, rows=use), eps_for(name))
         return out
 
     with warnings.catch_warnings():

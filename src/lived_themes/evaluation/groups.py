@@ -35,15 +35,23 @@ def _group_frame(groups: pd.Series | pd.DataFrame, n: int) -> pd.DataFrame:
     return pd.DataFrame({str(c): bs.as_labels(frame[c].reset_index(drop=True), n, name=str(c)) for c in frame.columns})
 
 
-def _cluster_labels(clusters: Clusters, group: pd.Series, keep: np.ndarray) -> np.ndarray:
-    """Cluster label per kept row: each row alone, the group itself ("group"), or given ids."""
+def _cluster_labels(clusters: Clusters, group: pd.Series, keep: np.ndarray) -> np.ndarray | None:
+    """Cluster label per kept row: the group itself ("group"), or given ids; None: each row alone."""
     if clusters is None:
-        return np.arange(int(keep.sum())).astype(str)
+        return None
     if isinstance(clusters, str):
         if clusters != "group":
             raise ValueError("clusters must be None, 'group', or one id per quote")
         return group.to_numpy()
     return bs.as_labels(clusters, len(keep), name="cluster").to_numpy()[keep]
+
+
+def _cluster_ids(cl: np.ndarray | None, idx: np.ndarray) -> tuple[np.ndarray, int]:
+    """Cluster number (0..c-1, in order of first appearance) of each row in ``idx``, and c."""
+    if cl is None:
+        return np.arange(len(idx)), len(idx)
+    cid, uniq = pd.factorize(cl[idx])
+    return cid, len(uniq)
 
 
 def _levels(group: pd.Series) -> list[tuple[str, np.ndarray]]:
@@ -75,11 +83,13 @@ def metric_by_group(
     min_group_size: int = 10,
     codes: Sequence[str] | None = None,
 ) -> pd.DataFrame:
-    """Point estimates per group (fairlearn MetricFrame) with cluster-bootstrap intervals.
+    """Point estimates per group with cluster-bootstrap intervals.
 
     ``metric`` takes (y_true, y_pred) matrices; one flagged ``needs_score`` gets ``y_score``
-    instead. Metrics with ``from_counts`` bootstrap from resampled confusion counts (fast);
-    others are re-run on resampled rows. Rows a coder did not see (NaN) are excluded, counted in
+    instead. Metrics with ``from_counts`` are computed, and bootstrapped, from confusion counts
+    summed per cluster (the same counts MetricFrame's call would make; a chunk of rows at a time,
+    so a million quotes never hold an (n, codes, 4) array); others go through MetricFrame and are
+    re-run on resampled rows. Rows a coder did not see (NaN) are excluded, counted in
     ``attrs["n_excluded"]``. ``clusters="group"`` resamples each group column's own groups.
 
     Each row says how many codes occur in the group (``n_codes``: a reference positive or a
@@ -87,44 +97,53 @@ def metric_by_group(
     (``codes_absent``, by name when ``codes`` is given): macro figures average over the codes
     that occur, so a group is never marked down for codes it does not contain.
     """
-    from fairlearn.metrics import MetricFrame
-
     t, p = np.asarray(y_true, float), np.asarray(y_pred, float)
     keep = complete_rows(t, p)
-    t, p = t[keep], p[keep]
-    s = None if y_score is None else np.asarray(y_score, float)[keep]
+    s = None if y_score is None else np.asarray(y_score, float)
+    if not keep.all():  # no copies when every row was seen (a million rows x 35 codes is 280 MB a copy)
+        t, p, s = t[keep], p[keep], None if s is None else s[keep]
     metrics = _as_metric_dict(metric)
     scored = {k: f for k, f in metrics.items() if getattr(f, "needs_score", False)}
     if scored and s is None:
         raise ValueError(f"metrics {sorted(scored)} need y_score")
-    counts = _row_counts(t, p)
+    counted = {k for k, f in metrics.items() if hasattr(f, "from_counts") and k not in scored}
     names = [str(c) for c in codes] if codes is not None else [str(j) for j in range(t.shape[1])]
     if len(names) != t.shape[1]:
         raise ValueError(f"{len(names)} code names for {t.shape[1]} columns")
     gframe = _group_frame(groups, len(keep)).loc[keep].reset_index(drop=True)
+
+    def row_counts(rows: np.ndarray) -> dict[str, np.ndarray]:
+        return {"counts": _row_counts(t[rows], p[rows])}
+
     rows = []
     for column in gframe.columns:
         g = gframe[column]
         frames = []
-        for subset, pred in ((metrics.keys() - scored.keys(), p), (scored.keys(), s)):
+        for subset, pred in ((metrics.keys() - scored.keys() - counted, p), (scored.keys(), s)):
             if subset:
+                from fairlearn.metrics import MetricFrame  # only for metrics that cannot work from counts
+
                 frames.append(MetricFrame(metrics={k: metrics[k] for k in subset}, y_true=t, y_pred=pred, sensitive_features=g))
         cl = _cluster_labels(clusters, g, keep)
         for gi, (label, mask) in enumerate(_levels(g)):
             idx = np.flatnonzero(mask)
-            cid, uniq = pd.factorize(cl[idx])
-            boot = _bootstrap_metrics(metrics, t, p, s, counts, idx, cid, len(uniq), n_boot, np.random.default_rng([seed, gi]))
-            note = bs.small_warning(len(idx), len(uniq), min_group_size)
-            totals = counts[idx].sum(axis=0)
+            cid, n_clusters = _cluster_ids(cl, idx)
+            cluster_counts = bs.stream_cluster_sums(idx, cid, n_clusters, row_counts)["counts"]
+            boot = _bootstrap_metrics(metrics, t, p, s, cluster_counts, idx, cid, n_boot, np.random.default_rng([seed, gi]))
+            note = bs.small_warning(len(idx), n_clusters, min_group_size)
+            totals = bs.totals(cluster_counts)
             present = present_codes(totals)
             with_positives = (totals[:, 0] + totals[:, 2]) > 0
             absent = [c for c, here in zip(names, present) if not here]
             for name in metrics:
-                mf = next(f for f in frames if name in f.overall.index)
-                value = mf.overall[name] if label == OVERALL else mf.by_group.loc[label, name]
+                if name in counted:
+                    value = float(metrics[name].from_counts(totals))
+                else:
+                    mf = next(f for f in frames if name in f.overall.index)
+                    value = mf.overall[name] if label == OVERALL else mf.by_group.loc[label, name]
                 low, high = bs.interval(boot[name], ci)
                 n_codes = int((with_positives if name in scored else present).sum())
-                rows.append((column, label, name, float(value), float(low), float(high), len(idx), len(uniq), n_codes, absent, note))
+                rows.append((column, label, name, float(value), float(low), float(high), len(idx), n_clusters, n_codes, absent, note))
     columns = ["group_column", "group", "metric", "value", "ci_low", "ci_high", "n", "n_clusters", "n_codes", "codes_absent", "warning"]
     out = pd.DataFrame(rows, columns=columns)
     out.attrs["n_excluded"] = int((~keep).sum())
@@ -136,18 +155,17 @@ def _bootstrap_metrics(
     t: np.ndarray,
     p: np.ndarray,
     s: np.ndarray | None,
-    counts: np.ndarray,
+    cluster_counts: np.ndarray,
     idx: np.ndarray,
     cid: np.ndarray,
-    n_clusters: int,
     n_boot: int,
     rng: np.random.Generator,
 ) -> dict[str, np.ndarray]:
     """Resampled values per metric for one group; all metrics share the same resamples."""
     out: dict[str, list[np.ndarray]] = {name: [] for name in metrics}
+    n_clusters = cluster_counts.shape[0]
     if len(idx) == 0 or n_boot <= 0:
         return {name: np.empty(0) for name in metrics}
-    cluster_counts = bs.sum_by(cid, counts[idx], n_clusters)
     cluster_rows = [idx[cid == c] for c in range(n_clusters)] if any(not hasattr(f, "from_counts") for f in metrics.values()) else []
     for weights in bs.weight_chunks(n_clusters, n_boot, rng):
         sums = bs.resampled_sums(cluster_counts, weights)
@@ -182,15 +200,16 @@ def max_gap(frame: pd.DataFrame, *, skip_warned: bool = False) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[*keys, "gap", "group_high", "value_high", "group_low", "value_low", "n_groups"])
 
 
-def _agreement_parts(labels: Mapping[str, np.ndarray], coders: Sequence[str], model_coder: str | None) -> dict[str, np.ndarray]:
-    """Additive per-row statistics: 2x2 tables per coder pair and coincidences per code."""
-    stack = np.stack([np.asarray(labels[c], float) for c in coders])
+def _agreement_parts(labels: Mapping[str, np.ndarray], coders: Sequence[str], model_coder: str | None,
+                     rows: np.ndarray | slice = slice(None)) -> dict[str, np.ndarray]:
+    """Additive per-row statistics of ``rows``: 2x2 tables per coder pair and coincidences per code."""
+    stack = np.stack([np.asarray(labels[c], float)[rows] for c in coders])
     parts = {}
     if len(coders) >= 2:
         parts["hh_kappa"] = np.stack([pair_tables(stack[a], stack[b]) for a, b in combinations(range(len(coders)), 2)], 1)
         parts["hh_alpha"] = unit_coincidences(stack)
     if model_coder is not None:
-        model = np.asarray(labels[model_coder], float)
+        model = np.asarray(labels[model_coder], float)[rows]
         parts["mh_kappa"] = np.stack([pair_tables(model, h) for h in stack], 1)
         swaps = []
         for i in range(len(coders)):
@@ -234,7 +253,6 @@ def agreement_by_group(
     for the model, kappa is averaged over the humans and alpha is the model substituted for each
     human in turn, averaged. ``coders`` are the humans. Intervals resample whole clusters.
     """
-    parts = _agreement_parts(labels, coders, model_coder)
     n = len(next(iter(labels.values())))
     human_seen = np.stack([~np.isnan(np.asarray(labels[c], float)).any(axis=1) for c in coders]).sum(axis=0)
     pairable = {"hh": human_seen >= 2}
@@ -244,28 +262,32 @@ def agreement_by_group(
     code_names = [*codes, ALL_CODES]
     rows = []
     everything = np.ones(n, bool)
+
+    def parts(some: np.ndarray) -> dict[str, np.ndarray]:
+        return _agreement_parts(labels, coders, model_coder, some)
+
     for column in gframe.columns:
         g = gframe[column]
         cl = _cluster_labels(clusters, g, everything)
         for gi, (label, mask) in enumerate(_levels(g)):
             idx = np.flatnonzero(mask)
-            cid, uniq = pd.factorize(cl[idx])
+            cid, n_clusters = _cluster_ids(cl, idx)
             rng = np.random.default_rng([seed, gi])
-            cluster_sums = {k: bs.sum_by(cid, v[idx], len(uniq)) for k, v in parts.items()}
-            boots: dict[str, list[np.ndarray]] = {k: [] for k in parts}
-            for weights in bs.weight_chunks(len(uniq), n_boot, rng) if n_boot > 0 and len(idx) else []:
+            cluster_sums = bs.stream_cluster_sums(idx, cid, n_clusters, parts)
+            boots: dict[str, list[np.ndarray]] = {k: [] for k in cluster_sums}
+            for weights in bs.weight_chunks(n_clusters, n_boot, rng) if n_boot > 0 and len(idx) else []:
                 for k, v in cluster_sums.items():
                     boots[k].append(_agreement_values(k, bs.resampled_sums(v, weights)))
             for k, v in cluster_sums.items():
-                point = _agreement_values(k, v.sum(axis=0))
+                point = _agreement_values(k, bs.totals(v))
                 samples = np.concatenate(boots[k]) if boots[k] else np.empty((0, len(code_names)))
                 low, high = bs.interval(samples, ci)
-                used = idx[pairable[k[:2]][idx]]
-                n_cl = len(np.unique(cl[used]))
-                note = bs.small_warning(len(used), n_cl, min_group_size)
+                used = pairable[k[:2]][idx]
+                n_cl = len(np.unique(cid[used]))
+                note = bs.small_warning(int(used.sum()), n_cl, min_group_size)
                 comparison = "human-human" if k.startswith("hh") else "model-human"
                 statistic = "kappa" if k.endswith("kappa") else "alpha"
                 for j, code in enumerate(code_names):
-                    rows.append((column, label, code, comparison, statistic, point[j], low[j], high[j], len(used), n_cl, note))
+                    rows.append((column, label, code, comparison, statistic, point[j], low[j], high[j], int(used.sum()), n_cl, note))
     columns = ["group_column", "group", "code", "comparison", "statistic", "value", "ci_low", "ci_high", "n_units", "n_clusters", "warning"]
     return pd.DataFrame(rows, columns=columns)
