@@ -523,11 +523,13 @@ def agree(
     column_mapping: list[str] = typer.Option([], "--column-mapping", help="Rename a quotes column: 'Your column=text' (repeatable)."),
     annotation_mapping: list[str] = typer.Option([], "--annotation-mapping", help="Rename an annotations column: 'Rater=coder' (repeatable)."),
     min_report_group_size: int = typer.Option(5, min=1, help="Privacy floor: groups with fewer quotes are pooled as 'suppressed (n < N)', never named; 1 turns it off."),
+    allow_free_text: list[str] = typer.Option([], "--allow-free-text-column", help="A --group column meant as groups although its values look like free text (repeatable; never the text column)."),
 ) -> None:
     """Human–human agreement only (per code, and per source or group: Cohen's κ, % agreement, Krippendorff's α, Gwet's AC1); trains nothing."""
     from rich.table import Table as RichTable
 
-    from lived_themes.workflows.agree import HEADERS, agreement_document, load_for_agreement, report_paths, table_rows, write_agreement
+    from lived_themes.workflows.agree import (HEADERS, agreement_document, checked_groups, load_for_agreement, report_paths, table_rows,
+                                              write_agreement)
 
     md_path, json_path = report_paths(output)
     for path in (md_path, json_path):
@@ -535,7 +537,9 @@ def agree(
     corpus, qda_groups = load_for_agreement(source, annotations=annotations, codebook=codebook, unit=unit,
                                             column_mapping=_mapping(column_mapping, "--column-mapping"),
                                             annotation_mapping=_mapping(annotation_mapping, "--annotation-mapping"))
-    groups = list(group) or qda_groups
+    groups, notes = checked_groups(corpus, list(group), qda_groups, allowed=allow_free_text)
+    for note in notes:
+        typer.echo(f"warning: {note}", err=True)
     document = agreement_document(corpus, coders=list(coder) or None, groups=groups, min_report_group_size=min_report_group_size,
                                   source=str(source))
     write_agreement(document, md_path)

@@ -18,6 +18,7 @@ from lived_themes.corpus import load_corpus
 from lived_themes.evaluation.coding_comparison import coding_comparison, pairwise_table
 from lived_themes.evaluation.disclosure import suppress_small_groups, suppression_notes
 from lived_themes.corpus.model import agreement_codes
+from lived_themes.corpus.free_text import TEXT_COLUMN, check_corpus_groups, looks_like_free_text
 from lived_themes.jsonutil import jsonable
 from lived_themes.files import write_text_atomic
 from lived_themes.interop import import_project
@@ -43,6 +44,28 @@ def load_for_agreement(source: str | Path, *, annotations: str | Path | None = N
 
     corpus = load_corpus(path, annotations, codebook=codebook, column_mapping=column_mapping, annotation_mapping=annotation_mapping)
     return corpus, []
+
+
+def checked_groups(corpus: Corpus, chosen: list[str], defaults: list[str], *,
+                   allowed: list[str] | tuple[str, ...] = ()) -> tuple[list[str], list[str]]:
+    """(group columns to report, notes): quote text must never become a group name in the report or the terminal.
+
+    A column the user chose (``--group``) that is the text column or looks like free text is refused with one
+    located line, as ``evaluate --group`` and ``describe --by`` do; a default group of a QDA project (a variable
+    holding open answers, say) is left out with a note instead, so the defaults never stop the command.
+    """
+    if chosen:
+        check_corpus_groups(corpus, chosen, role="a group (--group)", allowed=allowed)
+        return list(chosen), []
+    kept, notes = [], []
+    for column in defaults:
+        values = corpus.quotes[column].tolist() if column in corpus.quotes.columns else []
+        if column == TEXT_COLUMN or (column not in allowed and looks_like_free_text(values)):
+            notes.append(f"group column '{column}' left out: its values look like free text and would print quote text "
+                         "(--group it with --allow-free-text-column if it is meant that way)")
+        else:
+            kept.append(column)
+    return kept, notes
 
 
 def agreement_document(corpus: Corpus, *, coders: list[str] | None = None, groups: list[str] | None = None,
