@@ -703,6 +703,8 @@ def review(
     held_out_fraction: Optional[float] = typer.Option(None, help="Share of the already coded quotes kept out of training to score each round (fixed at the first round)."),
     recode: Optional[int] = typer.Option(None, help="Also propose this many coded quotes for a second coder, where coder and model disagree most."),
     seed: Optional[int] = typer.Option(None, help="Seed for the held-out draw and the strategies."),
+    label_mode: Optional[str] = typer.Option(None, "--label-mode", help="multi (default), single (each quote its top code or none) or auto "
+                                             "(single when every coded quote has at most one code); remembered in review.json."),
 ) -> None:
     """Active learning: read the researcher's codes back, retrain, log the round, and propose the next batch to code."""
     from lived_themes.workflows.review import review_round
@@ -710,10 +712,16 @@ def review(
     refuse_overwrite(folder, [corpus], folder=True)
     options = {"corpus": str(corpus) if corpus else None, "coder": coder, "strategy": strategy, "batch_size": batch_size,
                "features": features, "reviewer": reviewer, "reference": reference, "held_out_fraction": held_out_fraction,
-               "recode": recode, "seed": seed}
+               "recode": recode, "seed": seed, "label_mode": label_mode}
     record = review_round(folder, returned=codes, progress=lambda message: typer.echo(message), **options)
     f1 = "-" if record["macro_f1"] is None else f"{record['macro_f1']:.3f}"
-    typer.echo(f"round {record['round']}: trained on {record['labels_used']} coded quotes, macro-F1 {f1} on {record['held_out']} held out; "
+    if record.get("macro_f1_ci"):
+        f1 += f" [{record['macro_f1_ci'][0]:.2f}, {record['macro_f1_ci'][1]:.2f}] ({record['ci']:.0%} bootstrap over held-out quotes)"
+    single = record.get("single_label")
+    if single:
+        kappa = "-" if single.get("kappa") is None else f"{single['kappa']:.2f}"
+        f1 += f", kappa {kappa}, agreement {single['percent_agreement']:.2f}"
+    typer.echo(f"round {record['round']}: {record['label_mode']}-label, trained on {record['labels_used']} coded quotes, macro-F1 {f1} on {record['held_out']} held out; "
                f"{len(record['proposed'])} quotes proposed ({record['strategy_used']})"
                + (f", {len(record['recode'])} for a second coder" if record.get("recode") else ""))
     for path in record["files"]:
