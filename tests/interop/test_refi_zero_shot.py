@@ -96,3 +96,31 @@ def test_code_refuses_a_coder_that_needs_labels_an_overwrite_and_no_codebook(tmp
     none = runner.invoke(app, ["code", str(table), "-o", str(tmp_path / "o.jsonl")])
     assert none.exit_code == 2 and "--codebook" in none.output
     assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_code_with_a_local_llm_from_the_codebook_alone(tmp_path: Path) -> None:
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("fake_llm", Path(__file__).parents[1] / "fake_llm.py")
+    fake = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(fake)
+    (tmp_path / "cb.yaml").write_text("""name: tiny
+version: "1"
+codes:
+  - id: meds
+    label: Medication
+    definition: pills and doses
+  - id: heard
+    label: Being heard
+    definition: listened to or ignored
+""", encoding="utf-8")
+    table = tmp_path / "texts.csv"
+    table.write_text("quote_id,text\n1,the medication made me numb\n2,nothing relevant\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    with fake.fake_server() as (url, _):
+        result = CliRunner().invoke(app, ["code", str(table), "--codebook", str(tmp_path / "cb.yaml"), "-o", str(out), "--coder", "llm.v1",
+                                          "--param", f"base_url={url}", "--param", "encoder=hashing", "--param", "timeout=1.0",
+                                          "--param", "max_retries=1", "--no-evidence"])
+    assert result.exit_code == 0, result.output
+    rows = _lines(out)
+    assert [r["id"] for r in rows] == ["1", "2"] and rows[0]["codes"] == ["meds"] and rows[1]["codes"] == []
