@@ -35,7 +35,7 @@ ROOMS = {
     "experiment": {"__init__.py", "run.py", "coding.py", "scoring.py", "reliability.py", "data.py", "predictions.py",
                    "provenance.py", "run_folder.py", "topics"},
     "experiment/topics": {"__init__.py", "pipeline.py", "scoring.py"},
-    "workflows": {"__init__.py", "starter.py", "review.py", "evaluate.py", "adjudicate.py", "llm_prompt.py", "agree.py", "folder_lock.py"},
+    "workflows": {"__init__.py", "starter.py", "review.py", "evaluate.py", "adjudicate.py", "llm_prompt.py", "agree.py", "code.py", "folder_lock.py"},
     "config": {"__init__.py", "base.py", "coding.py", "topics.py", "load.py"},
     "encoders": {"__init__.py", "sentence.py", "offline.py"},
 }

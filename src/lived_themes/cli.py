@@ -369,6 +369,35 @@ def predict(
     typer.echo(f"{count} rows -> {'standard output' if is_stdout(output) else output} (encoder backend: {used})", err=is_stdout(output))
 
 
+@app.command()
+@located_errors(ValueError, ImportError)
+def code(
+    input: Path = typer.Argument(..., help="A corpus folder (e.g. an imported uncoded REFI-QDA project) or a CSV, TSV, JSONL or Parquet file of texts."),
+    output: Path = typer.Option(..., "--output", "-o", help="Where to write one row per input row (predict's format): Parquet for .parquet, else JSON lines; - for standard output."),
+    codebook: Optional[Path] = typer.Option(None, "--codebook", help="The codebook (YAML) whose definitions the coder reads; default: the corpus folder's codebook.yaml."),
+    coder: str = typer.Option("codebook-similarity.v1", "--coder", help="A zero-shot coder: codebook-similarity.v1 (sentence embeddings) or llm.v1 (a local LLM server)."),
+    param: list[str] = typer.Option([], "--param", help="A coder parameter as key=value (repeatable), e.g. threshold=0.4, label_mode=single, encoder=PATH, base_url=http://127.0.0.1:8080/v1."),
+    text_column: str = typer.Option("text", help="Column holding the text (a corpus folder: text)."),
+    id_column: Optional[str] = typer.Option("quote_id", help="Column holding the row id (a corpus folder: quote_id)."),
+    evidence: bool = typer.Option(True, "--evidence/--no-evidence", help="Give each code the span of the text that most supports it."),
+) -> None:
+    """Zero-shot coding from a codebook alone (no coder's labels needed): one row per input row, ready for `export --predictions`."""
+    import yaml
+
+    from lived_themes.workflows.code import code_uncoded
+
+    params: dict[str, object] = {}
+    for item in param:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"expected key=value, got {item!r}", param_hint="--param")
+        params[key.strip()] = yaml.safe_load(value) if value.strip() else None
+    done = code_uncoded(input, output, codebook=codebook, coder=coder, params=params, text_column=text_column,
+                        id_column=id_column, evidence=evidence)
+    typer.echo(f"{done['rows']} rows coded by {done['coder']} ({done['label_mode']}-label, {done['codes']} codes from "
+               f"{done['codebook']}, no reference coder) -> {'standard output' if is_stdout(output) else output}", err=is_stdout(output))
+
+
 @app.command("model-info")
 @located_errors()
 def model_info(
@@ -674,6 +703,8 @@ def review(
     held_out_fraction: Optional[float] = typer.Option(None, help="Share of the already coded quotes kept out of training to score each round (fixed at the first round)."),
     recode: Optional[int] = typer.Option(None, help="Also propose this many coded quotes for a second coder, where coder and model disagree most."),
     seed: Optional[int] = typer.Option(None, help="Seed for the held-out draw and the strategies."),
+    label_mode: Optional[str] = typer.Option(None, "--label-mode", help="multi (default), single (each quote its top code or none) or auto "
+                                             "(single when every coded quote has at most one code); remembered in review.json."),
 ) -> None:
     """Active learning: read the researcher's codes back, retrain, log the round, and propose the next batch to code."""
     from lived_themes.workflows.review import review_round
@@ -681,10 +712,16 @@ def review(
     refuse_overwrite(folder, [corpus], folder=True)
     options = {"corpus": str(corpus) if corpus else None, "coder": coder, "strategy": strategy, "batch_size": batch_size,
                "features": features, "reviewer": reviewer, "reference": reference, "held_out_fraction": held_out_fraction,
-               "recode": recode, "seed": seed}
+               "recode": recode, "seed": seed, "label_mode": label_mode}
     record = review_round(folder, returned=codes, progress=lambda message: typer.echo(message), **options)
     f1 = "-" if record["macro_f1"] is None else f"{record['macro_f1']:.3f}"
-    typer.echo(f"round {record['round']}: trained on {record['labels_used']} coded quotes, macro-F1 {f1} on {record['held_out']} held out; "
+    if record.get("macro_f1_ci"):
+        f1 += f" [{record['macro_f1_ci'][0]:.2f}, {record['macro_f1_ci'][1]:.2f}] ({record['ci']:.0%} bootstrap over held-out quotes)"
+    single = record.get("single_label")
+    if single:
+        kappa = "-" if single.get("kappa") is None else f"{single['kappa']:.2f}"
+        f1 += f", kappa {kappa}, agreement {single['percent_agreement']:.2f}"
+    typer.echo(f"round {record['round']}: {record['label_mode']}-label, trained on {record['labels_used']} coded quotes, macro-F1 {f1} on {record['held_out']} held out; "
                f"{len(record['proposed'])} quotes proposed ({record['strategy_used']})"
                + (f", {len(record['recode'])} for a second coder" if record.get("recode") else ""))
     for path in record["files"]:

@@ -33,12 +33,16 @@ from lived_themes.corpus.model import MODEL_PREFIX, NO_CODE
 from lived_themes.corpus.tables import read_table
 from lived_themes.corpus.validate import CODE, CODER, QUOTE_ID, TEXT
 from lived_themes.errors import InputError, shown
+from lived_themes.jsonutil import jsonable
 from lived_themes.files import csv_for_people, unescape_cell, unescape_columns, write_text_atomic
 from lived_themes.active import select_batch, text_features, choose_recodes, out_of_fold_scores, disagreement, STRATEGIES
 from lived_themes.active.strategies import NEEDS_FEATURES
 from lived_themes.codebook import Codebook
 from lived_themes.coders.cross_validation import person_groups
 from lived_themes.evaluation import summary_scores
+from lived_themes.evaluation.groups import OVERALL, metric_by_group
+from lived_themes.evaluation.metrics import macro_f1, micro_f1
+from lived_themes.evaluation.single_label import is_single_label, single_label_scores
 from lived_themes.evaluation.leakage import person_columns
 from lived_themes.interop import import_project
 from lived_themes.interop.writer import export_project
@@ -60,6 +64,10 @@ SUGGEST_COLUMNS = ["accept", "suggested", "suggested_scores"]
 NONE_SUGGESTED = "(no code)"
 _YES = {"1", "1.0", "x", "y", "yes", "true"}
 _NO = {"0", "0.0", "n", "no", "false"}
+LABEL_MODES = ("multi", "single", "auto")
+#: resamples of the held-out quotes for the interval of each round's held-out figures
+N_BOOT = 1000
+CI = 0.95
 #: strategy used before any quote is coded: there is no model yet, only the texts
 COLD_START = "kmeans"
 
@@ -77,6 +85,9 @@ class ReviewSettings:
     held_out_fraction: float = 0.0
     recode: int = 0
     seed: int = 0
+    #: multi, single (each quote its top code or none) or auto (single when every coded quote has at most one code),
+    #: as a run's ``data.label_mode``; the coder's own ``params.label_mode`` wins when set
+    label_mode: str = "multi"
 
     def check(self) -> None:
         if self.strategy not in STRATEGIES:
@@ -89,6 +100,8 @@ class ReviewSettings:
             raise ValueError("held-out fraction must be in [0, 1)")
         if self.features not in ("tfidf", "embeddings"):
             raise ValueError("features must be 'tfidf' or 'embeddings'")
+        if self.label_mode not in LABEL_MODES:
+            raise ValueError(f"label mode must be one of {list(LABEL_MODES)}, got {self.label_mode!r}")
         if str(self.reviewer).startswith(MODEL_PREFIX):
             raise ValueError(f"the reviewer's name must not start with {MODEL_PREFIX!r}")
 
@@ -321,12 +334,15 @@ def _locked_round(folder: Path, *, returned: str | Path | None, base_dir: Path |
                                           for q, c, k in zip(out[QUOTE_ID], out[CODER], out[CODE])))
     say(f"round {round_no}: {int(train.sum())} coded quotes to train on, {int(held.sum())} held out, {len(pool)} uncoded")
 
-    def make() -> Any:
-        return make_coder(settings.coder, **settings.params)
+    label_mode = resolve_label_mode(settings, y[coded])
+
+    def make() -> Any:  # the round's label mode, so held-out figures, suggestions and recodes follow one decision
+        return make_coder(settings.coder, **{**settings.params, "label_mode": label_mode})
 
     record: dict[str, Any] = {"round": round_no, "time": time.strftime("%Y-%m-%dT%H:%M:%S"), "coder": settings.coder,
                               "strategy": settings.strategy, "returned": None, "labels_used": int(train.sum()),
-                              "labels_by_coder": {}, "held_out": int(held.sum()), "macro_f1": None, "micro_f1": None}
+                              "labels_by_coder": {}, "held_out": int(held.sum()), "macro_f1": None, "micro_f1": None,
+                              "label_mode": label_mode}
     if returned is not None:
         record["returned"] = {"file": str(returned), "quotes": int(new[QUOTE_ID].nunique()) if len(new) else 0,
                               "coders": sorted(set(new[CODER])), "rows_left_uncoded": uncoded}
@@ -340,8 +356,12 @@ def _locked_round(folder: Path, *, returned: str | Path | None, base_dir: Path |
         if held.any():
             h = np.flatnonzero(held & coded)
             scores = coder.predict_proba([texts[i] for i in h])
-            summary = summary_scores(y[h], coder.codes_from_scores(scores).astype(float), scores)
+            given = coder.codes_from_scores(scores).astype(float)  # the coder's own decision (single-label: one code or none)
+            summary = summary_scores(y[h], given, scores)
             record["macro_f1"], record["micro_f1"] = float(summary["macro_f1"]), float(summary["micro_f1"])
+            record.update(held_out_intervals(y[h], given, seed=settings.seed))
+            if label_mode == "single":
+                record["single_label"] = jsonable(single_label_scores(y[h], given))  # kappa is NaN (null) when one class only
 
     round_dir = folder / f"round-{round_no:03d}"
     round_dir.mkdir(exist_ok=True)
@@ -375,6 +395,27 @@ def _locked_round(folder: Path, *, returned: str | Path | None, base_dir: Path |
     with rounds_path.open("a", encoding="utf-8") as handle:
         handle.write(json.dumps(record, ensure_ascii=False) + "\n")
     return record
+
+
+def resolve_label_mode(settings: ReviewSettings, coded_labels: np.ndarray) -> str:
+    """The round's label mode: the coder's ``params.label_mode`` when set, else the review's; ``auto`` read on the coded quotes."""
+    mode = settings.params.get("label_mode") or settings.label_mode
+    if mode == "auto":
+        return "single" if is_single_label(coded_labels) else "multi"
+    return str(mode)
+
+
+def held_out_intervals(y_true: np.ndarray, y_pred: np.ndarray, *, seed: int = 0, n_boot: int = N_BOOT, ci: float = CI) -> dict[str, Any]:
+    """Bootstrap intervals of the held-out macro- and micro-F1, resampling held-out quotes (evaluation's cluster
+    bootstrap with each quote its own cluster): ``macro_f1_ci``, ``micro_f1_ci`` as [low, high], with ``ci`` and ``n_boot``."""
+    frame = metric_by_group({"macro_f1": macro_f1, "micro_f1": micro_f1}, y_true, y_pred,
+                            pd.Series(["held out"] * len(y_true), name="held_out"), n_boot=n_boot, ci=ci, seed=seed)
+    overall = frame[frame["group"] == OVERALL].set_index("metric")
+    out: dict[str, Any] = {"ci": ci, "n_boot": n_boot}
+    for name in ("macro_f1", "micro_f1"):
+        low, high = float(overall.loc[name, "ci_low"]), float(overall.loc[name, "ci_high"])
+        out[f"{name}_ci"] = None if np.isnan(low) or np.isnan(high) else [low, high]
+    return out
 
 
 def _suggestions(proba: np.ndarray, chosen: list[list[str]], codes: list[str]) -> tuple[list[str], list[str]]:
