@@ -156,7 +156,6 @@ def _init_worker(prepared: str, threads: int) -> None:
 
 
 def _net(encoder_path: str, n_codes: int, device: str):  # noqa: ANN202
-    import torch
     from torch import nn
     from transformers import AutoModel
 
@@ -502,7 +501,7 @@ def _device_name() -> str:
 
 
 def print_table(results: dict, extra: dict, wall: float) -> None:
-    print(f"\n| candidate | inner macro-F1 (2-fold, grouped) | held-out macro-F1 | held-out fit s | all fits s |")
+    print("\n| candidate | inner macro-F1 (2-fold, grouped) | held-out macro-F1 | held-out fit s | all fits s |")
     print("| --- | ---: | ---: | ---: | ---: |")
     base = next(iter(results.values())).get("inner_macro_f1")
     for n, r in results.items():
