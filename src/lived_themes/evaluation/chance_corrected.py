@@ -160,19 +160,24 @@ def prevalence_bias(stack: np.ndarray, *, min_overlap: int = 1) -> tuple[float, 
     return prevalence, bias
 
 
-def chance_corrected_table(labels: Mapping[str, np.ndarray], codes: Sequence[str], coders: Sequence[str], *,
-                           groups: pd.DataFrame | None = None, ci: float = 0.95) -> pd.DataFrame:
-    """Per code (and per group level when ``groups`` is given): AC1 and Brennan-Prediger with intervals,
-    Fleiss' kappa for contrast, the observed agreement, prevalence and bias indices."""
-
-    n = len(np.asarray(labels[coders[0]]))
+def group_subsets(n: int, groups: pd.DataFrame | None) -> list[tuple[str, str, np.ndarray]]:
+    """(column, level, mask) for the whole set (``overall``) and each level of each column of ``groups``;
+    a missing value is its own level, ``unknown``, so no quote drops out of a breakdown."""
     subsets: list[tuple[str, str, np.ndarray]] = [("overall", "overall", np.ones(n, bool))]
     if groups is not None:
         for column in groups.columns:
             values = groups[column].astype(object).where(groups[column].notna(), "unknown").astype(str).to_numpy()
             subsets += [(str(column), level, values == level) for level in sorted(set(values))]
+    return subsets
+
+
+def chance_corrected_table(labels: Mapping[str, np.ndarray], codes: Sequence[str], coders: Sequence[str], *,
+                           groups: pd.DataFrame | None = None, ci: float = 0.95) -> pd.DataFrame:
+    """Per code (and per group level when ``groups`` is given): AC1 and Brennan-Prediger with intervals,
+    Fleiss' kappa for contrast, the observed agreement, prevalence and bias indices."""
+
     rows = []
-    for column, level, mask in subsets:
+    for column, level, mask in group_subsets(len(np.asarray(labels[coders[0]])), groups):
         for j, code in enumerate(codes):
             stack = np.vstack([np.asarray(labels[c], dtype=float)[mask, j] for c in coders])
             counts, _ = count_table(stack, categories=[0.0, 1.0])

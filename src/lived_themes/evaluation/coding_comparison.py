@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from lived_themes.evaluation.agreement import cohen_kappa, krippendorff_alpha
-from lived_themes.evaluation.chance_corrected import count_table, gwet_ac
+from lived_themes.evaluation.chance_corrected import count_table, group_subsets, gwet_ac
 from lived_themes.evaluation.agreement import pairwise_kappa
 
 ALL_CODES = "(mean over codes)"
@@ -44,14 +44,8 @@ def coding_comparison(labels: Mapping[str, np.ndarray], codes: Sequence[str], co
     each subset also gets a ``(mean over codes)`` row. ``labels`` maps coder -> (n, k) 0/1 with NaN rows unseen."""
     if len(coders) < 2:
         raise ValueError(f"a coding comparison needs two or more coders; got {list(coders)}")
-    n = len(np.asarray(labels[coders[0]]))
-    subsets: list[tuple[str, str, np.ndarray]] = [("overall", "overall", np.ones(n, bool))]
-    if groups is not None:
-        for column in groups.columns:
-            values = groups[column].astype(object).where(groups[column].notna(), "unknown").astype(str).to_numpy()
-            subsets += [(str(column), level, values == level) for level in sorted(set(values))]
     rows = []
-    for column, level, mask in subsets:
+    for column, level, mask in group_subsets(len(np.asarray(labels[coders[0]])), groups):
         mine = []
         for j, code in enumerate(codes):
             stack = np.vstack([np.asarray(labels[c], dtype=float)[mask, j] for c in coders])
