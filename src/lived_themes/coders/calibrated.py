@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from lived_themes.coders.ensemble import EnsembleCoder
+from lived_themes.coders.ensemble import OneCoderWrapper
 
 
-class CalibratedCoder(EnsembleCoder):
+class CalibratedCoder(OneCoderWrapper):
     """One coder, its scores mapped through a per-code Platt or isotonic calibration learned on inner folds."""
 
     name: ClassVar[str] = "calibrated.v1"
@@ -40,10 +40,6 @@ class CalibratedCoder(EnsembleCoder):
         self.inner_group = inner_group
         self.seed = seed
         self.tune = True
-
-    def _member_specs(self) -> list[tuple[str, dict[str, Any]]]:
-        self.members = [self.coder]
-        return super()._member_specs()
 
     def _settings(self) -> dict[str, Any]:
         return {"combine": "mean", "weights": None, "calibration": self.method, "max_ece": self.max_ece}

@@ -320,3 +320,13 @@ class EnsembleCoder(Coder):
         self.stacked_ = np.asarray(state["stacked"], dtype=bool)
         self.calibration_ = list(state["calibration"])
         self.contributions_ = state["contributions"]
+
+
+class OneCoderWrapper(EnsembleCoder):
+    """An ensemble of one: the wrapped ``coder`` is its only member (``calibrated.v1``, ``tuned.v1``)."""
+
+    coder: dict[str, Any] | str
+
+    def _member_specs(self) -> list[tuple[str, dict[str, Any]]]:
+        self.members = [self.coder]
+        return super()._member_specs()

@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from lived_themes.coders.ensemble import EnsembleCoder
+from lived_themes.coders.ensemble import OneCoderWrapper
 
 
-class TunedThresholdsCoder(EnsembleCoder):
+class TunedThresholdsCoder(OneCoderWrapper):
     """One coder, its thresholds (or single-label none-threshold) tuned on its out-of-fold scores."""
 
     name: ClassVar[str] = "tuned.v1"
@@ -36,10 +36,6 @@ class TunedThresholdsCoder(EnsembleCoder):
         self.inner_group = inner_group
         self.seed = seed
         self.tune = True
-
-    def _member_specs(self) -> list[tuple[str, dict[str, Any]]]:
-        self.members = [self.coder]
-        return super()._member_specs()
 
     def _settings(self) -> dict[str, Any]:
         return {"combine": "mean", "weights": None, "calibration": None, "max_ece": None}
