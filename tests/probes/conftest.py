@@ -4,6 +4,8 @@ and a CLI runner whose results can be checked for "one located line, exit 2, no 
 from __future__ import annotations
 
 import shutil
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +90,16 @@ def experiment(tmp_path: Path, tiny_corpus: Path) -> Path:
         encoding="utf-8",
     )
     return path
+
+
+@pytest.fixture()
+def no_hang() -> Iterator[None]:
+    """Fail within 60 s instead of hanging on a FIFO or running for hours (the bugs C43 and G46 were)."""
+    def fail(*_: object) -> None:
+        raise TimeoutError("the command hung or ran too long")
+
+    old = signal.signal(signal.SIGALRM, fail)
+    signal.alarm(60)
+    yield
+    signal.alarm(0)
+    signal.signal(signal.SIGALRM, old)

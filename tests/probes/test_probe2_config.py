@@ -4,8 +4,6 @@ characters, coder parameter values, n_boot, cyclic code parents, and evidence on
 from __future__ import annotations
 
 import json
-import signal
-from collections.abc import Iterator
 from itertools import pairwise
 from pathlib import Path
 
@@ -14,18 +12,6 @@ import pytest
 
 from .conftest import TEXTS, assert_located, invoke
 
-
-@pytest.fixture()
-def no_hang() -> Iterator[None]:
-    """Fail instead of running for hours (the bug G46 was)."""
-    def fail(*_: object) -> None:
-        raise TimeoutError("the command ran too long")
-
-    old = signal.signal(signal.SIGALRM, fail)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 def run(experiment: Path, *extra: str) -> object:

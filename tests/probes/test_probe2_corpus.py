@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,18 +13,6 @@ import pytest
 
 from .conftest import SECRET, TEXTS, assert_located, invoke
 
-
-@pytest.fixture()
-def no_hang() -> Iterator[None]:
-    """Fail instead of hanging forever when a FIFO is opened (the bug C43 was)."""
-    def fail(*_: object) -> None:
-        raise TimeoutError("the command hung")
-
-    old = signal.signal(signal.SIGALRM, fail)
-    signal.alarm(60)
-    yield
-    signal.alarm(0)
-    signal.signal(signal.SIGALRM, old)
 
 
 @pytest.fixture()
