@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lived_themes import splits
+from lived_themes.coders.fit_cache import fit_coder, where
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -69,9 +70,10 @@ def cross_val_scores(make: Callable[[], Any], texts: Sequence[str], labels: np.n
         if before_fold is not None:
             before_fold(i, fold)
         train, test = np.asarray(fold.train_idx), np.asarray(fold.test_idx)
-        coder = make()
         started = time.perf_counter()
-        coder.fit([texts[j] for j in train], labels[train], list(codes), codebook=codebook, metadata=_rows(metadata, train))
+        with where(f"fold {getattr(fold, 'name', i)}"):  # a fit already done on these rows in this run is reused (fit_cache)
+            coder = fit_coder(make(), [texts[j] for j in train], labels[train], list(codes), codebook=codebook,
+                              metadata=_rows(metadata, train))
         fitted = time.perf_counter()
         scores = coder.predict_proba([texts[j] for j in test], metadata=_rows(metadata, test))
         out.predict_seconds += time.perf_counter() - fitted

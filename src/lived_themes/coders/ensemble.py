@@ -11,7 +11,8 @@ From those, per code:
 
 then optionally a calibration map (``calibration``: Platt or isotonic) and one threshold per code,
 both tuned on the combined OOF scores. Finally each member is refitted on all training quotes.
-Cost: each member is trained ``inner_folds + 1`` times.
+Cost: each member is trained ``inner_folds + 1`` times; inside a run, a member fit already done on the
+same rows (the standalone coder of the same fold, with equal parameters) is reused (``fit_cache``).
 
 What each member brings is kept in ``contributions_`` (and saved): each member's and the
 ensemble's inner macro-F1, the ensemble's without each member, and the weights. All of these use
@@ -35,6 +36,7 @@ from lived_themes.coders._calibration import METHODS, apply_calibration, fit_cal
 from lived_themes.coders.base import Coder, load_coder, tune_thresholds
 from lived_themes.coders.cross_validation import cross_val_scores
 from lived_themes.coders.decision import tuned_macro_f1
+from lived_themes.coders.fit_cache import fit_coder, where
 from lived_themes import splits
 from lived_themes.evaluation.calibration import expected_calibration_errors
 from lived_themes.jsonutil import jsonable
@@ -153,13 +155,14 @@ class EnsembleCoder(Coder):
         def announce(f: int, fold: Any) -> None:
             log.info("%s: inner fold %d/%d, member %s", self.name, f, len(folds), spec[0])
 
-        return cross_val_scores(lambda: make_coder(spec[0], **spec[1]), texts, labels, self.codes_, folds, codebook=codebook,
-                                metadata=metadata, before_fold=announce).scores
+        with where(f"{self.name} inner folds, member {spec[0]}"):
+            return cross_val_scores(lambda: make_coder(spec[0], **spec[1]), texts, labels, self.codes_, folds, codebook=codebook,
+                                    metadata=metadata, before_fold=announce).scores
 
     def _fit_member(self, spec: tuple[str, dict[str, Any]], texts: list[str], labels: np.ndarray, codebook: Codebook | None,
                     metadata: pd.DataFrame | None) -> Coder:
-        member = make_coder(spec[0], **spec[1])
-        return member.fit(texts, labels, self.codes_, codebook=codebook, metadata=metadata)
+        with where(f"{self.name} member {spec[0]} on all its training rows"):  # often the same fit as the standalone coder's
+            return fit_coder(make_coder(spec[0], **spec[1]), texts, labels, self.codes_, codebook=codebook, metadata=metadata)
 
     def _fit(self, texts: list[str], labels: np.ndarray | None, *, codebook: Codebook | None, metadata: pd.DataFrame | None) -> None:
         assert labels is not None

@@ -61,6 +61,9 @@ class CoderConfig(_Strict):
 class FinalModelConfig(_Strict):
     #: a listed coder, or "best": the coder with the highest out-of-fold macro-F1 under the first split scheme
     coder: str | None = None
+    #: true: train the chosen coder again on all quotes (the default); false: save the very model the first split
+    #: scheme (a holdout) evaluated, trained on its training side: no extra fit, and its held-out figures are its own
+    refit: bool = True
 
 
 class ExperimentConfig(_Experiment):
@@ -89,6 +92,9 @@ class ExperimentConfig(_Experiment):
         names = [c.name for c in self.coders]
         if self.final_model.coder not in (None, "best") and self.final_model.coder not in names:
             raise ValueError(f"final_model.coder {self.final_model.coder!r} is not among the coders {names}")
+        if not self.final_model.refit and self.final_model.coder is not None and (not self.splits or self.splits[0].kind != "holdout"):
+            raise ValueError("final_model.refit: false saves the model the first split scheme evaluated, so that scheme must be "
+                             f"a holdout (one fit per coder); the first is {self.splits[0].kind if self.splits else 'missing'}")
         if len(set(names)) != len(names):
             raise ValueError(f"each coder may be listed once; got {names}")
         return self

@@ -29,6 +29,7 @@ from lived_themes.experiment.run_folder import METRICS_JSON, RunFolder
 from lived_themes.coders.cross_validation import cross_val_scores
 from lived_themes.coders.decision import chosen_names, tuned_macro_f1
 from lived_themes.coders.cost import estimate_seconds
+from lived_themes.coders.fit_cache import FitCache, fit_coder, where
 from lived_themes.coders.evidence import evidence_examples, evidence_rows
 from lived_themes.registry import make_coder, constructor_params, get_coder_class
 from lived_themes import splits
@@ -108,8 +109,11 @@ def coder_params(coder_cfg: Any, label_mode: str, labels: np.ndarray) -> dict[st
 
 
 def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], texts: list[str], labels: np.ndarray,
-                  meta: pd.DataFrame, codes: list[str], corpus: Corpus, progress: Progress, *, label_mode: str = "multi") -> dict[str, Any]:
-    """Out-of-fold scores and codes for one coder under one split scheme; untested rows stay NaN."""
+                  meta: pd.DataFrame, codes: list[str], corpus: Corpus, progress: Progress, *, label_mode: str = "multi",
+                  fitted: list[Any] | None = None) -> dict[str, Any]:
+    """Out-of-fold scores and codes for one coder under one split scheme; untested rows stay NaN.
+
+    ``fitted``, when given, receives each fold's fitted coder (``final_model.refit: false`` saves the holdout's)."""
     n = len(texts)
     evidence: list[dict[str, Any] | None] = [None] * n
     errors: list[str | None] = [None] * n
@@ -123,6 +127,8 @@ def cross_predict(config: ExperimentConfig, coder_cfg: Any, folds: list[Any], te
     def keep(fold: Any, coder: Any, test: np.ndarray, fold_scores: np.ndarray) -> None:
         nonlocal checks, evidence_s
         inner.append(inner_macro_f1(coder))
+        if fitted is not None:
+            fitted.append(coder)
         notes = _coder_notes(coder, len(test))
         if notes is not None:  # a coder that reports per-quote errors and answer checks (llm.v1)
             checks = checks or dict.fromkeys(notes["counts"], 0)
@@ -228,12 +234,14 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
     with folder.running(), encoder_backend(config.encoder_backend):
         folder.info["encoder_backend"] = config.encoder_backend
         folder.write_config(config)
-        _run(config, folder, base_dir=base_dir if base_dir is not None else config.base_dir,
-             say=progress or (lambda message: log.info(message)))
+        say = progress or (lambda message: log.info(message))
+        fits = FitCache(report=say)  # one run's fits: the same coder on the same rows is fitted once
+        with fits.active():
+            _run(config, folder, fits, base_dir=base_dir if base_dir is not None else config.base_dir, say=say)
     return folder.path
 
 
-def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, say: Progress) -> None:
+def _run(config: ExperimentConfig, folder: RunFolder, fits: FitCache, *, base_dir: Path | None, say: Progress) -> None:
     _seed_everything(config.seed)
     corpus = load_from_config(config.data, base_dir=base_dir)
     check_group_columns(corpus, config)  # one plain value per quote, before any rule reads the values
@@ -274,15 +282,24 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
     if sparse:
         log.warning(sparse)
     cluster = config.evaluation.cluster if config.evaluation.cluster != "group" else None
-    for split in config.splits:
+    final_cfg = config.final_model
+    held_out: dict[str, Any] = {}  # final_model.refit false: each candidate's fit on the holdout's training side
+    held_out_train: np.ndarray | None = None
+    for scheme, split in enumerate(config.splits):
         folds = make_folds(split, labels, meta, config.seed)
         for warning in split_leaks(folds, meta, person_columns(meta.columns, cluster), split_label=split.label):
             log.warning(warning)  # shown even with --quiet; also in metrics.json and the report
             leaks.append(warning)
         for coder_cfg in config.coders:
             say(f"{split.label}: {coder_cfg.name} over {len(folds)} fold(s)")
-            outputs[(split.label, coder_cfg.name)] = cross_predict(config, coder_cfg, folds, texts, labels, meta, codes, corpus, say,
-                                                                   label_mode=label_mode)
+            keep = [] if scheme == 0 and not final_cfg.refit and final_cfg.coder in ("best", coder_cfg.name) else None
+            with where(split.label):
+                outputs[(split.label, coder_cfg.name)] = cross_predict(config, coder_cfg, folds, texts, labels, meta, codes, corpus,
+                                                                       say, label_mode=label_mode, fitted=keep)
+            if keep:
+                held_out[coder_cfg.name], held_out_train = keep[0], np.asarray(folds[0].train_idx)
+        if not (scheme == 0 and len(config.evaluation.stability_seeds) >= 2):  # stability reruns the first scheme
+            fits.forget()  # no later step trains on this scheme's rows (the final model trains on all)
 
     say("evaluating")
     eval_corpus = corpus.subset(meta["quote_id"])
@@ -324,22 +341,36 @@ def _run(config: ExperimentConfig, folder: RunFolder, *, base_dir: Path | None, 
             chosen, inner = best_coder(outputs, config.splits[0].label)
             say(f"best on inner validation: {chosen} (" + ", ".join(f"{c} {f:.3f}" for c, f in inner.items()) + ")")
         coder_cfg = next(c for c in config.coders if c.name == chosen)
-        say(f"training the final {coder_cfg.name} on all {len(texts)} quotes")
-        final = make_coder(coder_cfg.name, **coder_params(coder_cfg, label_mode, labels))
-        final.fit(texts, labels, codes, codebook=corpus.codebook, metadata=meta)
+        if final_cfg.refit:
+            say(f"training the final {coder_cfg.name} on all {len(texts)} quotes")
+            with where("final model, all quotes"):
+                final = fit_coder(make_coder(coder_cfg.name, **coder_params(coder_cfg, label_mode, labels)), texts, labels, codes,
+                                  codebook=corpus.codebook, metadata=meta)
+            trained_rows = np.arange(len(texts))
+        else:
+            assert held_out_train is not None
+            final, trained_rows = held_out[coder_cfg.name], held_out_train
+            say(f"saving the {coder_cfg.name} that {config.splits[0].label} evaluated (trained on {len(trained_rows)} quotes; "
+                "final_model.refit: false, so nothing is refitted)")
         final.save(folder.path / "model")
         export_saved_model(final, folder.path / "model", config.encoder_backend)  # at save time, next to the weights
 
-        record = training_ids_record(meta["quote_id"].tolist())  # salted hashes, never raw ids
+        record = training_ids_record(meta["quote_id"].iloc[trained_rows].tolist())  # salted hashes, never raw ids
         folder.write_json("model/training_ids.json", record)
         folder.write_json("model/training_columns.json", training_columns(config, corpus))
         if corpus.codebook is not None:
             corpus.codebook.to_yaml(folder.path / "model" / "codebook.yaml")
         folder.info["model"] = {"folder": "model", "coder": coder_cfg.name,
-                                "use": f"lived-themes predict {folder.path} INPUT.csv -o OUTPUT.jsonl"}
+                                "use": f"lived-themes predict {folder.path} INPUT.csv -o OUTPUT.jsonl",
+                                "refit": final_cfg.refit, "n_training_quotes": int(len(trained_rows)),
+                                "trained_on": f"all {len(texts)} reference-coded quotes" if final_cfg.refit else
+                                f"the training side of {config.splits[0].label}: the model whose held-out figures are reported"}
         if inner is not None:
             folder.info["model"]["chosen_by"] = {"rule": "highest inner-validation macro-F1 (never the held-out quotes)",
                                                  "inner_macro_f1": inner}
+    folder.info["fits"] = fits.summary()
+    say(f"fits: {folder.info['fits']['n_fitted']} done, {folder.info['fits']['n_reused']} reused "
+        f"({folder.info['fits']['reused_seconds_saved']:.0f} s saved; run.json 'fits' lists each)")
     folder.info["text_sent_to"] = with_connections(folder.info["text_sent_to"])
     folder.info["load_reports"] = [r.summary() for r in corpus.reports]
     folder.write_report(metrics, config=resolved_params(config), figures=config.output.figures, html=config.output.html)
@@ -366,7 +397,8 @@ def stability_section(config: ExperimentConfig, texts: list[str], labels: np.nda
             cfg = coder_cfg.model_copy(update={"params": {**coder_cfg.params, **({accepts[0]: s} if accepts else {})}})
             folds = make_folds(split, labels, meta, s)
             progress(f"stability: {coder_cfg.name} seed {s}")
-            runs.append(cross_predict(config, cfg, folds, texts, labels, meta, codes, corpus, progress)["predicted"])
+            with where(f"stability seed {s}, {split.label}"):
+                runs.append(cross_predict(config, cfg, folds, texts, labels, meta, codes, corpus, progress)["predicted"])
         stack = np.stack(runs)  # (seeds, n, k)
         for j, code in enumerate(codes):
             res = krippendorff_alpha(stack[:, :, j])
@@ -439,7 +471,10 @@ def build_plan(config: ExperimentConfig, *, base_dir: Path | None = None) -> dic
     if final == "best":
         final = config.coders[0].name if config.coders else None
     estimate = estimate_seconds([c.name for c in config.coders], sizes, n_codes=len(codes), n_rows=len(index),
-                                n_boot=config.evaluation.n_boot, final_coder=final, n_schemes=len(config.splits))
+                                n_boot=config.evaluation.n_boot, final_coder=final if config.final_model.refit else None,
+                                n_schemes=len(config.splits))
+    if final is not None and not config.final_model.refit:
+        final = f"{config.final_model.coder} (the fit {config.splits[0].label} evaluated; not refitted)"
     counts = np.nansum(labels, axis=0).astype(int)
     return {
         "experiment": config.name, "reference": reference, "n_quotes": len(corpus), "n_evaluated": int(len(index)),
