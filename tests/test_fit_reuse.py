@@ -70,7 +70,9 @@ def tfidf_fits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
 
 
 def test_the_ensembles_member_on_all_training_rows_reuses_the_standalone_fit(tmp_path: Path, tfidf_fits: list[int]) -> None:
-    run_dir = run(load_config(_experiment(tmp_path, "{coder: null}")), out_dir=tmp_path / "run")
+    said: list[str] = []
+    run_dir = run(load_config(_experiment(tmp_path, "{coder: null}")), out_dir=tmp_path / "run", progress=said.append)
+    assert any(m.startswith("reused the tfidf-logreg.v1 fit") for m in said) and any(m.startswith("fits: ") for m in said)
     # standalone on the holdout's training side once; the ensemble's 2 inner folds; its all-training member reused
     assert len(tfidf_fits) == 3
     fits = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))["fits"]
