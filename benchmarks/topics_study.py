@@ -49,6 +49,8 @@ def configurations(k: int) -> list[tuple[str, str, dict]]:
         ("no UMAP, guided (codebook seeds)", "bertopic.v2", {**flat, "min_df": 5, "mode": "guided"}),
         ("no UMAP, zero-shot (codebook, 0.4)", "bertopic.v2", {**flat, "min_df": 5, "mode": "zeroshot"}),
         ("bertopic.v2 defaults", "bertopic.v2", {"n_topics": k}),
+        ("words: v3 split (p(w|t) head 10, owned c-TF-IDF tail)", "bertopic.v3", {"n_topics": k, "words": "split"}),
+        ("words: v3 with v2's c-TF-IDF words", "bertopic.v3", {"n_topics": k, "words": "ctfidf"}),
         (f"lda k={k}", "lda.v1", {"n_topics": k}),
         (f"nmf k={k}", "nmf.v1", {"n_topics": k}),
     ]

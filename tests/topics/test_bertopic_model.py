@@ -141,3 +141,22 @@ def test_v2_topic_words_are_lemmas_of_the_quotes_even_with_accents(tiny_texts, t
     lemmas = {w for toks in LemmaTokenizer().many(texts) for w in toks}
     words = {w for ws in model.topic_words(25).values() for w in ws}
     assert "café" in words and words <= lemmas
+
+
+def test_v3_split_words_seeded_and_round_trip(tiny_texts, tiny_theme_ids, tmp_path) -> None:
+    from lived_themes.topics.base import make_topic_model
+
+    emb = _theme_embeddings(tiny_theme_ids)
+    model = make_topic_model("bertopic.v3", n_topics=3, min_df=1, word_min_df=1).fit(tiny_texts, embeddings=emb)
+    again = make_topic_model("bertopic.v3", n_topics=3, min_df=1, word_min_df=1).fit(tiny_texts, embeddings=emb)
+    assert adjusted_rand_score(tiny_theme_ids, model.topics_) == 1.0
+    assert again.topics_.tolist() == model.topics_.tolist() and again.topic_words(25) == model.topic_words(25)  # same seed, same topics
+    words = model.topic_words(25)
+    tails = [w[10:] for w in words.values()]
+    assert not set(tails[0]) & set(tails[1]) and not set(tails[1]) & set(tails[2])  # tail words belong to one topic
+    assert "words" in model.get_params() and "n_topics" in model.get_params()
+    model.save(tmp_path / "m")
+    loaded = load_topic_model(tmp_path / "m")
+    assert loaded.name == "bertopic.v3" and loaded.topic_words(25) == words
+    with pytest.raises(ValueError, match="words"):
+        make_topic_model("bertopic.v3", words="magic")
