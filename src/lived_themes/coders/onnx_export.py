@@ -2,8 +2,9 @@
 
 Kept apart from :mod:`lived_themes.coders.onnx_backend`, which runs the exports. ``torch.onnx.export``
 (the TorchScript exporter: no extra dependency) writes the encoder with token ids and attention mask in
-and last hidden states out, batch and length dynamic, with eager attention so that ONNX Runtime's transformer
-fusions apply (:func:`_fuse`); ``onnxruntime.quantization.quantize_dynamic`` makes the int8 file from the fused float one. Files are written in a scratch folder and renamed into place,
+and last hidden states out, batch and length dynamic, with eager attention so that ONNX Runtime's
+transformer fusions apply (:func:`_fuse`); ``onnxruntime.quantization.quantize_dynamic`` makes the int8
+file from the fused float one. Files are written in a scratch folder and renamed into place,
 the manifest last.
 """
 
