@@ -297,3 +297,28 @@ def test_the_environment_gives_the_default_backend(monkeypatch: pytest.MonkeyPat
     monkeypatch.setenv("LIVED_THEMES_ENCODER_BACKEND", "cuda")
     with pytest.raises(ValueError, match="LIVED_THEMES_ENCODER_BACKEND"):
         current_backend()
+
+
+def test_the_float_export_is_fused_and_an_older_export_is_made_again(saved_transformer: Path, tmp_path: Path) -> None:
+    """Attention etc. are fused (the speed-up of issue 25); a manifest from before the fused export is re-exported."""
+    import shutil
+
+    import onnx
+
+    from lived_themes.coders.onnx_export import GRAPH
+
+    folder = tmp_path / "model"
+    shutil.copytree(saved_transformer, folder)
+    coder = load_coder(folder)
+    with encoder_backend("onnx"):
+        coder.predict_proba(TEXTS[:2])
+    ops = {n.op_type for n in onnx.load(str(folder / "onnx" / FILES["onnx"])).graph.node}
+    assert "Attention" in ops and "SkipLayerNormalization" in ops
+    manifest_path = folder / "onnx" / "export.json"
+    manifest = json.loads(manifest_path.read_text())
+    assert manifest["graph"] == GRAPH
+    del manifest["graph"]
+    manifest_path.write_text(json.dumps(manifest))
+    with encoder_backend("onnx"):
+        load_coder(folder).predict_proba(TEXTS[:2])
+    assert json.loads(manifest_path.read_text())["graph"] == GRAPH
