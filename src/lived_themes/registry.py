@@ -47,6 +47,8 @@ CODERS: dict[str, str] = {
     "majority.v1": "lived_themes.coders.baselines:MajorityCoder",
     "tfidf-logreg.v1": "lived_themes.coders.baselines:TfidfLogRegCoder",
     "tfidf-logreg.v2": "lived_themes.coders.baselines:TfidfLogRegV2Coder",
+    "tfidf-svm.v1": "lived_themes.coders.svm:TfidfSvmCoder",
+    "tfidf-gbm.v1": "lived_themes.coders.gbm:TfidfGbmCoder",
     "codebook-similarity.v1": "lived_themes.coders.zero_shot:CodebookSimilarityCoder",
     "transformer.v1": "lived_themes.coders.transformer:TransformerCoder",
     "setfit.v1": "lived_themes.coders.setfit_coder:SetFitCoder",

@@ -217,6 +217,16 @@ class TfidfLogRegCoder(Coder):
 
     def _learn(self, texts: list[str], labels: np.ndarray) -> tuple[Any, np.ndarray, np.ndarray]:
         """Fit TF-IDF and one regression per learnable code; returns (vectorizers, coef (k, d), intercept (k,))."""
+        vectorizer, x = self._fit_features(texts)
+        coef, intercept = self._regress(x, labels)
+        return vectorizer, coef, intercept
+
+    def _regress(self, x: Any, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The per-code linear model on TF-IDF features: (coef (k, d), intercept (k,)) read by :func:`logreg_scores`."""
+        return per_code_logreg(x, labels, C=self.C, max_iter=self.max_iter, solver=self.solver, seed=self.seed)
+
+    def _fit_features(self, texts: list[str]) -> tuple[list[Any], Any]:
+        """Fitted vectorizers (words, and characters when set) and the training texts' features."""
         vectorizer = [self._vectorizer()] + ([self._char_vectorizer()] if self.char_ngrams is not None else [])
         try:
             x = _stack([v.fit_transform(texts) for v in vectorizer])
@@ -227,8 +237,7 @@ class TfidfLogRegCoder(Coder):
             vectorizer = [self._vectorizer(["\x00"])]
             vectorizer[0].idf_ = np.ones(1)
             x = vectorizer[0].transform(texts)
-        coef, intercept = per_code_logreg(x, labels, C=self.C, max_iter=self.max_iter, solver=self.solver, seed=self.seed)
-        return vectorizer, coef, intercept
+        return vectorizer, x
 
     @staticmethod
     def _scores(vectorizers: list[Any], coef: np.ndarray, intercept: np.ndarray, texts: list[str]) -> np.ndarray:

@@ -8,6 +8,11 @@ From those, per code:
 * ``combine="mean"``: a weighted mean of member scores (``weights``, equal by default);
 * ``combine="stack"``: a logistic regression on the members' scores (stacking); a code with too
   few held-out positives falls back to the mean;
+* ``combine="stack-all"``: stacking across codes: each code's logistic regression reads every
+  member's scores for *every* code (as logits), so a code can lean on related codes ("staff
+  listening" on "staff manner"); regularised by ``stack_C``. Its scores for threshold tuning are
+  cross-fitted over the inner folds (a stacker never scores the OOF rows it was fitted on), then it
+  is refitted on all OOF rows;
 
 then optionally a calibration map (``calibration``: Platt or isotonic) and one threshold per code,
 both tuned on the combined OOF scores. Finally each member is refitted on all training quotes.
@@ -51,7 +56,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 STATE_FILE = "ensemble.json"
 MEMBERS_DIR = "members"
-COMBINES = ("mean", "stack")
+COMBINES = ("mean", "stack", "stack-all")
 DEFAULT_MEMBERS: list[dict[str, Any]] = [{"name": "tfidf-logreg.v1"}, {"name": "knn.v1"}]
 #: Stacking needs this many held-out positives and negatives for a code, else the mean is used.
 MIN_STACK_CLASS = 3
@@ -75,8 +80,10 @@ class EnsembleCoder(Coder):
         seed: int = 0,
         label_mode: str = "multi",
         top_k: int | None = None,
+        stack_C: float = 1.0,
     ) -> None:
         self._set_decision_params(label_mode, top_k)
+        self.stack_C = stack_C  # the stacking regressions' C (inverse regularisation), "stack" and "stack-all"
         self.members = members
         self.combine = combine
         self.weights = weights
@@ -118,7 +125,13 @@ class EnsembleCoder(Coder):
                 raise ValueError(f"weights must be {n_members} non-negative numbers with a positive sum, got {s['weights']}")
         if int(self.inner_folds) < 2:
             raise ValueError(f"inner_folds must be at least 2, got {self.inner_folds}")
+        c = self._stack_c()
+        if isinstance(c, bool) or not isinstance(c, (int, float)) or not c > 0:
+            raise ValueError(f"stack_C must be a number above 0, got {c!r}")
         return s
+
+    def _stack_c(self) -> float:
+        return getattr(self, "stack_C", 1.0)  # wrappers (calibrated.v1, tuned.v1) never stack
 
     def _check_params(self) -> None:
         """The settings and every member's own parameters, checked at config load as each coder's are."""
@@ -175,16 +188,13 @@ class EnsembleCoder(Coder):
             oof = np.stack([self._member_oof(spec, folds, texts, labels, codebook, metadata) for spec in specs])
             tested = ~np.isnan(oof).any(axis=(0, 2))
             oof, y_oof = oof[:, tested], labels[tested]
-        self.weights_ = self._mean_weights(settings["weights"], m)
-        self.coef_, self.intercept_ = np.zeros((k, m)), np.zeros(k)
-        self.stacked_ = np.zeros(k, dtype=bool)
+            fold_of = _fold_of(folds, n)[tested]
+        self._reset_combination(m, k)
         self.calibration_: list[dict[str, Any] | None] = [None] * k
         if oof is None:
             log.warning("%s: too few quotes (%d) for %d inner folds: equal-weight mean, members' mean thresholds", self.name, n, self.inner_folds)
         else:
-            if settings["combine"] == "stack":
-                self._fit_stack(oof, y_oof)
-            combined = self._combine(oof, calibrate=False)
+            combined = self.fit_combination(oof, y_oof, fold_of)
             if settings["calibration"] is not None:
                 mask = self._needs_calibration(y_oof, combined, settings["max_ece"])
                 self.calibration_ = fit_calibration(y_oof, combined, settings["calibration"], codes_mask=mask)
@@ -192,11 +202,63 @@ class EnsembleCoder(Coder):
             if self.tune:
                 self.thresholds_ = tune_thresholds(y_oof, combined)
             self.tuning_ = (y_oof, combined)
-            self.contributions_ = self._contributions(specs, oof, y_oof, combined)
+            self.contributions_ = self._contributions(specs, oof, y_oof, combined, fold_of)
         self.members_ = [self._fit_member(spec, texts, labels, codebook, metadata) for spec in specs]
         if oof is None:
             self.thresholds_ = np.mean([mem.thresholds_ for mem in self.members_], axis=0)
             self.contributions_ = {"note": "no inner folds (too few quotes): members averaged with equal weights, nothing measured"}
+
+    def _reset_combination(self, m: int, k: int) -> None:
+        self.weights_ = self._mean_weights(self._settings()["weights"], m)
+        self.coef_, self.intercept_ = np.zeros((k, m)), np.zeros(k)
+        self.stacked_ = np.zeros(k, dtype=bool)
+        self.cross_coef_: np.ndarray | None = None  # stack-all: (k, m * k) weights on every member's logit of every code
+
+    def fit_combination(self, oof: np.ndarray, y: np.ndarray, fold_of: np.ndarray) -> np.ndarray:
+        """Learn how to combine members' OOF scores (m, n, k); returns the combined scores thresholds are tuned on.
+
+        ``fold_of`` (n,) is each row's inner fold. For ``stack-all`` the returned scores are cross-fitted:
+        each fold's rows are scored by a stacker fitted on the other folds' rows, so tuning thresholds (and
+        the contributions) never read a stacker's scores on its own training rows. Public so a study can
+        compare combinations from cached OOF scores with the ensemble's own code (benchmarks/nhs_recipe_cpu.py).
+        """
+        m, k = oof.shape[0], y.shape[1]
+        self._reset_combination(m, k)
+        combine = self._settings()["combine"]
+        if combine == "stack":
+            self._fit_stack(oof, y)
+        if combine != "stack-all":
+            return self._combine(oof, calibrate=False)
+        return self._cross_stack_scores(oof, y, fold_of)
+
+    def _cross_stack_scores(self, oof: np.ndarray, y: np.ndarray, fold_of: np.ndarray) -> np.ndarray:
+        """Fit stack-all on all OOF rows; return its cross-fitted scores (the weighted mean where a code cannot be stacked)."""
+        self.cross_coef_ = None
+        self.stacked_ = np.zeros(y.shape[1], dtype=bool)
+        combined = self._combine(oof, calibrate=False)
+        for f in np.unique(fold_of):
+            train, test = fold_of != f, fold_of == f
+            if train.any() and test.any():
+                coef, intercept, stacked = self._fit_cross_stack(oof[:, train], y[train])
+                logits = _cross_features(oof[:, test]) @ coef.T + intercept[None, :]
+                combined[np.ix_(test, stacked)] = (1.0 / (1.0 + np.exp(-logits)))[:, stacked]
+        self.cross_coef_, self.intercept_, self.stacked_ = self._fit_cross_stack(oof, y)
+        return combined
+
+    def _fit_cross_stack(self, oof: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per code, a logistic regression on every member's logit of every code: (coef (k, m*k), intercept (k,), stacked (k,))."""
+        from sklearn.linear_model import LogisticRegression
+
+        x = _cross_features(oof)
+        k = y.shape[1]
+        coef, intercept, stacked = np.zeros((k, x.shape[1])), np.zeros(k), np.zeros(k, dtype=bool)
+        for j in range(k):
+            positives = int(y[:, j].sum())
+            if min(positives, len(y) - positives) < MIN_STACK_CLASS:
+                continue
+            model = LogisticRegression(C=float(self._stack_c()), max_iter=1000, random_state=self.seed).fit(x, y[:, j].astype(int))
+            coef[j], intercept[j], stacked[j] = model.coef_[0], model.intercept_[0], True
+        return coef, intercept, stacked
 
     @staticmethod
     def _mean_weights(weights: list[float] | None, m: int) -> np.ndarray:
@@ -217,26 +279,40 @@ class EnsembleCoder(Coder):
             positives = int(y[:, j].sum())
             if min(positives, len(y) - positives) < MIN_STACK_CLASS:
                 continue
-            model = LogisticRegression(C=1.0, max_iter=1000, random_state=self.seed).fit(oof[:, :, j].T, y[:, j].astype(int))
+            model = LogisticRegression(C=float(self._stack_c()), max_iter=1000, random_state=self.seed).fit(oof[:, :, j].T, y[:, j].astype(int))
             self.coef_[j], self.intercept_[j], self.stacked_[j] = model.coef_[0], model.intercept_[0], True
 
     def _combine(self, member_scores: np.ndarray, *, calibrate: bool = True) -> np.ndarray:
         """(m, n, k) member scores -> (n, k) ensemble scores."""
         out = np.einsum("m,mnk->nk", self.weights_, member_scores)
-        if self.stacked_.any():
+        if getattr(self, "cross_coef_", None) is not None:
+            if self.stacked_.any():
+                logits = _cross_features(member_scores) @ self.cross_coef_.T + self.intercept_[None, :]
+                out[:, self.stacked_] = (1.0 / (1.0 + np.exp(-logits)))[:, self.stacked_]
+        elif self.stacked_.any():
             logits = np.einsum("km,mnk->nk", self.coef_, member_scores) + self.intercept_[None, :]
             out[:, self.stacked_] = (1.0 / (1.0 + np.exp(-logits)))[:, self.stacked_]
         return apply_calibration(out, self.calibration_) if calibrate else out
 
-    def _contributions(self, specs: list[tuple[str, dict[str, Any]]], oof: np.ndarray, y: np.ndarray, combined: np.ndarray) -> dict[str, Any]:
+    def _own_code_coef(self) -> np.ndarray:
+        """(k, m): each member's stacking weight on its score for the code itself (stack-all: out of its m * k)."""
+        if getattr(self, "cross_coef_", None) is None:
+            return self.coef_
+        k = len(self.codes_)
+        m = self.cross_coef_.shape[1] // k
+        return np.stack([self.cross_coef_[np.arange(k), i * k + np.arange(k)] for i in range(m)], axis=1)
+
+    def _contributions(self, specs: list[tuple[str, dict[str, Any]]], oof: np.ndarray, y: np.ndarray, combined: np.ndarray,
+                       fold_of: np.ndarray) -> dict[str, Any]:
         members = []
+        own = self._own_code_coef()
         for i, (name, _) in enumerate(specs):
             row: dict[str, Any] = {"name": name, "inner_macro_f1": tuned_macro_f1(y, oof[i]), "mean_weight": float(self.weights_[i])}
             if len(specs) > 1:
                 keep = [x for x in range(len(specs)) if x != i]
-                row["ensemble_without_macro_f1"] = tuned_macro_f1(y, self._without(oof, keep, y))
+                row["ensemble_without_macro_f1"] = tuned_macro_f1(y, self._without(oof, keep, y, fold_of))
             if self.stacked_.any():
-                row["mean_stacking_coef"] = float(self.coef_[self.stacked_, i].mean())
+                row["mean_stacking_coef"] = float(own[self.stacked_, i].mean())
             members.append(row)
         return {
             "inner_folds": int(self.inner_folds),
@@ -245,17 +321,19 @@ class EnsembleCoder(Coder):
             "ensemble_inner_macro_f1": tuned_macro_f1(y, combined),
             "members": members,
             "stacked_codes": [c for c, s in zip(self.codes_, self.stacked_) if s],
-            "stacking_coef": {c: [float(v) for v in self.coef_[j]] for j, c in enumerate(self.codes_) if self.stacked_[j]},
+            "stacking_coef": {c: [float(v) for v in own[j]] for j, c in enumerate(self.codes_) if self.stacked_[j]},
             "note": "inner out-of-fold scores; every figure at thresholds tuned on those same scores (comparable, optimistic)",
         }
 
-    def _without(self, oof: np.ndarray, keep: list[int], y: np.ndarray) -> np.ndarray:
+    def _without(self, oof: np.ndarray, keep: list[int], y: np.ndarray, fold_of: np.ndarray) -> np.ndarray:
         """Combined OOF scores of the ensemble refitted on a subset of members (weights and stack only)."""
         clone = type(self).__new__(type(self))
         clone.__dict__.update(self.__dict__)
         clone.weights_ = self.weights_[keep] / self.weights_[keep].sum()
         clone.coef_, clone.intercept_ = np.zeros((y.shape[1], len(keep))), np.zeros(y.shape[1])
         clone.stacked_ = np.zeros(y.shape[1], dtype=bool)
+        if getattr(self, "cross_coef_", None) is not None:
+            return clone._cross_stack_scores(oof[keep], y, fold_of)
         if self.stacked_.any():
             clone._fit_stack(oof[keep], y)
         return clone._combine(oof[keep], calibrate=False)
@@ -301,6 +379,7 @@ class EnsembleCoder(Coder):
             "coef": self.coef_.tolist(),
             "intercept": self.intercept_.tolist(),
             "stacked": self.stacked_.astype(bool).tolist(),
+            **({"cross_coef": self.cross_coef_.tolist()} if getattr(self, "cross_coef_", None) is not None else {}),
             "calibration": self.calibration_,
             "contributions": jsonable(self.contributions_),
         }
@@ -321,6 +400,8 @@ class EnsembleCoder(Coder):
         self.coef_ = np.asarray(state["coef"], dtype=float).reshape(len(self.codes_), len(self.members_))
         self.intercept_ = np.asarray(state["intercept"], dtype=float)
         self.stacked_ = np.asarray(state["stacked"], dtype=bool)
+        k, m = len(self.codes_), len(self.members_)
+        self.cross_coef_ = np.asarray(state["cross_coef"], dtype=float).reshape(k, m * k) if "cross_coef" in state else None
         self.calibration_ = list(state["calibration"])
         self.contributions_ = state["contributions"]
 
@@ -333,3 +414,18 @@ class OneCoderWrapper(EnsembleCoder):
     def _member_specs(self) -> list[tuple[str, dict[str, Any]]]:
         self.members = [self.coder]
         return super()._member_specs()
+
+
+def _fold_of(folds: list[Any], n: int) -> np.ndarray:
+    """(n,) each row's inner fold (the fold that tests it; -1 where none does)."""
+    out = np.full(n, -1)
+    for f, fold in enumerate(folds):
+        out[np.asarray(fold.test_idx)] = f
+    return out
+
+
+def _cross_features(member_scores: np.ndarray) -> np.ndarray:
+    """(m, n, k) scores -> (n, m * k) logits, member-major: what each stack-all regression reads."""
+    p = np.clip(np.asarray(member_scores, dtype=float), 1e-6, 1 - 1e-6)
+    m, n, k = p.shape
+    return np.transpose(np.log(p / (1 - p)), (1, 0, 2)).reshape(n, m * k)
