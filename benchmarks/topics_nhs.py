@@ -1,4 +1,4 @@
-"""Fit time, peak memory and topic quality of the package's default topic model vs BERTopic v1, LDA, NMF, KeyNMF, S³ and FASTopic on the NHS feedback file, in one run.
+"""Fit time, peak memory and topic quality of the default topic model vs BERTopic v1, LDA, NMF, KeyNMF, S³ and FASTopic on NHS feedback.
 
     HF_HUB_OFFLINE=1 python benchmarks/topics_nhs.py [--limit N] [--cache-dir runs/.embedding_cache] [--n-topics 15 25 40] [--no-v1] [--no-extra]
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from lived_themes.encoders.sentence import pick_device
 from lived_themes.topics.contextual import ContextualTopicModel, PackageEncoder, quiet, require
 from lived_themes.topics.vectorizer import BLANK
 
@@ -71,8 +72,6 @@ class FASTopicModel(ContextualTopicModel):
         from fastopic import FASTopic
 
         package = sys.modules["fastopic.FASTopic"]  # the module (the package's attribute of that name is the class)
-
-        from lived_themes.encoders.sentence import pick_device
 
         device = pick_device(self.device)
         numpy_state = np.random.get_state()  # FASTopic shuffles with numpy's global generator
