@@ -1,9 +1,13 @@
-"""Fit time, peak memory and topic quality of BERTopic (v2) vs LDA and NMF on the NHS feedback file, in one run.
+"""Fit time, peak memory and topic quality of the default topic model vs BERTopic v1, LDA, NMF, KeyNMF, S³ and FASTopic on NHS feedback.
 
-    HF_HUB_OFFLINE=1 python benchmarks/topics_nhs.py [--limit N] [--cache-dir runs/.embedding_cache] [--n-topics 15 25 40] [--with-v1]
+    HF_HUB_OFFLINE=1 python benchmarks/topics_nhs.py [--limit N] [--cache-dir runs/.embedding_cache] [--n-topics 15 25 40] [--no-v1] [--no-extra]
 
 Every model is fitted at the same topic count (``n_topics``, 25 by default; give several counts to
-compare at each). The printed table is the one the README quotes.
+compare at each), on the same embeddings (computed once) and the same lemma vocabulary rules;
+``bertopic.v1`` keeps the topic count HDBSCAN finds. The package's default (the first model of a
+topic experiment's default ``models``, :func:`lived_themes.config.topics._default_models`) is marked
+``(default)``. KeyNMF and S³ (turftopic) and FASTopic need ``pip install 'lived-themes[topics-extra]'``;
+without it their rows are skipped with a note. The printed table is the one docs/benchmarks.md quotes.
 
 Embeddings are computed once and reused: the second request for the same encoder and texts is
 served from the cache (memory, and disk when --cache-dir is set), which the "encode (repeat)" line
@@ -93,9 +97,41 @@ def score(models: dict, texts: list[str], labels, codes: list[str]):
     return table.rename(columns={"n_topics": "topics", "outlier_share": "outliers"}).drop(columns=["topic_model"])
 
 
+EXTRA_MODELS = {"keynmf.v1": "turftopic", "s3.v1": "turftopic", "fastopic.v1": "fastopic"}
+
+
+def default_model() -> str:
+    """The package's default topic model: the first of a topic experiment's default models (read, not restated)."""
+    from lived_themes.config.topics import _default_models
+
+    return _default_models()[0].name
+
+
+def model_names(default: str, *, extra: bool = True) -> list[str]:
+    """The default first, then BERTopic v2, LDA, NMF and (with their packages installed) the topics-extra comparators."""
+    import importlib.util
+
+    names = list(dict.fromkeys([default, "bertopic.v2", "lda.v1", "nmf.v1"]))
+    for name, package in EXTRA_MODELS.items():
+        if not extra:
+            continue
+        if importlib.util.find_spec(package) is None:
+            print(f"note: {name} skipped: the package {package!r} is not installed (pip install 'lived-themes[topics-extra]')")
+            continue
+        names.append(name)
+    return list(dict.fromkeys(names))
+
+
+def mark_default(label: str, default: str) -> str:
+    """``"bertopic.v2 k=25"`` -> ``"bertopic.v2 (default) k=25"`` when bertopic.v2 is the default."""
+    name, _, rest = label.partition(" ")
+    return f"{name} (default) {rest}".strip() if name == default else label
+
+
 def markdown(table) -> str:
     """A Markdown table (three decimals), ready for the README."""
-    cells = [[f"{v:.3f}" if isinstance(v, float) else str(v) for v in row] for row in table.itertuples(index=False)]
+    digits = [1 if c == "fit_s" else 3 for c in table.columns]  # seconds to a tenth, scores to three decimals
+    cells = [[f"{v:.{d}f}" if isinstance(v, float) else str(v) for v, d in zip(row, digits)] for row in table.itertuples(index=False)]
     lines = ["| " + " | ".join(map(str, table.columns)) + " |", "|" + "---|" * len(table.columns)]
     return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in cells])
 
@@ -106,7 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="first N comments only (quick check)")
     parser.add_argument("--cache-dir", default=None, help="embedding cache folder (reused across runs)")
     parser.add_argument("--n-topics", type=int, nargs="+", default=[25], help="topic count(s), the same for every model")
-    parser.add_argument("--with-v1", action="store_true", help="also fit bertopic.v1 (its own topic count)")
+    parser.add_argument("--no-v1", action="store_true", help="skip bertopic.v1 (fitted by default, at its own topic count)")
+    parser.add_argument("--with-v1", action="store_true", help=argparse.SUPPRESS)  # the old flag: v1 is now fitted by default
+    parser.add_argument("--no-extra", action="store_true", help="skip KeyNMF, S3 and FASTopic (the topics-extra comparators)")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args(argv)
     if not args.data.exists():
@@ -129,20 +167,25 @@ def main(argv: list[str] | None = None) -> int:
     with Step("encode (repeat, same encoder and texts)", rows):
         again = encode(texts, cache_dir=args.cache_dir)
     assert (again == embeddings).all()
-    models = {"bertopic.v1": make_topic_model("bertopic.v1", seed=args.seed)} if args.with_v1 else {}
+    default = default_model()
+    names = model_names(default, extra=not args.no_extra)
+    models = {} if args.no_v1 else {"bertopic.v1": make_topic_model("bertopic.v1", seed=args.seed)}
     for k in args.n_topics:
-        models[f"bertopic.v2 k={k}"] = make_topic_model("bertopic.v2", n_topics=k, seed=args.seed)
-        models[f"lda.v1 k={k}"] = make_topic_model("lda.v1", n_topics=k, seed=args.seed)
-        models[f"nmf.v1 k={k}"] = make_topic_model("nmf.v1", n_topics=k, seed=args.seed)
+        for name in names:
+            models[f"{name} k={k}"] = make_topic_model(name, n_topics=k, seed=args.seed)
+    fit_seconds: dict[str, float] = {}
     for name, model in models.items():
         with Step(f"fit {name}", rows):
             model.fit(texts, embeddings=embeddings if model.uses_embeddings else None)
+        fit_seconds[name] = rows[-1]["seconds"]
     with Step("quality and alignment", rows):
         table = score(models, texts, labels, codes)
+    table["fit_s"] = table["model"].map(fit_seconds)
+    table["model"] = [mark_default(m, default) for m in table["model"]]
     pd.set_option("display.width", 200)
     print("\nsteps (peak_extra_mb = peak resident memory above the level before the step):")
     print(pd.DataFrame(rows).to_string(index=False))
-    print("\ntopic quality (NPMI: top 10 words, window 10; diversity: top 25) and alignment with the NHS labeller:")
+    print("\ntopic quality (NPMI: top 10 words, window 10; diversity: top 25), alignment with the NHS labeller, fit seconds:")
     print(markdown(table))
     return 0
 

@@ -55,6 +55,13 @@ PINNED_DEFAULTS = {
                     "spacy_pipeline": "blank:en", "seed": 42, "device": None},
     "lda.v1": {"n_topics": 10, "max_iter": 200, "min_df": None, "max_df": 0.95, "spacy_pipeline": "blank:en", "seed": 42},
     "nmf.v1": {"n_topics": 10, "max_iter": 200, "min_df": None, "max_df": 0.95, "spacy_pipeline": "blank:en", "seed": 42},
+    "keynmf.v1": {"n_topics": 10, "top_n": 25, "encoder": None, "min_df": None, "max_df": 0.95, "top_n_words": 25,
+                  "spacy_pipeline": "blank:en", "seed": 42, "device": None},
+    "s3.v1": {"n_topics": 10, "feature_importance": "combined", "max_iter": 200, "encoder": None, "min_df": None, "max_df": 0.95,
+              "top_n_words": 25, "spacy_pipeline": "blank:en", "seed": 42, "device": None},
+    "fastopic.v1": {"n_topics": 10, "epochs": 200, "learning_rate": 0.002, "dt_alpha": 3.0, "tw_alpha": 2.0, "theta_temp": 1.0,
+                    "encoder": None, "min_df": None, "max_df": 0.95, "top_n_words": 25, "spacy_pipeline": "blank:en", "seed": 42,
+                    "device": None},
     "setfit.v2": {"encoder": "all-MiniLM-L6-v2", "num_iterations": 20, "num_epochs": 1, "batch_size": 16, "body_learning_rate": 2e-05,
                   "max_length": 128, "class_weight": "balanced", "C": 1.0, "context_columns": None, "mixed_precision": True, "seed": 0,
                   "device": None, "max_steps": -1, "max_pairs": 4000, "validation_fraction": 0.2, "validation_group": None},
@@ -99,7 +106,7 @@ def test_every_registered_name_has_pinned_defaults(name: str) -> None:
 
 def test_get_params_reports_the_constructor_defaults() -> None:
     for name in ("majority.v1", "tfidf-logreg.v1", "tfidf-logreg.v2", "codebook-similarity.v1", "topic-coder.v1", "lda.v1", "nmf.v1",
-                 "bertopic-online.v1"):
+                 "bertopic-online.v1", "keynmf.v1", "s3.v1", "fastopic.v1"):
         cls = get_coder_class(name) if name in CODERS else get_topic_model_class(name)
         assert cls().get_params() == PINNED_DEFAULTS[name], name
 

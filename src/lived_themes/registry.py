@@ -69,6 +69,10 @@ TOPIC_MODELS: dict[str, str] = {
     "bertopic-online.v1": "lived_themes.topics.online:OnlineBERTopicModel",
     "lda.v1": "lived_themes.topics.sklearn_models:LDATopicModel",
     "nmf.v1": "lived_themes.topics.sklearn_models:NMFTopicModel",
+    # comparators from other packages (pip install 'lived-themes[topics-extra]'; docs/topics.md)
+    "keynmf.v1": "lived_themes.topics.turftopic_models:KeyNMFTopicModel",
+    "s3.v1": "lived_themes.topics.turftopic_models:S3TopicModel",
+    "fastopic.v1": "lived_themes.topics.fastopic_model:FASTopicModel",
 }
 
 
