@@ -44,7 +44,7 @@ ROOMS = {
 #: directly or through other package modules) loads one of them may be imported inside a function
 OPTIONAL_HEAVY = {"torch", "transformers", "sentence_transformers", "setfit", "bertopic", "spacy", "matplotlib", "dask",
                   "distributed", "pyspark", "onnxruntime", "onnx", "gensim", "umap", "hdbscan", "datasets", "accelerate",
-                  "safetensors", "huggingface_hub", "tokenizers"}
+                  "safetensors", "huggingface_hub", "tokenizers", "turftopic", "fastopic", "lightgbm"}
 #: the CLI loads only typer before a command runs (``--help`` stays fast), so there the core scientific stack counts too
 STARTUP_HEAVY = OPTIONAL_HEAVY | {"numpy", "pandas", "scipy", "sklearn", "pyarrow", "pydantic", "yaml", "krippendorff",
                                   "fairlearn", "iterstrat", "defusedxml", "rich"}
