@@ -78,6 +78,12 @@ def quiet(*modules: Any) -> Iterator[None]:
             module.tqdm = bar
 
 
+def check_whole(value: Any, least: int, label: str, kind: type = int) -> None:
+    """Refuse a count that is not a whole number of at least ``least`` (bools are not counts)."""
+    if isinstance(value, bool) or not isinstance(value, kind) or value < least:
+        raise ValueError(f"{label} must be a whole number of at least {least}, got {value!r}")
+
+
 class ContextualTopicModel(TopicModel):
     """Base: topic count, encoder, vocabulary rules, seeded fit, and a pickle-free saved state.
 
@@ -99,8 +105,7 @@ class ContextualTopicModel(TopicModel):
         seed: int | None = 42,
         device: str | None = None,
     ) -> None:
-        if isinstance(n_topics, bool) or not isinstance(n_topics, numbers.Integral) or n_topics < 2:
-            raise ValueError(f"n_topics must be a whole number of at least 2, got {n_topics!r}")
+        check_whole(n_topics, 2, "n_topics", numbers.Integral)
         self.n_topics = n_topics
         self.encoder = encoder
         self.min_df = min_df
@@ -119,14 +124,22 @@ class ContextualTopicModel(TopicModel):
         max_df = self.max_df if n_docs >= 20 else 1.0  # on a handful of quotes every word is "frequent"
         return make_vectorizer(pipeline=self.spacy_pipeline, min_df=min_df, max_df=max_df)
 
-    def _check_vocabulary(self, texts: list[str]) -> list[str]:
-        """The fitted vocabulary, or a clear error when no word survives the rules."""
+    def _fitted_vectorizer(self, texts: list[str]) -> Any:
+        """The vectorizer fitted on ``texts``, or a clear error when no word survives the rules."""
         vectorizer = self._vectorizer(len(texts))
         try:
             vectorizer.fit(texts)
         except ValueError as exc:
             raise ValueError(f"{self.name}: no words left after removing stop words (min_df={self.min_df}, max_df={self.max_df})") from exc
-        return vectorizer.get_feature_names_out().tolist()
+        return vectorizer
+
+    def _check_vocabulary(self, texts: list[str]) -> list[str]:
+        """The fitted vocabulary, or a clear error when no word survives the rules."""
+        return self._fitted_vectorizer(texts).get_feature_names_out().tolist()
+
+    def _package_encoder(self) -> PackageEncoder:
+        """The run's encoder for the other package to call."""
+        return PackageEncoder(self.encoder, self.device)
 
     def _fit(self, texts: list[str], *, embeddings: np.ndarray | None, codebook: Any, labels: Any) -> None:
         if len(texts) <= self.n_topics:

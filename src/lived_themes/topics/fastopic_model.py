@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from lived_themes.encoders.sentence import pick_device
-from lived_themes.topics.contextual import ContextualTopicModel, PackageEncoder, quiet, require
+from lived_themes.topics.contextual import ContextualTopicModel, check_whole, quiet, require
 from lived_themes.topics.vectorizer import BLANK
 
 
@@ -56,8 +56,7 @@ class FASTopicModel(ContextualTopicModel):
     ) -> None:
         super().__init__(n_topics, encoder=encoder, min_df=min_df, max_df=max_df, top_n_words=top_n_words,
                          spacy_pipeline=spacy_pipeline, seed=seed, device=device)
-        if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 1:
-            raise ValueError(f"epochs must be a whole number of at least 1, got {epochs!r}")
+        check_whole(epochs, 1, "epochs")
         self.epochs = epochs
         self.learning_rate = learning_rate
         self.dt_alpha = dt_alpha  # FASTopic's DT_alpha / TW_alpha: Sinkhorn sharpness, quote-topic and topic-word
@@ -81,7 +80,7 @@ class FASTopicModel(ContextualTopicModel):
                     torch.manual_seed(self.seed)
                     np.random.seed(self.seed)
                 model = FASTopic(self.n_topics, preprocess=_Preprocess(self._vectorizer(len(texts))), num_top_words=self.top_n_words,
-                                 device=device, doc_embed_model=PackageEncoder(self.encoder, self.device),
+                                 device=device, doc_embed_model=self._package_encoder(),
                                  DT_alpha=self.dt_alpha, TW_alpha=self.tw_alpha, theta_temp=self.theta_temp)
                 _, theta = model.fit_transform(texts, epochs=self.epochs, learning_rate=self.learning_rate,
                                                preset_doc_embeddings=np.asarray(embeddings, dtype=np.float32))

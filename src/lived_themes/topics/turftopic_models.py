@@ -20,7 +20,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from lived_themes.topics.contextual import ContextualTopicModel, PackageEncoder, quiet, require
+from lived_themes.topics.contextual import ContextualTopicModel, check_whole, quiet, require
 from lived_themes.topics.vectorizer import BLANK
 
 
@@ -44,20 +44,18 @@ class KeyNMFTopicModel(ContextualTopicModel):
     ) -> None:
         super().__init__(n_topics, encoder=encoder, min_df=min_df, max_df=max_df, top_n_words=top_n_words,
                          spacy_pipeline=spacy_pipeline, seed=seed, device=device)
-        if isinstance(top_n, bool) or not isinstance(top_n, int) or top_n < 1:
-            raise ValueError(f"top_n (keywords per quote) must be a whole number of at least 1, got {top_n!r}")
+        check_whole(top_n, 1, "top_n (keywords per quote)")
         self.top_n = top_n
 
     def _fit_package(self, texts: list[str], embeddings: np.ndarray) -> None:
         require("turftopic", self.name)
         from turftopic.models.keynmf import KeyNMF
 
-        vectorizer = self._vectorizer(len(texts))
-        vectorizer.fit(texts)
+        vectorizer = self._fitted_vectorizer(texts)
         self.vocabulary_ = vectorizer.get_feature_names_out().tolist()  # every lemma a keyword can be
-        self.state_ = {"term_embeddings": PackageEncoder(self.encoder, self.device).encode(self.vocabulary_).astype(np.float32)}
+        self.state_ = {"term_embeddings": self._package_encoder().encode(self.vocabulary_).astype(np.float32)}
         keywords = self._keywords(texts, embeddings)
-        model = KeyNMF(self.n_topics, encoder=PackageEncoder(self.encoder, self.device), vectorizer=vectorizer,
+        model = KeyNMF(self.n_topics, encoder=self._package_encoder(), vectorizer=vectorizer,
                        top_n=self.top_n, random_state=self.seed)
         with no_convergence_notes(), quiet():
             weights = np.asarray(model.fit_transform(texts, keywords=keywords))
@@ -155,7 +153,7 @@ class S3TopicModel(ContextualTopicModel):
         require("turftopic", self.name)
         from turftopic.models.decomp import SemanticSignalSeparation
 
-        model = SemanticSignalSeparation(self.n_topics, encoder=PackageEncoder(self.encoder, self.device), vectorizer=self._vectorizer(len(texts)),
+        model = SemanticSignalSeparation(self.n_topics, encoder=self._package_encoder(), vectorizer=self._vectorizer(len(texts)),
                                          max_iter=self.max_iter, feature_importance=self.feature_importance, random_state=self.seed)
         with no_convergence_notes(), quiet():
             weights = np.asarray(model.fit_transform(texts, embeddings=embeddings))
