@@ -167,16 +167,23 @@ class TfidfLogRegCoder(Coder):
         label_mode: str = "multi",
         top_k: int | None = None,
     ) -> None:
+        self._set_tfidf_params(min_df=min_df, max_ngram=max_ngram, max_features=max_features, tune=tune, inner_folds=inner_folds,
+                               seed=seed, char_ngrams=char_ngrams, context_columns=context_columns, label_mode=label_mode, top_k=top_k)
+        self.C = C
+        self.max_iter = max_iter
+        self.solver = solver  # v1 keeps scikit-learn's lbfgs; v2 defaults to liblinear
+
+    def _set_tfidf_params(self, *, min_df: int | float, max_ngram: int, max_features: int | None, tune: bool, inner_folds: int,
+                          seed: int, char_ngrams: list[int] | None, context_columns: list[str] | None,
+                          label_mode: str, top_k: int | None) -> None:
+        """The features, tuning and decision settings every TF-IDF coder takes (the SVM and GBM ones too)."""
         self._set_decision_params(label_mode, top_k)
         self.min_df = min_df
         self.max_ngram = max_ngram
         self.max_features = max_features
-        self.C = C
-        self.max_iter = max_iter
         self.tune = tune
         self.inner_folds = inner_folds
         self.seed = seed
-        self.solver = solver  # v1 keeps scikit-learn's lbfgs; v2 defaults to liblinear
         # [lo, hi]: character lo..hi-grams within words as well (misspellings, word forms); None = words only
         self.char_ngrams = char_ngrams
         if char_ngrams is not None and (len(char_ngrams) != 2 or not 1 <= int(char_ngrams[0]) <= int(char_ngrams[1])):
@@ -188,6 +195,9 @@ class TfidfLogRegCoder(Coder):
     def _check_params(self) -> None:
         """Values scikit-learn would refuse only after the data are loaded, refused at config load instead."""
         check_positive(self, "C", "max_iter", "max_ngram")
+        self._check_inner_folds()
+
+    def _check_inner_folds(self) -> None:
         if int(self.inner_folds) < 2:
             raise ParamError(f"inner_folds must be at least 2, got {self.inner_folds}", param="inner_folds")
 
@@ -240,8 +250,13 @@ class TfidfLogRegCoder(Coder):
         return vectorizer, x
 
     @staticmethod
-    def _scores(vectorizers: list[Any], coef: np.ndarray, intercept: np.ndarray, texts: list[str]) -> np.ndarray:
-        return logreg_scores(_stack([v.transform(texts) for v in vectorizers]), coef, intercept)
+    def _transform(vectorizers: list[Any], texts: list[str]) -> Any:
+        """The features of ``texts`` from fitted (or loaded) vectorizers, blocks side by side."""
+        return _stack([v.transform(texts) for v in vectorizers])
+
+    @classmethod
+    def _scores(cls, vectorizers: list[Any], coef: np.ndarray, intercept: np.ndarray, texts: list[str]) -> np.ndarray:
+        return logreg_scores(cls._transform(vectorizers, texts), coef, intercept)
 
     def _out_of_fold(self, texts: list[str], labels: np.ndarray) -> np.ndarray | None:
         """Scores for each training quote from a model that did not see it, or None when folds are impossible."""

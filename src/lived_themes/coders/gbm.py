@@ -61,10 +61,9 @@ class TfidfGbmCoder(TfidfLogRegCoder):
         label_mode: str = "multi",
         top_k: int | None = None,
     ) -> None:
-        self._set_decision_params(label_mode, top_k)
-        self.min_df = min_df
-        self.max_ngram = max_ngram
-        self.max_features = max_features
+        # words only: character n-grams make trees slow and add little to them
+        self._set_tfidf_params(min_df=min_df, max_ngram=max_ngram, max_features=max_features, tune=tune, inner_folds=inner_folds,
+                               seed=seed, char_ngrams=None, context_columns=context_columns, label_mode=label_mode, top_k=top_k)
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
@@ -72,18 +71,12 @@ class TfidfGbmCoder(TfidfLogRegCoder):
         self.colsample = colsample
         self.balanced = balanced  # weight positives by negatives/positives per code, as the linear coders' class_weight
         self.n_jobs = n_jobs
-        self.tune = tune
-        self.inner_folds = inner_folds
-        self.seed = seed
-        self.char_ngrams = None  # words only: character n-grams make trees slow and add little to them
-        self.context_columns = context_columns
 
     def _check_params(self) -> None:
         check_positive(self, "n_estimators", "learning_rate", "num_leaves", "min_child_samples", "colsample", "n_jobs", "max_ngram")
         if not self.colsample <= 1:
             raise ParamError(f"colsample must be in (0, 1], got {self.colsample!r}", param="colsample")
-        if int(self.inner_folds) < 2:
-            raise ParamError(f"inner_folds must be at least 2, got {self.inner_folds}", param="inner_folds")
+        self._check_inner_folds()
 
     def _params(self) -> dict[str, Any]:
         return {"objective": "binary", "learning_rate": float(self.learning_rate), "num_leaves": int(self.num_leaves),
@@ -134,10 +127,6 @@ class TfidfGbmCoder(TfidfLogRegCoder):
             self.tuning_ = (labels, oof)
             self.thresholds_ = thresholds_from_out_of_fold(labels, oof)
         log.info("%s: %d features, %d codes", self.name, x.shape[1], labels.shape[1])
-
-    @staticmethod
-    def _transform(vectorizers: list[Any], texts: list[str]) -> Any:
-        return vectorizers[0].transform(texts)
 
     def predict_proba(self, texts: Any, *, metadata: pd.DataFrame | None = None) -> np.ndarray:
         x = self._transform(self.vectorizer_, with_context(list(texts), metadata, self.context_columns))

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from lived_themes.coders._context import with_context
-from lived_themes.coders.baselines import TfidfLogRegCoder, _logit, _stack, out_of_fold, thresholds_from_out_of_fold
+from lived_themes.coders.baselines import TfidfLogRegCoder, _logit, out_of_fold, thresholds_from_out_of_fold
 from lived_themes.errors import ParamError
 
 if TYPE_CHECKING:
@@ -88,20 +88,11 @@ class TfidfSvmCoder(TfidfLogRegCoder):
         label_mode: str = "multi",
         top_k: int | None = None,
     ) -> None:
-        self._set_decision_params(label_mode, top_k)
-        self.min_df = min_df
-        self.max_ngram = max_ngram
-        self.max_features = max_features
+        self._set_tfidf_params(min_df=min_df, max_ngram=max_ngram, max_features=max_features, tune=tune, inner_folds=inner_folds,
+                               seed=seed, char_ngrams=char_ngrams, context_columns=context_columns, label_mode=label_mode, top_k=top_k)
         self.C = C
         self.class_weight = class_weight
         self.max_iter = max_iter
-        self.tune = tune
-        self.inner_folds = inner_folds
-        self.seed = seed
-        self.char_ngrams = char_ngrams
-        if char_ngrams is not None and (len(char_ngrams) != 2 or not 1 <= int(char_ngrams[0]) <= int(char_ngrams[1])):
-            raise ValueError(f"char_ngrams must be [lo, hi] with 1 <= lo <= hi, got {char_ngrams!r}")
-        self.context_columns = context_columns
 
     def _check_params(self) -> None:
         super()._check_params()
@@ -135,7 +126,3 @@ class TfidfSvmCoder(TfidfLogRegCoder):
             self.tuning_ = (labels, oof)
             self.thresholds_ = thresholds_from_out_of_fold(labels, oof)
         log.info("%s: %d features, %d codes", self.name, self.coef_.shape[1], self.coef_.shape[0])
-
-    @staticmethod
-    def _transform(vectorizers: list[Any], texts: list[str]) -> Any:
-        return _stack([v.transform(texts) for v in vectorizers])
