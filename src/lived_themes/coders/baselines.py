@@ -139,6 +139,19 @@ def check_positive(component: Any, *names: str) -> None:
             raise ParamError(f"{name} must be a number above 0, got {value!r}", param=name)
 
 
+def terms(vectorizer: Any) -> list[str]:
+    """A fitted vectorizer's vocabulary in column order, as saved in ``state.json``."""
+    return sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
+
+
+def check_vocabulary(vocabulary: Any, path: Path, field: str) -> None:
+    """A saved vocabulary must be a list of distinct strings."""
+    if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary):
+        raise ModelFileError("expected a list of terms", file=path, field=field)
+    if len(set(vocabulary)) != len(vocabulary):
+        raise ModelFileError("a term is listed twice", file=path, field=field)
+
+
 class TfidfLogRegCoder(Coder):
     """Word 1–n-gram TF-IDF and one class-balanced logistic regression per code, thresholds tuned out-of-fold.
 
@@ -287,9 +300,6 @@ class TfidfLogRegCoder(Coder):
                 "phrases of the quotes can be read from it")
 
     def _save_state(self, folder: Path) -> None:
-        def terms(v: Any) -> list[str]:
-            return sorted(v.vocabulary_, key=v.vocabulary_.__getitem__)
-
         state = {"vocabulary": terms(self.vectorizer_[0])}
         arrays = {"idf": self.vectorizer_[0].idf_, "coef": self.coef_, "intercept": self.intercept_}
         if len(self.vectorizer_) > 1:
@@ -305,10 +315,7 @@ class TfidfLogRegCoder(Coder):
         with_chars = "char_vocabulary" in state
         vocabularies = [state.get("vocabulary")] + ([state["char_vocabulary"]] if with_chars else [])
         for field, vocabulary in zip(("vocabulary", "char_vocabulary"), vocabularies):
-            if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary):
-                raise ModelFileError("expected a list of terms", file=state_path, field=field)
-            if len(set(vocabulary)) != len(vocabulary):
-                raise ModelFileError("a term is listed twice", file=state_path, field=field)
+            check_vocabulary(vocabulary, state_path, field)
         idf_names = ["idf"] + (["char_idf"] if with_chars else [])
         weights = load_npz(weights_path, {**{n: 1 for n in idf_names}, "coef": 2, "intercept": 1})
         k, d = len(self.codes_), sum(len(v) for v in vocabularies)
@@ -320,9 +327,13 @@ class TfidfLogRegCoder(Coder):
         self.coef_, self.intercept_ = weights["coef"].astype(float), weights["intercept"].astype(float)
         if with_chars and self.char_ngrams is None:
             raise ModelFileError("has character n-gram terms but coder.json sets no char_ngrams", file=state_path, field="char_vocabulary")
-        self.vectorizer_ = [self._vectorizer(vocabularies[0])] + ([self._char_vectorizer(vocabularies[1])] if with_chars else [])
-        for vectorizer, name in zip(self.vectorizer_, idf_names):
-            vectorizer.idf_ = weights[name].astype(float)
+        self._restore_vectorizers(vocabularies, [weights[name] for name in idf_names])
+
+    def _restore_vectorizers(self, vocabularies: list[list[str]], idfs: list[np.ndarray]) -> None:
+        """``vectorizer_`` rebuilt from saved vocabularies (words, then characters if any) and idf weights."""
+        self.vectorizer_ = [self._vectorizer(vocabularies[0])] + ([self._char_vectorizer(vocabularies[1])] if len(vocabularies) > 1 else [])
+        for vectorizer, idf in zip(self.vectorizer_, idfs):
+            vectorizer.idf_ = idf.astype(float)
 
 
 class TfidfLogRegV2Coder(TfidfLogRegCoder):

@@ -23,7 +23,8 @@ import numpy as np
 
 from lived_themes.coders._context import with_context
 from lived_themes.coders._modelfiles import expect_shape, finite_numbers, load_npz, read_json
-from lived_themes.coders.baselines import STATE_JSON, TfidfLogRegCoder, check_positive, out_of_fold, thresholds_from_out_of_fold
+from lived_themes.coders.baselines import (STATE_JSON, TfidfLogRegCoder, check_positive, check_vocabulary, out_of_fold, terms,
+                                           thresholds_from_out_of_fold)
 from lived_themes.errors import ModelFileError, ParamError
 
 if TYPE_CHECKING:
@@ -139,8 +140,7 @@ class TfidfGbmCoder(TfidfLogRegCoder):
 
     def _save_state(self, folder: Path) -> None:
         vectorizer = self.vectorizer_[0]
-        terms = sorted(vectorizer.vocabulary_, key=vectorizer.vocabulary_.__getitem__)
-        (folder / STATE_JSON).write_text(json.dumps({"vocabulary": terms}, ensure_ascii=False), encoding="utf-8")
+        (folder / STATE_JSON).write_text(json.dumps({"vocabulary": terms(vectorizer)}, ensure_ascii=False), encoding="utf-8")
         np.savez(folder / IDF, idf=vectorizer.idf_)
         trees = {"prevalence": [float(p) for p in self.prevalence_],
                  "boosters": [None if b is None else b.model_to_string() for b in self.boosters_]}
@@ -152,8 +152,7 @@ class TfidfGbmCoder(TfidfLogRegCoder):
 
         state_path, idf_path, trees_path = folder / STATE_JSON, folder / IDF, folder / TREES
         vocabulary = read_json(state_path).get("vocabulary")
-        if not isinstance(vocabulary, list) or not all(isinstance(t, str) for t in vocabulary) or len(set(vocabulary)) != len(vocabulary):
-            raise ModelFileError("expected a list of distinct terms", file=state_path, field="vocabulary")
+        check_vocabulary(vocabulary, state_path, "vocabulary")
         idf = load_npz(idf_path, {"idf": 1})["idf"]
         expect_shape(idf_path, "idf", idf.shape, (len(vocabulary),), f"(one weight per term of the {len(vocabulary)} in {STATE_JSON})")
         trees = read_json(trees_path)
@@ -172,5 +171,4 @@ class TfidfGbmCoder(TfidfLogRegCoder):
                                      file=trees_path, field=f"boosters[{j}]")
             self.boosters_.append(booster)
         self.prevalence_ = np.asarray(prevalence, dtype=float)
-        self.vectorizer_ = [self._vectorizer(vocabulary)]
-        self.vectorizer_[0].idf_ = idf.astype(float)
+        self._restore_vectorizers([vocabulary], [idf])
