@@ -26,6 +26,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -102,41 +103,43 @@ def _make(short: str, seed: int) -> Any:
     return make_coder(spec["name"], **{**spec["params"], "seed": seed})
 
 
-def _save(path: Path, **arrays: Any) -> None:
+def _cached(path: Path, compute: Callable[[], tuple[np.ndarray, float]]) -> tuple[np.ndarray, float]:
+    """(scores, fit seconds) read from ``path`` when there, else computed and saved there atomically."""
+    if path.exists():
+        with np.load(path, allow_pickle=False) as z:
+            return z["scores"], float(z["fit_s"])
+    scores, fit_s = compute()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")
-    np.savez(tmp, **arrays)
+    np.savez(tmp, scores=scores, fit_s=np.array(fit_s))
     tmp.replace(path)
+    return scores, fit_s
 
 
 def member_oof(short: str, data: dict[str, Any], args: argparse.Namespace) -> tuple[np.ndarray, float]:
     """(n_train, k) OOF scores of one member on the inner folds, and the fit seconds; cached."""
     from lived_themes.coders.cross_validation import cross_val_scores
 
-    path = args.cache / f"{_key(short, data, args.seed)}.oof.npz"
-    if path.exists():
-        with np.load(path, allow_pickle=False) as z:
-            return z["scores"], float(z["fit_s"])
-    log.info("member %s: inner folds", short)
-    out = cross_val_scores(lambda: _make(short, args.seed), data["texts"], data["y"], data["codes"], data["folds"], metadata=data["meta"])
-    _save(path, scores=out.scores, fit_s=np.array(out.fit_seconds))
-    return out.scores, out.fit_seconds
+    def compute() -> tuple[np.ndarray, float]:
+        log.info("member %s: inner folds", short)
+        out = cross_val_scores(lambda: _make(short, args.seed), data["texts"], data["y"], data["codes"], data["folds"], metadata=data["meta"])
+        return out.scores, out.fit_seconds
+
+    return _cached(args.cache / f"{_key(short, data, args.seed)}.oof.npz", compute)
 
 
 def member_test(short: str, data: dict[str, Any], args: argparse.Namespace) -> tuple[np.ndarray, float]:
     """(n_test, k) held-out scores of the member fitted on the whole training side, and its fit seconds; cached."""
-    path = args.cache / f"{_key(short, data, args.seed)}.test.npz"
-    if path.exists():
-        with np.load(path, allow_pickle=False) as z:
-            return z["scores"], float(z["fit_s"])
-    log.info("member %s: fit on the whole training side", short)
-    coder = _make(short, args.seed)
-    started = time.perf_counter()
-    coder.fit(data["texts"], data["y"], data["codes"], metadata=data["meta"])
-    fit_s = time.perf_counter() - started
-    scores = coder.predict_proba(data["test_texts"], metadata=data["test_meta"])
-    _save(path, scores=scores, fit_s=np.array(fit_s))
-    return scores, fit_s
+
+    def compute() -> tuple[np.ndarray, float]:
+        log.info("member %s: fit on the whole training side", short)
+        coder = _make(short, args.seed)
+        started = time.perf_counter()
+        coder.fit(data["texts"], data["y"], data["codes"], metadata=data["meta"])
+        fit_s = time.perf_counter() - started
+        return coder.predict_proba(data["test_texts"], metadata=data["test_meta"]), fit_s
+
+    return _cached(args.cache / f"{_key(short, data, args.seed)}.test.npz", compute)
 
 
 # ----- candidates, compared on the inner folds -----------------------------------------------------------------
