@@ -63,13 +63,12 @@ def weight_chunks(n_clusters: int, n_boot: int, rng: np.random.Generator, chunk:
     while done < n_boot:
         size = min(chunk, n_boot - done)
         # 32-bit draws are the same numbers from the same stream as 64-bit ones (both use numpy's 32-bit
-        # bounded sampler below 2**32; tested against the 64-bit version), at half the memory; counted
-        # one resample at a time, straight into the float weights.
-        draws = rng.integers(0, n_clusters, size=(size, n_clusters), dtype=np.int32 if n_clusters < 2**31 else np.int64)
+        # bounded sampler below 2**32; tested against the 64-bit version), at half the memory. Drawn and
+        # counted one resample at a time (the same stream as one (size, n) draw), so no (size, n) draws are held.
+        kind = np.int32 if n_clusters < 2**31 else np.int64
         weights = np.empty((size, n_clusters))
         for r in range(size):
-            weights[r] = np.bincount(draws[r], minlength=n_clusters)
-        del draws  # not held while the caller uses the weights
+            weights[r] = np.bincount(rng.integers(0, n_clusters, size=n_clusters, dtype=kind), minlength=n_clusters)
         yield weights
         done += size
 
