@@ -50,23 +50,31 @@ def sum_by(codes: np.ndarray, stats: np.ndarray, n_codes: int) -> np.ndarray:
 WEIGHT_BUDGET = 1 << 24
 
 
-def weight_chunks(n_clusters: int, n_boot: int, rng: np.random.Generator, chunk: int = 200) -> Iterator[np.ndarray]:
+def weight_chunks(n_clusters: int, n_boot: int, rng: np.random.Generator, chunk: int = 200, *,
+                  reuse: bool = False) -> Iterator[np.ndarray]:
     """Yield (chunk, n_clusters) multiplicities: how often each cluster is drawn per resample.
 
     Each resample draws ``n_clusters`` cluster indices uniformly with replacement and counts them
     (the multinomial with equal probabilities, drawn as indices plus one ``bincount``: about five
     times faster than ``rng.multinomial`` at a hundred thousand clusters). Chunks shrink with the
     number of clusters so at most ``WEIGHT_BUDGET`` multiplicities are held at once.
+
+    ``reuse``: every chunk is refilled into one buffer (a view of it for the last, shorter chunk), so a
+    loop that is done with each chunk before asking for the next never holds two (128 MB each at a
+    million clusters); a caller that keeps chunks (concatenates them) must leave it False.
     """
     chunk = max(1, min(chunk, WEIGHT_BUDGET // max(n_clusters, 1)))
     done = 0
+    buffer: np.ndarray | None = None
     while done < n_boot:
         size = min(chunk, n_boot - done)
         # 32-bit draws are the same numbers from the same stream as 64-bit ones (both use numpy's 32-bit
         # bounded sampler below 2**32; tested against the 64-bit version), at half the memory. Drawn and
         # counted one resample at a time (the same stream as one (size, n) draw), so no (size, n) draws are held.
         kind = np.int32 if n_clusters < 2**31 else np.int64
-        weights = np.empty((size, n_clusters))
+        if not reuse or buffer is None:
+            buffer = np.empty((size, n_clusters))
+        weights = buffer[:size]
         for r in range(size):
             weights[r] = np.bincount(rng.integers(0, n_clusters, size=n_clusters, dtype=kind), minlength=n_clusters)
         yield weights

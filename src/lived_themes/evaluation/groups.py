@@ -167,7 +167,7 @@ def _bootstrap_metrics(
     if len(idx) == 0 or n_boot <= 0:
         return {name: np.empty(0) for name in metrics}
     cluster_rows = [idx[cid == c] for c in range(n_clusters)] if any(not hasattr(f, "from_counts") for f in metrics.values()) else []
-    for weights in bs.weight_chunks(n_clusters, n_boot, rng):
+    for weights in bs.weight_chunks(n_clusters, n_boot, rng, reuse=True):  # one buffer, refilled: nothing here keeps a chunk
         sums = bs.resampled_sums(cluster_counts, weights)
         for name, fn in metrics.items():
             if hasattr(fn, "from_counts"):
@@ -275,9 +275,10 @@ def agreement_by_group(
             rng = np.random.default_rng([seed, gi])
             cluster_sums = bs.stream_cluster_sums(idx, cid, n_clusters, parts)
             boots: dict[str, list[np.ndarray]] = {k: [] for k in cluster_sums}
-            for weights in bs.weight_chunks(n_clusters, n_boot, rng) if n_boot > 0 and len(idx) else []:
+            for weights in bs.weight_chunks(n_clusters, n_boot, rng, reuse=True) if n_boot > 0 and len(idx) else []:
                 for k, v in cluster_sums.items():
                     boots[k].append(_agreement_values(k, bs.resampled_sums(v, weights)))
+            weights = np.empty(0)  # let the buffer go before the next group's is made
             for k, v in cluster_sums.items():
                 point = _agreement_values(k, bs.totals(v))
                 samples = np.concatenate(boots[k]) if boots[k] else np.empty((0, len(code_names)))
