@@ -18,6 +18,8 @@ import pandas as pd
 from lived_themes.evaluation import _bootstrap as bs
 from lived_themes.evaluation.agreement import (
     alpha_from_coincidences,
+    as_float,
+    float_view,
     kappa_from_tables,
     pair_tables,
     unit_coincidences,
@@ -203,13 +205,13 @@ def max_gap(frame: pd.DataFrame, *, skip_warned: bool = False) -> pd.DataFrame:
 def _agreement_parts(labels: Mapping[str, np.ndarray], coders: Sequence[str], model_coder: str | None,
                      rows: np.ndarray | slice = slice(None)) -> dict[str, np.ndarray]:
     """Additive per-row statistics of ``rows``: 2x2 tables per coder pair and coincidences per code."""
-    stack = np.stack([np.asarray(labels[c], float)[rows] for c in coders])
+    stack = np.stack([as_float(labels[c], rows) for c in coders])
     parts = {}
     if len(coders) >= 2:
         parts["hh_kappa"] = np.stack([pair_tables(stack[a], stack[b]) for a, b in combinations(range(len(coders)), 2)], 1)
         parts["hh_alpha"] = unit_coincidences(stack)
     if model_coder is not None:
-        model = np.asarray(labels[model_coder], float)[rows]
+        model = as_float(labels[model_coder], rows)
         parts["mh_kappa"] = np.stack([pair_tables(model, h) for h in stack], 1)
         swaps = []
         for i in range(len(coders)):
@@ -254,10 +256,10 @@ def agreement_by_group(
     human in turn, averaged. ``coders`` are the humans. Intervals resample whole clusters.
     """
     n = len(next(iter(labels.values())))
-    human_seen = np.stack([~np.isnan(np.asarray(labels[c], float)).any(axis=1) for c in coders]).sum(axis=0)
+    human_seen = np.stack([~np.isnan(float_view(labels[c])).any(axis=1) for c in coders]).sum(axis=0)
     pairable = {"hh": human_seen >= 2}
     if model_coder is not None:
-        pairable["mh"] = (human_seen >= 1) & ~np.isnan(np.asarray(labels[model_coder], float)).any(axis=1)
+        pairable["mh"] = (human_seen >= 1) & ~np.isnan(float_view(labels[model_coder])).any(axis=1)
     gframe = _group_frame(groups, n)
     code_names = [*codes, ALL_CODES]
     rows = []

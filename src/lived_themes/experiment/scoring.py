@@ -132,7 +132,9 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
 
     model_name = f"model:{coder}"
     humans = _human_coders(corpus, reference, evaluation)
-    matrices = {h: _reference_matrix(corpus, labels, h, codes) if h == reference else corpus.label_matrix(h, codes) for h in humans}
+    # the other humans in float32 (0/1/NaN exact): every agreement scorer widens one slice at a time
+    matrices = {h: _reference_matrix(corpus, labels, h, codes) if h == reference else corpus.label_matrix(h, codes, dtype=np.float32)
+                for h in humans}
     if len(rows) == len(labels):
         model_matrix = np.asarray(y_pred, dtype=labels.dtype)  # no copy when the dtypes agree
     else:
@@ -246,7 +248,7 @@ def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluat
         return {"codes": list(codes), "pairwise": [], "alpha": [], "by_group": [], "coder_groups": [],
                 "note": f"one human coder ({', '.join(humans) or 'none'}): no human-human ceiling can be computed"}
     codes = agreement_codes(corpus, humans, codes)
-    matrices = corpus.label_matrices(humans, codes)
+    matrices = corpus.label_matrices(humans, codes, dtype=np.float32)  # half the memory; scorers widen a slice at a time
     dense = len(humans) <= evaluation.max_dense_coders
     out = {
         "codes": list(codes),
