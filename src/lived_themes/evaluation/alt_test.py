@@ -341,7 +341,10 @@ def annotations_from_matrices(labels: Mapping[str, np.ndarray], coders: Sequence
         ids = list(item_ids) if item_ids is not None else list(range(len(m)))
         sel = np.arange(len(m)) if rows is None else np.flatnonzero(rows)
         sel = sel[~np.isnan(m[sel]).any(axis=1)]  # one vectorised pass, not one check per row
-        out[c] = {ids[i]: tuple(row) for i, row in zip(sel.tolist(), m[sel].tolist())}
+        # one tuple per distinct row, shared by every quote coded alike (a few hundred patterns, not a million tuples)
+        patterns, which = np.unique(m[sel], axis=0, return_inverse=True)
+        shared = [tuple(row) for row in patterns.tolist()]
+        out[c] = {ids[i]: shared[u] for i, u in zip(sel.tolist(), np.ravel(which).tolist())}
     return out
 
 

@@ -45,7 +45,7 @@ def _cluster_labels(clusters: Clusters, group: pd.Series, keep: np.ndarray) -> n
         if clusters != "group":
             raise ValueError("clusters must be None, 'group', or one id per quote")
         return group.to_numpy()
-    return bs.as_labels(clusters, len(keep), name="cluster").to_numpy()[keep]
+    return bs.label_codes(clusters, len(keep), name="cluster")[keep]
 
 
 def _cluster_ids(cl: np.ndarray | None, idx: np.ndarray) -> tuple[np.ndarray, int]:
@@ -169,7 +169,7 @@ def _bootstrap_metrics(
     if len(idx) == 0 or n_boot <= 0:
         return {name: np.empty(0) for name in metrics}
     cluster_rows = [idx[cid == c] for c in range(n_clusters)] if any(not hasattr(f, "from_counts") for f in metrics.values()) else []
-    for weights in bs.weight_chunks(n_clusters, n_boot, rng, reuse=True):  # one buffer, refilled: nothing here keeps a chunk
+    for weights in bs.weight_chunks(n_clusters, n_boot, rng, reuse=True, compact=True):  # one buffer, refilled: nothing here keeps a chunk
         sums = bs.resampled_sums(cluster_counts, weights)
         for name, fn in metrics.items():
             if hasattr(fn, "from_counts"):
@@ -277,7 +277,7 @@ def agreement_by_group(
             rng = np.random.default_rng([seed, gi])
             cluster_sums = bs.stream_cluster_sums(idx, cid, n_clusters, parts)
             boots: dict[str, list[np.ndarray]] = {k: [] for k in cluster_sums}
-            for weights in bs.weight_chunks(n_clusters, n_boot, rng, reuse=True) if n_boot > 0 and len(idx) else []:
+            for weights in bs.weight_chunks(n_clusters, n_boot, rng, reuse=True, compact=True) if n_boot > 0 and len(idx) else []:
                 for k, v in cluster_sums.items():
                     boots[k].append(_agreement_values(k, bs.resampled_sums(v, weights)))
             weights = np.empty(0)  # let the buffer go before the next group's is made
