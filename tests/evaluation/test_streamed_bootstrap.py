@@ -141,3 +141,19 @@ def test_weights_are_the_same_draws_as_before(n_clusters: int) -> None:
     old = list(_before().weight_chunks(n_clusters, 450, np.random.default_rng([3, 1])))
     assert [w.shape for w in new] == [w.shape for w in old]
     assert all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(new, old))
+
+
+def test_weights_drawn_row_by_row_are_the_old_block_draws():
+    """Drawing each resample's indices alone gives the same multiplicities as one (size, n) draw (the old way)."""
+    import numpy as np
+
+    from lived_themes.evaluation import _bootstrap as bs
+
+    for n in (1, 7, 1001):
+        new = np.concatenate(list(bs.weight_chunks(n, 450, np.random.default_rng([0, 3]))))
+        rng, old = np.random.default_rng([0, 3]), []
+        chunk = max(1, min(200, bs.WEIGHT_BUDGET // n))
+        for done in range(0, 450, chunk):
+            draws = rng.integers(0, n, size=(min(chunk, 450 - done), n), dtype=np.int32)
+            old.append(np.stack([np.bincount(d, minlength=n) for d in draws]).astype(float))
+        assert np.array_equal(new, np.concatenate(old))

@@ -39,6 +39,24 @@ def as_labels(values: pd.Series | np.ndarray | list, n: int, *, name: str = "gro
     return pd.Series(labels, name=str(series.name) if series.name is not None else name, dtype=object)
 
 
+def label_codes(values: pd.Series | np.ndarray | list, n: int, *, name: str = "cluster") -> np.ndarray:
+    """One integer per value, equal exactly where ``as_labels`` gives equal strings (missing: "unknown").
+
+    Factorized first and turned into strings only once per distinct value, so a million cluster ids
+    never become a million Python strings; ``pd.factorize`` of these codes gives the clusters in the
+    same order of first appearance as of the strings."""
+    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object), name=name)
+    if len(series) != n:
+        raise ValueError(f"{series.name or name}: {len(series)} values for {n} quotes")
+    if pd.api.types.infer_dtype(series, skipna=True).startswith("mixed"):  # 1 and 1.0 are one key but two strings
+        return pd.factorize(as_labels(series, n, name=name).to_numpy())[0]
+    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    strings = np.asarray(uniques, dtype=object).astype(str).astype(object)
+    merged, _ = pd.factorize(np.append(strings, np.array([UNKNOWN], dtype=object)))  # 1 and "1" (and NaN and "unknown") agree
+    codes[codes < 0] = len(strings)
+    return merged[codes]
+
+
 def sum_by(codes: np.ndarray, stats: np.ndarray, n_codes: int) -> np.ndarray:
     """Sum rows of ``stats`` (n, ...) into ``n_codes`` bins given integer ``codes`` (n,)."""
     n = stats.shape[0]
@@ -50,26 +68,35 @@ def sum_by(codes: np.ndarray, stats: np.ndarray, n_codes: int) -> np.ndarray:
 WEIGHT_BUDGET = 1 << 24
 
 
-def weight_chunks(n_clusters: int, n_boot: int, rng: np.random.Generator, chunk: int = 200) -> Iterator[np.ndarray]:
+def weight_chunks(n_clusters: int, n_boot: int, rng: np.random.Generator, chunk: int = 200, *,
+                  reuse: bool = False, compact: bool = False) -> Iterator[np.ndarray]:
     """Yield (chunk, n_clusters) multiplicities: how often each cluster is drawn per resample.
 
     Each resample draws ``n_clusters`` cluster indices uniformly with replacement and counts them
     (the multinomial with equal probabilities, drawn as indices plus one ``bincount``: about five
     times faster than ``rng.multinomial`` at a hundred thousand clusters). Chunks shrink with the
     number of clusters so at most ``WEIGHT_BUDGET`` multiplicities are held at once.
+
+    ``reuse``: every chunk is refilled into one buffer (a view of it for the last, shorter chunk), so a
+    loop that is done with each chunk before asking for the next never holds two (128 MB each at a
+    million clusters); a caller that keeps chunks (concatenates them) must leave it False. ``compact``:
+    float32 multiplicities (exact: a count never exceeds the number of clusters, below 2**24 here), half
+    the memory; ``resampled_sums`` widens them a block at a time, so the sums are the same.
     """
     chunk = max(1, min(chunk, WEIGHT_BUDGET // max(n_clusters, 1)))
     done = 0
+    buffer: np.ndarray | None = None
     while done < n_boot:
         size = min(chunk, n_boot - done)
         # 32-bit draws are the same numbers from the same stream as 64-bit ones (both use numpy's 32-bit
-        # bounded sampler below 2**32; tested against the 64-bit version), at half the memory; counted
-        # one resample at a time, straight into the float weights.
-        draws = rng.integers(0, n_clusters, size=(size, n_clusters), dtype=np.int32 if n_clusters < 2**31 else np.int64)
-        weights = np.empty((size, n_clusters))
+        # bounded sampler below 2**32; tested against the 64-bit version), at half the memory. Drawn and
+        # counted one resample at a time (the same stream as one (size, n) draw), so no (size, n) draws are held.
+        kind = np.int32 if n_clusters < 2**31 else np.int64
+        if not reuse or buffer is None:
+            buffer = np.empty((size, n_clusters), np.float32 if compact and n_clusters < 2**24 else np.float64)
+        weights = buffer[:size]
         for r in range(size):
-            weights[r] = np.bincount(draws[r], minlength=n_clusters)
-        del draws  # not held while the caller uses the weights
+            weights[r] = np.bincount(rng.integers(0, n_clusters, size=n_clusters, dtype=kind), minlength=n_clusters)
         yield weights
         done += size
 
@@ -85,12 +112,12 @@ def resampled_sums(cluster_stats: np.ndarray, weights: np.ndarray) -> np.ndarray
     flat = cluster_stats.reshape(c, -1)
     with _one_blas_thread():
         if flat.dtype.kind == "f":
-            out = weights @ flat
+            out = np.asarray(weights, float) @ flat
         else:  # compact integer sums: a block of clusters at a time in float64 (exact: whole numbers)
             out = np.zeros((weights.shape[0], flat.shape[1]))
             step = max(1, BLOCK_VALUES // max(flat.shape[1], 1))
             for a in range(0, c, step):
-                out += weights[:, a : a + step] @ flat[a : a + step].astype(float)
+                out += weights[:, a : a + step].astype(float) @ flat[a : a + step].astype(float)
     return out.reshape((weights.shape[0],) + cluster_stats.shape[1:])
 
 

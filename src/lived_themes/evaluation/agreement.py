@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from itertools import combinations
-from typing import Mapping, Sequence
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,6 +27,18 @@ class Agreement:
 
     def __float__(self) -> float:
         return float(self.value)
+
+
+def as_float(m: np.ndarray, index: Any = None) -> np.ndarray:
+    """``m[index]`` (or all of ``m``) as float64, indexed first: a compact (float32) label matrix is never widened whole."""
+    m = np.asarray(m)
+    return np.asarray(m if index is None else m[index], dtype=float)
+
+
+def float_view(m: np.ndarray) -> np.ndarray:
+    """``m`` itself when it is already floating point (float32 label matrices stay float32), else as float64; for NaN tests."""
+    m = np.asarray(m)
+    return m if m.dtype.kind == "f" else m.astype(float)
 
 
 def cohen_kappa(a: np.ndarray, b: np.ndarray) -> float:
@@ -157,7 +169,7 @@ def pairwise_kappa(
     rows = []
     for j, code in enumerate(codes):
         for ca, cb in combinations(coders, 2):
-            a, b = np.asarray(labels[ca], float)[:, j], np.asarray(labels[cb], float)[:, j]
+            a, b = as_float(labels[ca], (slice(None), j)), as_float(labels[cb], (slice(None), j))
             n = int((~(np.isnan(a) | np.isnan(b))).sum())
             pa = percent_agreement(a, b)
             rows.append((code, ca, cb, cohen_kappa(a, b), pa, n))
@@ -165,7 +177,7 @@ def pairwise_kappa(
 
 
 def _stack(labels: Mapping[str, np.ndarray], coders: Sequence[str], j: int) -> np.ndarray:
-    return np.vstack([np.asarray(labels[c], dtype=float)[:, j] for c in coders])
+    return np.vstack([as_float(labels[c], (slice(None), j)) for c in coders])
 
 
 def alpha_per_code(labels: Mapping[str, np.ndarray], codes: Sequence[str], coders: Sequence[str]) -> pd.DataFrame:

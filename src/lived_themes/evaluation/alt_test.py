@@ -54,6 +54,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from lived_themes.evaluation.agreement import float_view
+
 EPSILON_PRESETS = {"expert": 0.2, "skilled": 0.15, "crowd": 0.1}
 MULTI_LABEL_SCORINGS = ("hamming", "kappa", "jaccard", "exact")
 SCALAR_SCORINGS = ("accuracy", "neg_rmse")
@@ -335,11 +337,14 @@ def annotations_from_matrices(labels: Mapping[str, np.ndarray], coders: Sequence
     """coder -> {item -> 0/1 tuple over codes} from (n, k) matrices with NaN rows for unseen items."""
     out: dict[str, dict[Any, tuple]] = {}
     for c in coders:
-        m = np.asarray(labels[c], dtype=float)
+        m = float_view(labels[c])  # 0/1/NaN: float32 rows give the same Python floats
         ids = list(item_ids) if item_ids is not None else list(range(len(m)))
         sel = np.arange(len(m)) if rows is None else np.flatnonzero(rows)
         sel = sel[~np.isnan(m[sel]).any(axis=1)]  # one vectorised pass, not one check per row
-        out[c] = {ids[i]: tuple(row) for i, row in zip(sel.tolist(), m[sel].tolist())}
+        # one tuple per distinct row, shared by every quote coded alike (a few hundred patterns, not a million tuples)
+        patterns, which = np.unique(m[sel], axis=0, return_inverse=True)
+        shared = [tuple(row) for row in patterns.tolist()]
+        out[c] = {ids[i]: shared[u] for i, u in zip(sel.tolist(), np.ravel(which).tolist())}
     return out
 
 
@@ -387,7 +392,7 @@ def alt_test_from_matrices(
     # Only instances the test can use (the model's and at least ``min_humans_per_instance`` of the family's
     # humans' codes) become Python tuples: the others were never compared, and a million quotes of 35 codes
     # as tuples of floats take over a GB per coder.
-    seen = {c: ~np.isnan(np.asarray(labels[c], dtype=float)).any(axis=1) for c in [model, *humans]}
+    seen = {c: ~np.isnan(float_view(labels[c])).any(axis=1) for c in [model, *humans]}
     min_humans = int(options.get("min_humans_per_instance", 2))
     usable = {name: seen[model] & (np.sum([seen[h] for h in members], axis=0) >= min_humans)
               for name, members in family_members.items()}

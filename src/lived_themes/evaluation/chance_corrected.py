@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import pandas as pd
-from lived_themes.evaluation.agreement import fleiss_kappa
+from lived_themes.evaluation.agreement import as_float, fleiss_kappa
 
 WEIGHTS = ("identity", "linear", "quadratic")
 
@@ -179,7 +179,7 @@ def chance_corrected_table(labels: Mapping[str, np.ndarray], codes: Sequence[str
     rows = []
     for column, level, mask in group_subsets(len(np.asarray(labels[coders[0]])), groups):
         for j, code in enumerate(codes):
-            stack = np.vstack([np.asarray(labels[c], dtype=float)[mask, j] for c in coders])
+            stack = np.vstack([as_float(labels[c], (mask, j)) for c in coders])
             counts, _ = count_table(stack, categories=[0.0, 1.0])
             ac1, bp = gwet_ac(counts, ci=ci), brennan_prediger(counts, ci=ci)
             prevalence_index, bias_index = prevalence_bias(stack)

@@ -14,7 +14,7 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 
-from lived_themes.evaluation.agreement import cohen_kappa, krippendorff_alpha
+from lived_themes.evaluation.agreement import as_float, cohen_kappa, krippendorff_alpha
 from lived_themes.evaluation.chance_corrected import count_table, group_subsets, gwet_ac
 from lived_themes.evaluation.agreement import pairwise_kappa
 
@@ -48,7 +48,7 @@ def coding_comparison(labels: Mapping[str, np.ndarray], codes: Sequence[str], co
     for column, level, mask in group_subsets(len(np.asarray(labels[coders[0]])), groups):
         mine = []
         for j, code in enumerate(codes):
-            stack = np.vstack([np.asarray(labels[c], dtype=float)[mask, j] for c in coders])
+            stack = np.vstack([as_float(labels[c], (mask, j)) for c in coders])
             mine.append({"group_column": column, "group": level, "code": str(code), **_row(stack, ci)})
         rows += mine
         if mine:

@@ -18,6 +18,8 @@ import pandas as pd
 from lived_themes.evaluation import _bootstrap as bs
 from lived_themes.evaluation.agreement import (
     alpha_from_coincidences,
+    as_float,
+    float_view,
     kappa_from_tables,
     pair_tables,
     unit_coincidences,
@@ -43,7 +45,7 @@ def _cluster_labels(clusters: Clusters, group: pd.Series, keep: np.ndarray) -> n
         if clusters != "group":
             raise ValueError("clusters must be None, 'group', or one id per quote")
         return group.to_numpy()
-    return bs.as_labels(clusters, len(keep), name="cluster").to_numpy()[keep]
+    return bs.label_codes(clusters, len(keep), name="cluster")[keep]
 
 
 def _cluster_ids(cl: np.ndarray | None, idx: np.ndarray) -> tuple[np.ndarray, int]:
@@ -167,7 +169,7 @@ def _bootstrap_metrics(
     if len(idx) == 0 or n_boot <= 0:
         return {name: np.empty(0) for name in metrics}
     cluster_rows = [idx[cid == c] for c in range(n_clusters)] if any(not hasattr(f, "from_counts") for f in metrics.values()) else []
-    for weights in bs.weight_chunks(n_clusters, n_boot, rng):
+    for weights in bs.weight_chunks(n_clusters, n_boot, rng, reuse=True, compact=True):  # one buffer, refilled: nothing here keeps a chunk
         sums = bs.resampled_sums(cluster_counts, weights)
         for name, fn in metrics.items():
             if hasattr(fn, "from_counts"):
@@ -203,13 +205,13 @@ def max_gap(frame: pd.DataFrame, *, skip_warned: bool = False) -> pd.DataFrame:
 def _agreement_parts(labels: Mapping[str, np.ndarray], coders: Sequence[str], model_coder: str | None,
                      rows: np.ndarray | slice = slice(None)) -> dict[str, np.ndarray]:
     """Additive per-row statistics of ``rows``: 2x2 tables per coder pair and coincidences per code."""
-    stack = np.stack([np.asarray(labels[c], float)[rows] for c in coders])
+    stack = np.stack([as_float(labels[c], rows) for c in coders])
     parts = {}
     if len(coders) >= 2:
         parts["hh_kappa"] = np.stack([pair_tables(stack[a], stack[b]) for a, b in combinations(range(len(coders)), 2)], 1)
         parts["hh_alpha"] = unit_coincidences(stack)
     if model_coder is not None:
-        model = np.asarray(labels[model_coder], float)[rows]
+        model = as_float(labels[model_coder], rows)
         parts["mh_kappa"] = np.stack([pair_tables(model, h) for h in stack], 1)
         swaps = []
         for i in range(len(coders)):
@@ -254,10 +256,10 @@ def agreement_by_group(
     human in turn, averaged. ``coders`` are the humans. Intervals resample whole clusters.
     """
     n = len(next(iter(labels.values())))
-    human_seen = np.stack([~np.isnan(np.asarray(labels[c], float)).any(axis=1) for c in coders]).sum(axis=0)
+    human_seen = np.stack([~np.isnan(float_view(labels[c])).any(axis=1) for c in coders]).sum(axis=0)
     pairable = {"hh": human_seen >= 2}
     if model_coder is not None:
-        pairable["mh"] = (human_seen >= 1) & ~np.isnan(np.asarray(labels[model_coder], float)).any(axis=1)
+        pairable["mh"] = (human_seen >= 1) & ~np.isnan(float_view(labels[model_coder])).any(axis=1)
     gframe = _group_frame(groups, n)
     code_names = [*codes, ALL_CODES]
     rows = []
@@ -275,9 +277,10 @@ def agreement_by_group(
             rng = np.random.default_rng([seed, gi])
             cluster_sums = bs.stream_cluster_sums(idx, cid, n_clusters, parts)
             boots: dict[str, list[np.ndarray]] = {k: [] for k in cluster_sums}
-            for weights in bs.weight_chunks(n_clusters, n_boot, rng) if n_boot > 0 and len(idx) else []:
+            for weights in bs.weight_chunks(n_clusters, n_boot, rng, reuse=True, compact=True) if n_boot > 0 and len(idx) else []:
                 for k, v in cluster_sums.items():
                     boots[k].append(_agreement_values(k, bs.resampled_sums(v, weights)))
+            weights = np.empty(0)  # let the buffer go before the next group's is made
             for k, v in cluster_sums.items():
                 point = _agreement_values(k, bs.totals(v))
                 samples = np.concatenate(boots[k]) if boots[k] else np.empty((0, len(code_names)))

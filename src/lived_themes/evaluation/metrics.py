@@ -35,6 +35,11 @@ def _as_matrix(y: np.ndarray | pd.DataFrame) -> np.ndarray:
     return arr.reshape(-1, 1) if arr.ndim == 1 else arr
 
 
+def _kept(y: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    """Rows ``keep`` of ``y``: ``y`` itself when every row is kept (a million x 35 copy is 280 MB)."""
+    return y if keep.all() else y[keep]
+
+
 def complete_rows(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """Boolean mask of rows that both coders saw (no NaN anywhere in the row)."""
     t, p = _as_matrix(y_true), _as_matrix(y_pred)
@@ -45,7 +50,7 @@ def confusion_counts(y_true: np.ndarray, y_pred: np.ndarray) -> np.ndarray:
     """(k, 4) counts [tp, fp, fn, tn] per code over rows both coders saw."""
     t, p = _as_matrix(y_true), _as_matrix(y_pred)
     keep = complete_rows(t, p)
-    t, p = t[keep] > 0.5, p[keep] > 0.5
+    t, p = _kept(t, keep) > 0.5, _kept(p, keep) > 0.5
     tp = (t & p).sum(axis=0)
     fp = (~t & p).sum(axis=0)
     fn = (t & ~p).sum(axis=0)
@@ -117,8 +122,9 @@ def per_code_scores(
     precision, recall, f1 = (np.where(present, v, np.nan) for v in prf_from_counts(counts))
     ap = np.full(len(codes), np.nan)
     if y_score is not None:
-        s = _as_matrix(y_score)[keep]
-        ap = np.array([_average_precision(t[keep][:, j] > 0.5, s[:, j]) for j in range(len(codes))])
+        s, all_kept = _as_matrix(y_score), keep.all()  # one column at a time, rows selected only when some are dropped
+        ap = np.array([_average_precision((t[:, j] if all_kept else t[:, j][keep]) > 0.5, s[:, j] if all_kept else s[:, j][keep])
+                       for j in range(len(codes))])
     frame = pd.DataFrame(
         {
             "code": list(codes),
@@ -168,9 +174,9 @@ def summary_scores(
         "n_codes": int(present.sum()),
     }
     if y_score is not None:
-        out["macro_average_precision"] = macro_average_precision(t[keep], _as_matrix(y_score)[keep])
+        out["macro_average_precision"] = macro_average_precision(_kept(t, keep), _kept(_as_matrix(y_score), keep))
     if samples:
-        tk, pk = t[keep] > 0.5, p[keep] > 0.5
+        tk, pk = _kept(t, keep) > 0.5, _kept(p, keep) > 0.5
         tp = (tk & pk).sum(axis=1)
         den = tk.sum(axis=1) + pk.sum(axis=1)
         row_f1 = np.where(den > 0, 2 * tp / np.maximum(den, 1), 1.0)
@@ -213,7 +219,9 @@ def macro_average_precision(y_true: np.ndarray, y_score: np.ndarray) -> float:
     """Mean average precision over codes that have positives; takes scores, not labels."""
     t, s = _as_matrix(y_true), _as_matrix(y_score)
     keep = ~np.isnan(t).any(axis=1)
-    aps = [_average_precision(t[keep][:, j] > 0.5, s[keep][:, j]) for j in range(t.shape[1])]
+    all_kept = keep.all()  # one column at a time, rows selected only when some are dropped
+    aps = [_average_precision((t[:, j] if all_kept else t[:, j][keep]) > 0.5, s[:, j] if all_kept else s[:, j][keep])
+           for j in range(t.shape[1])]
     return float("nan") if np.all(np.isnan(aps)) else float(np.nanmean(aps))
 
 

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from lived_themes.evaluation import _bootstrap as bs
-from lived_themes.evaluation.agreement import kappa_from_tables, pair_tables
+from lived_themes.evaluation.agreement import as_float, float_view, kappa_from_tables, pair_tables
 
 STATISTICS = ("mean_kappa", "pooled_kappa")
 ALL_CODERS = "(all coders)"
@@ -76,7 +76,7 @@ def _one_subset(labels, humans, model, codes, mask, cluster_ids, others_name, co
     """Rows for one quote subset and one choice of 'others', per coder and over all coders."""
     stat, n_boot, n_perm = cfg["statistic"], cfg["n_boot"], cfg["n_perm"]
     m_all = np.asarray(labels[model], float)
-    seen = {c: ~np.isnan(np.asarray(labels[c], float)).any(axis=1) for c in humans}
+    seen = {c: ~np.isnan(float_view(labels[c])).any(axis=1) for c in humans}
     cid, uniq = pd.factorize(cluster_ids[mask])
     item_cluster = np.full(len(mask), -1)
     item_cluster[np.flatnonzero(mask)] = cid
@@ -92,9 +92,9 @@ def _one_subset(labels, humans, model, codes, mask, cluster_ids, others_name, co
         idx = np.flatnonzero(rows)
         if not pool or len(idx) == 0:
             continue
-        others = np.stack([np.asarray(labels[o], float)[idx] for o in pool])
+        others = np.stack([as_float(labels[o], idx) for o in pool])
         touched, local = np.unique(item_cluster[idx], return_inverse=True)
-        sh, sm = _coder_parts(np.asarray(labels[h], float)[idx], m_all[idx], others, local, len(touched), stat)
+        sh, sm = _coder_parts(as_float(labels[h], idx), m_all[idx], others, local, len(touched), stat)
         th, tm = sh.sum(axis=0), sm.sum(axis=0)
         keep = None
         if stat == "mean_kappa":

@@ -71,6 +71,23 @@ def _clusters(corpus: Corpus, evaluation: EvaluationConfig, rows: np.ndarray | N
     return values if rows is None else values.loc[rows].reset_index(drop=True)
 
 
+def _reference_matrix(corpus: Corpus, labels: np.ndarray, reference: str, codes: list[str]) -> np.ndarray:
+    """``labels`` itself when it is the reference coder's matrix over ``corpus`` (as every caller passes it), so a
+    million quotes do not hold a second 280 MB copy; checked cheaply (shape, rows seen, positives per code), else rebuilt."""
+    from lived_themes.corpus.validate import CODE, CODER
+
+    if labels.shape != (len(corpus), len(codes)) or not len(codes) or labels.dtype != np.float64:
+        return corpus.label_matrix(reference, codes)
+    if not np.array_equal(~np.isnan(labels[:, 0]), corpus.seen_by(reference)):
+        return corpus.label_matrix(reference, codes)
+    given = corpus.annotations.loc[corpus.annotations[CODER] == reference, CODE].value_counts()
+    expected = np.array([given.get(c, 0) for c in codes])
+    positives = np.array([np.count_nonzero(labels[:, j] == 1.0) for j in range(len(codes))])
+    if not np.array_equal(expected, positives):
+        return corpus.label_matrix(reference, codes)
+    return labels
+
+
 def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any], *, codes: list[str], scheme: str, coder: str,
                          reference: str, evaluation: EvaluationConfig, seed: int, label_mode: str = "multi") -> dict[str, Any]:
     """All figures for one (split scheme, coder) pair, as JSON-ready records."""
@@ -115,7 +132,9 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
 
     model_name = f"model:{coder}"
     humans = _human_coders(corpus, reference, evaluation)
-    matrices = corpus.label_matrices(humans, codes)
+    # the other humans in float32 (0/1/NaN exact): every agreement scorer widens one slice at a time
+    matrices = {h: _reference_matrix(corpus, labels, h, codes) if h == reference else corpus.label_matrix(h, codes, dtype=np.float32)
+                for h in humans}
     if len(rows) == len(labels):
         model_matrix = np.asarray(y_pred, dtype=labels.dtype)  # no copy when the dtypes agree
     else:
@@ -229,7 +248,7 @@ def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluat
         return {"codes": list(codes), "pairwise": [], "alpha": [], "by_group": [], "coder_groups": [],
                 "note": f"one human coder ({', '.join(humans) or 'none'}): no human-human ceiling can be computed"}
     codes = agreement_codes(corpus, humans, codes)
-    matrices = corpus.label_matrices(humans, codes)
+    matrices = corpus.label_matrices(humans, codes, dtype=np.float32)  # half the memory; scorers widen a slice at a time
     dense = len(humans) <= evaluation.max_dense_coders
     out = {
         "codes": list(codes),
