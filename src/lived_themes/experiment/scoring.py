@@ -14,6 +14,7 @@ import pandas as pd
 from lived_themes.config.base import EvaluationConfig
 from lived_themes.corpus import Corpus
 from lived_themes.corpus.model import agreement_codes
+from lived_themes.corpus.validate import CODE, CODER
 from lived_themes.evaluation import alpha_per_code, macro_f1, micro_f1, pairwise_kappa, per_code_scores, summary_scores, substitution_alpha
 from lived_themes.evaluation.alt_test import alt_test_from_matrices
 from lived_themes.evaluation.chance_corrected import chance_corrected_table
@@ -74,8 +75,6 @@ def _clusters(corpus: Corpus, evaluation: EvaluationConfig, rows: np.ndarray | N
 def _reference_matrix(corpus: Corpus, labels: np.ndarray, reference: str, codes: list[str]) -> np.ndarray:
     """``labels`` itself when it is the reference coder's matrix over ``corpus`` (as every caller passes it), so a
     million quotes do not hold a second 280 MB copy; checked cheaply (shape, rows seen, positives per code), else rebuilt."""
-    from lived_themes.corpus.validate import CODE, CODER
-
     if labels.shape != (len(corpus), len(codes)) or not len(codes) or labels.dtype != np.float64:
         return corpus.label_matrix(reference, codes)
     if not np.array_equal(~np.isnan(labels[:, 0]), corpus.seen_by(reference)):
