@@ -114,8 +114,18 @@ def _quantize(source: Path, target: Path) -> None:
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
     # the float graph is already fused (Attention etc. become QAttention); contrib ops have no shape inference, hence the default type
-    quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
-                     extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    root = logging.getLogger()
+    root.addFilter(_already_preprocessed)
+    try:
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
+                         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
+    finally:
+        root.removeFilter(_already_preprocessed)
+
+
+def _already_preprocessed(record: logging.LogRecord) -> bool:
+    """Drop quantize_dynamic's advice to pre-process the graph (logged on the root logger): the graph given is fused."""
+    return not str(record.msg).startswith("Please consider to run pre-processing before quantization")
 
 
 def read_manifest(out: Path) -> dict[str, Any] | None:
