@@ -137,11 +137,12 @@ def step_evaluate(data: Path, n_boot: int) -> dict:
     codes = corpus.codes
     labels = corpus.label_matrix("coder_a", codes)
     rng = np.random.default_rng(1)
-    predicted = np.where(rng.random(labels.shape) < 0.03, 1 - labels, labels)
+    # codes as cross_val_scores holds them (float32: 0, 1 and NaN exact); scores float64, as a coder gives them
+    predicted = np.where(rng.random(labels.shape) < 0.03, 1 - labels, labels).astype(np.float32)
     scores = np.clip(0.8 * predicted + 0.2 * rng.random(labels.shape), 0, 1)
     out = {"scores": scores, "predicted": predicted, "fold": np.full(len(labels), "holdout", object), "seconds": {}}
     evaluation = EvaluationConfig(groups=["site"], cluster="participant", n_boot=n_boot)
-    loading_peak, inputs = _peak_mb(), _rss_mb()  # the corpus and the three (n, codes) float64 matrices
+    loading_peak, inputs = _peak_mb(), _rss_mb()  # the corpus and the (n, codes) reference, codes and scores
     reset = _reset_peak()
     t0 = time.perf_counter()
     result = evaluate_predictions(corpus, labels, out, codes=codes, scheme="holdout", coder="model", reference="coder_a",

@@ -69,3 +69,34 @@ def test_cluster_codes_group_exactly_as_the_labels() -> None:
         codes = bs.label_codes(values, len(values))
         labels = bs.as_labels(values, len(values)).to_numpy()
         assert np.array_equal(pd.factorize(codes)[0], pd.factorize(labels)[0]), values
+
+
+def test_out_of_fold_codes_are_float32_and_exact() -> None:
+    """cross_val_scores keeps codes in float32 (0, 1, NaN exact: half of float64's memory); the scorer uses them as they are."""
+    from lived_themes.coders.cross_validation import cross_val_scores
+    from lived_themes.registry import make_coder
+    from lived_themes.splits import Fold
+
+    texts = ["staff kind", "staff rude", "long wait", "wait again", "kind nurse", "rude porter"]
+    labels = np.array([[1, 0], [1, 0], [0, 1], [0, 1], [1, 0], [1, 1]], dtype=float)
+    folds = [Fold(name="f1", train_idx=np.arange(4), test_idx=np.array([4, 5]))]  # rows 0-3 never tested: NaN
+    out = cross_val_scores(lambda: make_coder("tfidf-logreg.v1", tune=False), texts, labels, CODES, folds)
+    assert out.predicted.dtype == np.float32
+    assert np.isnan(out.predicted[:4]).all() and set(np.unique(out.predicted[4:])) <= {0.0, 1.0}
+    coder = make_coder("tfidf-logreg.v1", tune=False).fit(texts[:4], labels[:4], CODES)
+    assert np.array_equal(out.predicted[4:], coder.codes_from_scores(out.scores[4:]))
+
+
+def test_freed_memory_is_given_back_where_the_c_library_can() -> None:
+    import sys
+
+    from lived_themes.evaluation import _memory
+
+    ran = _memory.release_freed_memory()
+    assert ran is (sys.platform.startswith("linux") and _memory._TRIM[0] is not None)
+    saved = list(_memory._TRIM)
+    try:
+        _memory._TRIM[:] = [None]  # a C library without malloc_trim: nothing happens, nothing fails
+        assert _memory.release_freed_memory() is False
+    finally:
+        _memory._TRIM[:] = saved

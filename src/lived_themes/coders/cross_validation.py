@@ -34,7 +34,8 @@ class CrossValScores:
     """Out-of-fold results: rows no fold tested stay NaN (scores, codes) and None (fold)."""
 
     scores: np.ndarray
-    #: (n, k) 0/1 codes from each fold's own coder's decision (its thresholds, top_k or single-label rule)
+    #: (n, k) 0/1 codes from each fold's own coder's decision (its thresholds, top_k or single-label rule); float32
+    #: (0, 1 and NaN are exact), so a million quotes x 35 codes hold 140 MB, not 280
     predicted: np.ndarray
     fold: np.ndarray
     fit_seconds: float = 0.0
@@ -65,7 +66,7 @@ def cross_val_scores(make: Callable[[], Any], texts: Sequence[str], labels: np.n
     """
     labels = np.asarray(labels, dtype=float)
     n, k = len(texts), len(codes)
-    out = CrossValScores(scores=np.full((n, k), np.nan), predicted=np.full((n, k), np.nan), fold=np.full(n, None, dtype=object))
+    out = CrossValScores(scores=np.full((n, k), np.nan), predicted=np.full((n, k), np.nan, dtype=np.float32), fold=np.full(n, None, dtype=object))
     for i, fold in enumerate(folds, start=1):
         if before_fold is not None:
             before_fold(i, fold)
@@ -79,7 +80,7 @@ def cross_val_scores(make: Callable[[], Any], texts: Sequence[str], labels: np.n
         out.predict_seconds += time.perf_counter() - fitted
         out.fit_seconds += fitted - started
         out.scores[test] = scores
-        out.predicted[test] = coder.codes_from_scores(scores).astype(float)
+        out.predicted[test] = coder.codes_from_scores(scores)
         out.fold[test] = getattr(fold, "name", str(i))
         if after_fold is not None:
             after_fold(fold, coder, test, scores)

@@ -18,6 +18,7 @@ from lived_themes.corpus.validate import CODE, CODER
 from lived_themes.evaluation import alpha_per_code, macro_f1, micro_f1, pairwise_kappa, per_code_scores, summary_scores, substitution_alpha
 from lived_themes.evaluation.alt_test import alt_test_from_matrices
 from lived_themes.evaluation.chance_corrected import chance_corrected_table
+from lived_themes.evaluation._memory import release_freed_memory
 from lived_themes.evaluation.disclosure import suppress_small_groups, suppression_notes
 from lived_themes.evaluation.groups import agreement_by_group, max_gap, metric_by_group
 from lived_themes.evaluation import coder_group_agreement
@@ -131,13 +132,15 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
 
     model_name = f"model:{coder}"
     humans = _human_coders(corpus, reference, evaluation)
+    release_freed_memory()  # before the agreement matrices: what the scores above freed goes back, not under them
     # the other humans in float32 (0/1/NaN exact): every agreement scorer widens one slice at a time
     matrices = {h: _reference_matrix(corpus, labels, h, codes) if h == reference else corpus.label_matrix(h, codes, dtype=np.float32)
                 for h in humans}
+    # the model's codes in float32 like the other humans' (0/1/NaN exact); no copy when they already are (cross_val_scores)
     if len(rows) == len(labels):
-        model_matrix = np.asarray(y_pred, dtype=labels.dtype)  # no copy when the dtypes agree
+        model_matrix = np.asarray(y_pred, dtype=np.float32)
     else:
-        model_matrix = np.full_like(labels, np.nan)
+        model_matrix = np.full(labels.shape, np.nan, dtype=np.float32)
         model_matrix[rows] = y_pred
     matrices[model_name] = model_matrix
     # model vs each human, one pair at a time: linear in the number of coders, even for hundreds of validators
@@ -151,6 +154,7 @@ def evaluate_predictions(corpus: Corpus, labels: np.ndarray, out: dict[str, Any]
     if len(real_humans) >= 2 and dense:
         result["substitution_alpha"] = _records(substitution_alpha(matrices, codes, real_humans, model_name))
         if evaluation.groups:
+            release_freed_memory()
             result["group_agreement"] = _records(agreement_by_group(matrices, codes, real_humans, _group_frame(corpus, evaluation),
                                                                     model_coder=model_name, clusters=_clusters(corpus, evaluation), **boot))
     result["standin"] = []
@@ -166,6 +170,7 @@ def _reliability(result: dict[str, Any], matrices: dict[str, np.ndarray], codes:
     """Alt-test and chance-corrected agreement with the model as one more coder (two or more humans)."""
     result["alt_test"] = {}
     result["chance_corrected"] = []
+    release_freed_memory()
     if len(real_humans) >= 2 and evaluation.alt_test.enabled:
         result["alt_test"] = alt_test_section(matrices, model_name, real_humans, corpus, evaluation)
     if len(real_humans) >= 2 and evaluation.chance_corrected:
@@ -247,6 +252,7 @@ def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluat
         return {"codes": list(codes), "pairwise": [], "alpha": [], "by_group": [], "coder_groups": [],
                 "note": f"one human coder ({', '.join(humans) or 'none'}): no human-human ceiling can be computed"}
     codes = agreement_codes(corpus, humans, codes)
+    release_freed_memory()
     matrices = corpus.label_matrices(humans, codes, dtype=np.float32)  # half the memory; scorers widen a slice at a time
     dense = len(humans) <= evaluation.max_dense_coders
     out = {
@@ -259,6 +265,7 @@ def human_agreement(corpus: Corpus, codes: list[str], humans: list[str], evaluat
                                   "pairwise kappa and per-group agreement skipped; Krippendorff's alpha handles the sparse design"),
     }
     if evaluation.groups and dense:
+        release_freed_memory()
         frame = agreement_by_group(matrices, codes, humans, _group_frame(corpus, evaluation), clusters=_clusters(corpus, evaluation),
                                    n_boot=evaluation.n_boot, ci=evaluation.ci, seed=seed, min_group_size=evaluation.min_group_size)
         out["by_group"] = _records(frame)
