@@ -100,3 +100,38 @@ def test_freed_memory_is_given_back_where_the_c_library_can() -> None:
         assert _memory.release_freed_memory() is False
     finally:
         _memory._TRIM[:] = saved
+
+
+def test_labels_are_the_strings_of_the_values_one_object_per_distinct_value() -> None:
+    """as_labels factorizes before making strings; it must still give exactly str(value), "unknown" for missing."""
+    cases = [
+        pd.Series(["s1", "s2", None, "s1", "unknown"], dtype="str"),
+        pd.Series(["b", "a", "b", None], dtype="category"),
+        pd.Series([1.0, 2.5, np.nan, 1.0]),
+        pd.Series([3, 1, 3, 2]),
+        pd.Series([1, 1.0, "1", True, None, "unknown"], dtype=object),
+        pd.Series(pd.array([1, None, 2], dtype="Int64")),
+        pd.Series([], dtype=object),
+    ]
+    for values in cases:
+        expected = [bs.UNKNOWN if pd.isna(v) else str(v) for v in values.to_numpy(dtype=object)]
+        got = bs.as_labels(values, len(values))
+        assert got.dtype == object and got.tolist() == expected, values.tolist()
+        assert np.array_equal(pd.factorize(bs.label_codes(values, len(values)))[0], pd.factorize(np.asarray(expected, dtype=object))[0])
+    many = pd.Series(np.tile(["north", "south", None], 10_000), dtype="str")
+    labels = bs.as_labels(many, len(many)).to_numpy()
+    assert len({id(s) for s in labels}) == 3  # three strings shared by 30,000 rows
+
+
+def test_the_scorer_names_people_by_integer_and_groups_them_as_the_ids_strings() -> None:
+    from lived_themes.config.base import EvaluationConfig
+    from lived_themes.experiment.scoring import _clusters
+
+    class Corpus:
+        quotes = pd.DataFrame({"participant": pd.Series(["p1", "p2", None, "p1", "unknown"], dtype="str")})
+
+        def __len__(self) -> int:
+            return 5
+
+    ids = _clusters(Corpus(), EvaluationConfig(cluster="participant"))
+    assert ids.tolist() == [0, 1, 2, 0, 2]

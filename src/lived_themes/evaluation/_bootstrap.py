@@ -28,33 +28,58 @@ UNKNOWN = "unknown"
 
 
 def as_labels(values: pd.Series | np.ndarray | list, n: int, *, name: str = "group") -> pd.Series:
-    """String labels with missing values mapped to "unknown" (its own group, never dropped)."""
-    series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object), name=name)
-    if len(series) != n:
-        raise ValueError(f"{series.name or name}: {len(series)} values for {n} quotes")
-    values = series.to_numpy(dtype=object)
-    missing = pd.isna(values)
-    labels = values.astype(str).astype(object)  # one vectorised pass; a million labels in a second
-    labels[missing] = UNKNOWN
-    return pd.Series(labels, name=str(series.name) if series.name is not None else name, dtype=object)
+    """String labels with missing values mapped to "unknown" (its own group, never dropped).
+
+    Each distinct value becomes a string once and every row points at it: a million rows of a
+    column with forty sites hold forty strings and a million references (8 MB), not a million
+    strings (60 MB and more)."""
+    series = _series(values, n, name)
+    codes, strings = _factorized_strings(series, n, name)
+    return pd.Series(strings[codes], name=str(series.name) if series.name is not None else name, dtype=object)
 
 
 def label_codes(values: pd.Series | np.ndarray | list, n: int, *, name: str = "cluster") -> np.ndarray:
-    """One integer per value, equal exactly where ``as_labels`` gives equal strings (missing: "unknown").
+    """One integer per value, equal exactly where ``as_labels`` gives equal strings (missing: "unknown"),
+    numbered in order of first appearance."""
+    codes, _ = _factorized_strings(_series(values, n, name), n, name)
+    return codes
 
-    Factorized first and turned into strings only once per distinct value, so a million cluster ids
-    never become a million Python strings; ``pd.factorize`` of these codes gives the clusters in the
-    same order of first appearance as of the strings."""
+
+def _series(values: pd.Series | np.ndarray | list, n: int, name: str) -> pd.Series:
     series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values, dtype=object), name=name)
     if len(series) != n:
         raise ValueError(f"{series.name or name}: {len(series)} values for {n} quotes")
-    if pd.api.types.infer_dtype(series, skipna=True).startswith("mixed"):  # 1 and 1.0 are one key but two strings
-        return pd.factorize(as_labels(series, n, name=name).to_numpy())[0]
-    codes, uniques = pd.factorize(series.to_numpy(dtype=object), use_na_sentinel=True)
+    return series
+
+
+def _factorized_strings(series: pd.Series, n: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Row codes (0..k-1, first appearance) and the k distinct label strings (object array).
+
+    Factorized before anything becomes a string, so each distinct value is turned into a string
+    once; values that hash alike but print differently (1, 1.0, True) take the slow path of one
+    string per row, as do mixed columns generally."""
+    if pd.api.types.infer_dtype(series, skipna=True).startswith("mixed"):
+        raw = series.to_numpy(dtype=object)
+        missing = pd.isna(raw)
+        labels = raw.astype(str).astype(object)
+        labels[missing] = UNKNOWN
+        codes, uniques = pd.factorize(labels)
+        return codes, np.asarray(uniques, dtype=object)
+    raw_codes, uniques = pd.factorize(series, use_na_sentinel=True)  # string, categorical and numeric columns natively
     strings = np.asarray(uniques, dtype=object).astype(str).astype(object)
-    merged, _ = pd.factorize(np.append(strings, np.array([UNKNOWN], dtype=object)))  # 1 and "1" (and NaN and "unknown") agree
-    codes[codes < 0] = len(strings)
-    return merged[codes]
+    # 1 and "1" (and NaN and "unknown") are one label: merge the distinct strings, missing last
+    merged, distinct = pd.factorize(np.append(strings, np.array([UNKNOWN], dtype=object)))
+    raw_codes = np.asarray(raw_codes).copy()
+    raw_codes[raw_codes < 0] = len(strings)
+    row_merged = merged[raw_codes]
+    # renumber in order of first appearance over the rows (what factorizing the row strings would give)
+    order, _ = pd.factorize(row_merged)
+    first = np.full(len(distinct), -1, dtype=np.int64)
+    first[row_merged] = order  # consistent: equal merged codes share an order number
+    used = first >= 0
+    names = np.empty(int(used.sum()), dtype=object)
+    names[first[used]] = np.asarray(distinct, dtype=object)[used]
+    return order, names
 
 
 def sum_by(codes: np.ndarray, stats: np.ndarray, n_codes: int) -> np.ndarray:

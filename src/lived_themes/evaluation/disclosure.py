@@ -15,10 +15,9 @@ participant are still one participant.
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
-from lived_themes.evaluation._bootstrap import UNKNOWN
+from lived_themes.evaluation._bootstrap import as_labels, label_codes
 
 DEFAULT_MIN_REPORT_GROUP_SIZE = 5
 
@@ -34,14 +33,14 @@ def group_sizes(values: pd.Series, clusters: pd.Series | None = None) -> pd.Seri
     quotes = labels.value_counts()
     if clusters is None:
         return quotes
-    people = pd.Series(np.asarray(clusters, dtype=object)).astype(str)
-    people.index = labels.index
+    people = pd.Series(label_codes(clusters, len(labels), name="cluster"), index=labels.index)  # equal where the ids' strings are
     distinct = people.groupby(labels).nunique()
     return pd.concat([quotes, distinct.reindex(quotes.index)], axis=1).min(axis=1).astype(int)
 
 
 def _labels(values: pd.Series) -> pd.Series:
-    return pd.Series([UNKNOWN if pd.isna(v) else str(v) for v in values.to_numpy(dtype=object)], index=values.index, dtype=object)
+    """Values as strings, missing as "unknown", one string object per distinct value (a million rows stay small)."""
+    return pd.Series(as_labels(values, len(values), name=str(values.name)).to_numpy(), index=values.index, dtype=object)
 
 
 def suppress_small_groups(

@@ -18,6 +18,7 @@ from lived_themes.corpus.validate import CODE, CODER
 from lived_themes.evaluation import alpha_per_code, macro_f1, micro_f1, pairwise_kappa, per_code_scores, summary_scores, substitution_alpha
 from lived_themes.evaluation.alt_test import alt_test_from_matrices
 from lived_themes.evaluation.chance_corrected import chance_corrected_table
+from lived_themes.evaluation._bootstrap import label_codes
 from lived_themes.evaluation._memory import release_freed_memory
 from lived_themes.evaluation.disclosure import suppress_small_groups, suppression_notes
 from lived_themes.evaluation.groups import agreement_by_group, max_gap, metric_by_group
@@ -69,7 +70,8 @@ def _clusters(corpus: Corpus, evaluation: EvaluationConfig, rows: np.ndarray | N
         return "group"
     if evaluation.cluster not in corpus.quotes.columns:
         raise ValueError(f"evaluation.cluster {evaluation.cluster!r} is not a quotes column")
-    values = corpus.quotes[evaluation.cluster].astype(object).reset_index(drop=True)
+    # one integer per person (equal where the ids' strings are), never a million id strings
+    values = pd.Series(label_codes(corpus.quotes[evaluation.cluster], len(corpus), name=evaluation.cluster))
     return values if rows is None else values.loc[rows].reset_index(drop=True)
 
 
