@@ -6,7 +6,7 @@ the NHS model; this script measures the alternatives studied, so the choice is r
 
 - dynamic int8 in ONNX Runtime calls of 4 to 128 rows (``ONNX_BATCH_ROWS``; activation scales are
   chosen per call, so a comment's scores depend slightly on the comments it is batched with);
-- the package's int8 (per-channel weights in 7 bits, ``reduce_range``) against 8-bit weights, int8 on
+- the package's int8 (8-bit weights per channel) against 7-bit weights (``reduce_range``), int8 on
   MatMuls only, without the six feed-forward output MatMuls, and with per-tensor weights;
 - static int8 (activation ranges calibrated on 400 training comments, QDQ format): scores that do
   not depend on the batch;
@@ -182,11 +182,11 @@ def main(argv: list[str] | None = None) -> None:
         plans += [(f"dynamic int8, {n} rows a call" + (" (the package)" if n == 16 else ""), "onnx-int8", lambda: None, {"rows_per_call": n, "batch": n})
                   for n in (4, 8, 16, 32, 64, 128)]
         plans += [
-            ("dynamic int8, MatMuls only", "onnx-int8", lambda: dynamic(float_graph, scratch / "mm.onnx", per_channel=True, reduce_range=True, op_types_to_quantize=["MatMul"]), {}),
+            ("dynamic int8, MatMuls only", "onnx-int8", lambda: dynamic(float_graph, scratch / "mm.onnx", per_channel=True, op_types_to_quantize=["MatMul"]), {}),
             (f"dynamic int8, {len(ffn_out)} FFN-output MatMuls in float", "onnx-int8",
-             lambda: dynamic(float_graph, scratch / "ffn.onnx", per_channel=True, reduce_range=True, nodes_to_exclude=ffn_out), {}),
-            ("dynamic int8, 8-bit weights (no reduce_range)", "onnx-int8", lambda: dynamic(float_graph, scratch / "w8.onnx", per_channel=True), {}),
-            ("dynamic int8, per-tensor weights", "onnx-int8", lambda: dynamic(float_graph, scratch / "pt.onnx", per_channel=False, reduce_range=True), {}),
+             lambda: dynamic(float_graph, scratch / "ffn.onnx", per_channel=True, nodes_to_exclude=ffn_out), {}),
+            ("dynamic int8, 7-bit weights (reduce_range)", "onnx-int8", lambda: dynamic(float_graph, scratch / "rr.onnx", per_channel=True, reduce_range=True), {}),
+            ("dynamic int8, per-tensor weights", "onnx-int8", lambda: dynamic(float_graph, scratch / "pt.onnx", per_channel=False), {}),
             ("static int8 (QDQ, calibrated), MatMuls", "onnx-int8", lambda: static(study, float_graph, scratch / "static.onnx"), {}),
             ("dynamic int8, 16 rows a call, again", "onnx-int8", lambda: int8_graph, {}),
         ]

@@ -326,21 +326,3 @@ def test_the_float_export_is_fused_and_an_older_export_is_made_again(saved_trans
     with encoder_backend("onnx"):
         load_coder(folder).predict_proba(TEXTS[:2])
     assert json.loads(manifest_path.read_text())["graph"] == GRAPH
-
-
-def test_int8_weights_use_seven_bits(saved_transformer: Path, tmp_path: Path) -> None:
-    """reduce_range: quantized weights stay within [-64, 64], so AVX2 CPUs without VNNI cannot saturate u8 x s8 products."""
-    import shutil
-
-    import onnx
-    from onnx import numpy_helper
-
-    folder = tmp_path / "model"
-    shutil.copytree(saved_transformer, folder)
-    with encoder_backend("onnx-int8"):
-        load_coder(folder).predict_proba(TEXTS[:2])
-    graph = onnx.load(str(folder / "onnx" / FILES["onnx-int8"])).graph
-    weights = [numpy_helper.to_array(t) for t in graph.initializer if t.data_type == onnx.TensorProto.INT8 and t.name.endswith("_quantized")]
-    assert weights, "no int8 weight matrices in the int8 export"
-    assert max(int(np.abs(w.astype(np.int16)).max()) for w in weights) <= 64
-    assert min(int(np.abs(w.astype(np.int16)).max()) for w in weights) >= 32  # the 7-bit range is used, not a degenerate scale

@@ -32,8 +32,8 @@ FORMAT = "lived-themes.onnx.v1"
 #: backend -> file name in the export folder
 FILES = {"onnx": "model.onnx", "onnx-int8": "model_int8.onnx"}
 OPSET = 17
-#: The kind of graph exported; exports made before (unfused, or int8 with 8-bit weights) are made again.
-GRAPH = "fused.v3"
+#: The kind of graph exported; exports made before (unfused) are made again.
+GRAPH = "fused.v2"
 #: Where exports of encoders that belong to no saved model go (one folder per weights hash).
 CACHE_ENV = "LIVED_THEMES_CACHE_DIR"
 
@@ -109,11 +109,6 @@ def _quantize(source: Path, target: Path) -> None:
     quantization guide asks. Per-channel weights matter: on 400 NHS comments, MiniLM's int8 embeddings
     kept a cosine of 0.988 on average (0.954 at worst, on the shortest comments) with the float ones, and
     0.936 (0.771) with one scale per weight matrix.
-
-    Weights use 7 bits (``reduce_range``): without VNNI (AVX2 laptops) ONNX Runtime's u8 x s8 products can
-    saturate with full 8-bit weights, which its quantization guide warns of. On the NHS model, with VNNI,
-    it cost no speed (2.44x PyTorch against 2.41x) and moved macro-F1 by +0.0023 against +0.0139
-    (``benchmarks/onnx_int8_variants.py``); both differ from PyTorch on about 90 of 39,864 decisions.
     """
     import onnx
     from onnxruntime.quantization import QuantType, quantize_dynamic
@@ -122,7 +117,7 @@ def _quantize(source: Path, target: Path) -> None:
     root = logging.getLogger()
     root.addFilter(_already_preprocessed)
     try:
-        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True, reduce_range=True,
+        quantize_dynamic(str(source), str(target), weight_type=QuantType.QInt8, per_channel=True,
                          extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT})
     finally:
         root.removeFilter(_already_preprocessed)
@@ -195,7 +190,7 @@ def _write_manifest(out: Path, files: dict[str, str], source: Path | None, sourc
         "output": "last_hidden_state",
         "opset": OPSET,
         "graph": GRAPH,
-        "quantization": {FILES["onnx-int8"]: "dynamic: int8 weights per channel in 7 bits (reduce_range), uint8 activations (onnxruntime quantize_dynamic)"},
+        "quantization": {FILES["onnx-int8"]: "dynamic: int8 weights per channel, uint8 activations (onnxruntime quantize_dynamic)"},
         "exported_with": {"torch": torch.__version__.split("+")[0], "onnxruntime": onnxruntime.__version__},
     }
     write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
