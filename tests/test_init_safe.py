@@ -99,3 +99,22 @@ def test_estimate_grows_with_rows_codes_and_coders() -> None:
     small = estimate_seconds(["tfidf-logreg.v2"], [800] * 5, n_codes=10, n_rows=1000)
     big = estimate_seconds(["tfidf-logreg.v2", "setfit.v1"], [8000] * 5, n_codes=10, n_rows=10000)
     assert big.seconds > 10 * small.seconds and small.fits == 5 and "fit" in big.text()
+
+
+def test_encoder_coders_cost_by_rows_and_epochs_not_codes_and_ensembles_reuse_listed_fits() -> None:
+    """A transformer's time is its encoder: 35 codes cost what 5 do; epochs multiply it. An ensemble adds only the
+    members' inner-fold fits when the run lists the same coders (their full fits are reused)."""
+    from lived_themes.coders.cost import fit_seconds
+
+    tr = ("transformer.v1", {"epochs": 6})
+    assert fit_seconds(tr, 4000, 35) == fit_seconds(tr, 4000, 5) == 2 * fit_seconds(("transformer.v1", {"epochs": 3}), 4000, 5)
+    assert fit_seconds("tfidf-logreg.v2", 4000, 35) == 7 * fit_seconds("tfidf-logreg.v2", 4000, 5)
+    members = [{"name": "tfidf-logreg.v2", "params": {"min_df": 2}}, {"name": "transformer.v1", "params": {"epochs": 6}}]
+    ens = ("ensemble.v1", {"members": members, "inner_folds": 2})
+    inner = 2 * (fit_seconds(("tfidf-logreg.v2", {"min_df": 2}), 2000, 35) + fit_seconds(tr, 2000, 35))
+    listed = [("tfidf-logreg.v2", {"min_df": 2}), tr, ens]
+    assert abs(fit_seconds(ens, 4000, 35, listed=listed) - inner) < 1e-9
+    alone = fit_seconds(ens, 4000, 35, listed=[ens])
+    assert abs(alone - inner - fit_seconds(("tfidf-logreg.v2", {"min_df": 2}), 4000, 35) - fit_seconds(tr, 4000, 35)) < 1e-9
+    run = estimate_seconds(listed, [4000], n_codes=35, n_rows=5000)
+    assert run.fits == 3 and 60 < run.seconds < 3600

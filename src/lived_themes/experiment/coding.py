@@ -470,9 +470,10 @@ def build_plan(config: ExperimentConfig, *, base_dir: Path | None = None) -> dic
     final = config.final_model.coder
     if final == "best":
         final = config.coders[0].name if config.coders else None
-    estimate = estimate_seconds([c.name for c in config.coders], sizes, n_codes=len(codes), n_rows=len(index),
-                                n_boot=config.evaluation.n_boot, final_coder=final if config.final_model.refit else None,
-                                n_schemes=len(config.splits))
+    listed = [(c.name, c.params) for c in config.coders]
+    final_spec = next((spec for spec in listed if spec[0] == final), final)
+    estimate = estimate_seconds(listed, sizes, n_codes=len(codes), n_rows=len(index), n_boot=config.evaluation.n_boot,
+                                final_coder=final_spec if config.final_model.refit else None, n_schemes=len(config.splits))
     if final is not None and not config.final_model.refit:
         final = f"{config.final_model.coder} (the fit {config.splits[0].label} evaluated; not refitted)"
     counts = np.nansum(labels, axis=0).astype(int)
