@@ -61,6 +61,7 @@ class Study:
 
     def __init__(self, args: argparse.Namespace) -> None:
         from lived_themes.coders import load_coder
+        from lived_themes.coders.decision import decision_of
 
         corpus = nhs_quality.load_nhs_file(args.data)
         self.train_idx, test_idx = nhs_quality.respondent_split(corpus, seed=0)
@@ -72,7 +73,7 @@ class Study:
         self.meta = corpus.quotes.iloc[test_idx].reset_index(drop=True)
         self.texts = [corpus.texts[i] for i in test_idx]
         self.y_test = corpus.label_matrix("nhs", self.codes)[test_idx]
-        self.thresholds = np.asarray(getattr(self.coder, "thresholds_", 0.5))
+        self.decision = decision_of(self.coder)  # the coder's own rule turns scores into codes
         self.default_batch = self.coder.predict_batch_size
         self.rows: list[dict[str, Any]] = []
         self.torch_s, self.reference = self._timed("torch", None)
@@ -109,7 +110,7 @@ class Study:
         finally:
             self.coder._onnx_encoders, onnx_backend.ONNX_BATCH_ROWS = saved_encoders, saved_rows
         f1 = self._f1(scores)
-        flips = int(((scores >= self.thresholds) != (self.reference >= self.thresholds)).sum())
+        flips = int((self.decision.codes_from_scores(scores) != self.decision.codes_from_scores(self.reference)).sum())
         self.rows.append({"variant": name, "seconds": seconds, "quotes_per_s": len(self.texts) / seconds,
                           "macro_f1": f1, "delta_macro_f1": f1 - self.base_f1, "flips": flips,
                           "max_abs_score_diff": float(np.abs(scores - self.reference).max())})
@@ -195,10 +196,12 @@ def main(argv: list[str] | None = None) -> None:
         plans += [(f"dynamic int8, {n} rows a call" + (" (the package)" if n == 16 else ""), "onnx-int8", lambda: None, {"rows_per_call": n, "batch": n})
                   for n in (4, 8, 16, 32, 64, 128)]
         plans += [
-            ("dynamic int8, MatMuls only", "onnx-int8", lambda: dynamic(float_graph, scratch / "mm.onnx", per_channel=True, op_types_to_quantize=["MatMul"]), {}),
+            ("dynamic int8, MatMuls only", "onnx-int8",
+             lambda: dynamic(float_graph, scratch / "mm.onnx", per_channel=True, op_types_to_quantize=["MatMul"]), {}),
             (f"dynamic int8, {len(ffn_out)} FFN-output MatMuls in float", "onnx-int8",
              lambda: dynamic(float_graph, scratch / "ffn.onnx", per_channel=True, nodes_to_exclude=ffn_out), {}),
-            ("dynamic int8, 7-bit weights (reduce_range)", "onnx-int8", lambda: dynamic(float_graph, scratch / "rr.onnx", per_channel=True, reduce_range=True), {}),
+            ("dynamic int8, 7-bit weights (reduce_range)", "onnx-int8",
+             lambda: dynamic(float_graph, scratch / "rr.onnx", per_channel=True, reduce_range=True), {}),
             ("dynamic int8, per-tensor weights", "onnx-int8", lambda: dynamic(float_graph, scratch / "pt.onnx", per_channel=False), {}),
             ("static int8 (QDQ, calibrated), MatMuls", "onnx-int8", lambda: static(study, float_graph, scratch / "static.onnx"), {}),
             ("dynamic int8, 16 rows a call, again", "onnx-int8", lambda: int8_graph, {}),
