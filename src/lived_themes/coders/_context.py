@@ -27,9 +27,16 @@ def with_context(texts: Sequence[str], metadata: pd.DataFrame | None, columns: S
         raise ValueError(f"context column(s) {missing} not in metadata; columns present: {list(metadata.columns)}")
     if len(metadata) != len(texts):
         raise ValueError(f"metadata has {len(metadata)} rows for {len(texts)} texts")
+    # rows of the frame's values, as iterrows gave them (the same strings, so saved models read the same text), without
+    # a pandas Series per quote: that cost 0.14 s of the int8 encoder's 1.7 s on 1,208 NHS comments
+    names = list(columns)
+    block = metadata[names].values
+    # object, numeric and bool values print as iterrows' row Series gave them; others (dates: Timestamps there, numpy
+    # datetimes here) go through a Series per row, as before
+    rows = block if block.dtype.kind in "Oifub" else (row.to_numpy(dtype=object) for _, row in metadata[names].iterrows())
     out = []
-    for text, (_, row) in zip(texts, metadata[list(columns)].iterrows()):
-        parts = [f"{c}: {str(v).strip()}" for c, v in row.items() if _present(v)]
+    for text, row in zip(texts, rows):
+        parts = [f"{c}: {str(v).strip()}" for c, v in zip(names, row) if _present(v)]
         out.append(SEPARATOR.join([*parts, text]))
     return out
 
