@@ -160,3 +160,23 @@ def test_v3_split_words_seeded_and_round_trip(tiny_texts, tiny_theme_ids, tmp_pa
     assert loaded.name == "bertopic.v3" and loaded.topic_words(25) == words
     with pytest.raises(ValueError, match="words"):
         make_topic_model("bertopic.v3", words="magic")
+
+
+def test_split_words_head_cap_limits_how_many_topics_a_word_heads() -> None:
+    """"care" is in every quote of three topics: without a cap it heads all three; with head_cap=1 only the topic
+    where it is most widely held keeps it (the study row of benchmarks/topics_ari_study.py)."""
+    from scipy import sparse
+
+    from lived_themes.topics.bertopic_v3 import split_words
+
+    vocabulary = ["care", "wait", "food", "staff"]
+    rows = [[1, 1, 0, 0]] * 4 + [[1, 0, 1, 0]] * 3 + [[0, 0, 1, 0]] + [[1, 0, 0, 1]] * 2 + [[0, 0, 0, 1]] * 2
+    topics = np.array([0] * 4 + [1] * 4 + [2] * 4)
+    counts = sparse.csr_matrix(np.array(rows))
+    free = split_words(counts, topics, vocabulary, head=2, min_df=1)
+    assert all("care" in words[:2] for words in free.values())
+    capped = split_words(counts, topics, vocabulary, head=2, min_df=1, head_cap=1)
+    assert [t for t, words in capped.items() if "care" in words[:2]] == [0]  # 4/4 of topic 0 against 3/4 and 2/4
+    assert capped[1][:1] == ["food"] and capped[2][:1] == ["staff"]
+    with pytest.raises(ValueError, match="head_cap"):
+        split_words(counts, topics, vocabulary, head_cap=0)
