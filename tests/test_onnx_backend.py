@@ -326,3 +326,30 @@ def test_the_float_export_is_fused_and_an_older_export_is_made_again(saved_trans
     with encoder_backend("onnx"):
         load_coder(folder).predict_proba(TEXTS[:2])
     assert json.loads(manifest_path.read_text())["graph"] == GRAPH
+
+
+def test_a_coder_loaded_for_onnx_builds_no_pytorch_network_until_one_is_needed(saved_transformer: Path, tmp_path: Path) -> None:
+    """Loaded under an ONNX backend, the coder reads the head and the tokenizer only: same scores, no PyTorch encoder in
+    memory. The network is built on first use (an export, a torch call), from files checked again; under torch, at load."""
+    import shutil
+
+    folder = tmp_path / "model"
+    shutil.copytree(saved_transformer, folder)
+    with encoder_backend("torch"):
+        eager = load_coder(folder)
+    assert "net_" in vars(eager)
+    with encoder_backend("onnx"):
+        expected = eager.predict_proba(TEXTS)
+        lazy = load_coder(folder)
+        assert "net_" not in vars(lazy)
+        np.testing.assert_allclose(lazy.predict_proba(TEXTS), expected, rtol=0, atol=1e-6)
+        assert "net_" not in vars(lazy)  # the export existed: no network was needed
+    with encoder_backend("torch"):
+        np.testing.assert_allclose(lazy.predict_proba(TEXTS), eager.predict_proba(TEXTS), rtol=0, atol=1e-6)  # built now
+    assert "net_" in vars(lazy)
+
+    with encoder_backend("onnx"):
+        tampered = load_coder(folder)
+    (folder / "config.json").write_text((folder / "config.json").read_text().replace("{", "{ ", 1))
+    with pytest.raises(ModelFileError, match="changed since the model was loaded"):
+        _ = tampered.net_

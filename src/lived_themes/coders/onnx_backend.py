@@ -227,8 +227,11 @@ def transformer_scores(coder: Any, token_ids: list[list[int]], backend: str) -> 
     if not token_ids:
         return np.zeros((0, n_codes), dtype=np.float32)
     pooled = cache[backend].pooled(token_ids, pad_id=int(coder.tokenizer_.pad_token_id or 0), batch_size=coder.predict_batch_size)
-    weight = coder.net_.head.weight.detach().cpu().numpy().astype(np.float32)
-    bias = coder.net_.head.bias.detach().cpu().numpy().astype(np.float32)
+    if "net_" in vars(coder):  # a fitted (or torch-loaded) coder: its head as it is now
+        weight = coder.net_.head.weight.detach().cpu().numpy().astype(np.float32)
+        bias = coder.net_.head.bias.detach().cpu().numpy().astype(np.float32)
+    else:  # loaded for ONNX Runtime: the head read at load, no PyTorch network
+        weight, bias = coder.head_arrays_
     logits = pooled @ weight.T + bias
     return (1.0 / (1.0 + np.exp(-logits))).astype(np.float32)
 
@@ -252,7 +255,7 @@ def export_saved_model(coder: Any, folder: Path, backend: str) -> list[Path]:
     if hasattr(coder, "members_") and hasattr(coder, "_member_folder"):  # ensemble.v1, calibrated.v1: each member's folder
         return [path for i, member in enumerate(coder.members_)
                 for path in export_saved_model(member, folder / coder._member_folder(i, member.name), backend)]
-    if hasattr(coder, "net_") and (folder / "model.safetensors").exists():
+    if ("net_" in vars(coder) or "head_arrays_" in vars(coder)) and (folder / "model.safetensors").exists():
         return [ensure_export(folder, backend, model=lambda: coder.net_.encoder, source=folder / "model.safetensors")]
     if hasattr(coder, "body_") and (folder / "body" / "model.safetensors").exists():
         body = folder / "body"

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
@@ -21,6 +21,7 @@ from lived_themes.coders.base import Coder, tune_thresholds
 from lived_themes.coders._context import with_context
 from lived_themes.encoders.sentence import pick_device, resolve_encoder
 from lived_themes.coders._inference import tokenize, score_token_ids
+from lived_themes.coders._integrity import check_unchanged, saved_digests
 from lived_themes.coders._modelfiles import check_hf_folder, expect_shape, safetensors_header
 from lived_themes.errors import ModelFileError
 from lived_themes.splits import validation_split
@@ -204,18 +205,40 @@ class TransformerCoder(Coder):
         k = len(self.codes_)
         expect_shape(head_path, "weight", header["weight"][1], (k, hidden if isinstance(hidden, int) else None), f"({k} codes x encoder width)")
         expect_shape(head_path, "bias", header["bias"][1], (k,), f"(one per code, {k} codes)")
-        from safetensors.torch import load_file
-        from transformers import AutoModel, AutoTokenizer
+        from safetensors.numpy import load_file
+        from transformers import AutoTokenizer
+
+        self.tokenizer_ = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        head = load_file(str(head_path))
+        self.head_arrays_ = (np.asarray(head["weight"], dtype=np.float32), np.asarray(head["bias"], dtype=np.float32))
+        self.folder_ = folder  # where the ONNX backends export this encoder (onnx/, checked above)
+        if current_backend() == "torch":
+            self.net_ = self._build_net()
+        else:  # ONNX Runtime runs the encoder: PyTorch's copy is built only if an export or a torch call needs it
+            self._net_digests = saved_digests(folder, NET_FILES)
+
+    def _build_net(self) -> Any:
+        """The PyTorch network from the folder's encoder and the head read at load."""
+        import torch
+        from transformers import AutoModel
 
         from lived_themes.coders._torch_utils import MeanPoolClassifier
 
-        self.tokenizer_ = AutoTokenizer.from_pretrained(folder, local_files_only=True)
-        encoder = AutoModel.from_pretrained(folder, use_safetensors=True, local_files_only=True)
-        head = load_file(str(head_path))
+        encoder = AutoModel.from_pretrained(self.folder_, use_safetensors=True, local_files_only=True)
         net = MeanPoolClassifier(encoder, len(self.codes_))
-        net.head.load_state_dict(head)
-        self.net_ = net.to(_available(self.device)).eval()
-        self.folder_ = folder  # where the ONNX backends export this encoder (onnx/, checked above)
+        weight, bias = self.head_arrays_
+        net.head.load_state_dict({"weight": torch.from_numpy(weight.copy()), "bias": torch.from_numpy(bias.copy())})
+        return net.to(_available(self.device)).eval()
+
+    def __getattr__(self, name: str) -> Any:
+        """``net_`` of a coder loaded for an ONNX backend, built on first use from files checked again first."""
+        digests = self.__dict__.get("_net_digests")
+        if name != "net_" or digests is None:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        check_unchanged(self.folder_, digests)
+        self.net_ = self._build_net()
+        del self.__dict__["_net_digests"]
+        return self.net_
 
 
 def inner_validation_split(labels: np.ndarray, metadata: pd.DataFrame | None, *, fraction: float, group: str | None,
@@ -236,6 +259,10 @@ def inner_validation_split(labels: np.ndarray, metadata: pd.DataFrame | None, *,
             raise ValueError(f"validation_group {group!r} is not a metadata column")
         groups = metadata[group].astype(str).to_numpy()
     return validation_split(labels, groups=groups, size=fraction, seed=seed)
+
+
+#: the files the PyTorch network is built from after load (the head is read at load)
+NET_FILES = ("model.safetensors", "config.json")
 
 
 def _available(device: str | None) -> str:
