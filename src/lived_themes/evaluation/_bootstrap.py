@@ -34,14 +34,14 @@ def as_labels(values: pd.Series | np.ndarray | list, n: int, *, name: str = "gro
     column with forty sites hold forty strings and a million references (8 MB), not a million
     strings (60 MB and more)."""
     series = _series(values, n, name)
-    codes, strings = _factorized_strings(series, n, name)
+    codes, strings = _factorized_strings(series)
     return pd.Series(strings[codes], name=str(series.name) if series.name is not None else name, dtype=object)
 
 
 def label_codes(values: pd.Series | np.ndarray | list, n: int, *, name: str = "cluster") -> np.ndarray:
     """One integer per value, equal exactly where ``as_labels`` gives equal strings (missing: "unknown"),
     numbered in order of first appearance."""
-    codes, _ = _factorized_strings(_series(values, n, name), n, name)
+    codes, _ = _factorized_strings(_series(values, n, name))
     return codes
 
 
@@ -52,7 +52,7 @@ def _series(values: pd.Series | np.ndarray | list, n: int, name: str) -> pd.Seri
     return series
 
 
-def _factorized_strings(series: pd.Series, n: int, name: str) -> tuple[np.ndarray, np.ndarray]:
+def _factorized_strings(series: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Row codes (0..k-1, first appearance) and the k distinct label strings (object array).
 
     Factorized before anything becomes a string, so each distinct value is turned into a string
@@ -73,13 +73,8 @@ def _factorized_strings(series: pd.Series, n: int, name: str) -> tuple[np.ndarra
     raw_codes[raw_codes < 0] = len(strings)
     row_merged = merged[raw_codes]
     # renumber in order of first appearance over the rows (what factorizing the row strings would give)
-    order, _ = pd.factorize(row_merged)
-    first = np.full(len(distinct), -1, dtype=np.int64)
-    first[row_merged] = order  # consistent: equal merged codes share an order number
-    used = first >= 0
-    names = np.empty(int(used.sum()), dtype=object)
-    names[first[used]] = np.asarray(distinct, dtype=object)[used]
-    return order, names
+    order, seen = pd.factorize(row_merged)
+    return order, np.asarray(distinct, dtype=object)[seen]
 
 
 def sum_by(codes: np.ndarray, stats: np.ndarray, n_codes: int) -> np.ndarray:
