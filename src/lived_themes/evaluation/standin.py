@@ -186,7 +186,8 @@ def standin_analysis(
                          f"{len(humans)}); with one coder, compare the model with it as a reference instead")
     n = len(np.asarray(labels[model]))
     coder_groups = dict(coder_groups or {})
-    cluster_ids = np.arange(n).astype(str) if clusters is None else bs.as_labels(clusters, n, name="cluster").to_numpy()
+    # integers equal where the ids' strings are (as the group scorers take them): no string per quote
+    cluster_ids = np.arange(n) if clusters is None else bs.label_codes(clusters, n, name="cluster")
     subsets: list[tuple[str, str, np.ndarray]] = [(OVERALL, OVERALL, np.ones(n, bool))]
     if groups is not None:
         frame = groups.to_frame() if isinstance(groups, pd.Series) else groups
