@@ -17,7 +17,7 @@ import json
 import os
 import stat
 from pathlib import Path
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Any
 
 from lived_themes.errors import ModelFileError
@@ -139,15 +139,6 @@ def verify(meta: dict[str, Any], folder: Path, meta_path: Path) -> None:
         raise ModelFileError("the codes, thresholds, parameters or single-label settings differ from those saved with the "
                              "weights (edited or reordered by hand?): refused, as every prediction would carry the wrong "
                              "code names or decisions; re-save the model from its run", file=meta_path, field="checksum")
-
-
-def saved_digests(folder: Path, names: Sequence[str]) -> dict[str, str]:
-    """The sha256 that coder.json records for these files (checked against the files by :func:`verify` at load)."""
-    meta = json.loads((folder / "coder.json").read_text(encoding="utf-8"))
-    files = meta.get("files") if isinstance(meta, dict) else None
-    if not isinstance(files, dict) or not all(isinstance(files.get(n), str) for n in names):
-        raise ModelFileError(f"coder.json lists no sha256 for {list(names)}", file=folder / "coder.json", field="files")
-    return {n: files[n] for n in names}
 
 
 def check_unchanged(folder: Path, digests: Mapping[str, str]) -> None:

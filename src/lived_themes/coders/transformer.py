@@ -21,7 +21,7 @@ from lived_themes.coders.base import Coder, tune_thresholds
 from lived_themes.coders._context import with_context
 from lived_themes.encoders.sentence import pick_device, resolve_encoder
 from lived_themes.coders._inference import tokenize, score_token_ids
-from lived_themes.coders._integrity import check_unchanged, saved_digests
+from lived_themes.coders._integrity import check_unchanged
 from lived_themes.coders._modelfiles import check_hf_folder, expect_shape, safetensors_header
 from lived_themes.errors import ModelFileError
 from lived_themes.splits import validation_split
@@ -212,10 +212,20 @@ class TransformerCoder(Coder):
         head = load_file(str(head_path))
         self.head_arrays_ = (np.asarray(head["weight"], dtype=np.float32), np.asarray(head["bias"], dtype=np.float32))
         self.folder_ = folder  # where the ONNX backends export this encoder (onnx/, checked above)
-        if current_backend() == "torch":
+        if current_backend() == "torch":  # else ONNX Runtime runs the encoder: _from_meta defers PyTorch's copy
             self.net_ = self._build_net()
-        else:  # ONNX Runtime runs the encoder: PyTorch's copy is built only if an export or a torch call needs it
-            self._net_digests = saved_digests(folder, NET_FILES)
+
+    @classmethod
+    def _from_meta(cls, meta: dict[str, Any], folder: Path) -> TransformerCoder:
+        """As every coder; loaded for ONNX Runtime, it keeps the sha256 of the network's files from this very coder.json
+        (which the load verifies next), so a network built later is built only from the files the load checked."""
+        coder = super()._from_meta(meta, folder)
+        if "net_" not in vars(coder):
+            files = meta.get("files")
+            if not isinstance(files, dict) or not all(isinstance(files.get(n), str) for n in NET_FILES):
+                raise ModelFileError(f"lists no sha256 for {list(NET_FILES)}", file=folder / "coder.json", field="files")
+            coder._net_digests = {n: files[n] for n in NET_FILES}
+        return coder  # type: ignore[return-value]
 
     def _build_net(self) -> Any:
         """The PyTorch network from the folder's encoder and the head read at load."""
