@@ -70,7 +70,7 @@ def fit_seconds(coder: CoderSpec, rows: int, codes: int, *, listed: Sequence[Cod
         run_coders = [_spec(c) for c in listed]
         total = 0.0
         for member in params["members"]:
-            spec = (str(member.get("name")), dict(member.get("params") or {}))
+            spec = _spec((member.get("name"), member.get("params")))
             total += folds * fit_seconds(spec, inner_rows, codes)
             if spec not in run_coders:  # a member the run does not list is fitted on all rows as well
                 total += fit_seconds(spec, rows, codes)
