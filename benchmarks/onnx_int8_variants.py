@@ -145,6 +145,7 @@ def static(study: Study, source: Path, target: Path) -> Path:
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     from lived_themes.coders._inference import length_sorted_batches
+    from lived_themes.coders.onnx_backend import padded
 
     rng = np.random.default_rng(0)
     chosen = rng.choice(study.train_idx, min(400, len(study.train_idx)), replace=False)
@@ -159,11 +160,7 @@ def static(study: Study, source: Path, target: Path) -> Path:
             batch = next(self.batches, None)
             if batch is None:
                 return None
-            rows = [ids[i] for i in batch]
-            width = max(len(r) for r in rows)
-            token_ids, mask = np.full((len(rows), width), pad, np.int64), np.zeros((len(rows), width), np.int64)
-            for i, r in enumerate(rows):
-                token_ids[i, : len(r)], mask[i, : len(r)] = r, 1
+            token_ids, mask = padded([ids[i] for i in batch], pad)
             return {"input_ids": token_ids, "attention_mask": mask}
 
     quantize_static(str(source), str(target), Reader(), quant_format=QuantFormat.QDQ, per_channel=True, weight_type=QuantType.QInt8,

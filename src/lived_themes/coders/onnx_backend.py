@@ -103,19 +103,24 @@ class OnnxEncoder:
 
         out: np.ndarray | None = None
         for batch in length_sorted_batches([len(t) for t in token_ids], min(batch_size, ONNX_BATCH_ROWS)):
-            rows = [token_ids[i] for i in batch]
-            width = max(len(r) for r in rows)
-            ids = np.full((len(rows), width), pad_id, dtype=np.int64)
-            mask = np.zeros((len(rows), width), dtype=np.int64)
-            for i, row in enumerate(rows):
-                ids[i, : len(row)] = row
-                mask[i, : len(row)] = 1
+            ids, mask = padded([token_ids[i] for i in batch], pad_id)
             hidden = self.session.run(None, {"input_ids": ids, "attention_mask": mask})[0]
             vectors = pool(hidden, mask, mode)
             if out is None:
                 out = np.zeros((len(token_ids), vectors.shape[1]), dtype=np.float32)
             out[batch] = vectors
         return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+
+def padded(rows: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids padded to the longest row, and the attention mask: the int64 inputs the exported graph takes."""
+    width = max(len(r) for r in rows)
+    ids = np.full((len(rows), width), pad_id, dtype=np.int64)
+    mask = np.zeros((len(rows), width), dtype=np.int64)
+    for i, row in enumerate(rows):
+        ids[i, : len(row)] = row
+        mask[i, : len(row)] = 1
+    return ids, mask
 
 
 def _providers(ort: Any) -> list[str]:
