@@ -66,6 +66,7 @@ TOPIC_MODELS: dict[str, str] = {
     "bertopic.v1": "lived_themes.topics.bertopic_model:BERTopicModel",
     "bertopic.v2": "lived_themes.topics.bertopic_v2:BERTopicV2Model",
     "bertopic.v3": "lived_themes.topics.bertopic_v3:BERTopicV3Model",
+    "bertopic.v4": "lived_themes.topics.bertopic_v4:BERTopicV4Model",
     "bertopic-online.v1": "lived_themes.topics.online:OnlineBERTopicModel",
     "lda.v1": "lived_themes.topics.sklearn_models:LDATopicModel",
     "nmf.v1": "lived_themes.topics.sklearn_models:NMFTopicModel",

@@ -180,3 +180,86 @@ def test_split_words_head_cap_limits_how_many_topics_a_word_heads() -> None:
     assert capped[1][:1] == ["food"] and capped[2][:1] == ["staff"]
     with pytest.raises(ValueError, match="head_cap"):
         split_words(counts, topics, vocabulary, head_cap=0)
+
+
+def test_split_words_head_min_lift_and_tail_skipping_heads() -> None:
+    """"care" is in 9 of 12 quotes (share 0.75): in topic 0 (4/4) its lift is 1.33, so with head_min_lift=1.5 it heads
+    no topic; "wait" (4/4 in topic 0, 4/12 overall: lift 3) still does. With tail_skips_heads a word that heads one
+    topic is not listed again in another's tail."""
+    from scipy import sparse
+
+    from lived_themes.topics.bertopic_v3 import split_words
+
+    vocabulary = ["care", "wait", "food", "staff"]
+    rows = [[1, 1, 0, 0]] * 4 + [[1, 0, 1, 0]] * 3 + [[0, 1, 1, 0]] + [[1, 0, 0, 1]] * 2 + [[0, 0, 0, 1]] * 2
+    topics = np.array([0] * 4 + [1] * 4 + [2] * 4)
+    counts = sparse.csr_matrix(np.array(rows))
+    free = split_words(counts, topics, vocabulary, head=2, min_df=1)
+    assert all("care" in words[:2] for words in free.values())
+    lifted = split_words(counts, topics, vocabulary, head=2, min_df=1, head_min_lift=1.5)
+    # one word per topic reaches the lift, so each head is one word; "care" is left only as topic 0's tail (it owns it)
+    assert lifted == {0: ["wait", "care"], 1: ["food"], 2: ["staff"]}
+    assert split_words(counts, topics, vocabulary, head=2, min_df=1, head_min_lift=0.0) == free  # 0 is v3's rule
+    # "wait" is owned (highest c-TF-IDF) by topic 0 and also heads it; "food" heads topic 1, and topic 1 owns it
+    shared = split_words(counts, topics, vocabulary, head=1, min_df=1)
+    skipping = split_words(counts, topics, vocabulary, head=1, min_df=1, tail_skips_heads=True)
+    heads = {words[0] for words in skipping.values()}
+    for topic, words in skipping.items():
+        assert not set(words[1:]) & heads and set(words) <= set(shared[topic])
+
+
+def _with_wordless(texts: list[str], theme_ids: np.ndarray) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """The tiny corpus plus four quotes with no vocabulary word (stop words only), embedded between the themes."""
+    extra = ["Nothing.", "No", "n/a", "Nothing at all"]
+    emb = _theme_embeddings(theme_ids)
+    rng = np.random.default_rng(1)
+    # near the themes, so k-means alone would scatter them among the themes' topics
+    blanks = np.vstack([emb[i * 8] + rng.normal(0, 0.05, emb.shape[1]) for i in (0, 1, 2, 0)]).astype(np.float32)
+    return [*texts, *extra], np.vstack([emb, blanks]), np.r_[theme_ids, [3] * len(extra)]
+
+
+def test_v4_gives_wordless_quotes_their_own_topic_and_round_trips(tiny_texts, tiny_theme_ids, tmp_path) -> None:
+    from lived_themes.errors import ModelFileError
+    from lived_themes.topics.base import make_topic_model
+    from lived_themes.topics.bertopic_v4 import WORDLESS_LABEL
+
+    texts, emb, truth = _with_wordless(tiny_texts, tiny_theme_ids)
+    model = make_topic_model("bertopic.v4", n_topics=4, min_df=1, word_min_df=1).fit(texts, embeddings=emb)
+    assert adjusted_rand_score(truth, model.topics_) == 1.0 and len(model.topic_ids) == 4  # n_topics, wordless one included
+    wordless = model.wordless_topic_id_
+    assert set(model.topics_[-4:].tolist()) == {wordless} and wordless not in model.topics_[:-4]
+    assert model.topic_words(25)[wordless] == [] and model.topic_label(wordless) == f"{wordless}: {WORDLESS_LABEL}"
+    assert all(model.topic_words(25)[t] for t in model.topic_ids if t != wordless)
+    again = make_topic_model("bertopic.v4", n_topics=4, min_df=1, word_min_df=1).fit(texts, embeddings=emb)
+    assert again.topics_.tolist() == model.topics_.tolist() and again.topic_words(25) == model.topic_words(25)
+    # a new quote with no vocabulary word goes to that topic even where its embedding sits in a theme's cluster
+    new = ["None whatsoever", "the nurse was kind"]
+    new_emb = np.vstack([emb[8], emb[0]])
+    assigned = model.transform(new, embeddings=new_emb).tolist()
+    assert assigned == [wordless, model.topics_[0]]
+    assert model.transform(texts, embeddings=emb).tolist() == model.topics_.tolist()
+    model.save(tmp_path / "m")
+    loaded = load_topic_model(tmp_path / "m")
+    assert loaded.name == "bertopic.v4" and loaded.get_params() == model.get_params() and loaded.wordless_topic_id_ == wordless
+    assert loaded.transform(new, embeddings=new_emb).tolist() == assigned and loaded.topic_words(25) == model.topic_words(25)
+    (tmp_path / "m" / "vocabulary.json").write_text('{"vocabulary": "nurse", "wordless_topic": 0}', encoding="utf-8")
+    with pytest.raises(ModelFileError, match=r"vocabulary\.json.*vocabulary"):
+        load_topic_model(tmp_path / "m")
+    (tmp_path / "m" / "vocabulary.json").write_text('{"vocabulary": ["nurse"], "wordless_topic": 99}', encoding="utf-8")
+    with pytest.raises(ModelFileError, match="wordless_topic"):
+        load_topic_model(tmp_path / "m")
+    with pytest.raises(ValueError, match="head_min_lift"):
+        make_topic_model("bertopic.v4", head_min_lift=-1)
+
+
+def test_v4_without_the_wordless_topic_clusters_every_quote(tiny_texts, tiny_theme_ids) -> None:
+    """``wordless_topic: false`` (and every mode but unsupervised k-means) clusters all quotes, as v3 does."""
+    from lived_themes.topics.base import make_topic_model
+
+    texts, emb, _ = _with_wordless(tiny_texts, tiny_theme_ids)
+    off = make_topic_model("bertopic.v4", n_topics=3, min_df=1, word_min_df=1, wordless_topic=False).fit(texts, embeddings=emb)
+    v3 = make_topic_model("bertopic.v3", n_topics=3, min_df=1, word_min_df=1).fit(texts, embeddings=emb)
+    assert off.wordless_topic_id_ is None and off.topics_.tolist() == v3.topics_.tolist()
+    assert adjusted_rand_score(tiny_theme_ids, off.topics_[:-4]) == 1.0
+    hdbscan = make_topic_model("bertopic.v4", clusterer="hdbscan", min_df=1, word_min_df=1, min_cluster_size=4).fit(texts, embeddings=emb)
+    assert hdbscan.wordless_topic_id_ is None

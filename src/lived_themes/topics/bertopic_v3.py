@@ -29,12 +29,17 @@ WORD_RULES = ("split", "ctfidf")
 
 
 def split_words(counts: Any, topics: np.ndarray, vocabulary: list[str], *, head: int = 10, top_n: int = 25, min_df: int = 5,
-                head_cap: int | None = None) -> dict[int, list[str]]:
+                head_cap: int | None = None, head_min_lift: float = 0.0, tail_skips_heads: bool = False) -> dict[int, list[str]]:
     """Per topic: ``head`` words by p(word | topic), then words owned (highest c-TF-IDF) by the topic.
 
     ``head_cap``: a word may head at most this many topics (those where it is held by the largest share of quotes);
     None, v3's rule, lets a common word head every topic. Studied in benchmarks/topics_ari_study.py: it trades
-    coherence for diversity, so v3 does not use it."""
+    coherence for diversity, so v3 does not use it.
+
+    ``head_min_lift`` (bertopic.v4: 2): a head word must be held by at least this many times its share of all the
+    topics' quotes; 0, v3's rule, takes the most widely held words whatever their share elsewhere.
+    ``tail_skips_heads`` (bertopic.v4): the tail leaves out words that head any topic, so a word is not listed
+    twice as one topic's head and another's tail."""
     from scipy import sparse
 
     counts = sparse.csr_matrix(counts)
@@ -48,14 +53,21 @@ def split_words(counts: Any, topics: np.ndarray, vocabulary: list[str], *, head:
     ctfidf = freq / np.maximum(freq.sum(axis=1, keepdims=True), 1e-12) * idf
     owner = ctfidf.argmax(axis=0)
     share = docs / sizes[:, None]
+    lift = share / np.maximum(docs.sum(axis=0) / max(sizes.sum(), 1.0), 1e-12)
     if head_cap is not None and head_cap < 1:
         raise ValueError(f"head_cap must be at least 1 (or None), got {head_cap}")
     # rank of each topic for each word, 0 = the topic where the word is most widely held
     allowed = (-share).argsort(axis=0, kind="stable").argsort(axis=0) < head_cap if head_cap is not None else np.ones(share.shape, bool)
+    allowed &= lift >= head_min_lift
+    heads = {}
+    for row, topic in enumerate(ids):
+        heads[topic] = [j for j in np.argsort(-share[row], kind="stable") if keep[j] and docs[row, j] > 0 and allowed[row, j]][:head]
+    skipped = {j for first in heads.values() for j in first} if tail_skips_heads else set()
     out: dict[int, list[str]] = {}
     for row, topic in enumerate(ids):
-        first = [j for j in np.argsort(-share[row], kind="stable") if keep[j] and docs[row, j] > 0 and allowed[row, j]][:head]
-        rest = [j for j in np.argsort(-ctfidf[row], kind="stable") if owner[j] == row and keep[j] and ctfidf[row, j] > 0 and j not in first]
+        first = heads[topic]
+        rest = [j for j in np.argsort(-ctfidf[row], kind="stable")
+                if owner[j] == row and keep[j] and ctfidf[row, j] > 0 and j not in first and j not in skipped]
         out[int(topic)] = [vocabulary[j] for j in first + rest][:top_n]
     return out
 
