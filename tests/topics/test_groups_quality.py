@@ -110,3 +110,22 @@ def test_npmi_rejects_tiny_window_and_splits_ngrams() -> None:
     with pytest.raises(ValueError, match="window_size"):
         npmi_coherence([["a", "b"]], [["a", "b"]], window_size=1)
     assert unigrams(["waiting time", "wait", "time", "staff"]) == ["waiting", "time", "wait", "staff"]
+
+
+def test_readable_labels_join_top_words_and_the_best_codes_label() -> None:
+    import pandas as pd
+
+    from lived_themes.report.topic_outputs import readable_labels
+
+    topics = pd.DataFrame({
+        "topic": [0, 1, 2, 3, -1],
+        "label": ["0: wait_hour", "1: (no vocabulary word)", "2: staff", "3: nurse_kind", "outliers"],
+        "words": ["wait hour time arrive long", "", "staff kind", "nurse kind", ""],
+        "code_from_codebook": ["", "", "", "staff", ""],
+        "best_code": ["waiting", "praise", "staff", "staff", "waiting"],
+        "best_code_count": [5, 3, 0, 4, 2],
+    })
+    labels = readable_labels(topics, {"waiting": "Waiting times", "praise": "Praise", "staff": "Kind staff"})
+    assert labels == {0: "0: wait hour time arrive · Waiting times", 1: "1: (no vocabulary word) · Praise",
+                      2: "2: staff kind", 3: "3: nurse kind · Kind staff", -1: "outliers"}  # topic 2 holds no coded quote
+    assert readable_labels(topics.head(1))[0] == "0: wait hour time arrive · waiting"  # no codebook labels: the code id

@@ -43,6 +43,9 @@ def test_lda_nmf_run(tiny_corpus, tmp_path) -> None:
         assert (run / "lda" / file).exists(), file
     table = pd.read_csv(run / "lda" / "topics.csv")
     assert table["representative_ids"].str.startswith("q").all()
+    # each topic's label: its top words, then the label (not the id) of the code it matches best
+    assert {label.split(" · ")[-1] for label in table["label"]} == {"Kind staff who listen", "Waiting times", "Medication"}
+    assert all(label.startswith(f"{t}: ") for t, label in zip(table["topic"], table["label"]))
     resolved = yaml.safe_load((run / "config.yaml").read_text())
     assert resolved["models"][0]["params"]["seed"] == 0 and resolved["alignment"]["multilabel"] == "expand"
     assert resolved["models"][0]["params"]["max_df"] == 0.95  # every constructor param recorded, not only those given
@@ -117,6 +120,8 @@ def test_bertopic_run_with_figures(tiny_corpus, tmp_path) -> None:
     figures = json.loads((run / "bertopic" / "figures.json").read_text())
     assert (run / "bertopic" / "figures" / "plotly.min.js").stat().st_size > 1_000_000  # plotly.js beside the figures: opens offline
     assert 'src="plotly.min.js"' in Path(figures["barchart"]).read_text()
+    labels = pd.read_csv(run / "bertopic" / "topics.csv")["label"]
+    assert any(str(label).split(" · ")[-1] in Path(figures["barchart"]).read_text() for label in labels)  # readable labels in the figures
     assert all(not str(v).startswith("skipped") for k, v in figures.items() if k != "over_time"), figures
     assert pd.read_csv(run / "alignment.csv").set_index("model").loc["zeroshot", "purity"] > 0.9
     table = pd.read_csv(run / "zeroshot" / "topics.csv")

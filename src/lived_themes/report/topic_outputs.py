@@ -83,6 +83,28 @@ def _md_table(frame: pd.DataFrame) -> str:
     return "\n".join(lines + ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(index=False)])
 
 
+def readable_labels(topics: pd.DataFrame, code_labels: Mapping[str, str] | None = None, *, n_words: int = 4) -> dict[int, str]:
+    """Topic id -> ``"3: wait hour time arrive · Timeliness of care"``: its top words, then the label of the code it
+    matches best (when any of its quotes holds a code), so a reader sees what a topic says and which code it carries.
+
+    ``topics`` is :func:`topic_table` with the best-code columns. A topic from the codebook (guided, zero-shot) keeps
+    that code's label; a topic with no topic words (bertopic.v4's word-less quotes) keeps the model's own label.
+    """
+    code_labels = dict(code_labels or {})
+    out: dict[int, str] = {}
+    for row in topics.to_dict("records"):
+        topic = int(row["topic"])
+        if topic == OUTLIER:
+            out[topic] = "outliers"
+            continue
+        words = " ".join(str(row.get("words") or "").split()[:n_words]) or str(row.get("label", "")).split(": ", 1)[-1]
+        code = row.get("code_from_codebook") or ""
+        best = row.get("best_code")
+        carried = code or (best if isinstance(best, str) and (row.get("best_code_count") or 0) > 0 else "")
+        out[topic] = f"{topic}: {words}" + (f" · {code_labels.get(carried, carried)}" if carried else "")
+    return out
+
+
 def alignment_markdown(label: str, topics: pd.DataFrame, coverage: pd.DataFrame, *, n_words: int = 5) -> str:
     """A model's alignment as a reader acts on it: topic -> best code, code -> topics, codes no topic captures.
 
@@ -94,7 +116,9 @@ def alignment_markdown(label: str, topics: pd.DataFrame, coverage: pd.DataFrame,
         {
             "topic": rows["topic"],
             "size": rows["size"],
-            "words": [" ".join(str(w).split()[:n_words]) for w in rows["words"]],
+            # a topic with no words (bertopic.v4's word-less quotes) shows its label instead of an empty cell
+            "words": [" ".join(str(w).split()[:n_words]) or str(name).split(": ", 1)[-1].split(" · ")[0]
+                      for w, name in zip(rows["words"].fillna(""), rows["label"])],
             "best code": rows.get("best_code", ""),
             "share of topic": rows.get("best_code_share", float("nan")),
             "share of code": rows.get("share_of_best_code", float("nan")),
@@ -165,8 +189,12 @@ def write_bertopic_figures(
     max_documents: int = 5_000,
     seed: int = 0,
     self_contained: bool = False,
+    labels: Mapping[int, str] | None = None,
 ) -> dict[str, str]:
     """BERTopic's own ``visualize_*`` plots as self-contained HTML; returns {figure: path or 'skipped: reason'}.
+
+    ``labels`` (topic id -> :func:`readable_labels`) name the topics in every figure instead of BERTopic's
+    "3_wait_hour_time" names.
 
     A plot that cannot be drawn (e.g. a topic map with fewer than three topics) is reported, not fatal.
     Offline either way: by default the figures share one ``plotly.min.js`` beside them (4.6 MB once,
@@ -178,23 +206,28 @@ def write_bertopic_figures(
     bt = model.model_
     texts = list(texts)
     n_topics = len(model.topic_ids)
+    custom = bool(labels)
+    if custom:
+        bt.set_topic_labels({int(t): str(name) for t, name in labels.items() if int(t) in bt.topic_labels_})
     plots: dict[str, Any] = {
-        "barchart": lambda: bt.visualize_barchart(top_n_topics=min(n_topics, 12), n_words=8),
-        "topics": lambda: bt.visualize_topics(),
-        "heatmap": lambda: bt.visualize_heatmap(),
-        "hierarchy": lambda: bt.visualize_hierarchy(),
-        "documents": lambda: _documents(bt, model, texts, embeddings, fraction=min(1.0, max_documents / max(len(texts), 1)), seed=seed),
+        "barchart": lambda: bt.visualize_barchart(top_n_topics=min(n_topics, 12), n_words=8, custom_labels=custom),
+        "topics": lambda: bt.visualize_topics(custom_labels=custom),
+        "heatmap": lambda: bt.visualize_heatmap(custom_labels=custom),
+        "hierarchy": lambda: bt.visualize_hierarchy(custom_labels=custom),
+        "documents": lambda: _documents(bt, model, texts, embeddings, fraction=min(1.0, max_documents / max(len(texts), 1)), seed=seed,
+                                        custom_labels=custom),
     }
     for name, values in (classes or {}).items():
-        labels = [str(v) for v in values]
-        plots[f"per_class_{name}"] = lambda labels=labels: bt.visualize_topics_per_class(bt.topics_per_class(texts, classes=labels), top_n_topics=12)
+        group_labels = [str(v) for v in values]
+        plots[f"per_class_{name}"] = lambda group_labels=group_labels: bt.visualize_topics_per_class(
+            bt.topics_per_class(texts, classes=group_labels), top_n_topics=12, custom_labels=custom)
     if dates is not None:
         stamps = pd.to_datetime(pd.Series(list(dates), dtype=object), errors="coerce", format="mixed")
         ok = stamps.notna().to_numpy()
         if ok.sum() >= 2:
             docs = [t for t, good in zip(texts, ok) if good]
             plots["over_time"] = lambda: bt.visualize_topics_over_time(
-                bt.topics_over_time(docs, stamps[ok].tolist(), nr_bins=min(20, int(ok.sum()))), top_n_topics=12
+                bt.topics_over_time(docs, stamps[ok].tolist(), nr_bins=min(20, int(ok.sum()))), top_n_topics=12, custom_labels=custom
             )
     written: dict[str, str] = {}
     for name, make in plots.items():
@@ -211,11 +244,12 @@ def write_bertopic_figures(
     return written
 
 
-def _documents(bt: Any, model: Any, texts: list[str], embeddings: np.ndarray | None, *, fraction: float, seed: int) -> Any:
+def _documents(bt: Any, model: Any, texts: list[str], embeddings: np.ndarray | None, *, fraction: float, seed: int,
+               custom_labels: bool = False) -> Any:
     """BERTopic's document map; it samples with NumPy's global generator, so seed that first."""
     np.random.seed(seed)
     vectors = model._embed(texts) if embeddings is None else np.asarray(embeddings)
-    return bt.visualize_documents(texts, embeddings=vectors, sample=fraction)
+    return bt.visualize_documents(texts, embeddings=vectors, sample=fraction, custom_labels=custom_labels)
 
 
 def _figure(figsize: tuple[float, float], ncols: int = 1) -> Any:

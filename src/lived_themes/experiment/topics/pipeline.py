@@ -241,6 +241,9 @@ def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, 
     table = alignment.contingency_table(model.topics_, labels, codes, **cfg["alignment"])
     table.to_csv(folder / "contingency.csv")
     topics = outputs.topic_table(model, ids, texts, n_words=out["n_words"], n_examples=out["n_examples"], best=alignment.best_codes(table))
+    # one label per topic for every table and figure: its top words and the label of the code it matches best
+    labels = outputs.readable_labels(topics, {c.id: c.label for c in corpus.codebook.codes})
+    topics["label"] = topics["topic"].map(labels)
     write_text_atomic(folder / "topics.csv", csv_for_people(topics))  # example quotes: opened in spreadsheets, formulas escaped
     coverage = alignment.code_coverage(table)
     coverage.to_csv(folder / "code_coverage.csv", index=False)
@@ -267,14 +270,15 @@ def _write_model(folder: Path, model: Any, cfg: dict[str, Any], *, corpus: Any, 
     if out["png"]:
         outputs.plot_topic_sizes(topics, folder / "topic_sizes.png", title=folder.name)
         share = table.div(table.sum(axis=1).replace(0, 1), axis=0)
-        share.index = [model.topic_label(t) for t in share.index]
+        share.index = [labels.get(int(t), model.topic_label(t)) for t in share.index]
         outputs.plot_heatmap(share, folder / "contingency.png", title="share of each topic's codes", xlabel="code", ylabel="topic")
         for column, long in shares.items():
             outputs.plot_heatmap(groups.share_matrix(long, by=column), folder / f"groups_{_safe(column)}.png", title=f"topic share by {column}", xlabel="topic")
     if out["html"] and getattr(model, "model_", None) is not None and hasattr(model.model_, "visualize_barchart"):
         classes = {c: floored[c].tolist() for c in cfg["groups"]}
         written = outputs.write_bertopic_figures(
-            model, folder / "figures", texts=texts, embeddings=embeddings, classes=classes, dates=dates, seed=cfg["seed"], self_contained=out["html_self_contained"]
+            model, folder / "figures", texts=texts, embeddings=embeddings, classes=classes, dates=dates, seed=cfg["seed"], self_contained=out["html_self_contained"],
+            labels=labels,
         )
         (folder / "figures.json").write_text(json.dumps(written, indent=2), encoding="utf-8")
     return section
