@@ -61,7 +61,7 @@ class TopicOutputsConfig(_Strict):
 
 def _default_models() -> list[TopicModelSpec]:
     # the same topic count for every model, so their figures compare (docs/topics.md)
-    return [TopicModelSpec(name=name, params={"n_topics": 10}) for name in ("bertopic.v2", "lda.v1", "nmf.v1")]
+    return [TopicModelSpec(name=name, params={"n_topics": 10}) for name in ("bertopic.v4", "lda.v1", "nmf.v1")]
 
 
 class TopicExperimentConfig(_Experiment):
