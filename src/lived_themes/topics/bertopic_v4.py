@@ -15,9 +15,9 @@ Study: benchmarks/topics_ari_study.py (issue 28), all 5,923 NHS comments, 25 top
   topic as in the whole corpus; the tail (the topic's own c-TF-IDF words, as in v3) leaves out any word
   that already heads a topic, so each word shows once unless several topics are led by it.
 
-On all NHS comments, mean over k-means seeds 0, 1, 42: ARI with the labeller's codes 0.274 (v3) ->
-0.289 (LDA 0.285), NPMI of the top 10 -0.034 (v3, seed 42) -> -0.034 to -0.045, diversity of the top 25
-0.756 -> 0.809 to 0.819 (docs/topics.md has the table and the command).
+On all NHS comments, mean over k-means seeds 0, 1, 42, v3 -> v4: ARI with the labeller's codes 0.274 -> 0.289
+(LDA 0.285), NPMI of the top 10 -0.029 -> -0.040 (LDA -0.080), diversity of the top 25 0.757 -> 0.813 (S³ 0.789).
+docs/topics.md has the tables and the command.
 """
 
 from __future__ import annotations
