@@ -318,7 +318,26 @@ def _run_command(experiment: Path, set_: list[str], out: Optional[Path], *, quie
         raise typer.Exit(code=143) from None
     if not quiet and isinstance(config, ExperimentConfig):
         _print_headline(run_dir)
+    elif not isinstance(config, ExperimentConfig):
+        _print_topic_summary(run_dir)
     typer.echo(str(run_dir))
+
+
+def _print_topic_summary(run_dir: Path) -> None:
+    """A topic run's one table on the console: per model, topics, outlier share, coherence, diversity, alignment."""
+    import pandas as pd
+
+    try:
+        quality = pd.read_csv(run_dir / "quality.csv")
+        scores = pd.read_csv(run_dir / "alignment.csv")
+    except (OSError, ValueError):  # a run with no model written: the folder line says where to look
+        return
+    table = quality.merge(scores[["model", "nmi", "ari", "purity"]], on="model", how="left")
+    columns = ["model", "topic_model", "n_topics", "outlier_share", "npmi", "diversity", "nmi", "ari", "purity"]
+    lines = ["| " + " | ".join(c.replace("_", " ") for c in columns) + " |", "|" + "---|" * len(columns)]
+    for row in table.to_dict("records"):
+        lines.append("| " + " | ".join(f"{row.get(c):.3f}" if isinstance(row.get(c), float) else str(row.get(c, "")) for c in columns) + " |")
+    typer.echo("\n".join(lines))
 
 
 def _print_headline(run_dir: Path) -> None:

@@ -387,3 +387,16 @@ def test_t05_a_file_with_coders_and_topic_models_says_it_mixes_the_two(tmp_path:
     result = invoke("run", exp, "--out", tmp_path / "runs" / "t05")
     line = assert_located(result, "t05.yaml", "both 'coders'", "'models'")
     assert "unknown key" not in result.output and len(result.output.strip().splitlines()) == 1, line
+
+
+def test_topics_prints_each_models_outlier_share_and_scores_then_the_folder(tmp_path: Path) -> None:
+    """A topic run says on the console, per model, its topic count, outlier share, NPMI, diversity and alignment."""
+    corpus = _probe_corpus(tmp_path / "c")
+    exp = _topics_yaml(tmp_path / "t.yaml", corpus, "  - name: lda.v1\n    params: {n_topics: 2}\n")
+    result = invoke("topics", exp, "--out", tmp_path / "runs" / "t")
+    assert result.exit_code == 0, result.output
+    lines = result.output.strip().splitlines()
+    assert lines[0].startswith("| model | topic model | n topics | outlier share | npmi | diversity | nmi | ari | purity |")
+    quality = pd.read_csv(tmp_path / "runs" / "t" / "quality.csv")
+    assert lines[2].startswith("| lda | lda.v1 | 2 | " + f"{quality['outlier_share'][0]:.3f} |")
+    assert lines[-1].endswith("t")  # the folder, last

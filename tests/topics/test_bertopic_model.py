@@ -61,6 +61,12 @@ def test_v2_modes_with_minilm(mode, tiny_texts, tiny_labels, tiny_theme_ids, tin
 
     embeddings = encode(tiny_texts)
     model = BERTopicV2Model(mode=mode, n_topics=3).fit(tiny_texts, embeddings=embeddings, codebook=tiny_corpus.codebook, labels=tiny_labels)
+    if mode == "zeroshot":  # v4 numbers zero-shot topics in codebook order, whatever the order of the quotes
+        from lived_themes.topics.base import make_topic_model
+
+        v4 = make_topic_model("bertopic.v4", mode=mode, n_topics=3).fit(tiny_texts[::-1], embeddings=embeddings[::-1], codebook=tiny_corpus.codebook)
+        assert v4.topic_codes_ == {0: "staff", 1: "waiting", 2: "medication"}
+        assert v4.topics_[::-1].tolist() == [0] * 8 + [1] * 8 + [2] * 8
     assert adjusted_rand_score(tiny_theme_ids, model.topics_) > 0.8
     model.save(tmp_path / "m")
     loaded = load_topic_model(tmp_path / "m")
@@ -263,3 +269,20 @@ def test_v4_without_the_wordless_topic_clusters_every_quote(tiny_texts, tiny_the
     assert adjusted_rand_score(tiny_theme_ids, off.topics_[:-4]) == 1.0
     hdbscan = make_topic_model("bertopic.v4", clusterer="hdbscan", min_df=1, word_min_df=1, min_cluster_size=4).fit(texts, embeddings=emb)
     assert hdbscan.wordless_topic_id_ is None
+
+
+def test_v4_codebook_order_renumbers_topics_and_keeps_everything_in_step(tiny_texts, tiny_theme_ids) -> None:
+    """Zero-shot topics are numbered in codebook order; assignments, topic embeddings, words and codes move together."""
+    from lived_themes.topics.base import make_topic_model
+
+    emb = _theme_embeddings(tiny_theme_ids)
+    model = make_topic_model("bertopic.v4", n_topics=3, min_df=1, word_min_df=1).fit(tiny_texts, embeddings=emb)
+    by_theme = {theme: int(model.topics_[tiny_theme_ids == i][0]) for i, theme in enumerate(["staff", "waiting", "medication"])}
+    words = {theme: model.topic_words(25)[t] for theme, t in by_theme.items()}
+    model.topic_codes_ = {by_theme["medication"]: "medication", by_theme["staff"]: "staff"}  # as zero-shot sets them
+    model._codebook_order(["staff", "waiting", "medication"])
+    assert model.topic_codes_ == {0: "staff", 1: "medication"}  # coded topics first, in codebook order; "waiting" found none
+    assert model.topics_.tolist() == [0] * 8 + [2] * 8 + [1] * 8
+    assert model.topic_words(25) == {0: words["staff"], 1: words["medication"], 2: words["waiting"]}
+    assert model.transform(tiny_texts, embeddings=emb).tolist() == model.topics_.tolist()
+    assert {new: old for new, old in model.bertopic_ids_.items()} == {0: by_theme["staff"], 1: by_theme["medication"], 2: by_theme["waiting"]}

@@ -207,8 +207,10 @@ def write_bertopic_figures(
     texts = list(texts)
     n_topics = len(model.topic_ids)
     custom = bool(labels)
-    if custom:
-        bt.set_topic_labels({int(t): str(name) for t, name in labels.items() if int(t) in bt.topic_labels_})
+    if custom:  # a model that renumbered BERTopic's topics (bertopic.v4's zero-shot order) maps its ids back
+        back = getattr(model, "bertopic_ids_", None) or {}
+        named = {back.get(int(t), int(t)): str(name) for t, name in labels.items()}
+        bt.set_topic_labels({t: name for t, name in named.items() if t in bt.topic_labels_})
     plots: dict[str, Any] = {
         "barchart": lambda: bt.visualize_barchart(top_n_topics=min(n_topics, 12), n_words=8, custom_labels=custom),
         "topics": lambda: bt.visualize_topics(custom_labels=custom),

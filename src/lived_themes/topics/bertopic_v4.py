@@ -15,6 +15,11 @@ Study: benchmarks/topics_ari_study.py (issue 28), all 5,923 NHS comments, 25 top
   topic as in the whole corpus; the tail (the topic's own c-TF-IDF words, as in v3) leaves out any word
   that already heads a topic, so each word shows once unless several topics are led by it.
 
+Zero-shot topics keep their code's name and the codebook's order: topics that came from a code's description
+are numbered first, in codebook order (0 = the first code that found quotes), then the clustered ones.
+BERTopic numbers topics by size, so a code's topic id moved with the data; ``bertopic_ids_`` maps the ids back
+for BERTopic's own figures.
+
 On all NHS comments, mean over k-means seeds 0, 1, 42, v3 -> v4: ARI with the labeller's codes 0.274 -> 0.289
 (LDA 0.285), NPMI of the top 10 -0.029 -> -0.040 (LDA -0.080), diversity of the top 25 0.757 -> 0.813 (S³ 0.789).
 docs/topics.md has the tables and the command.
@@ -100,6 +105,23 @@ class BERTopicV4Model(BERTopicV3Model):
         if wordless is not None:
             # BERTopic renumbers topics by size, so the word-less topic's id is read back from its quotes
             self.wordless_topic_id_ = int(self.topics_[np.flatnonzero(wordless)[0]])
+        self.bertopic_ids_: dict[int, int] = {}
+        if self.mode == "zeroshot" and codebook is not None and self.topic_codes_:
+            self._codebook_order([c.id for c in codebook.codes])
+
+    def _codebook_order(self, code_ids: list[str]) -> None:
+        """Renumber topics: those from a code first, in codebook order, then the others in BERTopic's order."""
+        rank = {c: i for i, c in enumerate(code_ids)}
+        ids = [int(t) for t in self.topic_embedding_ids_]
+        coded = sorted((t for t in ids if t in self.topic_codes_), key=lambda t: (rank.get(self.topic_codes_[t], len(rank)), t))
+        order = coded + [t for t in ids if t not in self.topic_codes_]
+        new = {old: i for i, old in enumerate(order)}
+        self.bertopic_ids_ = {i: old for old, i in new.items()}
+        self.topics_ = np.array([new.get(int(t), int(t)) for t in self.topics_], dtype=int)  # the outlier topic stays -1
+        self.topic_embeddings_ = self.topic_embeddings_[[ids.index(old) for old in order]]
+        self.topic_embedding_ids_ = np.arange(len(order), dtype=int)
+        self.words_ = {new[int(t)]: words for t, words in self.words_.items()}
+        self.topic_codes_ = {new[int(t)]: code for t, code in self.topic_codes_.items()}
 
     def _wordless_mask(self, texts: Sequence[str]) -> np.ndarray:
         """True for each quote that holds no word of the fitted vocabulary."""
