@@ -1,4 +1,4 @@
-"""Throughput of the encoder backends: PyTorch vs ONNX vs ONNX int8, quotes/s and held-out macro-F1, in one run.
+"""Throughput of the encoder backends: PyTorch vs ONNX vs ONNX int8 vs OpenVINO, quotes/s and held-out macro-F1, in one run.
 
 Two measurements on NHS comments, both on the held-out respondents of ``benchmarks/nhs_quality.py``'s
 split (80/20 by respondent, seed 0), so the quotes timed are the quotes scored:
@@ -9,6 +9,9 @@ split (80/20 by respondent, seed 0), so the quotes timed are the quotes scored:
 - **plain embedding**: the packaged MiniLM (or ``--encoder``) embedding the same comments under each
   backend (model loading excluded), with ``embedding-logreg.v1`` trained once on PyTorch embeddings of the
   training respondents and scored on each backend's embeddings of the held-out ones.
+
+OpenVINO (``openvino``, with ``lived-themes[openvino]`` installed) runs at the CPU's native precision, bfloat16
+where it has one (the header says which); ``LIVED_THEMES_OPENVINO_PRECISION=f32`` forces float32.
 
 Backends alternate ``--repeats`` times and the median is kept, so load from other processes hits all
 alike. The ONNX export (once per model, into its folder) is done and timed before the timed runs.
@@ -41,7 +44,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import nhs_quality  # noqa: E402  (same folder: the NHS file, its respondent split and scoring)
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
+
+
+def default_backends() -> list[str]:
+    """Every backend whose runtime is installed (OpenVINO is an extra of its own)."""
+    import importlib.util
+
+    return [b for b in BACKENDS if b != "openvino" or importlib.util.find_spec("openvino") is not None]
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -52,7 +62,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         "else transformer.v1 is trained here")
     p.add_argument("--save-model", type=Path, default=None, help="keep the model trained here in this (new) folder, for --model later")
     p.add_argument("--rows", type=int, default=None, help="use only this many NHS comments (a seeded sample), for quick checks")
-    p.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated: torch, onnx, onnx-int8")
+    p.add_argument("--backends", default=",".join(default_backends()), help="comma-separated: torch, onnx, onnx-int8, openvino")
     p.add_argument("--parts", default="model,embedding", help="comma-separated: model, embedding")
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--epochs", type=int, default=6, help="transformer.v1 epochs when training here (nhs_quality's default)")
@@ -117,9 +127,12 @@ def bench_model(folder: Path, frame: Any, y_test: np.ndarray, backends: list[str
     coding: dict[str, list[float]] = {b: [] for b in backends}
     scores: dict[str, np.ndarray] = {}
     texts = frame["text"].tolist()
+    from lived_themes.coders import _integrity
+
     for _ in range(repeats):
         for backend in backends:
             with encoder_backend(backend):
+                _integrity._DIGESTS.clear()  # each timed load hashes the model's files, as a fresh `lived-themes predict` does
                 seconds, records = _timed(lambda: list(predict_records(folder, frame, evidence=False)))
                 coding[backend].append(_timed(lambda: coder.predict_proba(texts, metadata=frame))[0])  # loaded once, not timed
             runs[backend].append(seconds)
@@ -220,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# encoder backends on {len(corpus)} NHS comments: {len(train_idx)} train / {len(test_idx)} held-out by respondent "
           f"(seed {args.seed}); {torch.get_num_threads()} torch threads, {os.cpu_count()} CPUs; {args.repeats} alternating repeats, median kept")
     results: dict[str, Any] = {"n_test": len(test_idx), "n_train": len(train_idx), "backends": backends}
+    if "openvino" in backends:
+        from lived_themes.coders.onnx_backend import backend_precision
+
+        results["openvino_precision"] = backend_precision("openvino")
+        print(f"# openvino runs in {results['openvino_precision']} on this CPU")
     with tempfile.TemporaryDirectory(prefix="lt-throughput-") as scratch:
         if "model" in parts:
             folder = _model_folder(args.model) if args.model else (args.save_model or Path(scratch) / "model")

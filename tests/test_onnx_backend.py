@@ -167,7 +167,7 @@ def test_plain_embeddings_match_torch_and_are_cached_apart(tiny_sentence_encoder
     assert (int8_vectors * reference).sum(1).min() > 0.99  # cosine: both are unit length
     assert not np.array_equal(int8_vectors, reference)  # not served from the torch cache
     exports = list((tmp_path / "cache" / "onnx").glob("*/onnx/export.json"))
-    assert len(exports) == 1 and set(json.loads(exports[0].read_text())["files"]) == set(FILES.values())
+    assert len(exports) == 1 and set(json.loads(exports[0].read_text())["files"]) == {FILES["onnx"], FILES["onnx-int8"]}
 
 
 def test_embedding_coders_run_on_onnx(tiny_sentence_encoder: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -224,7 +224,8 @@ def test_a_run_records_its_backend_and_predict_takes_one_per_call(tiny_encoder: 
         encoding="utf-8",
     )
     folder = run(load_config(exp, defaults_dir=tmp_path / "configs"), out_dir=tmp_path / "run")
-    assert json.loads((folder / "run.json").read_text(encoding="utf-8"))["encoder_backend"] == "onnx-int8"
+    info = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+    assert info["encoder_backend"] == "onnx-int8" and info["encoder_precision"] == "int8 (dynamic)"
     assert (folder / "model" / "onnx" / FILES["onnx-int8"]).exists()
 
     new = tmp_path / "new.csv"
@@ -233,7 +234,7 @@ def test_a_run_records_its_backend_and_predict_takes_one_per_call(tiny_encoder: 
         result = CliRunner().invoke(app, ["predict", str(folder), str(new), "-o", str(tmp_path / f"{backend}.jsonl"),
                                           "--encoder-backend", backend])
         assert result.exit_code == 0, result.output
-        assert f"(encoder backend: {backend})" in result.output
+        assert f"(encoder backend: {backend}, " in result.output
     scores = [[json.loads(line)["scores"] for line in (tmp_path / f"{b}.jsonl").read_text().splitlines()] for b in ("torch", "onnx")]
     for a, b in zip(*scores):
         assert max(abs(a[c] - b[c]) for c in a) < FLOAT_TOLERANCE
@@ -353,3 +354,74 @@ def test_a_coder_loaded_for_onnx_builds_no_pytorch_network_until_one_is_needed(s
     (folder / "config.json").write_text((folder / "config.json").read_text().replace("{", "{ ", 1))
     with pytest.raises(ModelFileError, match="changed since the model was loaded"):
         _ = tampered.net_
+
+
+# ----- OpenVINO ------------------------------------------------------------------------------------
+
+def _openvino() -> object:
+    return pytest.importorskip("openvino", reason="the openvino encoder backend needs lived-themes[openvino]")
+
+
+def test_openvino_scores_match_torch_in_f32_and_closely_in_bf16(saved_transformer: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """f32 is PyTorch's arithmetic (float tolerance); bf16, the default where the CPU has it, keeps about 3 digits."""
+    import onnx
+
+    _openvino()
+    coder = load_coder(saved_transformer)
+    torch_scores = coder.predict_proba(TEXTS)
+    monkeypatch.setenv("LIVED_THEMES_OPENVINO_PRECISION", "f32")
+    with encoder_backend("openvino"):
+        f32 = coder.predict_proba(TEXTS)
+    np.testing.assert_allclose(f32, torch_scores, atol=FLOAT_TOLERANCE)
+    fresh = load_coder(saved_transformer)  # a new coder compiles a new OpenVINO model, at the forced precision
+    monkeypatch.setenv("LIVED_THEMES_OPENVINO_PRECISION", "bf16")
+    with encoder_backend("openvino"):
+        np.testing.assert_allclose(fresh.predict_proba(TEXTS), torch_scores, atol=INT8_TOLERANCE)
+    plain = saved_transformer / "onnx" / FILES["openvino"]
+    assert plain.exists() and FILES["openvino"] in json.loads((saved_transformer / "onnx" / "export.json").read_text())["files"]
+    domains = {node.domain for node in onnx.load(str(plain)).graph.node}
+    assert domains <= {"", "ai.onnx"}, domains  # standard operators only: no ONNX Runtime contrib fusions
+    load_coder(saved_transformer)  # the new export passes the check on load
+    monkeypatch.setenv("LIVED_THEMES_OPENVINO_PRECISION", "fp8")
+    with pytest.raises(ValueError, match="LIVED_THEMES_OPENVINO_PRECISION"):
+        from lived_themes.coders.onnx_backend import backend_precision
+
+        backend_precision("openvino")
+
+
+def test_openvino_precision_is_bf16_only_where_the_cpu_has_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lived_themes.coders.onnx_backend import backend_precision, openvino_precision
+
+    class Core:
+        def __init__(self, capabilities: list[str]) -> None:
+            self.capabilities = capabilities
+
+        def get_property(self, device: str, name: str) -> list[str]:
+            assert (device, name) == ("CPU", "OPTIMIZATION_CAPABILITIES")
+            return self.capabilities
+
+    monkeypatch.delenv("LIVED_THEMES_OPENVINO_PRECISION", raising=False)
+    assert openvino_precision(Core(["FP32", "BF16", "INT8"])) == "bf16"
+    assert openvino_precision(Core(["FP32", "FP16", "INT8"])) == "f32"
+    assert openvino_precision(Core(["FP32", "BF16"]), "f32") == "f32"
+    assert backend_precision("onnx") == "f32" and backend_precision("onnx-int8") == "int8 (dynamic)"
+
+
+def test_openvino_embeddings_and_no_telemetry(tiny_sentence_encoder: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Plain embeddings on OpenVINO match PyTorch's; OpenVINO's telemetry (its conversion tools') is never started."""
+    _openvino()
+    import openvino_telemetry
+
+    from lived_themes.encoders.sentence import encode
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("OpenVINO telemetry was started")
+
+    monkeypatch.setattr(openvino_telemetry.Telemetry, "__init__", refuse)
+    monkeypatch.setattr(openvino_telemetry.Telemetry, "init", refuse)
+    monkeypatch.setenv("LIVED_THEMES_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("LIVED_THEMES_OPENVINO_PRECISION", "f32")
+    reference = encode(TEXTS, encoder=tiny_sentence_encoder, cache_dir=tmp_path / "vectors")
+    with encoder_backend("openvino"):
+        vectors = encode(TEXTS, encoder=tiny_sentence_encoder, cache_dir=tmp_path / "vectors")
+    np.testing.assert_allclose(vectors, reference, atol=FLOAT_TOLERANCE)

@@ -370,11 +370,12 @@ def predict(
     llm_cache_dir: Optional[Path] = typer.Option(None, "--llm-cache-dir", help="Folder for the LLM answer cache (it holds the texts); no cache by default."),
     llm_api_key_env: Optional[str] = typer.Option(None, "--llm-api-key-env", help="Name of the environment variable holding the LLM server's bearer key."),
     encoder_backend: Optional[str] = typer.Option(None, "--encoder-backend", help="Where the model's sentence encoder runs: torch, onnx or onnx-int8 "
-                                                  "(ONNX Runtime, needs lived-themes[onnx]; exported into the model folder on first use). "
+                                                  "(ONNX Runtime, needs lived-themes[onnx]), or openvino (bfloat16 on CPUs that have it, "
+                                                  "needs lived-themes[openvino]); exported into the model folder on first use. "
                                                   "Default: $LIVED_THEMES_ENCODER_BACKEND, else torch. See docs/encoder-backends.md."),
 ) -> None:
     """Apply a saved model to a file: one JSON line per input row, in input order; no row is dropped."""
-    from lived_themes.coders.onnx_backend import BACKENDS, current_backend, encoder_backend as backend_in_force
+    from lived_themes.coders.onnx_backend import BACKENDS, backend_precision, current_backend, encoder_backend as backend_in_force
     from lived_themes.predict import predict_file
 
     if encoder_backend is not None and encoder_backend not in BACKENDS:
@@ -385,7 +386,8 @@ def predict(
     with backend_in_force(encoder_backend):
         used = current_backend()
         count = predict_file(model_dir, input, output, text_column=text_column, id_column=id_column, evidence=evidence, settings=settings)
-    typer.echo(f"{count} rows -> {'standard output' if is_stdout(output) else output} (encoder backend: {used})", err=is_stdout(output))
+    typer.echo(f"{count} rows -> {'standard output' if is_stdout(output) else output} (encoder backend: {used}, {backend_precision(used)})",
+               err=is_stdout(output))
 
 
 @app.command()

@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import stat
+import time
 from pathlib import Path
 from collections.abc import Mapping
 from typing import Any
@@ -86,12 +87,39 @@ def _check_link(path: Path, root: Path) -> None:
                              "must hold its own files; copy the file in instead)", file=path)
 
 
-def sha256_file(path: Path) -> str:
+#: Digests of files whose stat has not changed since they were hashed in this process (see :func:`file_digest`).
+_DIGESTS: dict[tuple[Any, ...], str] = {}
+_MAX_DIGESTS = 4096
+#: A file changed this recently is hashed again on every call: timestamps are coarse (a clock tick), so an edit of
+#: the same size within one tick could keep its stat. git's "racy clean" rule.
+RACY_SECONDS = 2.0
+
+
+def file_digest(path: Path | str) -> str:
+    """SHA-256 (hex) of a file's bytes; hashed once per process while its path, inode, size, mtime and ctime stay the same.
+
+    Why: a model is verified on load and its exports again on first use, within the same second; a 90 MB
+    encoder hashed three times cost more than coding a thousand comments on ONNX Runtime. Any write changes the
+    size or a timestamp (ctime cannot be set back by a user), so a changed file is hashed again."""
+    info = os.stat(path)
+    key = (os.path.realpath(path), info.st_dev, info.st_ino, info.st_size, info.st_mtime_ns, info.st_ctime_ns)
+    known = _DIGESTS.get(key)
+    if known is not None:
+        return known
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
-    return "sha256:" + digest.hexdigest()
+    value = digest.hexdigest()
+    if time.time() - max(info.st_mtime, info.st_ctime) > RACY_SECONDS:
+        if len(_DIGESTS) >= _MAX_DIGESTS:
+            _DIGESTS.clear()
+        _DIGESTS[key] = value
+    return value
+
+
+def sha256_file(path: Path) -> str:
+    return "sha256:" + file_digest(path)
 
 
 def file_hashes(folder: Path, *, exclude: str) -> dict[str, str]:

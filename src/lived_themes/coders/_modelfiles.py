@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from lived_themes.errors import ModelFileError
-from lived_themes.coders._integrity import file_kind
+from lived_themes.coders._integrity import file_digest, file_kind
 from lived_themes.errors import shown
 from lived_themes.registry import _resolve, constructor_params
 
@@ -226,8 +226,6 @@ def check_onnx_exports(folder: Path, *, subfolder: str = "onnx") -> dict[str, An
     or whose bytes changed, or an ``.onnx`` file the manifest does not list, is refused: a graph is
     only run when it is the one that was exported.
     """
-    import hashlib
-
     out = folder / subfolder
     if not out.exists():
         return None
@@ -240,11 +238,7 @@ def check_onnx_exports(folder: Path, *, subfolder: str = "onnx") -> dict[str, An
         path = out / name
         if Path(name).name != name or not name.endswith(".onnx"):
             raise ModelFileError("a listed file must be a plain .onnx file name inside the export folder", file=manifest_path, field="files")
-        digest = hashlib.sha256()
-        with require_file(path).open("rb") as handle:
-            for block in iter(lambda: handle.read(1 << 20), b""):
-                digest.update(block)
-        if digest.hexdigest() != expected:
+        if file_digest(require_file(path)) != expected:
             raise ModelFileError(f"does not match its sha256 in {subfolder}/export.json (changed or corrupt): delete the "
                                  f"{subfolder} folder to export again", file=path)
     unlisted = sorted(p.name for p in out.glob("*.onnx") if p.name not in files)

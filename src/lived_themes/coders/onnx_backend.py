@@ -1,4 +1,4 @@
-"""The encoder backend: PyTorch, or the same encoder exported to ONNX and run by ONNX Runtime (float or int8).
+"""The encoder backend: PyTorch, or the same encoder exported to ONNX and run by ONNX Runtime (float or int8) or OpenVINO.
 
 Every path that runs a sentence encoder (the fine-tuned ``transformer`` coder at predict time,
 ``setfit``, ``embedding-logreg``, ``knn``, ``codebook-similarity``, evidence spans, topic models'
@@ -11,6 +11,11 @@ pin ``transformers<4.58`` while this package runs on transformers 5. The export 
 well-trodden part of that path done directly: ``torch.onnx.export`` of the encoder (token ids and
 attention mask in, last hidden states out) and ``onnxruntime.quantization.quantize_dynamic`` for
 int8 weights. Pooling, normalisation and the coder's head stay in numpy, exactly as in PyTorch.
+
+``openvino`` runs the same export (without ONNX Runtime's fusions) in OpenVINO at the CPU's fastest native
+precision: bfloat16 where the CPU has it (AMX or AVX-512 BF16: recent Xeons), float32 elsewhere
+(:func:`openvino_precision`). OpenVINO is used through ``Core.read_model`` / ``compile_model`` only, never its
+model-conversion tools, which are the part of OpenVINO that carries telemetry.
 
 Exports live next to the weights they come from (``<model>/onnx/``, or ``<model>/body/onnx/`` for
 SetFit), written on first use (or by :func:`export_saved_model` when a run saves its model), and are
@@ -28,21 +33,24 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from lived_themes.coders.onnx_export import EXPORT_DIR, FILES, cache_folder, ensure_export, require_onnxruntime
+from lived_themes.coders.onnx_export import (EXPORT_DIR, FILES, cache_folder, cache_root, ensure_export, require_onnxruntime,
+                                             require_openvino, sha256_file)
 from lived_themes.errors import ConfigError
 from lived_themes.coders._inference import length_sorted_batches
 from lived_themes.coders._inference import tokenize
 
-__all__ = ["BACKENDS", "EXPORT_DIR", "FILES", "FLOAT_TOLERANCE", "OnnxEncoder", "OnnxSentenceEncoder", "current_backend",
-           "encoder_backend", "export_saved_model", "sentence_encoder", "setfit_body", "transformer_scores"]
+__all__ = ["BACKENDS", "EXPORT_DIR", "FILES", "FLOAT_TOLERANCE", "OnnxEncoder", "OnnxSentenceEncoder", "OpenVinoEncoder", "current_backend",
+           "backend_precision", "encoder_backend", "export_saved_model", "make_encoder", "openvino_precision", "sentence_encoder", "setfit_body",
+           "transformer_scores"]
 log = logging.getLogger(__name__)
 
-BACKENDS = ("torch", "onnx", "onnx-int8")
+BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
 #: Scores from ONNX (float) agree with PyTorch's to about 1e-5; the tests hold them to this.
 FLOAT_TOLERANCE = 1e-4
 
@@ -50,6 +58,13 @@ FLOAT_TOLERANCE = 1e-4
 #: cores' caches. On the NHS model (2 cores, comments of 27 tokens on average) int8 coded 1.88x PyTorch's rate in
 #: batches of 64 and 2.28x in batches of 16; float ONNX went from 0.91x to 1.02x (docs/encoder-backends.md).
 ONNX_BATCH_ROWS = 16
+
+#: OpenVINO's inference precision: "auto" (bf16 where the CPU runs it natively, else f32), "bf16" or "f32".
+OPENVINO_PRECISION_ENV = "LIVED_THEMES_OPENVINO_PRECISION"
+
+#: OpenVINO prepares each new input shape on first sight, so its batches are padded to a multiple of this many
+#: tokens (padding is masked out: the same vectors) and a few dozen lengths become a handful of shapes.
+OPENVINO_LENGTH_STEP = 8
 
 #: The backend when no caller chose one: lets child processes (a benchmark's steps, Dask workers) inherit a choice.
 BACKEND_ENV = "LIVED_THEMES_ENCODER_BACKEND"
@@ -112,9 +127,71 @@ class OnnxEncoder:
         return out if out is not None else np.zeros((0, 0), dtype=np.float32)
 
 
-def padded(rows: list[list[int]], pad_id: int) -> tuple[np.ndarray, np.ndarray]:
-    """Token ids padded to the longest row, and the attention mask: the int64 inputs the exported graph takes."""
-    width = max(len(r) for r in rows)
+class OpenVinoEncoder:
+    """The same interface as :class:`OnnxEncoder`, run by OpenVINO on the CPU (the unfused export)."""
+
+    def __init__(self, path: Path, *, precision: str | None = None) -> None:
+        core = _openvino_core()
+        self.precision = openvino_precision(core, precision)
+        self.path = Path(path)
+        # OpenVINO's compiled-model cache, in this user's local cache, one folder per exact graph (by its sha256, which the
+        # export manifest holds and the load verified): a compiled model is reused only for the bytes it was compiled from
+        cache = cache_root() / "openvino" / sha256_file(self.path)[:24]
+        cache.mkdir(parents=True, exist_ok=True)
+        # LATENCY: one request at a time on all cores, as predict calls it; the precision is stated, never left to the default
+        self.compiled = core.compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY",
+                                                              "CACHE_DIR": str(cache)})
+        self.request = self.compiled.create_infer_request()
+        self.output = self.compiled.output(0)
+
+    def pooled(self, token_ids: list[list[int]], *, pad_id: int, batch_size: int = 64, mode: str = "mean") -> np.ndarray:
+        """(n, width) pooled last hidden states, in input order."""
+        out: np.ndarray | None = None
+        for batch in length_sorted_batches([len(t) for t in token_ids], min(batch_size, ONNX_BATCH_ROWS)):
+            ids, mask = padded([token_ids[i] for i in batch], pad_id, multiple=OPENVINO_LENGTH_STEP)
+            hidden = self.request.infer({"input_ids": ids, "attention_mask": mask})[self.output]
+            vectors = pool(np.asarray(hidden), mask, mode)
+            if out is None:
+                out = np.zeros((len(token_ids), vectors.shape[1]), dtype=np.float32)
+            out[batch] = vectors
+        return out if out is not None else np.zeros((0, 0), dtype=np.float32)
+
+
+def openvino_precision(core: Any, precision: str | None = None) -> str:
+    """``bf16`` where the CPU runs bfloat16 natively (OpenVINO lists BF16 among its capabilities), else ``f32``.
+
+    ``precision`` (or ``$LIVED_THEMES_OPENVINO_PRECISION``) may force ``f32`` (scores within float tolerance of
+    PyTorch's) or ``bf16``; ``auto`` or None chooses."""
+    chosen = (precision or os.environ.get(OPENVINO_PRECISION_ENV, "") or "auto").strip().lower()
+    if chosen not in ("auto", "bf16", "f32"):
+        raise ValueError(f"{OPENVINO_PRECISION_ENV}={chosen!r}: expected auto, bf16 or f32")
+    if chosen != "auto":
+        return chosen
+    return "bf16" if "BF16" in core.get_property("CPU", "OPTIMIZATION_CAPABILITIES") else "f32"
+
+
+@lru_cache(maxsize=1)
+def _openvino_core() -> Any:
+    """One OpenVINO Core per process (reading the CPU's capabilities is not free)."""
+    return require_openvino().Core()
+
+
+def backend_precision(backend: str) -> str:
+    """The arithmetic a backend runs the encoder in, for run.json and predict's last line."""
+    if backend == "openvino":
+        return openvino_precision(_openvino_core())
+    return "int8 (dynamic)" if backend == "onnx-int8" else "f32"
+
+
+def make_encoder(path: Path, backend: str) -> OnnxEncoder | OpenVinoEncoder:
+    """The runner for an exported file: OpenVINO for ``openvino``, ONNX Runtime for ``onnx`` and ``onnx-int8``."""
+    return OpenVinoEncoder(path) if backend == "openvino" else OnnxEncoder(path)
+
+
+def padded(rows: list[list[int]], pad_id: int, *, multiple: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids padded to the longest row (rounded up to ``multiple``), and the attention mask: the int64 inputs the graph takes."""
+    longest = max(len(r) for r in rows)
+    width = -(-longest // multiple) * multiple if multiple > 0 else max(16, 1 << (longest - 1).bit_length())
     ids = np.full((len(rows), width), pad_id, dtype=np.int64)
     mask = np.zeros((len(rows), width), dtype=np.int64)
     for i, row in enumerate(rows):
@@ -163,7 +240,7 @@ class OnnxSentenceEncoder:
         self.normalize = "Normalize" in kinds
         self.dim = int(config.get("embedding_dimension") or model.get_embedding_dimension())
         hf = getattr(model, "transformers_model", None) or model[0].auto_model
-        self.encoder = OnnxEncoder(ensure_export(folder, backend, model=lambda: hf, source=source))
+        self.encoder = make_encoder(ensure_export(folder, backend, model=lambda: hf, source=source), backend)
         self.backend = backend
 
     def get_embedding_dimension(self) -> int:
@@ -227,7 +304,7 @@ def transformer_scores(coder: Any, token_ids: list[list[int]], backend: str) -> 
         cache = coder._onnx_encoders = {}
     if backend not in cache:
         folder, source = _coder_folder(coder)
-        cache[backend] = OnnxEncoder(ensure_export(folder, backend, model=lambda: coder.net_.encoder, source=source))
+        cache[backend] = make_encoder(ensure_export(folder, backend, model=lambda: coder.net_.encoder, source=source), backend)
     n_codes = len(coder.codes_)
     if not token_ids:
         return np.zeros((0, n_codes), dtype=np.float32)

@@ -4,14 +4,14 @@ Kept apart from :mod:`lived_themes.coders.onnx_backend`, which runs the exports.
 (the TorchScript exporter: no extra dependency) writes the encoder with token ids and attention mask in
 and last hidden states out, batch and length dynamic, with eager attention so that ONNX Runtime's
 transformer fusions apply (:func:`_fuse`); ``onnxruntime.quantization.quantize_dynamic`` makes the int8
-file from the fused float one. Files are written in a scratch folder and renamed into place,
-the manifest last.
+file from the fused float one. The ``openvino`` backend reads a third file, the same export without ONNX
+Runtime's fusions (``model_plain.onnx``: standard ONNX operators only, which OpenVINO's reader takes).
+Files are written in a scratch folder and renamed into place, the manifest last.
 """
 
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
 import logging
 import os
@@ -21,6 +21,7 @@ import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from lived_themes.coders._integrity import file_digest
 from lived_themes.coders._modelfiles import check_onnx_exports
 from lived_themes.files import write_text_atomic
 
@@ -30,7 +31,7 @@ EXPORT_DIR = "onnx"
 MANIFEST = "export.json"
 FORMAT = "lived-themes.onnx.v1"
 #: backend -> file name in the export folder
-FILES = {"onnx": "model.onnx", "onnx-int8": "model_int8.onnx"}
+FILES = {"onnx": "model.onnx", "onnx-int8": "model_int8.onnx", "openvino": "model_plain.onnx"}
 OPSET = 17
 #: The kind of graph exported; exports made before (unfused) are made again.
 GRAPH = "fused.v2"
@@ -45,17 +46,25 @@ def require_onnxruntime() -> Any:
     return onnxruntime
 
 
+def require_openvino() -> Any:
+    try:
+        import onnx  # noqa: F401 - torch.onnx.export writes the graph OpenVINO reads
+        import openvino
+    except ImportError as exc:
+        raise ImportError("the openvino encoder backend needs openvino and onnx: pip install 'lived-themes[openvino]'") from exc
+    return openvino
+
+
 def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    """Hex SHA-256 of a file (hashed once per process while unchanged: :func:`lived_themes.coders._integrity.file_digest`)."""
+    return file_digest(path)
 
 
 
-def _export_float(model: Any, target: Path) -> None:
-    """``torch.onnx.export`` (TorchScript exporter: no extra dependency) with dynamic batch and length."""
+def _export_float(model: Any, target: Path, *, fuse: bool = True) -> None:
+    """``torch.onnx.export`` (TorchScript exporter: no extra dependency) with dynamic batch and length.
+
+    ``fuse=False`` keeps standard ONNX operators only (for OpenVINO), without ONNX Runtime's contrib fusions."""
     import torch
 
     net = copy.deepcopy(model).to("cpu").float().eval()  # the exporter may leave a module in training mode
@@ -81,7 +90,8 @@ def _export_float(model: Any, target: Path) -> None:
         torch.onnx.export(_Hidden(net), (ids, mask), str(target), dynamo=False, opset_version=OPSET,
                           input_names=["input_ids", "attention_mask"], output_names=["last_hidden_state"],
                           dynamic_axes={"input_ids": axes, "attention_mask": axes, "last_hidden_state": axes})
-    _fuse(target, net.config)
+    if fuse:
+        _fuse(target, net.config)
 
 
 def _fuse(target: Path, config: Any) -> None:
@@ -140,9 +150,12 @@ def ensure_export(folder: Path, backend: str, *, model: Callable[[], Any], sourc
     ``model`` gives the PyTorch encoder (only called when exporting); ``source`` is the safetensors
     file it was loaded from (None for weights that live only in memory).
     """
-    require_onnxruntime()
     if backend not in FILES:
         raise ValueError(f"no ONNX file for encoder backend {backend!r}; exported backends: {sorted(FILES)}")
+    if backend == "openvino":
+        require_openvino()
+    else:
+        require_onnxruntime()
     name = FILES[backend]
     out = folder / EXPORT_DIR
     source_hash = sha256_file(source) if source is not None else None
@@ -159,7 +172,10 @@ def ensure_export(folder: Path, backend: str, *, model: Callable[[], Any], sourc
     scratch = Path(tempfile.mkdtemp(prefix=".export-", dir=out))
     try:
         float_path = out / FILES["onnx"] if FILES["onnx"] in files else scratch / FILES["onnx"]
-        if FILES["onnx"] not in files:
+        if name == FILES["openvino"]:
+            log.info("exporting the encoder to ONNX (standard operators, for OpenVINO) in %s", out)
+            _export_float(model(), scratch / name, fuse=False)
+        elif FILES["onnx"] not in files:
             log.info("exporting the encoder to ONNX in %s", out)
             _export_float(model(), float_path)
         if name == FILES["onnx-int8"]:
@@ -177,9 +193,14 @@ def ensure_export(folder: Path, backend: str, *, model: Callable[[], Any], sourc
 
 
 def _write_manifest(out: Path, files: dict[str, str], source: Path | None, source_hash: str | None) -> None:
-    import onnxruntime
     import torch
 
+    versions = {"torch": torch.__version__.split("+")[0]}
+    for runtime in ("onnxruntime", "openvino"):
+        try:
+            versions[runtime] = __import__(runtime).__version__.split("-")[0]
+        except ImportError:  # only the runtime of the backend in use need be installed
+            pass
 
     manifest = {
         "format": FORMAT,
@@ -191,12 +212,17 @@ def _write_manifest(out: Path, files: dict[str, str], source: Path | None, sourc
         "opset": OPSET,
         "graph": GRAPH,
         "quantization": {FILES["onnx-int8"]: "dynamic: int8 weights per channel, uint8 activations (onnxruntime quantize_dynamic)"},
-        "exported_with": {"torch": torch.__version__.split("+")[0], "onnxruntime": onnxruntime.__version__},
+        "unfused": [FILES["openvino"]],
+        "exported_with": versions,
     }
     write_text_atomic(out / MANIFEST, json.dumps(manifest, indent=2) + "\n")
 
 
+def cache_root() -> Path:
+    """This user's local cache folder for lived-themes (``$LIVED_THEMES_CACHE_DIR``, else ``~/.cache/lived-themes``)."""
+    return Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "lived-themes")
+
+
 def cache_folder(source: Path) -> Path:
     """A local folder for the exports of an encoder that is not part of a saved model, named by its weights' hash."""
-    root = Path(os.environ.get(CACHE_ENV) or Path.home() / ".cache" / "lived-themes") / "onnx"
-    return root / sha256_file(source)[:24]
+    return cache_root() / "onnx" / sha256_file(source)[:24]

@@ -80,7 +80,7 @@ class ExperimentConfig(_Experiment):
     final_model: FinalModelConfig = Field(default_factory=FinalModelConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)
     #: where sentence encoders run: PyTorch, or ONNX Runtime in float or int8 (lived_themes.coders.onnx_backend)
-    encoder_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"
+    encoder_backend: Literal["torch", "onnx", "onnx-int8", "openvino"] = "torch"
 
     @field_validator("name")
     @classmethod

@@ -83,7 +83,7 @@ class TopicExperimentConfig(_Experiment):
     as_coder: AsCoderConfig | None = Field(default_factory=AsCoderConfig)  # null skips scoring as coders
     outputs: TopicOutputsConfig = Field(default_factory=TopicOutputsConfig)
     output: OutputConfig = Field(default_factory=OutputConfig)  # run folder root, report formats: shared with coding runs
-    encoder_backend: Literal["torch", "onnx", "onnx-int8"] = "torch"  # as coding experiments (lived_themes.coders.onnx_backend)
+    encoder_backend: Literal["torch", "onnx", "onnx-int8", "openvino"] = "torch"  # as coding experiments (lived_themes.coders.onnx_backend)
     evaluation: EvaluationConfig = Field(default_factory=EvaluationConfig)  # scoring topic models as coders; groups default to `groups`
     models: list[TopicModelSpec] = Field(default_factory=_default_models, min_length=1)
 

@@ -143,13 +143,15 @@ def load_sentence_encoder(name_or_path: str | None = None, device: str | None = 
 
     Under an ONNX encoder backend (``coders.onnx_backend``) the same encoder on ONNX Runtime, with the same ``encode``.
     """
-    from lived_themes.coders.onnx_backend import current_backend
+    from lived_themes.coders.onnx_backend import backend_precision, current_backend
 
-    return _load_sentence_encoder(name_or_path, device, current_backend())
+    backend = current_backend()
+    # the precision is part of the key: an OpenVINO encoder compiled for bf16 must not serve a call that asks for f32
+    return _load_sentence_encoder(name_or_path, device, backend, backend_precision(backend))
 
 
 @lru_cache(maxsize=4)
-def _load_sentence_encoder(name_or_path: str | None, device: str | None, backend: str) -> Any:
+def _load_sentence_encoder(name_or_path: str | None, device: str | None, backend: str, precision: str = "f32") -> Any:
     if is_hashing(name_or_path):
         return hashing_encoder(str(name_or_path))
     from sentence_transformers import SentenceTransformer
@@ -166,10 +168,12 @@ def _load_sentence_encoder(name_or_path: str | None, device: str | None, backend
 
 def _backend_tag(encoder: str | None) -> str:
     """Cache keys of non-torch backends carry the backend, so their vectors never stand in for PyTorch's (or each other's)."""
-    from lived_themes.coders.onnx_backend import current_backend
+    from lived_themes.coders.onnx_backend import backend_precision, current_backend
 
     backend = current_backend()
-    return "" if backend == "torch" or is_hashing(encoder) else f"|backend={backend}"
+    if backend == "torch" or is_hashing(encoder):
+        return ""
+    return f"|backend={backend}" + (f"-{backend_precision(backend)}" if backend == "openvino" else "")
 
 
 def _key(encoder: str, text: str) -> str:

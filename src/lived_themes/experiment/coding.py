@@ -38,7 +38,7 @@ from lived_themes.evaluation.leakage import person_columns, split_leaks, trainin
 from lived_themes.evaluation.single_label import is_single_label
 from lived_themes.coders.llm.transport import connected_to
 from lived_themes.experiment.scoring import human_single_label
-from lived_themes.coders.onnx_backend import encoder_backend, export_saved_model
+from lived_themes.coders.onnx_backend import backend_precision, encoder_backend, export_saved_model
 
 log = logging.getLogger(__name__)
 
@@ -233,6 +233,7 @@ def run_experiment(config: ExperimentConfig, *, out_dir: str | Path | None = Non
 
     with folder.running(), encoder_backend(config.encoder_backend):
         folder.info["encoder_backend"] = config.encoder_backend
+        folder.info["encoder_precision"] = backend_precision(config.encoder_backend)
         folder.write_config(config)
         say = progress or (lambda message: log.info(message))
         fits = FitCache(report=say)  # one run's fits: the same coder on the same rows is fitted once
