@@ -135,8 +135,10 @@ class OpenVinoEncoder:
         self.precision = openvino_precision(core, precision)
         self.path = Path(path)
         # OpenVINO's compiled-model cache, in this user's local cache, one folder per exact graph (by its sha256, which the
-        # export manifest holds and the load verified): a compiled model is reused only for the bytes it was compiled from
-        cache = cache_root() / "openvino" / sha256_file(self.path)[:24]
+        # export manifest holds and the load verified) and precision: a compiled model is reused only for the bytes and the
+        # arithmetic it was compiled for (OpenVINO 2026.4 gave an f32 and a bf16 compile of one file the same cache entry,
+        # and the bf16 run then read NaN from it: tests/test_onnx_backend.py)
+        cache = cache_root() / "openvino" / f"{sha256_file(self.path)[:24]}-{self.precision}"
         cache.mkdir(parents=True, exist_ok=True)
         # LATENCY: one request at a time on all cores, as predict calls it; the precision is stated, never left to the default
         self.compiled = core.compile_model(str(path), "CPU", {"INFERENCE_PRECISION_HINT": self.precision, "PERFORMANCE_HINT": "LATENCY",
