@@ -10,7 +10,8 @@ the NHS model; this script measures the alternatives studied, so the choice is r
   MatMuls only, without the six feed-forward output MatMuls, and with per-tensor weights;
 - static int8 (activation ranges calibrated on 400 training comments, QDQ format): scores that do
   not depend on the batch;
-- float ONNX, and PyTorch in smaller batches (is the gain from int8 or from the batch size?).
+- float ONNX, and PyTorch in smaller batches (is the gain from int8 or from the batch size?);
+- the ``openvino`` backend (bfloat16 where the CPU has it), when installed, for comparison.
 
 Every row is the coder's own ``predict_proba`` on the held-out respondents of
 ``benchmarks/nhs_quality.py``'s split with the model already loaded; the median of ``--repeats``
@@ -26,6 +27,7 @@ Reads ../shared/datasets (never copied into the repo). Offline.
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import statistics
@@ -177,6 +179,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     study = Study(args)
     for backend in FILES:  # the coder exports each graph on first use, untimed, before the variants read them
+        if backend == "openvino" and importlib.util.find_spec("openvino") is None:
+            continue
         with encoder_backend(backend):
             study.coder.predict_proba(study.texts[:4], metadata=study.meta.iloc[:4])
     folder = args.model / "model" if (args.model / "model").is_dir() else args.model
@@ -202,6 +206,10 @@ def main(argv: list[str] | None = None) -> None:
             ("dynamic int8, per-tensor weights", "onnx-int8", lambda: dynamic(float_graph, scratch / "pt.onnx", per_channel=False), {}),
             ("static int8 (QDQ, calibrated), MatMuls", "onnx-int8", lambda: static(study, float_graph, scratch / "static.onnx"), {}),
             ("dynamic int8, 16 rows a call, again", "onnx-int8", lambda: int8_graph, {}),
+        ]
+        if importlib.util.find_spec("openvino") is not None:  # not int8: the openvino backend, for comparison
+            plans.append(("openvino (the package: bf16 where the CPU has it)", "openvino", lambda: None, {}))
+        plans += [
             (TORCH_AGAIN, "torch", lambda: None, {}),
         ]
         for name, backend, make, options in plans:
