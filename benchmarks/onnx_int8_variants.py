@@ -187,8 +187,13 @@ def main(argv: list[str] | None = None) -> None:
     float_graph, int8_graph = folder / EXPORT_DIR / FILES["onnx"], folder / EXPORT_DIR / FILES["onnx-int8"]
     matmuls = [n.name for n in onnx.load(str(float_graph), load_external_data=False).graph.node if n.op_type == "MatMul"]
     ffn_out = [n for n in matmuls if "output" in n and "attention" not in n]
+    out = args.out.resolve() if args.out else None
+    home = Path.cwd()
     with tempfile.TemporaryDirectory(prefix="int8-variants-") as tmp:
         scratch = Path(tmp)
+        # ONNX Runtime's symbolic shape inference saves "sym_shape_infer_temp.onnx" and a 90 MB weights file into the
+        # working directory when it gives up (static quantization of the fused graph): work in the scratch folder
+        os.chdir(scratch)
         plans: list[tuple[str, str, Callable[[], Path | None], dict[str, Any]]] = [
             ("torch, batches of 16", "torch", lambda: None, {"batch": 16}),
             ("torch, batches of 32", "torch", lambda: None, {"batch": 32}),
@@ -212,11 +217,14 @@ def main(argv: list[str] | None = None) -> None:
         plans += [
             (TORCH_AGAIN, "torch", lambda: None, {}),
         ]
-        for name, backend, make, options in plans:
-            study.row(name, backend, graph=make(), **options)
+        try:
+            for name, backend, make, options in plans:
+                study.row(name, backend, graph=make(), **options)
+        finally:
+            os.chdir(home)
     print(study.table())
-    if args.out:
-        args.out.write_text(json.dumps({"n_test": len(study.texts), "torch_quotes_per_s": len(study.texts) / study.torch_s,
+    if out:
+        out.write_text(json.dumps({"n_test": len(study.texts), "torch_quotes_per_s": len(study.texts) / study.torch_s,
                                         "torch_macro_f1": study.base_f1, "rows": study.rows}, indent=2))
 
 

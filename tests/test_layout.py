@@ -213,3 +213,14 @@ def test_ruff_finds_nothing():
     out = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache", "src", "tests", "benchmarks", "docs"],
                          capture_output=True, text=True, cwd=REPO)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_no_large_or_model_files_are_tracked():
+    """Model graphs and weights never belong in the repository (a tool once left a 90 MB weights file in the root)."""
+    listed = subprocess.run(["git", "ls-files", "-z"], capture_output=True, cwd=REPO)
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    tracked = [REPO / name for name in listed.stdout.decode().split("\0") if name]
+    heavy = [str(p.relative_to(REPO)) for p in tracked if p.is_file() and p.stat().st_size > 2_000_000]
+    graphs = [str(p.relative_to(REPO)) for p in tracked if p.suffix in {".onnx", ".safetensors", ".bin", ".data", ".pt"}]
+    assert not heavy and not graphs, f"large or model files tracked: {heavy + graphs}"
