@@ -190,6 +190,10 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         print(f"error: unknown member(s) {unknown}; known: {sorted(MEMBERS)}", file=sys.stderr)
         return 2
+    combines = tuple(c.strip() for c in args.combines.split(",") if c.strip())
+    if not combines or set(combines) - set(COMBINES):
+        print(f"error: --combines {args.combines!r}: expected some of {COMBINES}", file=sys.stderr)
+        return 2
     if not args.data.exists():
         print(f"NHS file not found at {args.data}", file=sys.stderr)
         return 2
@@ -207,7 +211,6 @@ def main(argv: list[str] | None = None) -> int:
 
     y, fold_of = data["y"], data["fold_of"]
     rows = []
-    combines = tuple(c.strip() for c in args.combines.split(",") if c.strip())
     for label, subset, combine, c in candidates(members, [float(v) for v in args.stack_c.split(",")], combines):
         coder = ensemble(subset, combine, c)
         coder.codes_ = list(data["codes"])
@@ -217,11 +220,11 @@ def main(argv: list[str] | None = None) -> int:
                      "inner_macro_f1": inner_f1(y, combined, fold_of),
                      "fit_s": sum(fit_s[m] for m in subset) + time.perf_counter() - started})
         log.info("%s: inner macro-F1 %.3f", label, rows[-1]["inner_macro_f1"])
-    base = next((r["inner_macro_f1"] for r in rows if r["candidate"] == "mean(lr+transformer)"), rows[0]["inner_macro_f1"])
-    base_name = "mean(lr+transformer)" if any(r["candidate"] == "mean(lr+transformer)" for r in rows) else rows[0]["candidate"]
+    baseline = next((r for r in rows if r["candidate"] == "mean(lr+transformer)"), rows[0])
+    base_name = baseline["candidate"]
     print(f"\n| candidate | inner macro-F1 | gain over {base_name} | inner fit s |\n|---|---:|---:|---:|")
     for r in rows:
-        r["gain"] = r["inner_macro_f1"] - base
+        r["gain"] = r["inner_macro_f1"] - baseline["inner_macro_f1"]
         print(f"| {r['candidate']} | {r['inner_macro_f1']:.3f} | {r['gain']:+.3f} | {r['fit_s']:.0f} |")
     best = max(rows, key=lambda r: r["inner_macro_f1"])
     result: dict[str, Any] = {"codes": data["codes"], "baseline": base_name, "candidates": rows, "chosen": best["candidate"]}
@@ -243,7 +246,6 @@ def final(best: dict[str, Any], data: dict[str, Any], oof: dict[str, np.ndarray]
     coder.codes_ = list(data["codes"])
     combined = coder.fit_combination(np.stack([oof[m] for m in best["members"]]), data["y"], data["fold_of"])
     coder.thresholds_ = coder_thresholds(data["y"], combined)
-    coder.calibration_ = [None] * len(data["codes"])  # no calibration map: the candidates are compared without one
     tests = [member_test(m, data, args) for m in best["members"]]
     scores = np.clip(coder._combine(np.stack([s for s, _ in tests])), 0.0, 1.0)
     predicted = coder.codes_from_scores(scores).astype(float)

@@ -177,6 +177,7 @@ def main(argv: list[str] | None = None) -> None:
     from lived_themes.coders.onnx_backend import EXPORT_DIR, FILES, encoder_backend
 
     args = parse_args(argv)
+    args.model = args.model.resolve()  # the variants run in a scratch folder (below)
     study = Study(args)
     for backend in FILES:  # the coder exports each graph on first use, untimed, before the variants read them
         if backend == "openvino" and importlib.util.find_spec("openvino") is None:
@@ -187,13 +188,8 @@ def main(argv: list[str] | None = None) -> None:
     float_graph, int8_graph = folder / EXPORT_DIR / FILES["onnx"], folder / EXPORT_DIR / FILES["onnx-int8"]
     matmuls = [n.name for n in onnx.load(str(float_graph), load_external_data=False).graph.node if n.op_type == "MatMul"]
     ffn_out = [n for n in matmuls if "output" in n and "attention" not in n]
-    out = args.out.resolve() if args.out else None
-    home = Path.cwd()
     with tempfile.TemporaryDirectory(prefix="int8-variants-") as tmp:
         scratch = Path(tmp)
-        # ONNX Runtime's symbolic shape inference saves "sym_shape_infer_temp.onnx" and a 90 MB weights file into the
-        # working directory when it gives up (static quantization of the fused graph): work in the scratch folder
-        os.chdir(scratch)
         plans: list[tuple[str, str, Callable[[], Path | None], dict[str, Any]]] = [
             ("torch, batches of 16", "torch", lambda: None, {"batch": 16}),
             ("torch, batches of 32", "torch", lambda: None, {"batch": 32}),
@@ -217,14 +213,18 @@ def main(argv: list[str] | None = None) -> None:
         plans += [
             (TORCH_AGAIN, "torch", lambda: None, {}),
         ]
+        # ONNX Runtime's symbolic shape inference saves "sym_shape_infer_temp.onnx" and a 90 MB weights file into the
+        # working directory when it gives up (static quantization of the fused graph): work in the scratch folder
+        home = Path.cwd()
+        os.chdir(scratch)
         try:
             for name, backend, make, options in plans:
                 study.row(name, backend, graph=make(), **options)
         finally:
             os.chdir(home)
     print(study.table())
-    if out:
-        out.write_text(json.dumps({"n_test": len(study.texts), "torch_quotes_per_s": len(study.texts) / study.torch_s,
+    if args.out:
+        args.out.write_text(json.dumps({"n_test": len(study.texts), "torch_quotes_per_s": len(study.texts) / study.torch_s,
                                         "torch_macro_f1": study.base_f1, "rows": study.rows}, indent=2))
 
 

@@ -190,7 +190,6 @@ class EnsembleCoder(Coder):
             oof, y_oof = oof[:, tested], labels[tested]
             fold_of = _fold_of(folds, n)[tested]
         self._reset_combination(m, k)
-        self.calibration_: list[dict[str, Any] | None] = [None] * k
         if oof is None:
             log.warning("%s: too few quotes (%d) for %d inner folds: equal-weight mean, members' mean thresholds", self.name, n, self.inner_folds)
         else:
@@ -213,6 +212,7 @@ class EnsembleCoder(Coder):
         self.coef_, self.intercept_ = np.zeros((k, m)), np.zeros(k)
         self.stacked_ = np.zeros(k, dtype=bool)
         self.cross_coef_: np.ndarray | None = None  # stack-all: (k, m * k) weights on every member's logit of every code
+        self.calibration_: list[dict[str, Any] | None] = [None] * k  # none until fitted: fit_combination leaves a usable combiner
 
     def fit_combination(self, oof: np.ndarray, y: np.ndarray, fold_of: np.ndarray) -> np.ndarray:
         """Learn how to combine members' OOF scores (m, n, k); returns the combined scores thresholds are tuned on.
