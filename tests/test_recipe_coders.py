@@ -98,9 +98,11 @@ def test_stack_all_lets_a_code_read_related_codes_scores() -> None:
     assert f1["stack-all"] > 0.9 > 0.7 > f1["stack"]  # per-code stacking cannot see code a's score; stack-all can
 
 
-def test_stack_all_scores_are_cross_fitted_a_row_never_sees_its_own_label() -> None:
+@pytest.mark.parametrize("combine", ["stack", "stack-all"])
+def test_stacked_scores_are_cross_fitted_a_row_never_sees_its_own_label(combine: str) -> None:
+    """Thresholds and inner figures read stacked scores from a stacker that never saw the row (an in-sample stack looks better)."""
     oof, y, fold_of = _cross_code_scores()
-    coder = EnsembleCoder(members=["majority.v1"], combine="stack-all")
+    coder = EnsembleCoder(members=["majority.v1"], combine=combine)
     coder.codes_ = ["a", "b"]
     before = coder.fit_combination(oof, y, fold_of)
     flipped = y.copy()

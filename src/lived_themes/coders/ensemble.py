@@ -7,7 +7,9 @@ From those, per code:
 
 * ``combine="mean"``: a weighted mean of member scores (``weights``, equal by default);
 * ``combine="stack"``: a logistic regression on the members' scores (stacking); a code with too
-  few held-out positives falls back to the mean;
+  few held-out positives falls back to the mean. Its scores for threshold tuning are cross-fitted over
+  the inner folds, as stack-all's are (below): scored in-sample, the stack looked about 0.02 macro-F1
+  better than it is on the NHS study's inner folds, enough to win ``final_model: best`` unfairly;
 * ``combine="stack-all"``: stacking across codes: each code's logistic regression reads every
   member's scores for *every* code (as logits), so a code can lean on related codes ("staff
   listening" on "staff manner"); regularised by ``stack_C``. Its scores for threshold tuning are
@@ -226,10 +228,23 @@ class EnsembleCoder(Coder):
         self._reset_combination(m, k)
         combine = self._settings()["combine"]
         if combine == "stack":
-            self._fit_stack(oof, y)
+            return self._stack_scores(oof, y, fold_of)
         if combine != "stack-all":
             return self._combine(oof, calibrate=False)
         return self._cross_stack_scores(oof, y, fold_of)
+
+    def _stack_scores(self, oof: np.ndarray, y: np.ndarray, fold_of: np.ndarray) -> np.ndarray:
+        """Fit the per-code stack on all OOF rows; return its cross-fitted scores (each fold's rows scored by a stack fitted
+        on the other folds' rows; the weighted mean where a code cannot be stacked on those rows)."""
+        combined = self._combine(oof, calibrate=False)  # nothing stacked yet: the weighted mean
+        for f in np.unique(fold_of):
+            train, test = fold_of != f, fold_of == f
+            if train.any() and test.any():
+                coef, intercept, stacked = self._fit_stack(oof[:, train], y[train])
+                logits = np.einsum("km,mnk->nk", coef, oof[:, test]) + intercept[None, :]
+                combined[np.ix_(test, stacked)] = (1.0 / (1.0 + np.exp(-logits)))[:, stacked]
+        self.coef_, self.intercept_, self.stacked_ = self._fit_stack(oof, y)
+        return combined
 
     def _cross_stack_scores(self, oof: np.ndarray, y: np.ndarray, fold_of: np.ndarray) -> np.ndarray:
         """Fit stack-all on all OOF rows; return its cross-fitted scores (the weighted mean where a code cannot be stacked)."""
@@ -272,15 +287,19 @@ class EnsembleCoder(Coder):
 
         return expected_calibration_errors(y, scores) > max_ece
 
-    def _fit_stack(self, oof: np.ndarray, y: np.ndarray) -> None:
+    def _fit_stack(self, oof: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per code, a logistic regression on the members' scores for that code: (coef (k, m), intercept (k,), stacked (k,))."""
         from sklearn.linear_model import LogisticRegression
 
-        for j in range(y.shape[1]):
+        m, k = oof.shape[0], y.shape[1]
+        coef, intercept, stacked = np.zeros((k, m)), np.zeros(k), np.zeros(k, dtype=bool)
+        for j in range(k):
             positives = int(y[:, j].sum())
             if min(positives, len(y) - positives) < MIN_STACK_CLASS:
                 continue
             model = LogisticRegression(C=float(self._stack_c()), max_iter=1000, random_state=self.seed).fit(oof[:, :, j].T, y[:, j].astype(int))
-            self.coef_[j], self.intercept_[j], self.stacked_[j] = model.coef_[0], model.intercept_[0], True
+            coef[j], intercept[j], stacked[j] = model.coef_[0], model.intercept_[0], True
+        return coef, intercept, stacked
 
     def _combine(self, member_scores: np.ndarray, *, calibrate: bool = True) -> np.ndarray:
         """(m, n, k) member scores -> (n, k) ensemble scores."""
@@ -334,8 +353,8 @@ class EnsembleCoder(Coder):
         clone.stacked_ = np.zeros(y.shape[1], dtype=bool)
         if getattr(self, "cross_coef_", None) is not None:
             return clone._cross_stack_scores(oof[keep], y, fold_of)
-        if self.stacked_.any():
-            clone._fit_stack(oof[keep], y)
+        if self._settings()["combine"] == "stack":
+            return clone._stack_scores(oof[keep], y, fold_of)
         return clone._combine(oof[keep], calibrate=False)
 
     # ----- predicting --------------------------------------------------------------------------------
