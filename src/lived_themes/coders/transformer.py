@@ -99,13 +99,6 @@ class TransformerCoder(Coder):
         self.layer_decay = layer_decay  # < 1: lower encoder layers learn more slowly (1.0 = off, v1's default)
         self.tune = tune  # False: every threshold stays at 0.5 (the ablation's "tuned vs 0.5" row)
 
-    def _check_params(self) -> None:
-        """The choices checked again at fit, refused at config load too (with their key path), before data are read."""
-        if self.loss not in ("bce", "focal"):
-            raise ValueError(f"loss must be 'bce' or 'focal', got {self.loss!r}")
-        if self.class_weight not in (None, "balanced"):
-            raise ValueError(f"class_weight must be 'balanced' or None, got {self.class_weight!r}")
-
     # ----- training ------------------------------------------------------------------------------
     def training_arguments(self) -> TrainingArguments:
         """The loop's arguments from this coder's parameters, checked (a bad value raises ValueError)."""
