@@ -132,3 +132,50 @@ def test_nhs_quality_runs_on_a_tiny_wide_file_with_the_question_as_context(tmp_p
     assert nq.main(["--data", str(data), "--coders", "tfidf-logreg.v2+chars", "--min-examples", "5", "--context", "none",
                     "--out", str(out)]) == 0
     assert json.loads(out.read_text())["results"]["tfidf-logreg.v2+chars"]["macro_f1"] < 0.8
+
+
+def _tiny_nhs_file(tmp_path: Path) -> Path:
+    rng = np.random.default_rng(0)
+    rows = []
+    for i in range(160):
+        good = i % 2 == 0
+        words = "kind staff listened" if good else "long wait months"
+        rows.append({"Comment ID": f"c{i}", "Respondent ID": f"r{i // 2}", "FFT question": "What was good?" if good else "How could we improve?",
+                     "FFT answer": f"{words} {rng.integers(50)}", "Not assigned": 0,
+                     "Positive experience & gratitude": int(good), "Negative experience & dissatisfaction": int(not good)})
+    data = tmp_path / "nhs.csv"
+    pd.DataFrame(rows).to_csv(data, index=False)
+    return data
+
+
+def test_nhs_recipe_cpu_compares_cached_members_and_scores_bagged_members_from_their_inner_fits(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import json
+
+    rc = _benchmark("nhs_recipe_cpu")
+    data, cache, out = _tiny_nhs_file(tmp_path), tmp_path / "cache", tmp_path / "r.json"
+    common = ["--data", str(data), "--cache", str(cache), "--min-examples", "5"]
+    assert rc.main([*common, "--members", "lr,svm", "--precompute"]) == 0
+    assert len(list(cache.glob("*.oof.npz"))) == 2 and len(list(cache.glob("*.test.npz"))) == 2
+    assert rc.main([*common, "--members", "lr,svm", "--combines", "mean,stack", "--threshold-rules", "--bag", "lr", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| threshold rule |" in printed and "held-out respondents" in printed
+    result = json.loads(out.read_text())
+    assert result["bagged"] == ["lr"]
+    assert {r["candidate"] for r in result["candidates"]} == {"lr", "svm", "mean(lr+svm)", "stack(lr+svm)"}
+    assert result["held_out"]["macro_f1"] == 1.0  # the words tell the codes apart: any honest recipe gets them all
+    assert rc.main([*common, "--members", "lr", "--bag", "svm"]) == 2  # a bagged member must be one of the members
+
+
+def test_nhs_recipe_cpu_plain_threshold_rule_is_the_package_rule() -> None:
+    from lived_themes.coders.decision import tune_thresholds
+
+    rc = _benchmark("nhs_recipe_cpu")
+    rng = np.random.default_rng(1)
+    y = (rng.random((200, 4)) < 0.2).astype(float)
+    scores = np.clip(0.6 * y + rng.random((200, 4)) * 0.5, 0, 1)
+    label, grid, window, shrink = rc.THRESHOLD_RULES[0]
+    assert "the package's" in label
+    np.testing.assert_allclose(rc.rule_thresholds(y, scores, grid, window, shrink), tune_thresholds(y, scores))
+    shrunk = rc.rule_thresholds(y, scores, grid, 1, 1e9)  # infinite shrinkage: one common threshold for every code
+    assert np.ptp(shrunk) < 1e-6
