@@ -96,6 +96,53 @@ def test_ensemble_reports_members_and_round_trips(combine: str, tmp_path: Path) 
     np.testing.assert_array_equal(loaded.predict(TEXTS), coder.predict(TEXTS))
 
 
+def test_bagged_member_keeps_its_inner_fold_fits_and_round_trips(tmp_path: Path) -> None:
+    """bag: true: the member's final model is its inner-fold fits averaged; nothing is refitted on all rows."""
+    from lived_themes.coders.ensemble import BaggedCoder
+
+    fits: list[int] = []
+    original = KnnCoder._fit
+
+    def counting_fit(self, texts, labels, **kwargs):  # noqa: ANN001, ANN202
+        fits.append(len(texts))
+        return original(self, texts, labels, **kwargs)
+
+    texts, labels = TEXTS * 2, np.vstack([LABELS, LABELS])
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(KnnCoder, "_fit", counting_fit)
+        coder = EnsembleCoder(members=["majority.v1", {"name": "knn.v1", "params": {"k": 3}, "bag": True}], inner_folds=3).fit(
+            texts, labels, CODES)
+    assert len(fits) == 3 and max(fits) < len(texts)  # three inner-fold fits, no fit on all 30 rows
+    bag = coder.members_[1]
+    assert isinstance(bag, BaggedCoder) and len(bag.members_) == 3
+    expected = np.mean([fit.predict_proba(TEXTS) for fit in bag.members_], axis=0)
+    np.testing.assert_allclose(coder.member_scores(TEXTS)[1], expected)
+    folder = coder.save(tmp_path / "ens")
+    assert [p.name for p in sorted((folder / "members" / "1-knn.v1").iterdir())] == ["fold-0", "fold-1", "fold-2"]
+    loaded = load_coder(folder)
+    assert isinstance(loaded.members_[1], BaggedCoder)
+    np.testing.assert_allclose(loaded.predict_proba(TEXTS), coder.predict_proba(TEXTS))
+    np.testing.assert_array_equal(loaded.predict(TEXTS), coder.predict(TEXTS))
+
+
+def test_bagged_member_without_inner_folds_is_fitted_on_all_rows() -> None:
+    coder = EnsembleCoder(members=[{"name": "knn.v1", "params": {"k": 3}, "bag": True}], inner_folds=10).fit(TEXTS, LABELS, CODES)
+    assert isinstance(coder.members_[0], KnnCoder)  # 15 quotes cannot make 10 inner folds: a plain refit, said in the log
+
+
+def test_bagged_member_outside_the_model_folder_is_refused(tmp_path: Path) -> None:
+    from lived_themes.errors import ModelFileError
+
+    coder = EnsembleCoder(members=[{"name": "knn.v1", "params": {"k": 3}, "bag": True}], inner_folds=2).fit(TEXTS, LABELS, CODES)
+    folder = coder.save(tmp_path / "ens")
+    state = json.loads((folder / "ensemble.json").read_text())
+    assert state["members"] == [["members/0-knn.v1/fold-0", "members/0-knn.v1/fold-1"]]
+    state["members"] = [["../elsewhere"]]
+    (folder / "ensemble.json").write_text(json.dumps(state))
+    with pytest.raises((ModelFileError, ValueError)):  # the checksum or the path check, never a load from outside
+        load_coder(folder)
+
+
 def test_ensemble_mean_is_the_weighted_member_mean() -> None:
     coder = EnsembleCoder(members=["majority.v1", "knn.v1"], weights=[1, 3]).fit(TEXTS, LABELS, CODES)
     parts = coder.member_scores(TEXTS)
@@ -105,7 +152,7 @@ def test_ensemble_mean_is_the_weighted_member_mean() -> None:
 @pytest.mark.parametrize(
     ("params", "message"),
     [({"members": [{"name": "nope.v1"}]}, "unknown coder"), ({"members": [{"name": "ensemble.v1"}]}, "nested"),
-     ({"members": [{"name": "knn.v1", "k": 3}]}, "name, params"), ({"combine": "vote"}, "combine"),
+     ({"members": [{"name": "knn.v1", "k": 3}]}, "name, params"), ({"members": [{"name": "knn.v1", "bag": "yes"}]}, "bag"), ({"combine": "vote"}, "combine"),
      ({"weights": [1.0]}, "weights"), ({"inner_group": "nope"}, "inner_group")],
 )
 def test_ensemble_refuses_bad_configs(params: dict, message: str) -> None:

@@ -279,16 +279,19 @@ def test_throughput_benchmark_runs_end_to_end_on_a_tiny_model(tiny_encoder: str,
     assert (tmp_path / "model" / "onnx" / "export.json").exists()
 
 
-def test_an_ensembles_transformer_member_is_exported_at_save_time(tiny_encoder: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("bag", [False, True])
+def test_an_ensembles_transformer_member_is_exported_at_save_time(bag: bool, tiny_encoder: str, tmp_path: Path) -> None:
+    """Refitted, the member has one encoder to export; bagged (``bag: true``), each inner-fold fit has its own."""
     from lived_themes.coders.onnx_backend import export_saved_model
     from lived_themes.registry import make_coder
 
     member = {"name": "transformer.v1", "params": {"encoder": tiny_encoder, "max_steps": 1, "batch_size": 4, "max_length": 32,
-                                                    "device": "cpu", "validation_fraction": 0.0}}
+                                                    "device": "cpu", "validation_fraction": 0.0}, "bag": bag}
     coder = make_coder("ensemble.v1", members=[{"name": "tfidf-logreg.v2"}, member], inner_folds=2)
     folder = coder.fit(TEXTS * 2, np.vstack([LABELS, LABELS]), CODES).save(tmp_path / "ensemble")
     exported = export_saved_model(coder, folder, "onnx-int8")
-    assert len(exported) == 1 and folder in exported[0].parents and exported[0].name == FILES["onnx-int8"]
+    assert len(exported) == (2 if bag else 1)
+    assert all(folder in path.parents and path.name == FILES["onnx-int8"] for path in exported)
     loaded = load_coder(folder)
     reference = loaded.predict_proba(TEXTS)
     with encoder_backend("onnx"):

@@ -21,6 +21,13 @@ both tuned on the combined OOF scores. Finally each member is refitted on all tr
 Cost: each member is trained ``inner_folds + 1`` times; inside a run, a member fit already done on the
 same rows (the standalone coder of the same fold, with equal parameters) is reused (``fit_cache``).
 
+A member marked ``bag: true`` is not refitted: its inner-fold fits are kept and their scores averaged
+(cross-validation bagging). It costs ``inner_folds`` fits instead of ``inner_folds + 1``, the final
+member is itself an average of several models, and the thresholds are applied to scores of the very
+models they were tuned on; but each of those models saw only ``(inner_folds - 1) / inner_folds`` of the
+rows. On the NHS study (docs/benchmarks.md) it lost with 2 inner folds and won with 3, for the
+fine-tuned transformer; it is off by default.
+
 What each member brings is kept in ``contributions_`` (and saved): each member's and the
 ensemble's inner macro-F1, the ensemble's without each member, and the weights. All of these use
 thresholds tuned on the same OOF scores, so they compare members fairly but are optimistic.
@@ -103,15 +110,22 @@ class EnsembleCoder(Coder):
         specs = []
         for i, item in enumerate(raw):
             spec = {"name": item} if isinstance(item, str) else dict(item)
-            unknown = set(spec) - {"name", "params"}
+            unknown = set(spec) - {"name", "params", "bag"}
             if "name" not in spec or unknown:
-                raise ValueError(f"{self.name}: members[{i}] must be {{name, params}}; got keys {sorted(spec)}")
+                raise ValueError(f"{self.name}: members[{i}] must be {{name, params, bag}}; got keys {sorted(spec)}")
+            if not isinstance(spec.get("bag", False), bool):
+                raise ValueError(f"{self.name}: members[{i}].bag must be true or false, got {spec['bag']!r}")
             if spec["name"] not in CODERS:
                 raise ValueError(f"{self.name}: members[{i}] names unknown coder {spec['name']!r}; registered: {sorted(CODERS)}")
             if spec["name"] in ("ensemble.v1", "calibrated.v1", "tuned.v1"):
                 raise ValueError(f"{self.name}: members[{i}] is {spec['name']}; wrappers cannot be nested")
             specs.append((spec["name"], dict(spec.get("params") or {})))
         return specs
+
+    def _bagged(self) -> list[bool]:
+        """Per member: keep its inner-fold fits as its final model (``bag: true``) instead of refitting on all rows."""
+        raw = DEFAULT_MEMBERS if self.members is None else self.members
+        return [bool(item.get("bag", False)) if isinstance(item, dict) else False for item in raw]
 
     def _settings(self) -> dict[str, Any]:
         return {"combine": self.combine, "weights": self.weights, "calibration": self.calibration, "max_ece": None}
@@ -164,15 +178,20 @@ class EnsembleCoder(Coder):
             return None
 
     def _member_oof(self, spec: tuple[str, dict[str, Any]], folds: list[Any], texts: list[str], labels: np.ndarray,
-                    codebook: Codebook | None, metadata: pd.DataFrame | None) -> np.ndarray:
-        """One member's out-of-fold scores on the inner folds (NaN where no fold tests a quote)."""
+                    codebook: Codebook | None, metadata: pd.DataFrame | None, keep: list[Coder] | None = None) -> np.ndarray:
+        """One member's out-of-fold scores on the inner folds (NaN where no fold tests a quote); each fold's fit is
+        appended to ``keep`` when given (a bagged member's final model)."""
 
         def announce(f: int, fold: Any) -> None:
             log.info("%s: inner fold %d/%d, member %s", self.name, f, len(folds), spec[0])
 
+        def kept(_fold: Any, coder: Coder, _test: np.ndarray, _scores: np.ndarray) -> None:
+            if keep is not None:
+                keep.append(coder)
+
         with where(f"{self.name} inner folds, member {spec[0]}"):
             return cross_val_scores(lambda: make_coder(spec[0], **spec[1]), texts, labels, self.codes_, folds, codebook=codebook,
-                                    metadata=metadata, before_fold=announce).scores
+                                    metadata=metadata, before_fold=announce, after_fold=kept).scores
 
     def _fit_member(self, spec: tuple[str, dict[str, Any]], texts: list[str], labels: np.ndarray, codebook: Codebook | None,
                     metadata: pd.DataFrame | None) -> Coder:
@@ -186,8 +205,9 @@ class EnsembleCoder(Coder):
         m, (n, k) = len(specs), labels.shape
         folds = self._inner_folds(labels, metadata)
         oof: np.ndarray | None = None
+        bags: list[list[Coder] | None] = [[] if bag else None for bag in self._bagged()]
         if folds is not None:
-            oof = np.stack([self._member_oof(spec, folds, texts, labels, codebook, metadata) for spec in specs])
+            oof = np.stack([self._member_oof(spec, folds, texts, labels, codebook, metadata, keep=bag) for spec, bag in zip(specs, bags)])
             tested = ~np.isnan(oof).any(axis=(0, 2))
             oof, y_oof = oof[:, tested], labels[tested]
             fold_of = _fold_of(folds, n)[tested]
@@ -204,7 +224,10 @@ class EnsembleCoder(Coder):
                 self.thresholds_ = tune_thresholds(y_oof, combined)
             self.tuning_ = (y_oof, combined)
             self.contributions_ = self._contributions(specs, oof, y_oof, combined, fold_of)
-        self.members_ = [self._fit_member(spec, texts, labels, codebook, metadata) for spec in specs]
+        if oof is None and any(bag is not None for bag in bags):
+            log.warning("%s: no inner folds, so the bagged members are fitted on all rows like the others", self.name)
+        self.members_ = [BaggedCoder(bag) if oof is not None and bag else self._fit_member(spec, texts, labels, codebook, metadata)
+                         for spec, bag in zip(specs, bags)]
         if oof is None:
             self.thresholds_ = np.mean([mem.thresholds_ for mem in self.members_], axis=0)
             self.contributions_ = {"note": "no inner folds (too few quotes): members averaged with equal weights, nothing measured"}
@@ -387,11 +410,11 @@ class EnsembleCoder(Coder):
         return f"{MEMBERS_DIR}/{i}-{name}"
 
     def _save_state(self, folder: Path) -> None:
-        subfolders = []
+        subfolders: list[str | list[str]] = []
         for i, member in enumerate(self.members_):
             sub = self._member_folder(i, member.name)
             member.save(folder / sub)
-            subfolders.append(sub)
+            subfolders.append([f"{sub}/{fold}" for fold in member.fold_folders()] if isinstance(member, BaggedCoder) else sub)
         state = {
             "members": subfolders,
             "weights": self.weights_.tolist(),
@@ -408,13 +431,10 @@ class EnsembleCoder(Coder):
         state = json.loads((folder / STATE_FILE).read_text(encoding="utf-8"))
         self.members_ = []
         for sub in state["members"]:
-            path = (folder / sub).resolve()
-            if folder.resolve() not in path.parents:
-                raise ValueError(f"{folder / STATE_FILE}: member folder {sub!r} lies outside the model folder")
-            member = load_coder(path)
-            if member.codes_ != self.codes_:
-                raise ValueError(f"{path}: member codes differ from the ensemble's")
-            self.members_.append(member)
+            if isinstance(sub, list) and sub:  # a bagged member: its inner-fold fits
+                self.members_.append(BaggedCoder([self._load_member(folder, fold) for fold in sub]))
+            else:
+                self.members_.append(self._load_member(folder, sub))
         self.weights_ = np.asarray(state["weights"], dtype=float)
         self.coef_ = np.asarray(state["coef"], dtype=float).reshape(len(self.codes_), len(self.members_))
         self.intercept_ = np.asarray(state["intercept"], dtype=float)
@@ -423,6 +443,55 @@ class EnsembleCoder(Coder):
         self.cross_coef_ = np.asarray(state["cross_coef"], dtype=float).reshape(k, m * k) if "cross_coef" in state else None
         self.calibration_ = list(state["calibration"])
         self.contributions_ = state["contributions"]
+
+
+    def _load_member(self, folder: Path, sub: Any) -> Coder:
+        if not isinstance(sub, str) or not sub:
+            raise ValueError(f"{folder / STATE_FILE}: a member folder must be a relative path, got {sub!r}")
+        path = (folder / sub).resolve()
+        if folder.resolve() not in path.parents:
+            raise ValueError(f"{folder / STATE_FILE}: member folder {sub!r} lies outside the model folder")
+        member = load_coder(path)
+        if member.codes_ != self.codes_:
+            raise ValueError(f"{path}: member codes differ from the ensemble's")
+        return member
+
+
+class BaggedCoder:
+    """One ensemble member's inner-fold fits, kept as its final model (``bag: true``): their scores averaged.
+
+    Not a registered coder: it lives only inside an ensemble, saved as one folder per fit
+    (``members/<i>-<name>/fold-<f>/``), each a complete saved coder checked on load like any other.
+    """
+
+    def __init__(self, fits: Sequence[Coder]) -> None:
+        if not fits:
+            raise ValueError("a bagged member needs at least one fit")
+        self.members_ = list(fits)
+        self.name = self.members_[0].name
+        self.codes_ = list(self.members_[0].codes_)
+        self.thresholds_ = np.mean([fit.thresholds_ for fit in self.members_], axis=0)
+
+    def _member_folder(self, f: int, name: str) -> str:  # the ONNX export walks a bag's fits as an ensemble's members
+        return f"fold-{f}"
+
+    def fold_folders(self) -> list[str]:
+        return [self._member_folder(f, fit.name) for f, fit in enumerate(self.members_)]
+
+    def input_columns(self) -> list[str]:
+        return self.members_[0].input_columns()
+
+    def predict_proba(self, texts: Sequence[str], *, metadata: pd.DataFrame | None = None) -> np.ndarray:
+        texts = list(texts)
+        return np.mean([fit.predict_proba(texts, metadata=metadata) for fit in self.members_], axis=0)
+
+    def training_text(self) -> str | None:
+        return self.members_[0].training_text()
+
+    def save(self, folder: Path) -> Path:
+        for f, fit in enumerate(self.members_):
+            fit.save(Path(folder) / self._member_folder(f, fit.name))
+        return Path(folder)
 
 
 class OneCoderWrapper(EnsembleCoder):
