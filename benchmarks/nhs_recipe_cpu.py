@@ -102,9 +102,10 @@ def load(args: argparse.Namespace) -> dict[str, Any]:
             "test_meta": meta.iloc[test_idx].reset_index(drop=True), "folds": folds, "fold_of": fold_of}
 
 
-def _key(short: str, data: dict[str, Any], seed: int) -> str:
+def _key(short: str, data: dict[str, Any], seed: int, *, folds: bool = True) -> str:
+    """The cache name of a member's scores; ``folds=False`` for its fit on the whole training side (the same for any --folds)."""
     spec = {**MEMBERS[short], "split_seed": seed, "n": len(data["texts"]), "codes": data["codes"],
-            "folds": [int(np.asarray(f.test_idx).sum()) for f in data["folds"]]}
+            **({"folds": [int(np.asarray(f.test_idx).sum()) for f in data["folds"]]} if folds else {})}
     return f"{short}-{hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:12]}"
 
 
@@ -162,7 +163,7 @@ def member_test(short: str, data: dict[str, Any], args: argparse.Namespace) -> t
         fit_s = time.perf_counter() - started
         return {"scores": coder.predict_proba(data["test_texts"], metadata=data["test_meta"]), "fit_s": np.array(fit_s)}
 
-    z = _cached(args.cache / f"{_key(short, data, args.seed)}.test.npz", compute)
+    z = _cached(args.cache / f"{_key(short, data, args.seed, folds=False)}.test.npz", compute)
     return z["scores"], float(z["fit_s"])
 
 
