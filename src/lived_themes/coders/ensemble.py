@@ -444,7 +444,6 @@ class EnsembleCoder(Coder):
         self.calibration_ = list(state["calibration"])
         self.contributions_ = state["contributions"]
 
-
     def _load_member(self, folder: Path, sub: Any) -> Coder:
         if not isinstance(sub, str) or not sub:
             raise ValueError(f"{folder / STATE_FILE}: a member folder must be a relative path, got {sub!r}")
