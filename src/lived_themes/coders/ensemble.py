@@ -242,7 +242,7 @@ class EnsembleCoder(Coder):
     def fit_combination(self, oof: np.ndarray, y: np.ndarray, fold_of: np.ndarray) -> np.ndarray:
         """Learn how to combine members' OOF scores (m, n, k); returns the combined scores thresholds are tuned on.
 
-        ``fold_of`` (n,) is each row's inner fold. For ``stack-all`` the returned scores are cross-fitted:
+        ``fold_of`` (n,) is each row's inner fold. For ``stack`` and ``stack-all`` the returned scores are cross-fitted:
         each fold's rows are scored by a stacker fitted on the other folds' rows, so tuning thresholds (and
         the contributions) never read a stacker's scores on its own training rows. Public so a study can
         compare combinations from cached OOF scores with the ensemble's own code (benchmarks/nhs_recipe_cpu.py).
@@ -250,37 +250,26 @@ class EnsembleCoder(Coder):
         m, k = oof.shape[0], y.shape[1]
         self._reset_combination(m, k)
         combine = self._settings()["combine"]
-        if combine == "stack":
-            return self._stack_scores(oof, y, fold_of)
-        if combine != "stack-all":
-            return self._combine(oof, calibrate=False)
-        return self._cross_stack_scores(oof, y, fold_of)
+        if combine in ("stack", "stack-all"):
+            return self._cross_fitted_stack(oof, y, fold_of, across_codes=combine == "stack-all")
+        return self._combine(oof, calibrate=False)
 
-    def _stack_scores(self, oof: np.ndarray, y: np.ndarray, fold_of: np.ndarray) -> np.ndarray:
-        """Fit the per-code stack on all OOF rows; return its cross-fitted scores (each fold's rows scored by a stack fitted
-        on the other folds' rows; the weighted mean where a code cannot be stacked on those rows)."""
+    def _cross_fitted_stack(self, oof: np.ndarray, y: np.ndarray, fold_of: np.ndarray, *, across_codes: bool) -> np.ndarray:
+        """Fit the stack (per code, or across codes for stack-all) on all OOF rows; return its cross-fitted scores: each
+        fold's rows scored by a stack fitted on the other folds' rows (the weighted mean where a code cannot be stacked)."""
+        fit = self._fit_cross_stack if across_codes else self._fit_stack
+        self.cross_coef_, self.stacked_ = None, np.zeros(y.shape[1], dtype=bool)
         combined = self._combine(oof, calibrate=False)  # nothing stacked yet: the weighted mean
         for f in np.unique(fold_of):
             train, test = fold_of != f, fold_of == f
             if train.any() and test.any():
-                coef, intercept, stacked = self._fit_stack(oof[:, train], y[train])
-                logits = np.einsum("km,mnk->nk", coef, oof[:, test]) + intercept[None, :]
-                combined[np.ix_(test, stacked)] = (1.0 / (1.0 + np.exp(-logits)))[:, stacked]
-        self.coef_, self.intercept_, self.stacked_ = self._fit_stack(oof, y)
-        return combined
-
-    def _cross_stack_scores(self, oof: np.ndarray, y: np.ndarray, fold_of: np.ndarray) -> np.ndarray:
-        """Fit stack-all on all OOF rows; return its cross-fitted scores (the weighted mean where a code cannot be stacked)."""
-        self.cross_coef_ = None
-        self.stacked_ = np.zeros(y.shape[1], dtype=bool)
-        combined = self._combine(oof, calibrate=False)
-        for f in np.unique(fold_of):
-            train, test = fold_of != f, fold_of == f
-            if train.any() and test.any():
-                coef, intercept, stacked = self._fit_cross_stack(oof[:, train], y[train])
-                logits = _cross_features(oof[:, test]) @ coef.T + intercept[None, :]
-                combined[np.ix_(test, stacked)] = (1.0 / (1.0 + np.exp(-logits)))[:, stacked]
-        self.cross_coef_, self.intercept_, self.stacked_ = self._fit_cross_stack(oof, y)
+                coef, intercept, stacked = fit(oof[:, train], y[train])
+                combined[np.ix_(test, stacked)] = _stacked_scores(oof[:, test], coef, intercept, across_codes=across_codes)[:, stacked]
+        coef, self.intercept_, self.stacked_ = fit(oof, y)
+        if across_codes:
+            self.cross_coef_ = coef
+        else:
+            self.coef_ = coef
         return combined
 
     def _fit_cross_stack(self, oof: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -327,13 +316,10 @@ class EnsembleCoder(Coder):
     def _combine(self, member_scores: np.ndarray, *, calibrate: bool = True) -> np.ndarray:
         """(m, n, k) member scores -> (n, k) ensemble scores."""
         out = np.einsum("m,mnk->nk", self.weights_, member_scores)
-        if getattr(self, "cross_coef_", None) is not None:
-            if self.stacked_.any():
-                logits = _cross_features(member_scores) @ self.cross_coef_.T + self.intercept_[None, :]
-                out[:, self.stacked_] = (1.0 / (1.0 + np.exp(-logits)))[:, self.stacked_]
-        elif self.stacked_.any():
-            logits = np.einsum("km,mnk->nk", self.coef_, member_scores) + self.intercept_[None, :]
-            out[:, self.stacked_] = (1.0 / (1.0 + np.exp(-logits)))[:, self.stacked_]
+        if self.stacked_.any():
+            across_codes = getattr(self, "cross_coef_", None) is not None
+            coef = self.cross_coef_ if across_codes else self.coef_
+            out[:, self.stacked_] = _stacked_scores(member_scores, coef, self.intercept_, across_codes=across_codes)[:, self.stacked_]
         return apply_calibration(out, self.calibration_) if calibrate else out
 
     def _own_code_coef(self) -> np.ndarray:
@@ -374,10 +360,9 @@ class EnsembleCoder(Coder):
         clone.weights_ = self.weights_[keep] / self.weights_[keep].sum()
         clone.coef_, clone.intercept_ = np.zeros((y.shape[1], len(keep))), np.zeros(y.shape[1])
         clone.stacked_ = np.zeros(y.shape[1], dtype=bool)
-        if getattr(self, "cross_coef_", None) is not None:
-            return clone._cross_stack_scores(oof[keep], y, fold_of)
-        if self._settings()["combine"] == "stack":
-            return clone._stack_scores(oof[keep], y, fold_of)
+        combine = self._settings()["combine"]
+        if combine in ("stack", "stack-all"):
+            return clone._cross_fitted_stack(oof[keep], y, fold_of, across_codes=combine == "stack-all")
         return clone._combine(oof[keep], calibrate=False)
 
     # ----- predicting --------------------------------------------------------------------------------
@@ -469,7 +454,6 @@ class BaggedCoder:
         self.members_ = list(fits)
         self.name = self.members_[0].name
         self.codes_ = list(self.members_[0].codes_)
-        self.thresholds_ = np.mean([fit.thresholds_ for fit in self.members_], axis=0)
 
     def _member_folder(self, f: int, name: str) -> str:  # the ONNX export walks a bag's fits as an ensemble's members
         return f"fold-{f}"
@@ -509,6 +493,16 @@ def _fold_of(folds: list[Any], n: int) -> np.ndarray:
     for f, fold in enumerate(folds):
         out[np.asarray(fold.test_idx)] = f
     return out
+
+
+def _stacked_scores(member_scores: np.ndarray, coef: np.ndarray, intercept: np.ndarray, *, across_codes: bool) -> np.ndarray:
+    """(m, n, k) member scores -> (n, k) the stacking regressions' probabilities: per code on the members' scores for it
+    (coef (k, m)), or across codes on every member's logit of every code (coef (k, m * k))."""
+    if across_codes:
+        logits = _cross_features(member_scores) @ coef.T
+    else:
+        logits = np.einsum("km,mnk->nk", coef, member_scores)
+    return 1.0 / (1.0 + np.exp(-(logits + intercept[None, :])))
 
 
 def _cross_features(member_scores: np.ndarray) -> np.ndarray:
