@@ -38,6 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from nhs_quality import DEFAULT_DATA, GROUP, VARIANTS, load_nhs_file, respondent_split  # noqa: E402
 
+from lived_themes.coders.decision import THRESHOLD_GRID  # noqa: E402 - numpy only: the package's threshold grid
+
 log = logging.getLogger("nhs_recipe_cpu")
 #: Where the shared data lie when this checkout is a worktree beside others (DEFAULT_DATA is ../shared of a checkout).
 SHARED_DATA = Path("/work/shared/datasets/nhs_patient_experience/v6framework_train.csv")
@@ -110,12 +112,10 @@ def _key(short: str, data: dict[str, Any], seed: int, *, folds: bool = True) -> 
 
 
 def _make(short: str, seed: int) -> Any:
-    import inspect
-
-    from lived_themes.registry import get_coder_class, make_coder
+    from lived_themes.registry import constructor_params, get_coder_class, make_coder
 
     spec = MEMBERS[short]
-    seeded = "seed" in inspect.signature(get_coder_class(spec["name"])).parameters  # knn.v1 has no seed: nothing random
+    seeded = "seed" in constructor_params(get_coder_class(spec["name"]))  # knn.v1 has no seed: nothing random
     return make_coder(spec["name"], **{**({"seed": seed} if seeded else {}), **spec["params"]})  # a member's own seed (tr-all-s1) wins
 
 
@@ -290,24 +290,21 @@ def final(best: dict[str, Any], data: dict[str, Any], oof: dict[str, np.ndarray]
 
 #: (label, grid, moving-average window over the grid's F1 curve, shrinkage: pseudo-positives pulling each code's threshold
 #: to the one threshold best for the mean F1 curve)
-THRESHOLD_RULES = [("0.05-0.95 by 0.05 (the package's)", np.linspace(0.05, 0.95, 19), 1, 0.0),
-                   ("same, F1 curve smoothed over 3 points", np.linspace(0.05, 0.95, 19), 3, 0.0),
+THRESHOLD_RULES = [("0.05-0.95 by 0.05 (the package's)", THRESHOLD_GRID, 1, 0.0),
+                   ("same, F1 curve smoothed over 3 points", THRESHOLD_GRID, 3, 0.0),
                    ("0.02-0.98 by 0.02", np.linspace(0.02, 0.98, 49), 1, 0.0),
                    ("0.02-0.98 by 0.02, smoothed over 5", np.linspace(0.02, 0.98, 49), 5, 0.0),
-                   ("0.05-0.95, shrunk by 10 pseudo-positives", np.linspace(0.05, 0.95, 19), 1, 10.0),
-                   ("0.05-0.95, shrunk by 30 pseudo-positives", np.linspace(0.05, 0.95, 19), 1, 30.0)]
+                   ("0.05-0.95, shrunk by 10 pseudo-positives", THRESHOLD_GRID, 1, 10.0),
+                   ("0.05-0.95, shrunk by 30 pseudo-positives", THRESHOLD_GRID, 1, 30.0)]
 
 
 def rule_thresholds(y: np.ndarray, scores: np.ndarray, grid: np.ndarray, window: int, shrink: float) -> np.ndarray:
     """Per-code thresholds maximising a (smoothed) F1 curve on ``grid``, optionally shrunk towards one common threshold."""
-    from lived_themes.coders.decision import at_thresholds
+    from lived_themes.coders.decision import f1_curve
 
     curves = []
     for j in range(y.shape[1]):
-        predicted = at_thresholds(np.repeat(scores[:, j:j + 1], len(grid), axis=1), grid).astype(bool)
-        truth = y[:, j].astype(bool)[:, None]
-        tp, fp, fn = (predicted & truth).sum(0), (predicted & ~truth).sum(0), (~predicted & truth).sum(0)
-        curve = np.where(2 * tp + fp + fn > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+        curve = f1_curve(y[:, j], scores[:, j], grid)
         if window > 1:
             curve = np.convolve(np.pad(curve, window // 2, mode="edge"), np.ones(window) / window, mode="valid")
         curves.append(curve)

@@ -51,23 +51,29 @@ def at_thresholds(scores: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
     return scores >= (t[None, :] if t.ndim == 1 else t)
 
 
+#: The thresholds every coder's tuning tries: 0.05 to 0.95 by 0.05.
+THRESHOLD_GRID = np.linspace(0.05, 0.95, 19)
+
+
+def f1_curve(y_true: np.ndarray, scores: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """(len(grid),) one code's F1 at each threshold of ``grid``, from its (n,) 0/1 labels and (n,) scores."""
+    truth = np.asarray(y_true, dtype=bool)[:, None]
+    predicted = np.asarray(scores, dtype=float)[:, None] >= np.asarray(grid, dtype=float)[None, :]
+    tp, fp, fn = (predicted & truth).sum(0), (predicted & ~truth).sum(0), (~predicted & truth).sum(0)
+    return np.where(2 * tp + fp + fn > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
+
+
 def tune_thresholds(y_true: np.ndarray, scores: np.ndarray, *, grid: np.ndarray | None = None, default: float = 0.5) -> np.ndarray:
     """Per-code threshold that maximises F1 on held-out data; codes with no positives keep ``default``.
 
     Shared by every coder that tunes thresholds, so they all tune them the same way.
     """
-    grid = np.linspace(0.05, 0.95, 19) if grid is None else grid
+    grid = THRESHOLD_GRID if grid is None else grid
     y_true = np.asarray(y_true, dtype=bool)
     thresholds = np.full(y_true.shape[1], default)
     for j in range(y_true.shape[1]):
-        if not y_true[:, j].any():
-            continue
-        predicted = scores[:, j][:, None] >= grid[None, :]
-        tp = (predicted & y_true[:, j][:, None]).sum(0)
-        fp = (predicted & ~y_true[:, j][:, None]).sum(0)
-        fn = (~predicted & y_true[:, j][:, None]).sum(0)
-        f1 = np.where(2 * tp + fp + fn > 0, 2 * tp / np.maximum(2 * tp + fp + fn, 1), 0.0)
-        thresholds[j] = grid[int(np.argmax(f1))]
+        if y_true[:, j].any():
+            thresholds[j] = grid[int(np.argmax(f1_curve(y_true[:, j], scores[:, j], grid)))]
     return thresholds
 
 
