@@ -309,7 +309,7 @@ def test_the_environment_gives_the_default_backend(monkeypatch: pytest.MonkeyPat
 
 
 def test_the_float_export_is_fused_and_an_older_export_is_made_again(saved_transformer: Path, tmp_path: Path) -> None:
-    """Attention etc. are fused (the speed-up of issue 25); a manifest from before the fused export is re-exported."""
+    """Attention etc. are fused (the speed-up of issue 25); a manifest from an older export is re-exported."""
     import shutil
 
     import onnx
@@ -322,7 +322,8 @@ def test_the_float_export_is_fused_and_an_older_export_is_made_again(saved_trans
     with encoder_backend("onnx"):
         coder.predict_proba(TEXTS[:2])
     ops = {n.op_type for n in onnx.load(str(folder / "onnx" / FILES["onnx"])).graph.node}
-    assert "Attention" in ops and "SkipLayerNormalization" in ops
+    assert "MultiHeadAttention" in ops and "LayerNormalization" in ops
+    assert "SkipLayerNormalization" not in ops  # slower than the plain pair on ONNX Runtime 1.32 (UNFUSED)
     manifest_path = folder / "onnx" / "export.json"
     manifest = json.loads(manifest_path.read_text())
     assert manifest["graph"] == GRAPH

@@ -58,6 +58,10 @@ FLOAT_TOLERANCE = 1e-4
 #: cores' caches. On the NHS model (2 cores, comments of 27 tokens on average) int8 coded 1.88x PyTorch's rate in
 #: batches of 64 and 2.28x in batches of 16; float ONNX went from 0.91x to 1.02x (docs/encoder-backends.md).
 ONNX_BATCH_ROWS = 16
+#: ONNX Runtime graph rewrites left off when a session is made. SkipLayerNormFusion would fuse the export's
+#: residual Add + LayerNormalization back into SkipLayerNormalization, whose CPU kernel (ONNX Runtime 1.32) was
+#: the slowest op of the int8 graph: 0.31 s of 1.01 s on 1,200 NHS comments; unfused, 0.74 s in all.
+UNFUSED = ["SkipLayerNormFusion"]
 
 #: OpenVINO's inference precision: "auto" (bf16 where the CPU runs it natively, else f32), "bf16" or "f32".
 OPENVINO_PRECISION_ENV = "LIVED_THEMES_OPENVINO_PRECISION"
@@ -111,7 +115,7 @@ class OnnxEncoder:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.log_severity_level = 3
         self.path = Path(path)
-        self.session = ort.InferenceSession(str(path), options, providers=_providers(ort))
+        self.session = ort.InferenceSession(str(path), options, providers=_providers(ort), disabled_optimizers=UNFUSED)
 
     def pooled(self, token_ids: list[list[int]], *, pad_id: int, batch_size: int = 64, mode: str = "mean") -> np.ndarray:
         """(n, width) pooled last hidden states, in input order."""
