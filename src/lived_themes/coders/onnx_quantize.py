@@ -46,6 +46,7 @@ def quantize_per_token(source: Path, target: Path) -> int:
 
 
 def weight_matmuls(model: Any) -> list[Any]:
+    """The MatMul nodes whose second input is a 2-D float initializer: the ones int8 rewrites."""
     from onnx import TensorProto
 
     weights = {i.name: i for i in model.graph.initializer if i.data_type == TensorProto.FLOAT and len(i.dims) == 2}
