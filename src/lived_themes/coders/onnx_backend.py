@@ -55,8 +55,9 @@ BACKENDS = ("torch", "onnx", "onnx-int8", "openvino")
 FLOAT_TOLERANCE = 1e-4
 
 #: Rows per ONNX Runtime call, whatever batch the caller asks for: small batches keep a layer's activations in the
-#: cores' caches. On the NHS model (2 cores, comments of 27 tokens on average) int8 coded 1.88x PyTorch's rate in
-#: batches of 64 and 2.28x in batches of 16; float ONNX went from 0.91x to 1.02x (docs/encoder-backends.md).
+#: cores' caches. On the NHS model (2 cores, comments of 27 tokens on average) per-token int8 coded 3.2x PyTorch's
+#: rate in calls of 16 rows, 3.6x in 32, 3.3x in 64 and 2.7x in 128 (one run; the per-tensor int8 of before: 2.0x in
+#: 64, 2.4x in 16): benchmarks/onnx_int8_variants.py, docs/encoder-backends.md.
 ONNX_BATCH_ROWS = 16
 #: ONNX Runtime graph rewrites left off when a session is made. SkipLayerNormFusion would fuse the export's
 #: residual Add + LayerNormalization back into SkipLayerNormalization, whose CPU kernel (ONNX Runtime 1.32) was
