@@ -39,8 +39,6 @@ def quantize_per_token(source: Path, target: Path) -> int:
 
     model = onnx.load(str(source))
     count = rewrite_per_token(model)
-    if not any(o.domain == CONTRIB for o in model.opset_import):
-        model.opset_import.append(onnx.helper.make_opsetid(CONTRIB, 1))
     onnx.save(model, str(target))
     return count
 
@@ -85,12 +83,14 @@ def rewrite_per_token(model: Any) -> int:
         w8, w_scale = quantized_weight(w)
         p = f"pt{index}"
         model.graph.initializer.extend([numpy_helper.from_array(w8, p + "_w8"), numpy_helper.from_array(w_scale, p + "_w_scale"),
-                                        numpy_helper.from_array(np.array([-1, k], np.int64), p + "_rows"),
                                         numpy_helper.from_array(np.array([n], np.int64), p + "_width")])
-        if x not in quantized_inputs:  # one quantization per input tensor, shared by the MatMuls that read it
+        if x not in quantized_inputs:  # one quantization (and one shape) per input tensor, shared by the MatMuls that read it
             q = quantized_inputs[x] = f"pt_x{len(quantized_inputs)}"
+            model.graph.initializer.append(numpy_helper.from_array(np.array([-1, k], np.int64), q + "_to_rows"))
             nodes += [
-                helper.make_node("Reshape", [x, p + "_rows"], [q + "_rows"]),
+                helper.make_node("Shape", [x], [q + "_in_shape"]),
+                helper.make_node("Slice", [q + "_in_shape", "pt_start", "pt_last"], [q + "_lead"]),  # all but the last axis
+                helper.make_node("Reshape", [x, q + "_to_rows"], [q + "_rows"]),
                 helper.make_node("Abs", [q + "_rows"], [q + "_abs"]),
                 helper.make_node("ReduceMax", [q + "_abs"], [q + "_max"], axes=[-1], keepdims=1),
                 helper.make_node("Mul", [q + "_max", "pt_inv_levels"], [q + "_scale0"]),
@@ -106,9 +106,7 @@ def rewrite_per_token(model: Any) -> int:
             helper.make_node("MatMulIntegerToFloat", [q + "_u8", p + "_w8", "pt_one", p + "_w_scale", "pt_zero_point"],
                              [p + "_y0"], domain=CONTRIB),
             helper.make_node("Mul", [p + "_y0", q + "_scale"], [p + "_y1"]),
-            helper.make_node("Shape", [x], [p + "_in_shape"]),
-            helper.make_node("Slice", [p + "_in_shape", "pt_start", "pt_last"], [p + "_lead"]),
-            helper.make_node("Concat", [p + "_lead", p + "_width"], [p + "_out_shape"], axis=0),
+            helper.make_node("Concat", [q + "_lead", p + "_width"], [p + "_out_shape"], axis=0),
             helper.make_node("Reshape", [p + "_y1", p + "_out_shape"], [y]),
         ]
     still_read = {name for node in nodes for name in node.input}
@@ -116,4 +114,6 @@ def rewrite_per_token(model: Any) -> int:
         model.graph.initializer.remove(inits[name])
     del model.graph.node[:]
     model.graph.node.extend(nodes)
+    if not any(o.domain == CONTRIB for o in model.opset_import):
+        model.opset_import.append(helper.make_opsetid(CONTRIB, 1))
     return len(targets)
