@@ -82,6 +82,21 @@ class Study:
         self.torch_s, self.reference = self._timed("torch", None)
         self.base_f1 = self._f1(self.reference)
 
+    def calibration_batches(self) -> list[dict[str, np.ndarray]]:
+        """400 training comments (seeded), as ONNX Runtime inputs in batches of 16 as predict makes them: what the
+        calibrated variants (static int8, SmoothQuant) read."""
+        from lived_themes.coders._inference import length_sorted_batches
+        from lived_themes.coders.onnx_backend import padded
+
+        chosen = np.random.default_rng(0).choice(self.train_idx, min(400, len(self.train_idx)), replace=False)
+        ids = self.coder._token_ids([self.corpus.texts[i] for i in chosen], self.corpus.quotes.iloc[chosen].reset_index(drop=True))
+        pad = int(self.coder.tokenizer_.pad_token_id or 0)
+        batches = []
+        for batch in length_sorted_batches([len(t) for t in ids], 16):
+            token_ids, mask = padded([ids[i] for i in batch], pad)
+            batches.append({"input_ids": token_ids, "attention_mask": mask})
+        return batches
+
     def _f1(self, scores: np.ndarray) -> float:
         return float(nhs_quality.score(self.coder, scores, self.y_test, self.codes, n_train=0, fit_s=None, predict_s=0.0)["macro_f1"])
 
@@ -147,24 +162,12 @@ def static(study: Study, source: Path, target: Path) -> Path:
     import onnx
     from onnxruntime.quantization import CalibrationDataReader, CalibrationMethod, QuantFormat, QuantType, quantize_static
 
-    from lived_themes.coders._inference import length_sorted_batches
-    from lived_themes.coders.onnx_backend import padded
-
-    rng = np.random.default_rng(0)
-    chosen = rng.choice(study.train_idx, min(400, len(study.train_idx)), replace=False)
-    ids = study.coder._token_ids([study.corpus.texts[i] for i in chosen], study.corpus.quotes.iloc[chosen].reset_index(drop=True))
-    pad = int(study.coder.tokenizer_.pad_token_id or 0)
-
     class Reader(CalibrationDataReader):
         def __init__(self) -> None:
-            self.batches = iter(list(length_sorted_batches([len(t) for t in ids], 16)))
+            self.batches = iter(study.calibration_batches())
 
         def get_next(self) -> dict[str, np.ndarray] | None:
-            batch = next(self.batches, None)
-            if batch is None:
-                return None
-            token_ids, mask = padded([ids[i] for i in batch], pad)
-            return {"input_ids": token_ids, "attention_mask": mask}
+            return next(self.batches, None)
 
     quantize_static(str(source), str(target), Reader(), quant_format=QuantFormat.QDQ, per_channel=True, weight_type=QuantType.QInt8,
                     activation_type=QuantType.QUInt8, calibrate_method=CalibrationMethod.MinMax, op_types_to_quantize=["MatMul"],
@@ -208,20 +211,15 @@ def _channel_max(study: Study, model: Any, tensors: list[str]) -> dict[str, np.n
     import onnx
     import onnxruntime as ort
 
-    from lived_themes.coders._inference import length_sorted_batches
-    from lived_themes.coders.onnx_backend import padded
-
     probe = onnx.ModelProto.FromString(model.SerializeToString())
     for name in tensors:
         probe.graph.output.append(onnx.helper.make_tensor_value_info(name, onnx.TensorProto.FLOAT, None))
     session = ort.InferenceSession(probe.SerializeToString(), providers=["CPUExecutionProvider"])
-    chosen = np.random.default_rng(0).choice(study.train_idx, min(400, len(study.train_idx)), replace=False)
-    ids = study.coder._token_ids([study.corpus.texts[i] for i in chosen], study.corpus.quotes.iloc[chosen].reset_index(drop=True))
     found: dict[str, np.ndarray] = {}
-    for batch in length_sorted_batches([len(t) for t in ids], 16):
-        token_ids, mask = padded([ids[i] for i in batch], int(study.coder.tokenizer_.pad_token_id or 0))
-        for name, value in zip(tensors, session.run(tensors, {"input_ids": token_ids, "attention_mask": mask})):
-            peak = np.abs(value.reshape(-1, value.shape[-1])[mask.reshape(-1) > 0]).max(axis=0)
+    for inputs in study.calibration_batches():
+        real = inputs["attention_mask"].reshape(-1) > 0
+        for name, value in zip(tensors, session.run(tensors, inputs)):
+            peak = np.abs(value.reshape(-1, value.shape[-1])[real]).max(axis=0)
             found[name] = np.maximum(found[name], peak) if name in found else peak
     return found
 
